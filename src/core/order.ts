@@ -1,0 +1,83 @@
+import type { Cash, Price, Qty } from "./money.ts";
+
+export type Side = "buy" | "sell";
+export type OrderType = "market" | "limit" | "stop" | "stop_limit";
+export type TimeInForce = "day" | "gtc" | "ioc" | "fok";
+
+/** Alpaca's status names. "pending_new" is only the replacing order of an unconfirmed replace. */
+export type OrderStatus =
+  | "new"
+  | "partially_filled"
+  | "filled"
+  | "canceled"
+  | "rejected"
+  | "expired"
+  | "replaced"
+  | "pending_cancel"
+  | "pending_replace"
+  | "pending_new";
+
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
+  "filled",
+  "canceled",
+  "rejected",
+  "expired",
+  "replaced",
+]);
+
+export function isOpen(status: OrderStatus): boolean {
+  return !TERMINAL_STATUSES.has(status);
+}
+
+/** What a client asked for, after validation; fixed for the order's life. */
+export interface OrderTerms {
+  id: string;
+  clientOrderId: string;
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  qty: Qty;
+  limitPrice: Price | null;
+  stopPrice: Price | null;
+  /**
+   * The most a buy may pay per share: the limit price, or for market and stop buys a
+   * protective collar above the market (Alpaca's 2.5%–4% rule). The venue never fills a buy
+   * above it, which is what makes the cash hold sufficient. Null for sells.
+   */
+  collarPrice: Price | null;
+  /** Present on the replacing order of a replace. */
+  replaces: string | null;
+}
+
+export interface Order extends OrderTerms {
+  accountId: string;
+  status: OrderStatus;
+  filledQty: Qty;
+  /** Sum of fill qty × fill price, for the average fill price. */
+  filledNotional: Cash;
+  /**
+   * What this order holds while open: cash for a buy, shares for a sell. It shrinks with
+   * each fill and drops to zero when the order closes.
+   */
+  holdCash: Cash;
+  holdQty: Qty;
+  /** The venue's execution sequence of the last fill applied; older ones are duplicates. */
+  lastExecutionSeq: number;
+  /** Set while a replace is pending: the replacing order and this order's filled qty when
+   * the replace was asked for (the venue confirms a replace only if no fill came between). */
+  pendingReplace: { newOrderId: string; filledQty: Qty } | null;
+  replacedBy: string | null;
+  rejectReason: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  filledAtMs: number | null;
+  canceledAtMs: number | null;
+  expiredAtMs: number | null;
+  replacedAtMs: number | null;
+  rejectedAtMs: number | null;
+}
+
+export function remainingQty(order: Order): Qty {
+  return order.qty - order.filledQty;
+}

@@ -1,0 +1,14 @@
+// A rejection is an expected outcome, not a bug: the caller must turn it into a clear error.
+// The codes are the gRPC/Connect codes that each maps to.
+
+export type RejectionCode = "invalid_argument" | "not_found" | "already_exists" | "failed_precondition";
+
+export interface Rejection {
+  code: RejectionCode;
+  /** Names the field at fault first, e.g. "qty: must be positive". */
+  message: string;
+}
+
+export function reject(code: RejectionCode, message: string): Rejection {
+  return { code, message };
+}

@@ -1,0 +1,15 @@
+/** A shard's state as of a log offset: replay continues from nextOffset. */
+export interface ShardSnapshot {
+  shard: number;
+  nextOffset: bigint;
+  /** The core's encoding of the shard's accounts. */
+  state: Uint8Array;
+}
+
+export interface SnapshotStore {
+  /** The latest snapshot of a shard, or null when none was taken. */
+  load(shard: number): Promise<ShardSnapshot | null>;
+  /** Replaces the shard's snapshot atomically. */
+  save(snapshot: ShardSnapshot): Promise<void>;
+  close(): Promise<void>;
+}
