@@ -1,13 +1,50 @@
 // The domain state machine: decide() turns a command into events or a rejection without
-// changing anything; apply() changes an account by one event. Both are pure functions of
-// their inputs: no clock, no randomness, no I/O.
+// changing anything; apply() changes the ledger by one event. Both are pure functions of
+// their inputs: no clock, no randomness, no I/O. The node decides, logs the events, then
+// applies them; replay applies the logged events alone, so it rebuilds the same state.
 import type { Account } from "./account.ts";
+import { applyEvent } from "./apply.ts";
 import type { Command } from "./command.ts";
+import { decideExecution } from "./decide-execution.ts";
+import { decideCancel, decideReplace, decideSubmit } from "./decide-order.ts";
 import type { Event } from "./event.ts";
-import type { Rejection } from "./rejection.ts";
+import { reject, type Rejection } from "./rejection.ts";
+
+/** The accounts of one shard, by account id. */
+export type Ledger = Map<string, Account>;
 
 export type Decision =
   | { ok: true; events: Event[] }
-  /** The same submit was accepted before (same client_order_id, same content). */
+  /** The same submit was accepted before (same client_order_id, same content): no events. */
   | { ok: true; events: []; duplicateOf: string }
   | { ok: false; rejection: Rejection };
+
+export function decide(ledger: Ledger, command: Command): Decision {
+  if (command.kind === "create_account") {
+    if (ledger.has(command.accountId)) {
+      return { ok: false, rejection: reject("already_exists", `account_id: account ${command.accountId} already exists`) };
+    }
+    return { ok: true, events: [{ kind: "account_created", atMs: command.atMs }] };
+  }
+  const account = ledger.get(command.accountId);
+  if (account === undefined) {
+    return { ok: false, rejection: reject("not_found", `account_id: account ${command.accountId} not found`) };
+  }
+  switch (command.kind) {
+    case "deposit":
+      if (command.amount <= 0n) return { ok: false, rejection: reject("invalid_argument", "amount: must be positive") };
+      return { ok: true, events: [{ kind: "cash_deposited", amount: command.amount, atMs: command.atMs }] };
+    case "submit_order":
+      return decideSubmit(account, command);
+    case "cancel_order":
+      return decideCancel(account, command);
+    case "replace_order":
+      return decideReplace(account, command);
+    case "apply_execution":
+      return decideExecution(account, command);
+  }
+}
+
+export function apply(ledger: Ledger, accountId: string, event: Event): void {
+  applyEvent(ledger, accountId, event);
+}

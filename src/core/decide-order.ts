@@ -1,0 +1,125 @@
+// Decisions on client order commands: submit, cancel, replace.
+import { availableQty, buyingPower, type Account } from "./account.ts";
+import type { CancelOrder, ReplaceOrder, SubmitOrder } from "./command.ts";
+import type { Event } from "./event.ts";
+import { formatCash } from "./money.ts";
+import { remainingQty, type Order, type OrderTerms } from "./order.ts";
+import { holdOf, termsFingerprint, validateTerms } from "./order-terms.ts";
+import { reject, type Rejection } from "./rejection.ts";
+import type { Decision } from "./state-machine.ts";
+
+export function decideSubmit(account: Account, command: SubmitOrder): Decision {
+  const terms = validateTerms({ ...command, id: command.orderId, replaces: null });
+  if ("code" in terms) return { ok: false, rejection: terms };
+  const fingerprint = termsFingerprint(terms);
+  const earlier = account.orderIdsByClientOrderId.get(command.clientOrderId);
+  if (earlier !== undefined) {
+    if (account.submitFingerprints.get(command.clientOrderId) === fingerprint) {
+      return { ok: true, events: [], duplicateOf: earlier };
+    }
+    return refuse("already_exists", `client_order_id: "${command.clientOrderId}" was already used for a different order`);
+  }
+  if (account.orders.has(command.orderId)) {
+    return refuse("already_exists", `order_id: ${command.orderId} already exists`);
+  }
+  const hold = holdOf(terms, terms.qty);
+  const shortfall = holdShortfall(account, terms, hold);
+  if (shortfall !== null) return { ok: false, rejection: shortfall };
+  return {
+    ok: true,
+    events: [{ kind: "order_accepted", terms, fingerprint, holdCash: hold.holdCash, holdQty: hold.holdQty, atMs: command.atMs }],
+  };
+}
+
+export function decideCancel(account: Account, command: CancelOrder): Decision {
+  const order = account.orders.get(command.orderId);
+  if (order === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
+  switch (order.status) {
+    case "new":
+    case "partially_filled":
+      return { ok: true, events: [{ kind: "order_cancel_requested", orderId: order.id, atMs: command.atMs }] };
+    case "pending_cancel":
+      return { ok: true, events: [] };
+    case "pending_replace":
+    case "pending_new":
+      return refuse("failed_precondition", `order_id: order ${order.id} is ${order.status} and cannot be canceled until the replace completes`);
+    default:
+      return refuse("failed_precondition", `order_id: order ${order.id} is ${order.status} and cannot be canceled`);
+  }
+}
+
+export function decideReplace(account: Account, command: ReplaceOrder): Decision {
+  const old = account.orders.get(command.orderId);
+  if (old === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
+  if (old.status !== "new" && old.status !== "partially_filled") {
+    return refuse("failed_precondition", `order_id: order ${old.id} is ${old.status} and cannot be replaced`);
+  }
+  if (command.qty === null && command.limitPrice === null && command.stopPrice === null && command.timeInForce === null) {
+    return refuse("invalid_argument", "qty, limit_price, stop_price, time_in_force: order parameters are not changed");
+  }
+  const terms = validateTerms({
+    id: command.newOrderId,
+    clientOrderId: command.clientOrderId,
+    symbol: old.symbol,
+    side: old.side,
+    type: old.type,
+    timeInForce: command.timeInForce ?? old.timeInForce,
+    qty: command.qty ?? remainingQty(old),
+    limitPrice: command.limitPrice ?? old.limitPrice,
+    stopPrice: command.stopPrice ?? old.stopPrice,
+    askPrice: command.askPrice,
+    replaces: old.id,
+  });
+  if ("code" in terms) return { ok: false, rejection: terms };
+  if (unchanged(old, terms)) {
+    return refuse("invalid_argument", "qty, limit_price, stop_price, time_in_force: order parameters are not changed");
+  }
+  if (account.orderIdsByClientOrderId.has(command.clientOrderId)) {
+    return refuse("already_exists", `client_order_id: "${command.clientOrderId}" is already in use`);
+  }
+  if (account.orders.has(command.newOrderId)) {
+    return refuse("already_exists", `order_id: ${command.newOrderId} already exists`);
+  }
+  // Buying power holds the larger of the old and the new order while the venue decides.
+  const full = holdOf(terms, terms.qty);
+  const topUp = { holdCash: max0(full.holdCash - old.holdCash), holdQty: max0(full.holdQty - old.holdQty) };
+  const shortfall = holdShortfall(account, terms, topUp);
+  if (shortfall !== null) return { ok: false, rejection: shortfall };
+  const event: Event = { kind: "order_replace_requested", orderId: old.id, terms, ...topUp, atMs: command.atMs };
+  return { ok: true, events: [event] };
+}
+
+function holdShortfall(account: Account, terms: OrderTerms, hold: { holdCash: bigint; holdQty: bigint }): Rejection | null {
+  if (terms.side === "buy") {
+    const power = buyingPower(account);
+    if (hold.holdCash > power) {
+      return reject(
+        "failed_precondition",
+        `insufficient buying power: order needs ${formatCash(hold.holdCash)}, buying power is ${formatCash(power)}`,
+      );
+    }
+    return null;
+  }
+  const available = availableQty(account, terms.symbol);
+  if (hold.holdQty > available) {
+    return reject("failed_precondition", `insufficient qty available for order (requested: ${hold.holdQty}, available: ${available})`);
+  }
+  return null;
+}
+
+function unchanged(old: Order, terms: OrderTerms): boolean {
+  return (
+    terms.qty === remainingQty(old) &&
+    terms.limitPrice === old.limitPrice &&
+    terms.stopPrice === old.stopPrice &&
+    terms.timeInForce === old.timeInForce
+  );
+}
+
+function max0(value: bigint): bigint {
+  return value > 0n ? value : 0n;
+}
+
+function refuse(code: Rejection["code"], message: string): Decision {
+  return { ok: false, rejection: reject(code, message) };
+}

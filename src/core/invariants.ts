@@ -1,0 +1,40 @@
+// The ledger's invariants, checked after every applied command, in production too: a broken
+// one means the OMS would misstate a client's money, so the node stops rather than go on.
+import type { Account } from "./account.ts";
+import { isOpen, remainingQty } from "./order.ts";
+
+export function checkInvariants(account: Account): void {
+  const fail = (what: string) => {
+    throw new Error(`invariant broken in account ${account.id}: ${what}`);
+  };
+  if (account.cash < 0n) fail(`cash ${account.cash} < 0`);
+  if (account.heldCash < 0n) fail(`heldCash ${account.heldCash} < 0`);
+  if (account.heldCash > account.cash) fail(`heldCash ${account.heldCash} > cash ${account.cash}`);
+  let heldCash = 0n;
+  const heldQty = new Map<string, bigint>();
+  for (const order of account.orders.values()) {
+    if (order.filledQty < 0n || order.filledQty > order.qty) fail(`order ${order.id} filledQty ${order.filledQty} outside 0..${order.qty}`);
+    if (!isOpen(order.status)) {
+      if (order.holdCash !== 0n || order.holdQty !== 0n) fail(`closed order ${order.id} still holds`);
+      continue;
+    }
+    if (order.holdCash < 0n || order.holdQty < 0n) fail(`order ${order.id} holds a negative amount`);
+    if (order.status !== "pending_new") {
+      const expectedCash = order.side === "buy" ? remainingQty(order) * (order.collarPrice ?? 0n) : 0n;
+      const expectedQty = order.side === "sell" ? remainingQty(order) : 0n;
+      if (order.holdCash !== expectedCash || order.holdQty !== expectedQty) fail(`order ${order.id} hold does not match its remaining qty`);
+    }
+    heldCash += order.holdCash;
+    heldQty.set(order.symbol, (heldQty.get(order.symbol) ?? 0n) + order.holdQty);
+  }
+  if (heldCash !== account.heldCash) fail(`heldCash ${account.heldCash} != sum of open orders' holds ${heldCash}`);
+  for (const position of account.positions.values()) {
+    if (position.qty < 0n) fail(`position ${position.symbol} qty ${position.qty} < 0`);
+    if (position.heldQty < 0n || position.heldQty > position.qty) fail(`position ${position.symbol} heldQty ${position.heldQty} outside 0..${position.qty}`);
+    if (position.costBasis < 0n) fail(`position ${position.symbol} cost basis < 0`);
+    if ((heldQty.get(position.symbol) ?? 0n) !== position.heldQty) fail(`position ${position.symbol} heldQty != sum of open sells`);
+  }
+  for (const [symbol, qty] of heldQty) {
+    if (qty !== 0n && !account.positions.has(symbol)) fail(`open sells hold ${qty} ${symbol} with no position`);
+  }
+}

@@ -1,0 +1,95 @@
+// Validation of what a client asks an order to be: the rules that hold for a new order and
+// for the replacing order of a replace alike.
+import type { Price, Qty } from "./money.ts";
+import type { OrderTerms, OrderType, Side, TimeInForce } from "./order.ts";
+import { buyCollar, priceProblem } from "./price-rules.ts";
+import { reject, type Rejection } from "./rejection.ts";
+
+/** Bounds that keep every product of qty and price far inside what the log stores (int64). */
+export const ORDER_QTY_MAX: Qty = 10_000_000n;
+export const ORDER_PRICE_MAX: Price = 1_000_000n * 10_000n;
+
+export interface TermsRequest {
+  id: string;
+  clientOrderId: string;
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  qty: Qty;
+  limitPrice: Price | null;
+  stopPrice: Price | null;
+  askPrice: Price;
+  replaces: string | null;
+}
+
+export function validateTerms(request: TermsRequest): OrderTerms | Rejection {
+  const { type, qty, limitPrice, stopPrice } = request;
+  if (qty <= 0n) return reject("invalid_argument", "qty: must be a positive number of whole shares");
+  if (qty > ORDER_QTY_MAX) return reject("invalid_argument", `qty: must be at most ${ORDER_QTY_MAX}`);
+  const needsLimit = type === "limit" || type === "stop_limit";
+  const needsStop = type === "stop" || type === "stop_limit";
+  const priceRejection =
+    checkPrice("limit_price", limitPrice, needsLimit, type) ?? checkPrice("stop_price", stopPrice, needsStop, type);
+  if (priceRejection !== null) return priceRejection;
+  if (needsStop && (request.timeInForce === "ioc" || request.timeInForce === "fok")) {
+    return reject("invalid_argument", `time_in_force: ${request.timeInForce} is not allowed for ${type} orders`);
+  }
+  return {
+    id: request.id,
+    clientOrderId: request.clientOrderId,
+    symbol: request.symbol,
+    side: request.side,
+    type,
+    timeInForce: request.timeInForce,
+    qty,
+    limitPrice,
+    stopPrice,
+    collarPrice: request.side === "buy" ? collarOf(type, limitPrice, stopPrice, request.askPrice) : null,
+    replaces: request.replaces,
+  };
+}
+
+function checkPrice(field: string, price: Price | null, required: boolean, type: OrderType): Rejection | null {
+  if (price === null) {
+    return required ? reject("invalid_argument", `${field}: is required for ${type} orders`) : null;
+  }
+  if (!required) return reject("invalid_argument", `${field}: must be empty for ${type} orders`);
+  const problem = priceProblem(price);
+  if (problem !== null) return reject("invalid_argument", `${field}: ${problem}`);
+  if (price > ORDER_PRICE_MAX) return reject("invalid_argument", `${field}: must be at most 1000000`);
+  return null;
+}
+
+function collarOf(type: OrderType, limitPrice: Price | null, stopPrice: Price | null, askPrice: Price): Price {
+  switch (type) {
+    case "limit":
+    case "stop_limit":
+      return present(limitPrice);
+    case "stop":
+      return buyCollar(present(stopPrice));
+    case "market":
+      if (askPrice <= 0n) throw new Error("invariant: a market buy needs a positive ask price");
+      return buyCollar(askPrice);
+  }
+}
+
+function present(price: Price | null): Price {
+  if (price === null) throw new Error("invariant: price checked present above");
+  return price;
+}
+
+/** What makes two submits "the same order" for client_order_id idempotency. */
+export function termsFingerprint(terms: OrderTerms): string {
+  const price = (p: Price | null) => (p === null ? "" : p.toString());
+  return [terms.symbol, terms.side, terms.type, terms.timeInForce, terms.qty, price(terms.limitPrice), price(terms.stopPrice)].join("|");
+}
+
+/** What an order holds while open: qty × collar in cash for a buy, qty in shares for a sell. */
+export function holdOf(terms: OrderTerms, qty: Qty): { holdCash: bigint; holdQty: bigint } {
+  if (terms.side === "buy") {
+    if (terms.collarPrice === null) throw new Error(`invariant: buy order ${terms.id} has no collar price`);
+    return { holdCash: qty * terms.collarPrice, holdQty: 0n };
+  }
+  return { holdCash: 0n, holdQty: qty };
+}

@@ -1,0 +1,35 @@
+import { CASH_SCALE, divideCeil, type Price } from "./money.ts";
+
+const ONE_DOLLAR: Price = CASH_SCALE;
+const CENT: Price = CASH_SCALE / 100n;
+const SUB_PENNY_TICK: Price = 1n;
+const FIFTY_DOLLARS: Price = 50n * CASH_SCALE;
+
+/** The smallest price step: a cent at or above $1.00, $0.0001 below (SEC Rule 612). */
+export function priceTick(price: Price): Price {
+  return price >= ONE_DOLLAR ? CENT : SUB_PENNY_TICK;
+}
+
+/**
+ * Null when the price is a legal order price; else why not. Sub-penny prices at or above
+ * $1.00 are rejected, never rounded (Alpaca rule 1).
+ */
+export function priceProblem(price: Price): string | null {
+  if (price <= 0n) return "must be positive";
+  if (price % priceTick(price) !== 0n) {
+    return "sub-penny increment does not fulfill minimum pricing criteria (at most 2 decimals at or above $1.00, 4 below)";
+  }
+  return null;
+}
+
+/**
+ * The most a market or stop buy may pay per share: the reference price plus 4% below $50,
+ * plus 2.5% at or above (Alpaca's stop-to-stop-limit rule, used for market buys too), rounded
+ * up to the tick. The OMS holds cash for it and the venue never fills above it, so a buy can
+ * never spend cash that was not held.
+ */
+export function buyCollar(reference: Price): Price {
+  const raised = reference < FIFTY_DOLLARS ? divideCeil(reference * 104n, 100n) : divideCeil(reference * 1025n, 1000n);
+  const tick = priceTick(raised);
+  return divideCeil(raised, tick) * tick;
+}
