@@ -1,0 +1,184 @@
+import { describe, expect, test } from "bun:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import type { Event } from "../../src/core/event.ts";
+import type { OrderTerms } from "../../src/core/order.ts";
+import type { LogRecord } from "../../src/log/event-log.ts";
+import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
+import { RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+const header: RecordHeader = { shard: 7, epoch: 0n, sequence: 42n };
+
+const terms: OrderTerms = {
+  id: "ord-1",
+  clientOrderId: "client-1",
+  symbol: "AAPL",
+  side: "buy",
+  type: "stop_limit",
+  timeInForce: "gtc",
+  qty: 100n,
+  limitPrice: 1_892_500n,
+  stopPrice: 0n,
+  collarPrice: 1_900_000n,
+  replaces: null,
+};
+
+/** One event of every kind, with values chosen to expose a lost field: zero prices that must
+ * not turn into "absent", absent prices that must not turn into zero, extreme int64s. */
+const everyKind: Event[] = [
+  { kind: "account_created", atMs: 1_700_000_000_000 },
+  { kind: "cash_deposited", amount: INT64_MAX, atMs: 1 },
+  { kind: "order_accepted", terms, fingerprint: "fp", holdCash: 189_250_000n, holdQty: 0n, atMs: 2 },
+  { kind: "order_cancel_requested", orderId: "ord-1", atMs: 3 },
+  {
+    kind: "order_replace_requested",
+    orderId: "ord-1",
+    terms: { ...terms, id: "ord-2", side: "sell", type: "market", timeInForce: "ioc", limitPrice: null, stopPrice: null, collarPrice: null, replaces: "ord-1" },
+    holdCash: 0n,
+    holdQty: 50n,
+    atMs: 4,
+  },
+  { kind: "order_filled", orderId: "ord-1", executionSeq: Number.MAX_SAFE_INTEGER, qty: 10n, price: INT64_MIN, atMs: 5 },
+  { kind: "order_canceled", orderId: "ord-1", reason: "user asked", atMs: 6 },
+  { kind: "order_expired", orderId: "ord-1", atMs: -7 },
+  { kind: "order_rejected", orderId: "ord-1", reason: "venue halted", atMs: 8 },
+  { kind: "order_replaced", orderId: "ord-1", newOrderId: "ord-2", atMs: 9 },
+  { kind: "order_replace_rejected", orderId: "ord-1", newOrderId: "ord-2", reason: "too late", atMs: 10 },
+];
+
+const text = fc.string({ unit: "grapheme", maxLength: 12 });
+const int64 = fc.bigInt({ min: INT64_MIN, max: INT64_MAX });
+const time = fc.maxSafeInteger();
+const price = fc.option(int64, { nil: null });
+
+const termsArbitrary: fc.Arbitrary<OrderTerms> = fc.record({
+  id: text,
+  clientOrderId: text,
+  symbol: text,
+  side: fc.constantFrom("buy" as const, "sell" as const),
+  type: fc.constantFrom("market" as const, "limit" as const, "stop" as const, "stop_limit" as const),
+  timeInForce: fc.constantFrom("day" as const, "gtc" as const, "ioc" as const, "fok" as const),
+  qty: int64,
+  limitPrice: price,
+  stopPrice: price,
+  collarPrice: price,
+  replaces: fc.option(text, { nil: null }),
+});
+
+const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
+  fc.record({ kind: fc.constant("account_created" as const), atMs: time }),
+  fc.record({ kind: fc.constant("cash_deposited" as const), amount: int64, atMs: time }),
+  fc.record({ kind: fc.constant("order_accepted" as const), terms: termsArbitrary, fingerprint: text, holdCash: int64, holdQty: int64, atMs: time }),
+  fc.record({ kind: fc.constant("order_cancel_requested" as const), orderId: text, atMs: time }),
+  fc.record({ kind: fc.constant("order_replace_requested" as const), orderId: text, terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
+  fc.record({ kind: fc.constant("order_filled" as const), orderId: text, executionSeq: time, qty: int64, price: int64, atMs: time }),
+  fc.record({ kind: fc.constant("order_canceled" as const), orderId: text, reason: text, atMs: time }),
+  fc.record({ kind: fc.constant("order_expired" as const), orderId: text, atMs: time }),
+  fc.record({ kind: fc.constant("order_rejected" as const), orderId: text, reason: text, atMs: time }),
+  fc.record({ kind: fc.constant("order_replaced" as const), orderId: text, newOrderId: text, atMs: time }),
+  fc.record({ kind: fc.constant("order_replace_rejected" as const), orderId: text, newOrderId: text, reason: text, atMs: time }),
+);
+
+const headerArbitrary: fc.Arbitrary<RecordHeader> = fc.record({
+  shard: fc.integer({ min: 0, max: 0xffff_ffff }),
+  epoch: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  sequence: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+});
+
+function wireRecord(init: Parameters<typeof create<typeof RecordSchema>>[1]): Uint8Array {
+  return toBinary(RecordSchema, create(RecordSchema, init));
+}
+
+describe("record codec", () => {
+  test("every event kind comes back exactly, in order, with the header", () => {
+    const record: LogRecord = { accountId: "acct-1", events: everyKind };
+    const decoded = decodeRecord(encodeRecord(header, record));
+    expect(decoded.header).toEqual(header);
+    expect(decoded.record).toEqual(record);
+    expect(decoded.record.events.map((event) => event.kind)).toEqual(everyKind.map((event) => event.kind));
+  });
+
+  test("arbitrary records round-trip exactly", () => {
+    fc.assert(
+      fc.property(headerArbitrary, text, fc.array(eventArbitrary, { maxLength: 6 }), (anyHeader, accountId, events) => {
+        const decoded = decodeRecord(encodeRecord(anyHeader, { accountId, events }));
+        expect(decoded.header).toEqual(anyHeader);
+        expect(decoded.record).toEqual({ accountId, events });
+      }),
+      { numRuns: 500, seed: 20_240_611 },
+    );
+  });
+
+  test("the same record always encodes to the same bytes", () => {
+    const record: LogRecord = { accountId: "acct-1", events: everyKind };
+    expect(encodeRecord(header, record)).toEqual(encodeRecord({ ...header }, structuredClone(record)));
+  });
+
+  test("bytes that are not a record are refused with the reason", () => {
+    expect(() => decodeRecord(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(/not a valid oms\.log\.v1\.Record/);
+  });
+
+  test("a record without a header is refused", () => {
+    expect(() => decodeRecord(wireRecord({ accountId: "acct-1" }))).toThrow("log record: header is missing");
+  });
+
+  test("an unknown format version is refused, naming both versions", () => {
+    const bytes = wireRecord({ header: { formatVersion: 2, shard: 1, sequence: 0n }, accountId: "acct-1" });
+    expect(() => decodeRecord(bytes)).toThrow("format_version 2 is not supported (this reader knows 1)");
+  });
+
+  test("an event with no kind set is refused, naming the event", () => {
+    const bytes = wireRecord({
+      header: { formatVersion: 1 },
+      events: [{ kind: { case: "accountCreated", value: { atMs: 1n } } }, {}],
+    });
+    expect(() => decodeRecord(bytes)).toThrow("log record: event 1: no event kind is set");
+  });
+
+  test("an unknown enum value is refused, naming the field", () => {
+    const bytes = wireRecord({
+      header: { formatVersion: 1 },
+      events: [{ kind: { case: "orderAccepted", value: { terms: { side: 1, type: 9, timeInForce: 1 } } } }],
+    });
+    expect(() => decodeRecord(bytes)).toThrow("log record: event 0: terms.type: 9 is not a known value");
+  });
+
+  test("an unspecified side is refused", () => {
+    const bytes = wireRecord({
+      header: { formatVersion: 1 },
+      events: [{ kind: { case: "orderAccepted", value: { terms: { side: 0, type: 1, timeInForce: 1 } } } }],
+    });
+    expect(() => decodeRecord(bytes)).toThrow("terms.side: 0 is not a known value");
+  });
+
+  test("an order event without terms is refused", () => {
+    const bytes = wireRecord({ header: { formatVersion: 1 }, events: [{ kind: { case: "orderAccepted", value: {} } }] });
+    expect(() => decodeRecord(bytes)).toThrow("log record: event 0: terms are missing");
+  });
+
+  test("a time beyond what a JS number holds exactly is refused on read", () => {
+    const bytes = wireRecord({
+      header: { formatVersion: 1 },
+      events: [{ kind: { case: "accountCreated", value: { atMs: 1n << 60n } } }],
+    });
+    expect(() => decodeRecord(bytes)).toThrow(`${1n << 60n} is not a safe integer`);
+  });
+
+  test("amounts beyond int64 are refused at the writer", () => {
+    const record: LogRecord = { accountId: "a", events: [{ kind: "cash_deposited", amount: INT64_MAX + 1n, atMs: 1 }] };
+    expect(() => encodeRecord(header, record)).toThrow("event 0 (cash_deposited): amount 9223372036854775808 does not fit int64");
+  });
+
+  test("text that UTF-8 cannot carry exactly is refused at the writer", () => {
+    const record: LogRecord = { accountId: "acct-\ud800", events: [] };
+    expect(() => encodeRecord(header, record)).toThrow("account_id is not well-formed Unicode");
+  });
+
+  test("a header outside the schema's ranges is refused at the writer", () => {
+    expect(() => encodeRecord({ ...header, shard: -1 }, { accountId: "a", events: [] })).toThrow("shard must be a uint32");
+    expect(() => encodeRecord({ ...header, sequence: -1n }, { accountId: "a", events: [] })).toThrow("sequence must be a uint64");
+  });
+});
