@@ -1,0 +1,294 @@
+// A shard's ledger as bytes, for snapshots. Recovery loads a snapshot and replays the log
+// after it, so decoding must rebuild exactly the ledger that was encoded: every bigint, every
+// null, and every Map and array in its insertion order (listing and paging depend on it).
+//
+// The format is JSON written field by field in a fixed order, so the same ledger always
+// encodes to the same bytes whatever order its objects' properties were created in. Bigints
+// are decimal strings; the decoder knows from the field which ones they are and checks every
+// field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
+// seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
+// Account, Order or Position fails to compile here until the codec carries it.
+import type { Account, Position } from "./account.ts";
+import type { Order, OrderStatus, OrderType, Side, TimeInForce } from "./order.ts";
+import type { Ledger } from "./state-machine.ts";
+
+const LEDGER_FORMAT = "oms.ledger";
+/** Bumped whenever the layout changes; a decoder refuses versions it does not know. */
+export const LEDGER_FORMAT_VERSION = 1;
+
+const SIDES: ReadonlySet<Side> = new Set(["buy", "sell"]);
+const ORDER_TYPES: ReadonlySet<OrderType> = new Set(["market", "limit", "stop", "stop_limit"]);
+const TIMES_IN_FORCE: ReadonlySet<TimeInForce> = new Set(["day", "gtc", "ioc", "fok"]);
+const ORDER_STATUSES: ReadonlySet<OrderStatus> = new Set([
+  "new",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "rejected",
+  "expired",
+  "replaced",
+  "pending_cancel",
+  "pending_replace",
+  "pending_new",
+]);
+
+export function encodeLedger(ledger: Ledger): Uint8Array {
+  const accounts: unknown[] = [];
+  for (const [accountId, account] of ledger) {
+    check(accountId === account.id, `ledger: account ${account.id} is filed under ${accountId}`);
+    accounts.push(accountToJson(account));
+  }
+  const document = { format: LEDGER_FORMAT, version: LEDGER_FORMAT_VERSION, accounts };
+  return new TextEncoder().encode(JSON.stringify(document));
+}
+
+export function decodeLedger(bytes: Uint8Array): Ledger {
+  let document: unknown;
+  try {
+    document = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new Error(`ledger snapshot: not valid UTF-8 JSON: ${String(cause)}`, { cause });
+  }
+  const root = asObject(document, "ledger snapshot");
+  if (root["format"] !== LEDGER_FORMAT) throw new Error(`ledger snapshot: format is not "${LEDGER_FORMAT}"`);
+  if (root["version"] !== LEDGER_FORMAT_VERSION) {
+    throw new Error(
+      `ledger snapshot: version ${String(root["version"])} is not supported (this reader knows ${LEDGER_FORMAT_VERSION})`,
+    );
+  }
+  const ledger: Ledger = new Map();
+  asArray(root["accounts"], "ledger snapshot: accounts").forEach((value, index) => {
+    const account = accountFromJson(value, `ledger snapshot: accounts[${index}]`);
+    check(!ledger.has(account.id), `ledger snapshot: account ${account.id} appears twice`);
+    ledger.set(account.id, account);
+  });
+  return ledger;
+}
+
+function accountToJson(account: Account): unknown {
+  const positions: unknown[] = [];
+  for (const [symbol, position] of account.positions) {
+    check(symbol === position.symbol, `ledger: account ${account.id}: position ${position.symbol} is filed under ${symbol}`);
+    positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
+  }
+  const orders: unknown[] = [];
+  for (const [orderId, order] of account.orders) {
+    check(orderId === order.id, `ledger: account ${account.id}: order ${order.id} is filed under ${orderId}`);
+    orders.push(orderToJson(order));
+  }
+  return {
+    id: account.id,
+    createdAtMs: safe(account.createdAtMs, `account ${account.id} createdAtMs`),
+    cash: String(account.cash),
+    heldCash: String(account.heldCash),
+    positions,
+    orders,
+    orderIds: account.orderIds,
+    orderIdsByClientOrderId: [...account.orderIdsByClientOrderId],
+    submitFingerprints: [...account.submitFingerprints],
+    eventSeq: safe(account.eventSeq, `account ${account.id} eventSeq`),
+  };
+}
+
+function orderToJson(order: Order): unknown {
+  const pending = order.pendingReplace;
+  return {
+    id: order.id,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    qty: String(order.qty),
+    limitPrice: nullableBigint(order.limitPrice),
+    stopPrice: nullableBigint(order.stopPrice),
+    collarPrice: nullableBigint(order.collarPrice),
+    replaces: order.replaces,
+    accountId: order.accountId,
+    status: order.status,
+    filledQty: String(order.filledQty),
+    filledNotional: String(order.filledNotional),
+    holdCash: String(order.holdCash),
+    holdQty: String(order.holdQty),
+    lastExecutionSeq: safe(order.lastExecutionSeq, `order ${order.id} lastExecutionSeq`),
+    pendingReplace: pending === null ? null : { newOrderId: pending.newOrderId, filledQty: String(pending.filledQty) },
+    replacedBy: order.replacedBy,
+    rejectReason: order.rejectReason,
+    createdAtMs: safe(order.createdAtMs, `order ${order.id} createdAtMs`),
+    updatedAtMs: safe(order.updatedAtMs, `order ${order.id} updatedAtMs`),
+    filledAtMs: nullableSafe(order.filledAtMs, `order ${order.id} filledAtMs`),
+    canceledAtMs: nullableSafe(order.canceledAtMs, `order ${order.id} canceledAtMs`),
+    expiredAtMs: nullableSafe(order.expiredAtMs, `order ${order.id} expiredAtMs`),
+    replacedAtMs: nullableSafe(order.replacedAtMs, `order ${order.id} replacedAtMs`),
+    rejectedAtMs: nullableSafe(order.rejectedAtMs, `order ${order.id} rejectedAtMs`),
+  };
+}
+
+function accountFromJson(value: unknown, path: string): Account {
+  const json = asObject(value, path);
+  const account: Account = {
+    id: text(json, "id", path),
+    createdAtMs: integer(json, "createdAtMs", path),
+    cash: bigInteger(json, "cash", path),
+    heldCash: bigInteger(json, "heldCash", path),
+    positions: new Map(),
+    orders: new Map(),
+    orderIds: asArray(json["orderIds"], `${path}.orderIds`).map((id, index) => asText(id, `${path}.orderIds[${index}]`)),
+    orderIdsByClientOrderId: textMap(json, "orderIdsByClientOrderId", path),
+    submitFingerprints: textMap(json, "submitFingerprints", path),
+    eventSeq: integer(json, "eventSeq", path),
+  };
+  asArray(json["positions"], `${path}.positions`).forEach((item, index) => {
+    const position = positionFromJson(item, `${path}.positions[${index}]`);
+    check(!account.positions.has(position.symbol), `${path}: position ${position.symbol} appears twice`);
+    account.positions.set(position.symbol, position);
+  });
+  asArray(json["orders"], `${path}.orders`).forEach((item, index) => {
+    const order = orderFromJson(item, `${path}.orders[${index}]`);
+    check(!account.orders.has(order.id), `${path}: order ${order.id} appears twice`);
+    account.orders.set(order.id, order);
+  });
+  return account;
+}
+
+function positionFromJson(value: unknown, path: string): Position {
+  const tuple = asArray(value, path);
+  check(tuple.length === 4, `${path}: must be [symbol, qty, heldQty, costBasis]`);
+  return {
+    symbol: asText(tuple[0], `${path}.symbol`),
+    qty: asBigInteger(tuple[1], `${path}.qty`),
+    heldQty: asBigInteger(tuple[2], `${path}.heldQty`),
+    costBasis: asBigInteger(tuple[3], `${path}.costBasis`),
+  };
+}
+
+function orderFromJson(value: unknown, path: string): Order {
+  const json = asObject(value, path);
+  return {
+    id: text(json, "id", path),
+    clientOrderId: text(json, "clientOrderId", path),
+    symbol: text(json, "symbol", path),
+    side: member(json, "side", SIDES, path),
+    type: member(json, "type", ORDER_TYPES, path),
+    timeInForce: member(json, "timeInForce", TIMES_IN_FORCE, path),
+    qty: bigInteger(json, "qty", path),
+    limitPrice: nullable(json, "limitPrice", path, asBigInteger),
+    stopPrice: nullable(json, "stopPrice", path, asBigInteger),
+    collarPrice: nullable(json, "collarPrice", path, asBigInteger),
+    replaces: nullable(json, "replaces", path, asText),
+    accountId: text(json, "accountId", path),
+    status: member(json, "status", ORDER_STATUSES, path),
+    filledQty: bigInteger(json, "filledQty", path),
+    filledNotional: bigInteger(json, "filledNotional", path),
+    holdCash: bigInteger(json, "holdCash", path),
+    holdQty: bigInteger(json, "holdQty", path),
+    lastExecutionSeq: integer(json, "lastExecutionSeq", path),
+    pendingReplace: nullable(json, "pendingReplace", path, pendingReplaceFromJson),
+    replacedBy: nullable(json, "replacedBy", path, asText),
+    rejectReason: text(json, "rejectReason", path),
+    createdAtMs: integer(json, "createdAtMs", path),
+    updatedAtMs: integer(json, "updatedAtMs", path),
+    filledAtMs: nullable(json, "filledAtMs", path, asInteger),
+    canceledAtMs: nullable(json, "canceledAtMs", path, asInteger),
+    expiredAtMs: nullable(json, "expiredAtMs", path, asInteger),
+    replacedAtMs: nullable(json, "replacedAtMs", path, asInteger),
+    rejectedAtMs: nullable(json, "rejectedAtMs", path, asInteger),
+  };
+}
+
+function pendingReplaceFromJson(value: unknown, path: string): { newOrderId: string; filledQty: bigint } {
+  const json = asObject(value, path);
+  return { newOrderId: text(json, "newOrderId", path), filledQty: bigInteger(json, "filledQty", path) };
+}
+
+function textMap(json: { [key: string]: unknown }, key: string, path: string): Map<string, string> {
+  const map = new Map<string, string>();
+  asArray(json[key], `${path}.${key}`).forEach((entry, index) => {
+    const where = `${path}.${key}[${index}]`;
+    const pair = asArray(entry, where);
+    check(pair.length === 2, `${where}: must be [key, value]`);
+    const name = asText(pair[0], where);
+    check(!map.has(name), `${where}: key ${name} appears twice`);
+    map.set(name, asText(pair[1], where));
+  });
+  return map;
+}
+
+// Encoding checks: JSON would write a non-integer or unsafe number without complaint and the
+// snapshot would then not decode, or decode to a different value.
+
+function safe(value: number, field: string): number {
+  check(Number.isSafeInteger(value), `ledger: ${field} ${value} is not a safe integer`);
+  return value;
+}
+
+function nullableSafe(value: number | null, field: string): number | null {
+  return value === null ? null : safe(value, field);
+}
+
+function nullableBigint(value: bigint | null): string | null {
+  return value === null ? null : String(value);
+}
+
+// Decoding: each reader names the path of what it refuses.
+
+const BIG_INTEGER = /^-?(0|[1-9][0-9]*)$/;
+
+function asObject(value: unknown, path: string): { [key: string]: unknown } {
+  check(typeof value === "object" && value !== null && !Array.isArray(value), `${path}: must be an object`);
+  return value as { [key: string]: unknown };
+}
+
+function asArray(value: unknown, path: string): unknown[] {
+  check(Array.isArray(value), `${path}: must be an array`);
+  return value as unknown[];
+}
+
+function asText(value: unknown, path: string): string {
+  check(typeof value === "string", `${path}: must be a string`);
+  return value as string;
+}
+
+function asBigInteger(value: unknown, path: string): bigint {
+  check(typeof value === "string" && BIG_INTEGER.test(value), `${path}: must be a decimal integer string`);
+  return BigInt(value as string);
+}
+
+function asInteger(value: unknown, path: string): number {
+  check(typeof value === "number" && Number.isSafeInteger(value), `${path}: must be a safe integer`);
+  return value as number;
+}
+
+function text(json: { [key: string]: unknown }, key: string, path: string): string {
+  return asText(json[key], `${path}.${key}`);
+}
+
+function bigInteger(json: { [key: string]: unknown }, key: string, path: string): bigint {
+  return asBigInteger(json[key], `${path}.${key}`);
+}
+
+function integer(json: { [key: string]: unknown }, key: string, path: string): number {
+  return asInteger(json[key], `${path}.${key}`);
+}
+
+function member<T extends string>(json: { [key: string]: unknown }, key: string, allowed: ReadonlySet<T>, path: string): T {
+  const value = json[key];
+  check(allowed.has(value as T), `${path}.${key}: ${JSON.stringify(value)} is not one of ${[...allowed].join(", ")}`);
+  return value as T;
+}
+
+/** Null stays null; a missing field is an error, not a null. */
+function nullable<T>(
+  json: { [key: string]: unknown },
+  key: string,
+  path: string,
+  read: (value: unknown, path: string) => T,
+): T | null {
+  const value = json[key];
+  check(value !== undefined, `${path}.${key}: is missing`);
+  return value === null ? null : read(value, `${path}.${key}`);
+}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}

@@ -1,0 +1,179 @@
+import { describe, expect, test } from "bun:test";
+import { newAccount, type Account } from "../../src/core/account.ts";
+import { decodeLedger, encodeLedger } from "../../src/core/ledger-codec.ts";
+import type { Order, OrderStatus } from "../../src/core/order.ts";
+import type { Ledger } from "../../src/core/state-machine.ts";
+
+const ALL_STATUSES: OrderStatus[] = [
+  "new",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "rejected",
+  "expired",
+  "replaced",
+  "pending_cancel",
+  "pending_replace",
+  "pending_new",
+];
+
+function order(accountId: string, id: string, status: OrderStatus, index: number): Order {
+  const buy = index % 2 === 0;
+  return {
+    id,
+    clientOrderId: `client-${id}`,
+    symbol: index % 3 === 0 ? "MSFT" : "AAPL",
+    side: buy ? "buy" : "sell",
+    type: (["market", "limit", "stop", "stop_limit"] as const)[index % 4] ?? "market",
+    timeInForce: (["day", "gtc", "ioc", "fok"] as const)[index % 4] ?? "day",
+    qty: 100n + BigInt(index),
+    // Zero and null must stay distinct; so must a price and its absence.
+    limitPrice: index % 4 === 1 ? 1_892_500n : null,
+    stopPrice: index % 4 === 2 ? 0n : null,
+    collarPrice: buy ? 1_950_000n : null,
+    replaces: status === "pending_new" ? "ord-pending_replace" : null,
+    accountId,
+    status,
+    filledQty: status === "partially_filled" ? 40n : 0n,
+    filledNotional: status === "partially_filled" ? 75_700_000_000_000_000_000_000n : 0n,
+    holdCash: buy ? 189_250_000n : 0n,
+    holdQty: buy ? 0n : 60n,
+    lastExecutionSeq: index,
+    pendingReplace: status === "pending_replace" ? { newOrderId: "ord-pending_new", filledQty: 0n } : null,
+    replacedBy: status === "replaced" ? "ord-pending_new" : null,
+    rejectReason: status === "rejected" ? "venue: symbol halted \u{1F6D1} \ud800" : "",
+    createdAtMs: 1_700_000_000_000 + index,
+    updatedAtMs: 1_700_000_000_500 + index,
+    filledAtMs: status === "filled" ? 1_700_000_001_000 : null,
+    canceledAtMs: status === "canceled" ? 0 : null,
+    expiredAtMs: status === "expired" ? 1_700_000_002_000 : null,
+    replacedAtMs: status === "replaced" ? 1_700_000_003_000 : null,
+    rejectedAtMs: status === "rejected" ? 1_700_000_004_000 : null,
+  };
+}
+
+/** Two accounts filed out of alphabetical order, one of them untouched since creation, the
+ * other with positions and orders of every status, each Map filled out of sorted order. */
+function sampleLedger(): Ledger {
+  const trader: Account = newAccount("acct-b", 1_700_000_000_000);
+  trader.cash = 1_000_000_000_000n;
+  trader.heldCash = 946_250_000n;
+  trader.eventSeq = 37;
+  trader.positions.set("MSFT", { symbol: "MSFT", qty: 500n, heldQty: 60n, costBasis: 20_950_000_000n });
+  trader.positions.set("AAPL", { symbol: "AAPL", qty: 0n, heldQty: 0n, costBasis: 0n });
+  [...ALL_STATUSES].reverse().forEach((status, index) => {
+    const made = order(trader.id, `ord-${status}`, status, index);
+    trader.orders.set(made.id, made);
+    trader.orderIdsByClientOrderId.set(made.clientOrderId, made.id);
+    trader.submitFingerprints.set(made.clientOrderId, `fp-${index}`);
+  });
+  trader.orderIds = ALL_STATUSES.map((status) => `ord-${status}`);
+  const ledger: Ledger = new Map();
+  ledger.set(trader.id, trader);
+  ledger.set("acct-a", newAccount("acct-a", 1_699_999_999_999));
+  return ledger;
+}
+
+function encodeText(document: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(document));
+}
+
+describe("ledger codec", () => {
+  test("a ledger with positions and orders of every status comes back exactly", () => {
+    const ledger = sampleLedger();
+    expect(decodeLedger(encodeLedger(ledger))).toEqual(ledger);
+  });
+
+  test("every Map and the orderIds array keep their insertion order", () => {
+    const ledger = sampleLedger();
+    const decoded = decodeLedger(encodeLedger(ledger));
+    expect([...decoded.keys()]).toEqual(["acct-b", "acct-a"]);
+    const original = ledger.get("acct-b");
+    const copy = decoded.get("acct-b");
+    if (original === undefined || copy === undefined) throw new Error("acct-b is missing");
+    expect([...copy.positions.keys()]).toEqual(["MSFT", "AAPL"]);
+    expect([...copy.orders.keys()]).toEqual([...original.orders.keys()]);
+    expect([...copy.orders.keys()]).not.toEqual(copy.orderIds);
+    expect(copy.orderIds).toEqual(original.orderIds);
+    expect([...copy.orderIdsByClientOrderId]).toEqual([...original.orderIdsByClientOrderId]);
+    expect([...copy.submitFingerprints]).toEqual([...original.submitFingerprints]);
+  });
+
+  test("bigints come back as bigints and nulls as nulls", () => {
+    const decoded = decodeLedger(encodeLedger(sampleLedger()));
+    const partial = decoded.get("acct-b")?.orders.get("ord-partially_filled");
+    expect(typeof partial?.filledNotional).toBe("bigint");
+    expect(partial?.filledNotional).toBe(75_700_000_000_000_000_000_000n);
+    const stop = [...(decoded.get("acct-b")?.orders.values() ?? [])].find((made) => made.stopPrice !== null);
+    expect(stop?.stopPrice).toBe(0n);
+    expect(decoded.get("acct-b")?.orders.get("ord-new")?.pendingReplace).toBeNull();
+    expect(decoded.get("acct-b")?.orders.get("ord-pending_replace")?.pendingReplace).toEqual({
+      newOrderId: "ord-pending_new",
+      filledQty: 0n,
+    });
+  });
+
+  test("the same ledger encodes to the same bytes, whatever order its properties were set in", () => {
+    const ledger = sampleLedger();
+    const reshuffled = sampleLedger();
+    for (const account of reshuffled.values()) {
+      for (const [id, made] of account.orders) {
+        const reversed = Object.fromEntries(Object.entries(made).reverse()) as unknown as Order;
+        account.orders.set(id, reversed);
+      }
+    }
+    expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
+  });
+
+  test("an empty ledger round-trips", () => {
+    expect(decodeLedger(encodeLedger(new Map())).size).toBe(0);
+  });
+
+  test("an unknown version is refused, naming both versions", () => {
+    const bytes = encodeText({ format: "oms.ledger", version: 2, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 2 is not supported (this reader knows 1)");
+  });
+
+  test("bytes that are not JSON are refused", () => {
+    expect(() => decodeLedger(new Uint8Array([0x7b, 0xff]))).toThrow("ledger snapshot: not valid UTF-8 JSON");
+  });
+
+  test("a damaged field is refused with its path", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    document.accounts[0].orders[3].holdCash = "12.5";
+    expect(() => decodeLedger(encodeText(document))).toThrow(
+      "ledger snapshot: accounts[0].orders[3].holdCash: must be a decimal integer string",
+    );
+  });
+
+  test("an unknown order status is refused", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    document.accounts[0].orders[0].status = "done_for_day";
+    expect(() => decodeLedger(encodeText(document))).toThrow('accounts[0].orders[0].status: "done_for_day" is not one of');
+  });
+
+  test("a missing nullable field is refused rather than read as null", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    delete document.accounts[0].orders[1].limitPrice;
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1].limitPrice: is missing");
+  });
+
+  test("an account filed twice is refused", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    document.accounts.push(document.accounts[1]);
+    expect(() => decodeLedger(encodeText(document))).toThrow("account acct-a appears twice");
+  });
+
+  test("a time that JSON cannot carry exactly is refused at encoding", () => {
+    const ledger = sampleLedger();
+    const account = ledger.get("acct-a");
+    if (account === undefined) throw new Error("acct-a is missing");
+    account.createdAtMs = Number.NaN;
+    expect(() => encodeLedger(ledger)).toThrow("ledger: account acct-a createdAtMs NaN is not a safe integer");
+  });
+
+  test("an account filed under another id is refused at encoding", () => {
+    const ledger: Ledger = new Map([["acct-x", newAccount("acct-y", 1)]]);
+    expect(() => encodeLedger(ledger)).toThrow("ledger: account acct-y is filed under acct-x");
+  });
+});
