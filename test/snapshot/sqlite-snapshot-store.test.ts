@@ -1,0 +1,85 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
+
+let directory = "";
+let path = "";
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), "oms-snapshot-"));
+  path = join(directory, "snapshots.sqlite");
+});
+
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe("SqliteSnapshotStore", () => {
+  test("a shard without a snapshot loads as null", async () => {
+    const store = SqliteSnapshotStore.open(path);
+    expect(await store.load(3)).toBeNull();
+    await store.close();
+  });
+
+  test("a saved snapshot loads back exactly after reopening", async () => {
+    const store = SqliteSnapshotStore.open(path, { nowMs: () => 1_700_000_000_000 });
+    const state = new Uint8Array([0, 1, 2, 254, 255]);
+    await store.save({ shard: 3, nextOffset: 9_007_199_254_740_993n, state });
+    await store.close();
+
+    const reopened = SqliteSnapshotStore.open(path);
+    expect(await reopened.load(3)).toEqual({ shard: 3, nextOffset: 9_007_199_254_740_993n, state });
+    expect(await reopened.load(4)).toBeNull();
+    await reopened.close();
+  });
+
+  test("saving again replaces the shard's snapshot and leaves other shards alone", async () => {
+    const store = SqliteSnapshotStore.open(path);
+    await store.save({ shard: 1, nextOffset: 10n, state: new Uint8Array([1]) });
+    await store.save({ shard: 2, nextOffset: 5n, state: new Uint8Array([2]) });
+    await store.save({ shard: 1, nextOffset: 20n, state: new Uint8Array([1, 1]) });
+    expect(await store.load(1)).toEqual({ shard: 1, nextOffset: 20n, state: new Uint8Array([1, 1]) });
+    expect(await store.load(2)).toEqual({ shard: 2, nextOffset: 5n, state: new Uint8Array([2]) });
+    await store.close();
+  });
+
+  test("a snapshot older than the stored one is refused and the stored one kept", async () => {
+    const store = SqliteSnapshotStore.open(path);
+    await store.save({ shard: 1, nextOffset: 20n, state: new Uint8Array([2]) });
+    await expect(store.save({ shard: 1, nextOffset: 19n, state: new Uint8Array([1]) })).rejects.toThrow(
+      "snapshot store: shard 1: refusing a snapshot at offset 19 older than the stored one at 20",
+    );
+    expect(await store.load(1)).toEqual({ shard: 1, nextOffset: 20n, state: new Uint8Array([2]) });
+    await store.close();
+  });
+
+  test("the time a snapshot was taken comes from the clock passed in", async () => {
+    let nowMs = 1_000;
+    const store = SqliteSnapshotStore.open(path, { nowMs: () => nowMs });
+    await store.save({ shard: 1, nextOffset: 1n, state: new Uint8Array() });
+    nowMs = 2_000;
+    await store.save({ shard: 1, nextOffset: 2n, state: new Uint8Array() });
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    expect(db.query("SELECT taken_at_ms FROM shard_snapshots WHERE shard = 1").get()).toEqual({ taken_at_ms: 2_000 });
+    db.close();
+  });
+
+  test("the file is in WAL mode so snapshots survive a crash mid-write", async () => {
+    const store = SqliteSnapshotStore.open(path);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    db.close();
+  });
+
+  test("a shard id outside uint32 is refused", async () => {
+    const store = SqliteSnapshotStore.open(path);
+    await expect(store.load(-1)).rejects.toThrow("snapshot store: shard must be an integer from 0 to 4294967295, got -1");
+    await store.close();
+  });
+});
