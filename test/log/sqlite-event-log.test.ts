@@ -1,0 +1,212 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LogRecord } from "../../src/log/event-log.ts";
+import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
+
+let directory = "";
+let path = "";
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), "oms-wal-"));
+  path = join(directory, "wal.sqlite");
+});
+
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function deposit(accountId: string, amount: bigint): LogRecord {
+  return { accountId, events: [{ kind: "cash_deposited", amount, atMs: 1_700_000_000_000 }] };
+}
+
+/** Runs SQL on the log's file through a second connection, as an outside tool would. */
+function tamper(sql: string): void {
+  const db = new Database(path);
+  db.run(sql);
+  db.close();
+}
+
+describe("SqliteEventLog offsets", () => {
+  test("each shard's offsets start at 0 and count up without gaps", async () => {
+    const log = SqliteEventLog.open(path);
+    expect(await log.append(4, deposit("a", 1n))).toBe(0n);
+    expect(await log.append(4, deposit("a", 2n))).toBe(1n);
+    expect(await log.append(9, deposit("b", 3n))).toBe(0n);
+    expect(await log.append(4, deposit("a", 4n))).toBe(2n);
+    expect(await log.endOffset(4)).toBe(3n);
+    expect(await log.endOffset(9)).toBe(1n);
+    expect(await log.endOffset(5)).toBe(0n);
+    await log.close();
+  });
+
+  test("offsets continue from what is on disk after reopening", async () => {
+    const first = SqliteEventLog.open(path);
+    await Promise.all([first.append(1, deposit("a", 1n)), first.append(1, deposit("a", 2n)), first.append(2, deposit("b", 3n))]);
+    await first.close();
+
+    const second = SqliteEventLog.open(path);
+    expect(await second.endOffset(1)).toBe(2n);
+    expect(await second.append(1, deposit("a", 4n))).toBe(2n);
+    expect(await second.append(2, deposit("b", 5n))).toBe(1n);
+    const stored = await second.read(1, 0n, 10);
+    expect(stored).toEqual([
+      { offset: 0n, record: deposit("a", 1n) },
+      { offset: 1n, record: deposit("a", 2n) },
+      { offset: 2n, record: deposit("a", 4n) },
+    ]);
+    await second.close();
+  });
+
+  test("a record the codec refuses is rejected without taking an offset", async () => {
+    const log = SqliteEventLog.open(path);
+    await expect(log.append(1, deposit("a", 1n << 63n))).rejects.toThrow("does not fit int64");
+    expect(await log.append(1, deposit("a", 1n))).toBe(0n);
+    await log.close();
+  });
+
+  test("a shard id outside uint32 is rejected", async () => {
+    const log = SqliteEventLog.open(path);
+    await expect(log.append(2 ** 32, deposit("a", 1n))).rejects.toThrow("shard must be an integer from 0 to 4294967295");
+    await log.close();
+  });
+});
+
+describe("SqliteEventLog group commit", () => {
+  test("appends made in one tick commit in one transaction and resolve together after it", async () => {
+    const batchSizes: number[] = [];
+    const log = SqliteEventLog.open(path, { onBatchCommitted: (recordCount) => batchSizes.push(recordCount) });
+    const appends = Array.from({ length: 1000 }, (_, index) =>
+      log.append(index % 4, deposit(`acct-${index}`, BigInt(index))).then((offset) => ({ offset, batchesSeen: batchSizes.length })),
+    );
+    const results = await Promise.all(appends);
+    expect(batchSizes).toEqual([1000]);
+    // No append resolved before the commit: each saw the batch already committed.
+    expect(results.every((result) => result.batchesSeen === 1)).toBe(true);
+    expect(results.map((result) => result.offset)).toEqual(Array.from({ length: 1000 }, (_, index) => BigInt(Math.floor(index / 4))));
+    await log.close();
+
+    const reopened = SqliteEventLog.open(path);
+    for (let shard = 0; shard < 4; shard += 1) {
+      const stored = await reopened.read(shard, 0n, 1000);
+      expect(stored.map((entry) => entry.record)).toEqual(
+        Array.from({ length: 250 }, (_, k) => deposit(`acct-${k * 4 + shard}`, BigInt(k * 4 + shard))),
+      );
+    }
+    await reopened.close();
+  });
+
+  test("a batch is written as soon as it holds batchRecordsMax records", async () => {
+    const batchSizes: number[] = [];
+    const log = SqliteEventLog.open(path, { batchRecordsMax: 100, onBatchCommitted: (count) => batchSizes.push(count) });
+    const appends: Promise<bigint>[] = [];
+    for (let index = 0; index < 100; index += 1) appends.push(log.append(0, deposit("a", BigInt(index))));
+    expect(batchSizes).toEqual([100]);
+    for (let index = 100; index < 250; index += 1) appends.push(log.append(0, deposit("a", BigInt(index))));
+    expect(batchSizes).toEqual([100, 100]);
+    expect(await Promise.all(appends)).toEqual(Array.from({ length: 250 }, (_, index) => BigInt(index)));
+    expect(batchSizes).toEqual([100, 100, 50]);
+    await log.close();
+  });
+
+  test("endOffset counts pending appends, and readers see only committed ones", async () => {
+    const log = SqliteEventLog.open(path);
+    const pending = [log.append(3, deposit("a", 1n)), log.append(3, deposit("a", 2n))];
+    expect(await log.endOffset(3)).toBe(2n);
+    expect(await log.read(3, 0n, 10)).toEqual([]);
+    await Promise.all(pending);
+    expect((await log.read(3, 0n, 10)).length).toBe(2);
+    await log.close();
+  });
+
+  test("close writes pending appends before closing", async () => {
+    const log = SqliteEventLog.open(path);
+    const pending = log.append(1, deposit("a", 7n));
+    await log.close();
+    expect(await pending).toBe(0n);
+    await expect(log.append(1, deposit("a", 8n))).rejects.toThrow("event log: append after close");
+
+    const reopened = SqliteEventLog.open(path);
+    expect(await reopened.read(1, 0n, 10)).toEqual([{ offset: 0n, record: deposit("a", 7n) }]);
+    await reopened.close();
+  });
+
+  test("a failed write rejects every append of its batch and the log refuses more, asking for a restart", async () => {
+    const log = SqliteEventLog.open(path);
+    expect(await log.append(1, deposit("a", 1n))).toBe(0n);
+    tamper(`CREATE TRIGGER refuse_shard_9 BEFORE INSERT ON wal_records WHEN NEW.shard = 9
+            BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    const sameBatch = await Promise.allSettled([log.append(1, deposit("a", 2n)), log.append(9, deposit("b", 3n))]);
+    const reasons = sameBatch.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "resolved"));
+    expect(reasons).toHaveLength(2);
+    for (const reason of reasons) expect(reason).toMatch(/2 records failed.*node must restart.*disk on fire/);
+    await expect(log.append(1, deposit("a", 4n))).rejects.toThrow("node must restart");
+    await log.close();
+
+    tamper("DROP TRIGGER refuse_shard_9");
+    const reopened = SqliteEventLog.open(path);
+    expect(await reopened.read(1, 0n, 10)).toEqual([{ offset: 0n, record: deposit("a", 1n) }]);
+    expect(await reopened.endOffset(9)).toBe(0n);
+    await reopened.close();
+  });
+});
+
+describe("SqliteEventLog reads", () => {
+  test("reads page through a shard in order", async () => {
+    const log = SqliteEventLog.open(path);
+    await Promise.all(Array.from({ length: 10 }, (_, index) => log.append(2, deposit("a", BigInt(index)))));
+    const offsets = async (from: bigint, max: number) => (await log.read(2, from, max)).map((stored) => stored.offset);
+    expect(await offsets(0n, 3)).toEqual([0n, 1n, 2n]);
+    expect(await offsets(3n, 3)).toEqual([3n, 4n, 5n]);
+    expect(await offsets(9n, 5)).toEqual([9n]);
+    expect(await offsets(10n, 5)).toEqual([]);
+    expect(await offsets(0n, 0)).toEqual([]);
+    expect((await log.read(2, 4n, 1))[0]?.record).toEqual(deposit("a", 4n));
+    await log.close();
+  });
+
+  test("a record stored at an offset other than its writer's is refused, naming shard and offset", async () => {
+    const log = SqliteEventLog.open(path);
+    await log.append(1, deposit("a", 1n));
+    await log.close();
+    tamper(`INSERT INTO wal_records (shard, "offset", record) SELECT shard, 1, record FROM wal_records WHERE shard = 1`);
+
+    const reopened = SqliteEventLog.open(path);
+    await expect(reopened.read(1, 0n, 10)).rejects.toThrow(
+      "event log: shard 1 offset 1 holds a record written for shard 1 offset 0",
+    );
+    await reopened.close();
+  });
+
+  test("damaged bytes are refused, naming shard and offset", async () => {
+    const log = SqliteEventLog.open(path);
+    await log.append(5, deposit("a", 1n));
+    await log.close();
+    tamper(`UPDATE wal_records SET record = X'FFFFFF' WHERE shard = 5`);
+
+    const reopened = SqliteEventLog.open(path);
+    await expect(reopened.read(5, 0n, 10)).rejects.toThrow(/^event log: shard 5 offset 0: .*not a valid oms\.log\.v1\.Record/);
+    await reopened.close();
+  });
+
+  test("a missing offset is refused as a gap", async () => {
+    const log = SqliteEventLog.open(path);
+    await Promise.all([0n, 1n, 2n].map((amount) => log.append(1, deposit("a", amount))));
+    await log.close();
+    tamper(`DELETE FROM wal_records WHERE shard = 1 AND "offset" = 1`);
+
+    const reopened = SqliteEventLog.open(path);
+    await expect(reopened.read(1, 0n, 10)).rejects.toThrow("event log: shard 1 has a gap: offset 1 is missing (next is 2)");
+    await reopened.close();
+  });
+
+  test("the log file uses WAL journaling", async () => {
+    const log = SqliteEventLog.open(path);
+    await log.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    db.close();
+  });
+});
