@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import type { Event } from "../../src/core/event.ts";
 import type { OrderTerms } from "../../src/core/order.ts";
 import type { LogRecord } from "../../src/log/event-log.ts";
 import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
-import { RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
+import { type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
 
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -88,7 +88,7 @@ const headerArbitrary: fc.Arbitrary<RecordHeader> = fc.record({
   sequence: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
 });
 
-function wireRecord(init: Parameters<typeof create<typeof RecordSchema>>[1]): Uint8Array {
+function wireRecord(init: MessageInitShape<typeof RecordSchema>): Uint8Array {
   return toBinary(RecordSchema, create(RecordSchema, init));
 }
 
@@ -141,7 +141,7 @@ describe("record codec", () => {
   test("an unknown enum value is refused, naming the field", () => {
     const bytes = wireRecord({
       header: { formatVersion: 1 },
-      events: [{ kind: { case: "orderAccepted", value: { terms: { side: 1, type: 9, timeInForce: 1 } } } }],
+      events: [{ kind: { case: "orderAccepted", value: { terms: { side: 1, type: 9 as WireOrderType, timeInForce: 1 } } } }],
     });
     expect(() => decodeRecord(bytes)).toThrow("log record: event 0: terms.type: 9 is not a known value");
   });
