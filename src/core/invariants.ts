@@ -38,3 +38,25 @@ export function checkInvariants(account: Account): void {
     if (qty !== 0n && !account.positions.has(symbol)) fail(`open sells hold ${qty} ${symbol} with no position`);
   }
 }
+
+/**
+ * The checks that cost O(1) per command, for the hot path: the account's totals and the one
+ * order and position the command touched. checkInvariants() does the whole account and runs
+ * after recovery and in the tests.
+ */
+export function checkTouched(account: Account, orderId: string | null): void {
+  const fail = (what: string) => {
+    throw new Error(`invariant broken in account ${account.id}: ${what}`);
+  };
+  if (account.cash < 0n) fail(`cash ${account.cash} < 0`);
+  if (account.heldCash < 0n || account.heldCash > account.cash) fail(`heldCash ${account.heldCash} outside 0..${account.cash}`);
+  if (orderId === null) return;
+  const order = account.orders.get(orderId);
+  if (order === undefined) return;
+  if (order.filledQty > order.qty) fail(`order ${order.id} overfilled`);
+  if (!isOpen(order.status) && (order.holdCash !== 0n || order.holdQty !== 0n)) fail(`closed order ${order.id} still holds`);
+  const position = account.positions.get(order.symbol);
+  if (position !== undefined && (position.qty < 0n || position.heldQty < 0n || position.heldQty > position.qty)) {
+    fail(`position ${position.symbol} qty ${position.qty} held ${position.heldQty}`);
+  }
+}

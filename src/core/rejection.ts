@@ -1,7 +1,13 @@
 // A rejection is an expected outcome, not a bug: the caller must turn it into a clear error.
 // The codes are the gRPC/Connect codes that each maps to.
 
-export type RejectionCode = "invalid_argument" | "not_found" | "already_exists" | "failed_precondition";
+export type RejectionCode =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "failed_precondition"
+  /** Not the client's fault: the node cannot serve right now (try again, maybe elsewhere). */
+  | "unavailable";
 
 export interface Rejection {
   code: RejectionCode;

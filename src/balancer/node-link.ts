@@ -1,0 +1,149 @@
+// The balancer's connection to one node: calls are gathered into batches (one HTTP/2 request
+// carries every call that arrived in the same turn of the event loop), health is polled, and
+// a node that is down is answered for at once with UNAVAILABLE instead of a hung call.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import {
+  NodeService,
+  type NodeCommand,
+  type NodeResult,
+  ExecuteRequestSchema,
+} from "../gen/oms/internal/v1/node_pb.ts";
+import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
+
+/** Matches the node's own bound on a batch. */
+export const BATCH_COMMANDS_MAX = 4096;
+
+export interface NodeEndpoint {
+  id: string;
+  url: string;
+  shards: readonly number[];
+}
+
+export interface LinkLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+interface Pending {
+  command: NodeCommand;
+  resolve: (result: NodeResult) => void;
+  reject: (error: ConnectError) => void;
+}
+
+export class NodeLink {
+  private readonly nodeClient: Client<typeof NodeService>;
+  private readonly healthClient: Client<typeof Health>;
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  /** Until the first health check answers, calls are tried rather than refused. */
+  private up = true;
+  private healthTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    readonly endpoint: NodeEndpoint,
+    transport: Transport,
+    private readonly logger: LinkLogger,
+    private readonly callTimeoutMs: number,
+  ) {
+    this.nodeClient = createClient(NodeService, transport);
+    this.healthClient = createClient(Health, transport);
+  }
+
+  get healthy(): boolean {
+    return this.up;
+  }
+
+  call(command: NodeCommand): Promise<NodeResult> {
+    if (!this.up) return Promise.reject(this.unavailable("is down"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, resolve, reject });
+      if (this.queue.length >= BATCH_COMMANDS_MAX) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  streamTradeUpdates(accountId: string, signal: AbortSignal): AsyncIterable<TradeUpdate> {
+    if (!this.up) throw this.unavailable("is down");
+    const responses = this.nodeClient.streamTradeUpdates({ accountId }, { signal, timeoutMs: 0 });
+    return (async function* () {
+      for await (const response of responses) {
+        if (response.update !== undefined) yield response.update;
+      }
+    })();
+  }
+
+  startHealthChecks(intervalMs: number): void {
+    const check = async () => {
+      try {
+        const response = await this.healthClient.check({ service: "" }, { timeoutMs: Math.min(intervalMs, 1000) });
+        this.setUp(response.status === HealthCheckResponse_ServingStatus.SERVING, `status ${response.status}`);
+      } catch (error) {
+        this.setUp(false, ConnectError.from(error).message);
+      }
+    };
+    void check();
+    this.healthTimer = setInterval(check, intervalMs);
+  }
+
+  close(): void {
+    if (this.healthTimer !== null) clearInterval(this.healthTimer);
+    for (const pending of this.queue) pending.reject(this.unavailable("link closed"));
+    this.queue = [];
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue.splice(0, BATCH_COMMANDS_MAX);
+    if (batch.length === 0) return;
+    if (this.queue.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    const request = create(ExecuteRequestSchema, { commands: batch.map((p) => p.command) });
+    this.nodeClient.execute(request, { timeoutMs: this.callTimeoutMs }).then(
+      (response) => {
+        if (response.results.length !== batch.length) {
+          const error = new ConnectError(`node ${this.endpoint.id} answered ${response.results.length} of ${batch.length} commands`, Code.Internal);
+          for (const pending of batch) pending.reject(error);
+          return;
+        }
+        batch.forEach((pending, i) => pending.resolve(response.results[i] as NodeResult));
+      },
+      (reason: unknown) => {
+        const error = this.failure(reason);
+        for (const pending of batch) pending.reject(error);
+      },
+    );
+  }
+
+  /**
+   * A deadline stays a deadline: the node may have done the work, so the client must look
+   * (or resubmit with the same client_order_id). Anything else means the node is unreachable.
+   */
+  private failure(reason: unknown): ConnectError {
+    const error = ConnectError.from(reason);
+    if (error.code === Code.DeadlineExceeded) {
+      return new ConnectError(`node ${this.endpoint.id} did not answer in ${this.callTimeoutMs} ms; the outcome is unknown, check before retrying`, Code.DeadlineExceeded);
+    }
+    if (error.code === Code.Unavailable) {
+      this.setUp(false, error.message);
+      return this.unavailable(`is unreachable (${error.rawMessage})`);
+    }
+    return error;
+  }
+
+  private unavailable(why: string): ConnectError {
+    return new ConnectError(`node ${this.endpoint.id} (shards ${this.endpoint.shards.join(",")}) ${why}`, Code.Unavailable);
+  }
+
+  private setUp(up: boolean, detail: string): void {
+    if (up === this.up) return;
+    this.up = up;
+    this.logger[up ? "info" : "warn"](up ? "node up" : "node down", { node: this.endpoint.id, detail });
+  }
+}

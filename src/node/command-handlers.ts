@@ -1,0 +1,228 @@
+// One handler per public method, as the node runs it: parse the wire request, build the
+// core command with the node's ids, clock and market price, commit or read, render the reply.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { Account } from "../core/account.ts";
+import { isOpen } from "../core/order.ts";
+import { reject } from "../core/rejection.ts";
+import type { NodeCommand, NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
+import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import type { CreateAccountRequest, DepositRequest } from "../gen/oms/v1/account_service_pb.ts";
+import {
+  OrderStatusFilter,
+  type CancelOrderRequest,
+  type GetOrderRequest,
+  type ListOrdersRequest,
+  type ReplaceOrderRequest,
+  type SubmitOrderRequest,
+} from "../gen/oms/v1/order_service_pb.ts";
+import type { OmsNode, Outcome } from "./oms-node.ts";
+import { rejectionResult } from "./rejection-result.ts";
+import * as parse from "./wire-parse.ts";
+import { accountView, orderView, positionView } from "./wire-views.ts";
+
+export const LIST_ORDERS_PAGE_DEFAULT = 50;
+export const LIST_ORDERS_PAGE_MAX = 500;
+
+export async function handleNodeCommand(node: OmsNode, command: NodeCommand, newId: () => string): Promise<NodeResult> {
+  const c = command.command;
+  switch (c.case) {
+    case "createAccount":
+      return result(await createAccount(node, c.value));
+    case "deposit":
+      return result(await deposit(node, c.value));
+    case "getAccount":
+      return result(await withAccountId(c.value.accountId, (id) => node.read(id, (a): ResultCase => ({ case: "getAccount", value: { account: accountView(a, lastPrice(node)) } }))));
+    case "listPositions":
+      return result(await withAccountId(c.value.accountId, (id) => node.read(id, (a): ResultCase => ({ case: "listPositions", value: { positions: positionsOf(node, a) } }))));
+    case "submitOrder":
+      return result(await submitOrder(node, c.value, newId));
+    case "cancelOrder":
+      return result(await cancelOrder(node, c.value));
+    case "replaceOrder":
+      return result(await replaceOrder(node, c.value, newId));
+    case "getOrder":
+      return result(await getOrder(node, c.value));
+    case "listOrders":
+      return result(await listOrders(node, c.value));
+    case undefined:
+      return rejectionResult(reject("invalid_argument", "command: is required"));
+  }
+}
+
+type ResultCase = NonNullable<MessageInitShape<typeof NodeResultSchema>["result"]>;
+
+function result(outcome: Outcome<ResultCase>): NodeResult {
+  return outcome.ok ? create(NodeResultSchema, { result: outcome.value }) : rejectionResult(outcome.rejection);
+}
+
+async function withAccountId<T>(text: string, then: (accountId: string) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  const accountId = parse.parseAccountId(text);
+  return accountId.ok ? then(accountId.value) : accountId;
+}
+
+function createAccount(node: OmsNode, request: CreateAccountRequest): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) =>
+    node.commit({ kind: "create_account", accountId, atMs: node.clock() }, (account): ResultCase => ({
+      case: "createAccount",
+      value: { account: accountView(account, lastPrice(node)) },
+    })),
+  );
+}
+
+function deposit(node: OmsNode, request: DepositRequest): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) => {
+    const amount = parse.parseDepositAmount(request.amount);
+    if (!amount.ok) return Promise.resolve(amount);
+    return node.commit({ kind: "deposit", accountId, amount: amount.value, atMs: node.clock() }, (account): ResultCase => ({
+      case: "deposit",
+      value: { account: accountView(account, lastPrice(node)) },
+    }));
+  });
+}
+
+function submitOrder(node: OmsNode, request: SubmitOrderRequest, newId: () => string): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) => {
+    const clientOrderId = parse.parseClientOrderId(request.clientOrderId);
+    if (!clientOrderId.ok) return Promise.resolve(clientOrderId);
+    const symbol = parse.parseSymbol(request.symbol, node.symbols);
+    if (!symbol.ok) return Promise.resolve(symbol);
+    const side = parse.parseSide(request.side);
+    if (!side.ok) return Promise.resolve(side);
+    const type = parse.parseOrderType(request.type);
+    if (!type.ok) return Promise.resolve(type);
+    const timeInForce = parse.parseTimeInForce(request.timeInForce);
+    if (!timeInForce.ok) return Promise.resolve(timeInForce);
+    const qty = parse.parseQty("qty", request.qty);
+    if (!qty.ok) return Promise.resolve(qty);
+    const limitPrice = parse.parsePrice("limit_price", request.limitPrice);
+    if (!limitPrice.ok) return Promise.resolve(limitPrice);
+    const stopPrice = parse.parsePrice("stop_price", request.stopPrice);
+    if (!stopPrice.ok) return Promise.resolve(stopPrice);
+    const orderId = newId();
+    const command = {
+      kind: "submit_order" as const,
+      accountId,
+      orderId,
+      clientOrderId: clientOrderId.value ?? orderId,
+      symbol: symbol.value,
+      side: side.value,
+      type: type.value,
+      timeInForce: timeInForce.value,
+      qty: qty.value,
+      limitPrice: limitPrice.value,
+      stopPrice: stopPrice.value,
+      askPrice: node.venue.quote(symbol.value)?.ask ?? 0n,
+      atMs: node.clock(),
+    };
+    return node.commit(command, (account, duplicateOf): ResultCase => ({
+      case: "submitOrder",
+      value: { order: orderView(orderOf(account, duplicateOf ?? orderId)) },
+    }));
+  });
+}
+
+function cancelOrder(node: OmsNode, request: CancelOrderRequest): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) => {
+    if (request.orderId === "") return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "order_id: is required") });
+    return node.commit({ kind: "cancel_order", accountId, orderId: request.orderId, atMs: node.clock() }, (account): ResultCase => ({
+      case: "cancelOrder",
+      value: { order: orderView(orderOf(account, request.orderId)) },
+    }));
+  });
+}
+
+function replaceOrder(node: OmsNode, request: ReplaceOrderRequest, newId: () => string): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) => {
+    if (request.orderId === "") return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "order_id: is required") });
+    const clientOrderId = parse.parseClientOrderId(request.clientOrderId);
+    if (!clientOrderId.ok) return Promise.resolve(clientOrderId);
+    const qty = parse.parseOptionalQty("qty", request.qty);
+    if (!qty.ok) return Promise.resolve(qty);
+    const limitPrice = parse.parsePrice("limit_price", request.limitPrice);
+    if (!limitPrice.ok) return Promise.resolve(limitPrice);
+    const stopPrice = parse.parsePrice("stop_price", request.stopPrice);
+    if (!stopPrice.ok) return Promise.resolve(stopPrice);
+    const timeInForce = parse.parseOptionalTimeInForce(request.timeInForce);
+    if (!timeInForce.ok) return Promise.resolve(timeInForce);
+    const newOrderId = newId();
+    const symbol = node.peekOrder(accountId, request.orderId)?.symbol;
+    const command = {
+      kind: "replace_order" as const,
+      accountId,
+      orderId: request.orderId,
+      newOrderId,
+      clientOrderId: clientOrderId.value ?? newOrderId,
+      qty: qty.value,
+      limitPrice: limitPrice.value,
+      stopPrice: stopPrice.value,
+      timeInForce: timeInForce.value,
+      askPrice: symbol === undefined ? 0n : (node.venue.quote(symbol)?.ask ?? 0n),
+      atMs: node.clock(),
+    };
+    return node.commit(command, (account): ResultCase => ({ case: "replaceOrder", value: { order: orderView(orderOf(account, newOrderId)) } }));
+  });
+}
+
+function getOrder(node: OmsNode, request: GetOrderRequest): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) =>
+    node.read(accountId, (account): Outcome<ResultCase> => {
+      const key = request.key;
+      if (key.case === undefined || key.value === "") return { ok: false, rejection: reject("invalid_argument", "order_id: order_id or client_order_id is required") };
+      const orderId = key.case === "orderId" ? key.value : account.orderIdsByClientOrderId.get(key.value);
+      const order = orderId === undefined ? undefined : account.orders.get(orderId);
+      if (order === undefined) {
+        const field = key.case === "orderId" ? "order_id" : "client_order_id";
+        return { ok: false, rejection: reject("not_found", `${field}: order ${key.value} not found`) };
+      }
+      return { ok: true, value: { case: "getOrder", value: { order: orderView(order) } } };
+    }).then(flatten),
+  );
+}
+
+function listOrders(node: OmsNode, request: ListOrdersRequest): Promise<Outcome<ResultCase>> {
+  return withAccountId(request.accountId, (accountId) => {
+    const pageSize = request.pageSize === 0 ? LIST_ORDERS_PAGE_DEFAULT : request.pageSize;
+    if (pageSize > LIST_ORDERS_PAGE_MAX) {
+      return Promise.resolve({ ok: false, rejection: reject("invalid_argument", `page_size: must be at most ${LIST_ORDERS_PAGE_MAX}`) });
+    }
+    const filter = request.status === OrderStatusFilter.UNSPECIFIED ? OrderStatusFilter.OPEN : request.status;
+    if (!(filter in OrderStatusFilter)) {
+      return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "status: unknown order status filter") });
+    }
+    return node.read(accountId, (account): Outcome<ResultCase> => {
+      // The token is the position, in creation order, below which the next page starts.
+      let cursor = account.orderIds.length;
+      if (request.pageToken !== "") {
+        const parsed = /^\d{1,12}$/.test(request.pageToken) ? Number(request.pageToken) : NaN;
+        if (!(parsed <= account.orderIds.length)) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
+        cursor = parsed;
+      }
+      const orders = [];
+      while (cursor > 0 && orders.length < pageSize) {
+        cursor -= 1;
+        const order = orderOf(account, account.orderIds[cursor] ?? "");
+        const open = isOpen(order.status);
+        if (filter === OrderStatusFilter.ALL || (filter === OrderStatusFilter.OPEN) === open) orders.push(orderView(order));
+      }
+      return { ok: true, value: { case: "listOrders", value: { orders, nextPageToken: cursor > 0 ? String(cursor) : "" } } };
+    }).then(flatten);
+  });
+}
+
+function flatten<T>(outcome: Outcome<Outcome<T>>): Outcome<T> {
+  return outcome.ok ? outcome.value : outcome;
+}
+
+function orderOf(account: Account, orderId: string) {
+  const order = account.orders.get(orderId);
+  if (order === undefined) throw new Error(`invariant: order ${orderId} missing from account ${account.id}`);
+  return order;
+}
+
+function positionsOf(node: OmsNode, account: Account) {
+  return [...account.positions.values()].filter((p) => p.qty > 0n).map((p) => positionView(p, node.venue.quote(p.symbol)?.last));
+}
+
+function lastPrice(node: OmsNode) {
+  return (symbol: string) => node.venue.quote(symbol)?.last;
+}

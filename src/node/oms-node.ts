@@ -1,0 +1,263 @@
+// An OMS node: the ledgers of the shards it owns, kept in memory. Every state change goes
+// through commit(): decide, apply, append to the log, and only once the log has it, tell the
+// client, the venue and the trade-update streams.
+import type { Account } from "../core/account.ts";
+import type { Command } from "../core/command.ts";
+import type { Event } from "../core/event.ts";
+import { checkInvariants, checkTouched } from "../core/invariants.ts";
+import { encodeLedger } from "../core/ledger-codec.ts";
+import { isOpen, remainingQty, type Order } from "../core/order.ts";
+import { reject, type Rejection } from "../core/rejection.ts";
+import { apply, decide } from "../core/state-machine.ts";
+import type { EventLog } from "../log/event-log.ts";
+import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
+import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
+import { recoverShard } from "./recovery.ts";
+import type { ShardLedger } from "./shard-ledgers.ts";
+import { TradeUpdateHub } from "./trade-update-hub.ts";
+import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
+
+export interface NodeLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface OmsNodeOptions {
+  nodeId: string;
+  shardCount: number;
+  shards: readonly number[];
+  shardOf: (accountId: string) => number;
+  log: EventLog;
+  snapshots: SnapshotStore;
+  venue: Venue;
+  logger: NodeLogger;
+  /** Take a shard's snapshot after this many records (bounds replay time). */
+  snapshotEveryRecords: number;
+  clock?: () => number;
+  /** A log write failed: memory is ahead of the log, so the node must stop. Default: exit. */
+  onFatal?: (error: unknown) => void;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
+
+export class OmsNode {
+  readonly updates = new TradeUpdateHub();
+  readonly clock: () => number;
+  /** The symbols the venue trades; an order for any other is refused. */
+  readonly symbols: ReadonlySet<string>;
+  private readonly shards = new Map<number, ShardLedger>();
+  private fatal: unknown = null;
+
+  private constructor(private readonly options: OmsNodeOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.symbols = new Set(options.venue.symbols());
+  }
+
+  static async start(options: OmsNodeOptions): Promise<OmsNode> {
+    const node = new OmsNode(options);
+    for (const shard of options.shards) {
+      const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots);
+      for (const account of ledger.ledger.values()) checkInvariants(account);
+      node.shards.set(shard, ledger);
+      options.logger.info("shard recovered", { ...stats });
+    }
+    node.reconcileVenue();
+    options.venue.onReport((report) => node.onVenueReport(report));
+    return node;
+  }
+
+  get venue(): Venue {
+    return this.options.venue;
+  }
+
+  ownsAccount(accountId: string): boolean {
+    return this.shards.has(this.options.shardOf(accountId));
+  }
+
+  /**
+   * Decides and applies a command at once (so the next command of the account sees it), and
+   * resolves after the log has it. render() runs right after apply, so the reply shows the
+   * state this command produced.
+   */
+  commit<T>(command: Command, render: (account: Account, duplicateOf: string | null) => T): Promise<Outcome<T>> {
+    const shard = this.shardOf(command.accountId);
+    if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    const decision = decide(shard.ledger, command);
+    if (!decision.ok) return Promise.resolve(decision);
+    const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
+    if (decision.events.length === 0) {
+      return shard.durable.then(() => ({ ok: true, value: render(this.accountOf(shard, command.accountId), duplicateOf) }));
+    }
+    const effects: (() => void)[] = [];
+    try {
+      for (const event of decision.events) {
+        apply(shard.ledger, command.accountId, event);
+        const account = this.accountOf(shard, command.accountId);
+        checkTouched(account, orderIdOf(event));
+        this.collectEffects(account, event, effects);
+      }
+    } catch (error) {
+      // A broken invariant is a bug: the ledger can no longer be trusted, so stop.
+      this.die(error);
+      throw error;
+    }
+    const value = render(this.accountOf(shard, command.accountId), duplicateOf);
+    const expectedOffset = shard.nextOffset;
+    shard.nextOffset += 1n;
+    const appended = this.options.log.append(shard.shard, { accountId: command.accountId, events: decision.events }).then(
+      (offset) => {
+        if (offset !== expectedOffset) throw new Error(`shard ${shard.shard}: log gave offset ${offset}, expected ${expectedOffset}`);
+        for (const effect of effects) effect();
+        this.afterAppend(shard);
+      },
+    );
+    shard.durable = appended.catch((error: unknown) => this.die(error));
+    return appended.then(() => ({ ok: true, value }));
+  }
+
+  /** The order as decided so far, durable or not: only for choosing a market price. */
+  peekOrder(accountId: string, orderId: string): Order | undefined {
+    const shard = this.shards.get(this.options.shardOf(accountId));
+    return shard?.ledger.get(accountId)?.orders.get(orderId);
+  }
+
+  /** A read waits for the account's earlier writes to be durable, so it never shows state the log could lose. */
+  async read<T>(accountId: string, render: (account: Account) => T): Promise<Outcome<T>> {
+    const shard = this.shardOf(accountId);
+    if ("code" in shard) return { ok: false, rejection: shard };
+    await shard.durable;
+    const account = shard.ledger.get(accountId);
+    if (account === undefined) return { ok: false, rejection: reject("not_found", `account_id: account ${accountId} not found`) };
+    return { ok: true, value: render(account) };
+  }
+
+  async close(): Promise<void> {
+    this.options.venue.close();
+    this.updates.closeAll();
+    await Promise.all([...this.shards.values()].map((shard) => shard.durable));
+  }
+
+  private shardOf(accountId: string): ShardLedger | Rejection {
+    if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
+    const shardId = this.options.shardOf(accountId);
+    const shard = this.shards.get(shardId);
+    if (shard === undefined) {
+      return reject("failed_precondition", `account_id: shard ${shardId} is not owned by node ${this.options.nodeId}`);
+    }
+    return shard;
+  }
+
+  private accountOf(shard: ShardLedger, accountId: string): Account {
+    const account = shard.ledger.get(accountId);
+    if (account === undefined) throw new Error(`invariant: account ${accountId} vanished from shard ${shard.shard}`);
+    return account;
+  }
+
+  /** What to do once an event is durable: tell the venue, then the account's streams. */
+  private collectEffects(account: Account, event: Event, effects: (() => void)[]): void {
+    const venue = this.options.venue;
+    const orderId = orderIdOf(event);
+    const order = orderId === null ? undefined : account.orders.get(orderId);
+    if (event.kind === "order_accepted" && order !== undefined) {
+      const routed = venueOrderOf(order);
+      effects.push(() => venue.submit(routed));
+    } else if (event.kind === "order_cancel_requested") {
+      effects.push(() => venue.cancel(event.orderId));
+    } else if (event.kind === "order_replace_requested" && order?.pendingReplace != null) {
+      const replacement = account.orders.get(event.terms.id);
+      if (replacement === undefined) throw new Error(`invariant: replacement ${event.terms.id} missing`);
+      const routed = venueOrderOf(replacement);
+      const expectedFilledQty = order.pendingReplace.filledQty;
+      effects.push(() => venue.replace(event.orderId, routed, expectedFilledQty));
+    }
+    const update = tradeUpdateOf(event, order, account);
+    if (update !== null) effects.push(() => this.updates.publish(account.id, update));
+  }
+
+  private onVenueReport(report: VenueReport): void {
+    const command: Command = { kind: "apply_execution", ...report };
+    this.commit(command, () => null).then((outcome) => {
+      if (!outcome.ok) this.options.logger.error("venue report refused", { ...reportFields(report), reason: outcome.rejection.message });
+    }, (error: unknown) => this.die(error));
+  }
+
+  /** After a restart the venue hears about the orders the log says are open; nothing is submitted again. */
+  private reconcileVenue(): void {
+    const open: VenueOrder[] = [];
+    const cancels: string[] = [];
+    const replaces: { old: Order; replacement: Order }[] = [];
+    for (const shard of this.shards.values()) {
+      for (const account of shard.ledger.values()) {
+        for (const order of account.orders.values()) {
+          if (!isOpen(order.status) || order.status === "pending_new") continue;
+          open.push(venueOrderOf(order));
+          if (order.status === "pending_cancel") cancels.push(order.id);
+          const replacement = order.pendingReplace === null ? undefined : account.orders.get(order.pendingReplace.newOrderId);
+          if (replacement !== undefined) replaces.push({ old: order, replacement });
+        }
+      }
+    }
+    this.options.venue.reconcile(open);
+    // A cancel or replace the log asked for may not have reached the venue before the crash;
+    // asking again is safe: both are idempotent at the venue and name orders it already has.
+    for (const orderId of cancels) this.options.venue.cancel(orderId);
+    for (const { old, replacement } of replaces) {
+      this.options.venue.replace(old.id, venueOrderOf(replacement), old.pendingReplace?.filledQty ?? 0n);
+    }
+    this.options.logger.info("venue reconciled", { openOrders: open.length, cancels: cancels.length, replaces: replaces.length });
+  }
+
+  private afterAppend(shard: ShardLedger): void {
+    shard.recordsSinceSnapshot += 1;
+    if (shard.recordsSinceSnapshot < this.options.snapshotEveryRecords || shard.snapshotting) return;
+    shard.recordsSinceSnapshot = 0;
+    shard.snapshotting = true;
+    void this.snapshot(shard).finally(() => (shard.snapshotting = false));
+  }
+
+  /** Snapshots include only what the log has: the state is taken now, saved once it is durable. */
+  async snapshot(shard: ShardLedger): Promise<void> {
+    const state = encodeLedger(shard.ledger);
+    const nextOffset = shard.nextOffset;
+    await shard.durable;
+    try {
+      await this.options.snapshots.save({ shard: shard.shard, nextOffset, state });
+      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes: state.byteLength });
+    } catch (error) {
+      // A failed snapshot loses nothing (the log has everything); it only lengthens replay.
+      this.options.logger.warn("snapshot failed", { shard: shard.shard, error: String(error) });
+    }
+  }
+
+  async snapshotAll(): Promise<void> {
+    for (const shard of this.shards.values()) await this.snapshot(shard);
+  }
+
+  private die(error: unknown): void {
+    if (this.fatal !== null) return;
+    this.fatal = error;
+    this.options.logger.error("stopping: the ledger can no longer be trusted", { error: String(error) });
+    (this.options.onFatal ?? (() => process.exit(70)))(error);
+  }
+}
+
+export function venueOrderOf(order: Order): VenueOrder {
+  return {
+    orderId: order.id,
+    accountId: order.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    qty: remainingQty(order),
+    limitPrice: order.limitPrice,
+    stopPrice: order.stopPrice,
+    collarPrice: order.collarPrice,
+    lastExecutionSeq: order.lastExecutionSeq,
+  };
+}
+
+function reportFields(report: VenueReport): Record<string, unknown> {
+  return { accountId: report.accountId, orderId: report.orderId, execution: report.execution.kind };
+}

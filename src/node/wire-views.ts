@@ -1,0 +1,157 @@
+// How the node shows core state on the wire: decimal strings, proto enums, timestamps.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { buyingPower, type Account, type Position } from "../core/account.ts";
+import type { Event } from "../core/event.ts";
+import { divideRounded, formatCash, type Price } from "../core/money.ts";
+import type { Order, OrderStatus as CoreStatus, OrderType as CoreType, Side as CoreSide, TimeInForce as CoreTif } from "../core/order.ts";
+import {
+  AccountSchema,
+  OrderSchema,
+  OrderStatus,
+  OrderType,
+  PositionSchema,
+  Side,
+  TimeInForce,
+  TradeUpdateSchema,
+  type Account as AccountView,
+  type Order as OrderView,
+  type Position as PositionView,
+  type TradeUpdate,
+} from "../gen/oms/v1/trading_pb.ts";
+
+export const SIDE_TO_WIRE: Record<CoreSide, Side> = { buy: Side.BUY, sell: Side.SELL };
+export const TYPE_TO_WIRE: Record<CoreType, OrderType> = {
+  market: OrderType.MARKET,
+  limit: OrderType.LIMIT,
+  stop: OrderType.STOP,
+  stop_limit: OrderType.STOP_LIMIT,
+};
+export const TIF_TO_WIRE: Record<CoreTif, TimeInForce> = {
+  day: TimeInForce.DAY,
+  gtc: TimeInForce.GTC,
+  ioc: TimeInForce.IOC,
+  fok: TimeInForce.FOK,
+};
+const STATUS_TO_WIRE: Record<CoreStatus, OrderStatus> = {
+  new: OrderStatus.NEW,
+  partially_filled: OrderStatus.PARTIALLY_FILLED,
+  filled: OrderStatus.FILLED,
+  canceled: OrderStatus.CANCELED,
+  rejected: OrderStatus.REJECTED,
+  expired: OrderStatus.EXPIRED,
+  replaced: OrderStatus.REPLACED,
+  pending_cancel: OrderStatus.PENDING_CANCEL,
+  pending_replace: OrderStatus.PENDING_REPLACE,
+  pending_new: OrderStatus.PENDING_NEW,
+};
+
+export function orderView(order: Order): OrderView {
+  return create(OrderSchema, {
+    id: order.id,
+    clientOrderId: order.clientOrderId,
+    accountId: order.accountId,
+    symbol: order.symbol,
+    side: SIDE_TO_WIRE[order.side],
+    type: TYPE_TO_WIRE[order.type],
+    timeInForce: TIF_TO_WIRE[order.timeInForce],
+    qty: order.qty.toString(),
+    limitPrice: order.limitPrice === null ? "" : formatCash(order.limitPrice),
+    stopPrice: order.stopPrice === null ? "" : formatCash(order.stopPrice),
+    status: STATUS_TO_WIRE[order.status],
+    filledQty: order.filledQty.toString(),
+    filledAvgPrice: order.filledQty === 0n ? "" : formatCash(divideRounded(order.filledNotional, order.filledQty)),
+    rejectReason: order.rejectReason,
+    replaces: order.replaces ?? "",
+    replacedBy: order.replacedBy ?? "",
+    createdAt: timestampFromMs(order.createdAtMs),
+    updatedAt: timestampFromMs(order.updatedAtMs),
+    ...optionalTime("filledAt", order.filledAtMs),
+    ...optionalTime("canceledAt", order.canceledAtMs),
+    ...optionalTime("expiredAt", order.expiredAtMs),
+    ...optionalTime("replacedAt", order.replacedAtMs),
+    ...optionalTime("rejectedAt", order.rejectedAtMs),
+  });
+}
+
+function optionalTime<K extends string>(key: K, ms: number | null): { [P in K]?: Timestamp } {
+  return (ms === null ? {} : { [key]: timestampFromMs(ms) }) as { [P in K]?: Timestamp };
+}
+
+/** lastPrice gives the venue's last trade per symbol, for equity and market values. */
+export function accountView(account: Account, lastPrice: (symbol: string) => Price | undefined): AccountView {
+  let equity = account.cash;
+  for (const position of account.positions.values()) {
+    equity += position.qty * (lastPrice(position.symbol) ?? 0n);
+  }
+  return create(AccountSchema, {
+    id: account.id,
+    cash: formatCash(account.cash),
+    reserved: formatCash(account.heldCash),
+    buyingPower: formatCash(buyingPower(account)),
+    equity: formatCash(equity),
+    createdAt: timestampFromMs(account.createdAtMs),
+  });
+}
+
+export function positionView(position: Position, last: Price | undefined): PositionView {
+  const marketValue = last === undefined ? null : position.qty * last;
+  return create(PositionSchema, {
+    symbol: position.symbol,
+    qty: position.qty.toString(),
+    qtyAvailable: (position.qty - position.heldQty).toString(),
+    avgEntryPrice: position.qty === 0n ? "" : formatCash(divideRounded(position.costBasis, position.qty)),
+    costBasis: formatCash(position.costBasis),
+    currentPrice: last === undefined ? "" : formatCash(last),
+    marketValue: marketValue === null ? "" : formatCash(marketValue),
+    unrealizedPl: marketValue === null ? "" : formatCash(marketValue - position.costBasis),
+  });
+}
+
+/** The trade update an event produces, or null for events clients are not told about. */
+export function tradeUpdateOf(event: Event, order: Order | undefined, account: Account): TradeUpdate | null {
+  if (order === undefined) return null;
+  const base = { order: orderView(order), timestamp: timestampFromMs(event.atMs), sequence: BigInt(account.eventSeq) };
+  switch (event.kind) {
+    case "account_created":
+    case "cash_deposited":
+      return null;
+    case "order_filled": {
+      const position = account.positions.get(order.symbol);
+      return create(TradeUpdateSchema, {
+        ...base,
+        event: order.status === "filled" ? "fill" : "partial_fill",
+        executionId: `${order.id}:${event.executionSeq}`,
+        price: formatCash(event.price),
+        qty: event.qty.toString(),
+        positionQty: (position?.qty ?? 0n).toString(),
+      });
+    }
+    default:
+      return create(TradeUpdateSchema, { ...base, event: UPDATE_NAMES[event.kind] });
+  }
+}
+
+const UPDATE_NAMES: Record<Exclude<Event["kind"], "account_created" | "cash_deposited" | "order_filled">, string> = {
+  order_accepted: "new",
+  order_cancel_requested: "pending_cancel",
+  order_replace_requested: "pending_replace",
+  order_canceled: "canceled",
+  order_expired: "expired",
+  order_rejected: "rejected",
+  order_replaced: "replaced",
+  order_replace_rejected: "order_replace_rejected",
+};
+
+/** The order an event is about (for a replace request, the old order). */
+export function orderIdOf(event: Event): string | null {
+  switch (event.kind) {
+    case "account_created":
+    case "cash_deposited":
+      return null;
+    case "order_accepted":
+      return event.terms.id;
+    default:
+      return event.orderId;
+  }
+}
