@@ -1,0 +1,68 @@
+// The shape of the cluster configuration and its defaults. One JSON file describes the whole
+// cluster (every process reads the same one), so a balancer and its nodes never disagree
+// about who owns which shard.
+
+import type { LogLevel } from "../rpc/logger.ts";
+
+/** Shards are the unit of ownership; more than this is a typo, not a deployment. */
+export const SHARD_COUNT_MAX = 4096;
+
+export interface NodeConfig {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  /** The shards this node owns; every shard has exactly one owner. */
+  readonly shards: readonly number[];
+}
+
+export interface ClusterConfig {
+  readonly shardCount: number;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly balancer: {
+    readonly host: string;
+    readonly port: number;
+    readonly healthIntervalMs: number;
+    readonly callTimeoutMs: number;
+  };
+  readonly nodes: readonly NodeConfig[];
+  readonly venue: {
+    readonly seed: number;
+    readonly tickMs: number;
+    readonly sessionMs: number;
+  };
+  readonly snapshot: {
+    readonly everyRecords: number;
+  };
+}
+
+/** Every setting but the node list, whose default depends on shardCount. */
+export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
+  shardCount: 16,
+  dataDir: "./data",
+  logLevel: "info",
+  balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000 },
+  venue: { seed: 42, tickMs: 100, sessionMs: 600_000 },
+  snapshot: { everyRecords: 10_000 },
+};
+
+const NODE_PORT_FIRST_DEFAULT = 9101;
+
+/**
+ * Two local nodes splitting the shards in halves (one node if there is one shard), so that
+ * `oms dev` exercises routing between nodes out of the box.
+ */
+export function defaultNodes(shardCount: number): NodeConfig[] {
+  if (!Number.isInteger(shardCount) || shardCount < 1) {
+    throw new Error(`config: default nodes need a positive shardCount, got ${shardCount}`);
+  }
+  const shards = Array.from({ length: shardCount }, (_, shard) => shard);
+  const half = Math.ceil(shardCount / 2);
+  const halves = shardCount === 1 ? [shards] : [shards.slice(0, half), shards.slice(half)];
+  return halves.map((owned, index) => ({
+    id: `node-${String.fromCharCode("a".charCodeAt(0) + index)}`,
+    host: "127.0.0.1",
+    port: NODE_PORT_FIRST_DEFAULT + index,
+    shards: owned,
+  }));
+}

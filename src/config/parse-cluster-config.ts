@@ -1,0 +1,137 @@
+// Turns untrusted JSON (a file with environment overrides applied) into a ClusterConfig, or
+// throws a ConfigError naming the field. Missing settings take their defaults; unknown keys
+// are refused, because a misspelt setting silently left at its default is worse than a crash.
+
+import { isLogLevel, type LogLevel } from "../rpc/logger.ts";
+import { CLUSTER_DEFAULTS, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type NodeConfig } from "./cluster-config.ts";
+import { ConfigError } from "./config-error.ts";
+
+type JsonObject = Record<string, unknown>;
+
+const PORT_MAX = 65_535;
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function parseClusterConfig(raw: unknown): ClusterConfig {
+  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "nodes", "venue", "snapshot"]);
+  const d = CLUSTER_DEFAULTS;
+  const shardCount = integerAt(root, "shardCount", "shardCount", d.shardCount, 1, SHARD_COUNT_MAX);
+  const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", ["host", "port", "healthIntervalMs", "callTimeoutMs"]);
+  const venueRaw = objectAt(root["venue"] ?? {}, "venue", ["seed", "tickMs", "sessionMs"]);
+  const snapshotRaw = objectAt(root["snapshot"] ?? {}, "snapshot", ["everyRecords"]);
+  const config: ClusterConfig = {
+    shardCount,
+    dataDir: stringAt(root, "dataDir", "dataDir", d.dataDir),
+    logLevel: logLevelAt(root, d.logLevel),
+    balancer: {
+      host: stringAt(balancerRaw, "host", "balancer.host", d.balancer.host),
+      port: integerAt(balancerRaw, "port", "balancer.port", d.balancer.port, 0, PORT_MAX),
+      healthIntervalMs: positiveAt(balancerRaw, "healthIntervalMs", "balancer.healthIntervalMs", d.balancer.healthIntervalMs),
+      callTimeoutMs: positiveAt(balancerRaw, "callTimeoutMs", "balancer.callTimeoutMs", d.balancer.callTimeoutMs),
+    },
+    nodes: root["nodes"] === undefined ? defaultNodes(shardCount) : nodesAt(root["nodes"], shardCount),
+    venue: {
+      seed: integerAt(venueRaw, "seed", "venue.seed", d.venue.seed, 0, Number.MAX_SAFE_INTEGER),
+      tickMs: positiveAt(venueRaw, "tickMs", "venue.tickMs", d.venue.tickMs),
+      sessionMs: positiveAt(venueRaw, "sessionMs", "venue.sessionMs", d.venue.sessionMs),
+    },
+    snapshot: {
+      everyRecords: positiveAt(snapshotRaw, "everyRecords", "snapshot.everyRecords", d.snapshot.everyRecords),
+    },
+  };
+  checkAddressesDistinct(config);
+  return config;
+}
+
+function nodesAt(raw: unknown, shardCount: number): NodeConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw new ConfigError("nodes", "must be a non-empty array of nodes");
+  const ownerByShard = new Map<number, string>();
+  const nodes = raw.map((nodeRaw: unknown, index): NodeConfig => {
+    const where = `nodes[${index}]`;
+    const node = objectAt(nodeRaw, where, ["id", "host", "port", "shards"]);
+    const id = requiredString(node, "id", `${where}.id`);
+    const previous = raw.slice(0, index).findIndex((other: unknown) => isJsonObject(other) && other["id"] === id);
+    if (previous >= 0) throw new ConfigError(`${where}.id`, `"${id}" is already the id of nodes[${previous}]`);
+    const shards = shardsAt(node["shards"], `${where}.shards`, id, shardCount, ownerByShard);
+    const host = requiredString(node, "host", `${where}.host`);
+    if (node["port"] === undefined) throw new ConfigError(`${where}.port`, "is required");
+    return { id, host, port: integerAt(node, "port", `${where}.port`, 0, 0, PORT_MAX), shards };
+  });
+  const unowned = Array.from({ length: shardCount }, (_, shard) => shard).filter((shard) => !ownerByShard.has(shard));
+  if (unowned.length > 0) throw new ConfigError("nodes", `shards ${unowned.join(", ")} are owned by no node`);
+  return nodes;
+}
+
+function shardsAt(
+  raw: unknown,
+  where: string,
+  nodeId: string,
+  shardCount: number,
+  ownerByShard: Map<number, string>,
+): number[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw new ConfigError(where, "must be a non-empty array of shard numbers");
+  return raw.map((shard: unknown, index) => {
+    const at = `${where}[${index}]`;
+    if (typeof shard !== "number" || !Number.isInteger(shard)) throw new ConfigError(at, `${JSON.stringify(shard)} is not an integer`);
+    if (shard < 0 || shard >= shardCount) throw new ConfigError(at, `shard ${shard} is outside 0..${shardCount - 1}`);
+    const owner = ownerByShard.get(shard);
+    if (owner !== undefined) throw new ConfigError(at, `shard ${shard} is already owned by ${owner}`);
+    ownerByShard.set(shard, nodeId);
+    return shard;
+  });
+}
+
+// Two processes cannot listen on one address; port 0 means "pick one" and never collides.
+function checkAddressesDistinct(config: ClusterConfig): void {
+  const ownerByAddress = new Map<string, string>();
+  const listeners = [{ where: "balancer", name: "the balancer", host: config.balancer.host, port: config.balancer.port }];
+  config.nodes.forEach((node, index) => listeners.push({ where: `nodes[${index}]`, name: node.id, ...node }));
+  for (const listener of listeners) {
+    if (listener.port === 0) continue;
+    const address = `${listener.host}:${listener.port}`;
+    const owner = ownerByAddress.get(address);
+    if (owner !== undefined) throw new ConfigError(listener.where, `${address} is already used by ${owner}`);
+    ownerByAddress.set(address, listener.name);
+  }
+}
+
+function objectAt(raw: unknown, where: string, known: readonly string[]): JsonObject {
+  if (!isJsonObject(raw)) throw new ConfigError(where, "must be an object");
+  const unknown = Object.keys(raw).filter((key) => !known.includes(key));
+  const first = unknown[0];
+  if (first !== undefined) {
+    const at = where === "(root)" ? first : `${where}.${first}`;
+    throw new ConfigError(at, `unknown setting (known: ${known.join(", ")})`);
+  }
+  return raw;
+}
+
+function integerAt(object: JsonObject, key: string, where: string, fallback: number, min: number, max: number): number {
+  const value = object[key] === undefined ? fallback : object[key];
+  if (typeof value !== "number" || !Number.isInteger(value)) throw new ConfigError(where, `${JSON.stringify(value)} is not an integer`);
+  if (value < min || value > max) throw new ConfigError(where, `${value} is outside ${min}..${max}`);
+  return value;
+}
+
+function positiveAt(object: JsonObject, key: string, where: string, fallback: number): number {
+  return integerAt(object, key, where, fallback, 1, Number.MAX_SAFE_INTEGER);
+}
+
+function stringAt(object: JsonObject, key: string, where: string, fallback: string): string {
+  const value = object[key] === undefined ? fallback : object[key];
+  if (typeof value !== "string" || value.length === 0) throw new ConfigError(where, `${JSON.stringify(value)} is not a non-empty string`);
+  return value;
+}
+
+function requiredString(object: JsonObject, key: string, where: string): string {
+  if (object[key] === undefined) throw new ConfigError(where, "is required");
+  return stringAt(object, key, where, "");
+}
+
+function logLevelAt(object: JsonObject, fallback: LogLevel): LogLevel {
+  const value = stringAt(object, "logLevel", "logLevel", fallback);
+  if (!isLogLevel(value)) throw new ConfigError("logLevel", `"${value}" is not one of debug, info, warn, error`);
+  return value;
+}

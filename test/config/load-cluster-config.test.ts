@@ -1,0 +1,163 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "oms-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileNumber = 0;
+function configFile(content: unknown): string {
+  fileNumber += 1;
+  const path = join(dir, `cluster-${fileNumber}.json`);
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+const twoNodes = [
+  { id: "n1", host: "10.0.0.1", port: 9000, shards: [0, 1] },
+  { id: "n2", host: "10.0.0.2", port: 9000, shards: [2, 3] },
+];
+
+test("no path and no environment gives the documented defaults", () => {
+  const config = loadClusterConfig(undefined, {});
+  expect(config).toEqual({
+    shardCount: 16,
+    dataDir: "./data",
+    logLevel: "info",
+    balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000 },
+    nodes: [
+      { id: "node-a", host: "127.0.0.1", port: 9101, shards: [0, 1, 2, 3, 4, 5, 6, 7] },
+      { id: "node-b", host: "127.0.0.1", port: 9102, shards: [8, 9, 10, 11, 12, 13, 14, 15] },
+    ],
+    venue: { seed: 42, tickMs: 100, sessionMs: 600000 },
+    snapshot: { everyRecords: 10000 },
+  });
+});
+
+test("oms.example.json loads and equals the defaults", () => {
+  const example = loadClusterConfig(join(import.meta.dir, "../../oms.example.json"), {});
+  expect(example).toEqual(loadClusterConfig(undefined, {}));
+});
+
+test("a file sets what it names and leaves the rest at defaults", () => {
+  const config = loadClusterConfig(configFile({ shardCount: 4, balancer: { port: 7000 }, nodes: twoNodes }), {});
+  expect(config.shardCount).toBe(4);
+  expect(config.balancer).toEqual({ host: "127.0.0.1", port: 7000, healthIntervalMs: 1000, callTimeoutMs: 5000 });
+  expect(config.nodes.map((node) => node.id)).toEqual(["n1", "n2"]);
+  expect(config.venue.seed).toBe(42);
+});
+
+test("OMS_ variables override the file, setting by setting", () => {
+  const path = configFile({ shardCount: 4, nodes: twoNodes, venue: { seed: 1 } });
+  const config = loadClusterConfig(path, {
+    OMS_BALANCER_PORT: "8181",
+    OMS_BALANCER_HOST: "0.0.0.0",
+    OMS_BALANCER_HEALTH_INTERVAL_MS: "250",
+    OMS_BALANCER_CALL_TIMEOUT_MS: "900",
+    OMS_DATA_DIR: "/var/lib/oms",
+    OMS_VENUE_SEED: "7",
+    OMS_VENUE_TICK_MS: "5",
+    OMS_VENUE_SESSION_MS: "60000",
+    OMS_SNAPSHOT_EVERY_RECORDS: "500",
+    OMS_LOG_LEVEL: "debug",
+  });
+  expect(config.balancer).toEqual({ host: "0.0.0.0", port: 8181, healthIntervalMs: 250, callTimeoutMs: 900 });
+  expect(config.dataDir).toBe("/var/lib/oms");
+  expect(config.venue).toEqual({ seed: 7, tickMs: 5, sessionMs: 60000 });
+  expect(config.snapshot.everyRecords).toBe(500);
+  expect(config.logLevel).toBe("debug");
+});
+
+test("OMS_SHARD_COUNT alone re-splits the default nodes; OMS_NODES replaces the node list", () => {
+  expect(loadClusterConfig(undefined, { OMS_SHARD_COUNT: "4" }).nodes.map((node) => node.shards)).toEqual([
+    [0, 1],
+    [2, 3],
+  ]);
+  const single = loadClusterConfig(undefined, {
+    OMS_SHARD_COUNT: "2",
+    OMS_NODES: JSON.stringify([{ id: "solo", host: "127.0.0.1", port: 0, shards: [1, 0] }]),
+  });
+  expect(single.nodes).toEqual([{ id: "solo", host: "127.0.0.1", port: 0, shards: [1, 0] }]);
+});
+
+function refusal(load: () => unknown): string {
+  try {
+    load();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return "(loaded without error)";
+}
+
+const refusedFiles: Array<[string, unknown, string]> = [
+  ["a shard outside the range", { shardCount: 16, nodes: [
+    { id: "a", host: "h", port: 1, shards: [0, 1, 2, 3, 4, 5, 6, 7] },
+    { id: "b", host: "h", port: 2, shards: [8, 9, 10, 40] },
+  ] }, "config: nodes[1].shards[3]: shard 40 is outside 0..15"],
+  ["a shard owned twice", { shardCount: 2, nodes: [
+    { id: "a", host: "h", port: 1, shards: [0, 1] },
+    { id: "b", host: "h", port: 2, shards: [1] },
+  ] }, "config: nodes[1].shards[0]: shard 1 is already owned by a"],
+  ["a shard owned by no node", { shardCount: 4, nodes: [{ id: "a", host: "h", port: 1, shards: [0, 2] }] },
+    "config: nodes: shards 1, 3 are owned by no node"],
+  ["a duplicate node id", { shardCount: 2, nodes: [
+    { id: "a", host: "h", port: 1, shards: [0] },
+    { id: "a", host: "h", port: 2, shards: [1] },
+  ] }, 'config: nodes[1].id: "a" is already the id of nodes[0]'],
+  ["a port above 65535", { balancer: { port: 70000 } }, "config: balancer.port: 70000 is outside 0..65535"],
+  ["a negative node port", { shardCount: 1, nodes: [{ id: "a", host: "h", port: -1, shards: [0] }] },
+    "config: nodes[0].port: -1 is outside 0..65535"],
+  ["a zero where a positive integer is needed", { snapshot: { everyRecords: 0 } },
+    "config: snapshot.everyRecords: 0 is outside 1..9007199254740991"],
+  ["a fraction where an integer is needed", { venue: { tickMs: 1.5 } }, "config: venue.tickMs: 1.5 is not an integer"],
+  ["a string where a number is needed", { shardCount: "16" }, 'config: shardCount: "16" is not an integer'],
+  ["a shard count of zero", { shardCount: 0 }, "config: shardCount: 0 is outside 1..4096"],
+  ["an unknown top-level key", { shardCont: 16 }, "config: shardCont: unknown setting"],
+  ["an unknown nested key", { balancer: { prot: 1 } }, "config: balancer.prot: unknown setting"],
+  ["an unknown node key", { shardCount: 1, nodes: [{ id: "a", host: "h", port: 1, shards: [0], weight: 2 }] },
+    "config: nodes[0].weight: unknown setting"],
+  ["a node without a port", { shardCount: 1, nodes: [{ id: "a", host: "h", shards: [0] }] }, "config: nodes[0].port: is required"],
+  ["a node without shards", { shardCount: 1, nodes: [{ id: "a", host: "h", port: 1, shards: [] }] },
+    "config: nodes[0].shards: must be a non-empty array of shard numbers"],
+  ["an empty node list", { nodes: [] }, "config: nodes: must be a non-empty array of nodes"],
+  ["an unknown log level", { logLevel: "verbose" }, 'config: logLevel: "verbose" is not one of debug, info, warn, error'],
+  ["an empty data directory", { dataDir: "" }, 'config: dataDir: "" is not a non-empty string'],
+  ["a section that is not an object", { venue: 3 }, "config: venue: must be an object"],
+  ["two nodes on one address", { shardCount: 2, nodes: [
+    { id: "a", host: "h", port: 9, shards: [0] },
+    { id: "b", host: "h", port: 9, shards: [1] },
+  ] }, "config: nodes[1]: h:9 is already used by a"],
+  ["a node on the balancer's address", { shardCount: 1, nodes: [{ id: "a", host: "127.0.0.1", port: 8080, shards: [0] }] },
+    "config: nodes[0]: 127.0.0.1:8080 is already used by the balancer"],
+];
+
+for (const [what, content, message] of refusedFiles) {
+  test(`refuses ${what}, naming the field`, () => {
+    expect(refusal(() => loadClusterConfig(configFile(content), {}))).toStartWith(message);
+  });
+}
+
+test("refuses a file that is missing, not JSON, or not an object, naming the file", () => {
+  const missing = join(dir, "missing.json");
+  expect(refusal(() => loadClusterConfig(missing, {}))).toStartWith(`config: ${missing}: cannot read:`);
+  const broken = configFile("{ shardCount: 16");
+  expect(refusal(() => loadClusterConfig(broken, {}))).toStartWith(`config: ${broken}: not valid JSON:`);
+  const list = configFile([1, 2]);
+  expect(refusal(() => loadClusterConfig(list, {}))).toBe(`config: ${list}: must hold a JSON object`);
+});
+
+test("refuses malformed environment overrides, naming the variable", () => {
+  expect(refusal(() => loadClusterConfig(undefined, { OMS_BALANCER_PORT: "80a" }))).toBe(
+    'config: OMS_BALANCER_PORT: "80a" is not an integer',
+  );
+  expect(refusal(() => loadClusterConfig(undefined, { OMS_VENUE_TICK_MS: "" }))).toBe(
+    'config: OMS_VENUE_TICK_MS: "" is not an integer',
+  );
+  expect(refusal(() => loadClusterConfig(undefined, { OMS_NODES: "[{" }))).toStartWith("config: OMS_NODES: not valid JSON:");
+  // An override is validated like the file: it cannot smuggle in what a file could not.
+  expect(refusal(() => loadClusterConfig(undefined, { OMS_BALANCER_PORT: "65536" }))).toBe(
+    "config: balancer.port: 65536 is outside 0..65535",
+  );
+});
