@@ -1,0 +1,97 @@
+// `oms dev`: the whole system on one machine: a balancer in this process and two node
+// processes, each with its SQLite log and snapshots under the data directory and its
+// simulated venue. Killing this process (even with SIGKILL) stops the nodes too; starting it
+// again on the same data directory brings back every acknowledged change.
+import { createClient } from "@connectrpc/connect";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import type { ClusterConfig } from "../config/cluster-config.ts";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
+import { createNodeTransport } from "../rpc/transport.ts";
+import { selfCommand } from "./child-process.ts";
+import { startBalancer } from "./start-balancer.ts";
+
+const NODE_READY_TIMEOUT_MS = 120_000;
+
+export interface DevOptions {
+  port: number;
+  dataDir: string;
+}
+
+export async function runDev(base: ClusterConfig, options: DevOptions): Promise<void> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const half = Math.ceil(base.shardCount / 2);
+  const shards = [...Array(base.shardCount).keys()];
+  const nodes = [
+    { id: "node-a", host: "127.0.0.1", port: await freePort(), shards: shards.slice(0, half) },
+    { id: "node-b", host: "127.0.0.1", port: await freePort(), shards: shards.slice(half) },
+  ];
+  const config: ClusterConfig = { ...base, dataDir, nodes, balancer: { ...base.balancer, port: options.port } };
+  const configFile = join(dataDir, "cluster.json");
+  writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
+  const children = nodes.map((node) =>
+    Bun.spawn(selfCommand(["node", "--config", configFile, "--node-id", node.id, "--exit-with-parent"]), {
+      stdin: "pipe",
+      stdout: "inherit",
+      stderr: "inherit",
+      env: { ...process.env },
+    }),
+  );
+  const stopChildren = async () => {
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.all(children.map((child) => child.exited));
+  };
+  for (const child of children) {
+    void child.exited.then((code) => {
+      if (!stopping) console.error(JSON.stringify({ level: "error", msg: "node process exited", pid: child.pid, code }));
+    });
+  }
+  let stopping = false;
+  try {
+    await Promise.all(nodes.map((node) => waitServing(`http://${node.host}:${node.port}`)));
+  } catch (error) {
+    stopping = true;
+    await stopChildren();
+    throw error;
+  }
+  const balancer = await startBalancer(config);
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await balancer.stop();
+    await stopChildren();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  console.log(`oms dev: ready on http://127.0.0.1:${balancer.server.port} (data in ${dataDir})`);
+}
+
+async function waitServing(url: string): Promise<void> {
+  const health = createClient(Health, createNodeTransport(url, { timeoutMs: 1000 }));
+  const deadline = Date.now() + NODE_READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const response = await health.check({ service: "" });
+      if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
+    } catch {
+      // Not listening yet: the node is still replaying its log.
+    }
+    if (Date.now() > deadline) throw new Error(`node at ${url} did not become ready in ${NODE_READY_TIMEOUT_MS} ms`);
+    await Bun.sleep(50);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bun
+// The one oms binary: `oms dev`, `oms node`, `oms balancer`, and the client commands.
+import { parseArgs } from "node:util";
+import { loadClusterConfig } from "../config/load-cluster-config.ts";
+import { exitWithParent } from "./child-process.ts";
+import { CLIENT_USAGE, runClientCommand } from "./client-commands.ts";
+import { runDev } from "./dev.ts";
+import { startBalancer } from "./start-balancer.ts";
+import { startNode } from "./start-node.ts";
+
+const USAGE = `oms: an order management system
+
+  oms dev [--port 8080] [--data-dir ./data] [--config FILE]
+      balancer, two node processes and the simulated venue, embedded storage
+  oms node --config FILE --node-id ID
+  oms balancer --config FILE [--port N]
+
+${CLIENT_USAGE}
+
+Every configuration setting can also be given as an OMS_… environment variable (see README).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "dev": {
+      const { values } = parseArgs({ args: rest, options: { port: { type: "string" }, "data-dir": { type: "string" }, config: { type: "string" } } });
+      const config = loadClusterConfig(values.config);
+      await runDev(config, {
+        port: values.port === undefined ? config.balancer.port : parsePort(values.port),
+        dataDir: values["data-dir"] ?? config.dataDir,
+      });
+      return -1;
+    }
+    case "node": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { config: { type: "string" }, "node-id": { type: "string" }, "exit-with-parent": { type: "boolean" } },
+      });
+      const nodeId = values["node-id"] ?? process.env.OMS_NODE_ID;
+      if (nodeId === undefined) throw new Error("oms node: --node-id is required");
+      const running = await startNode(loadClusterConfig(values.config), nodeId);
+      const stop = () => void running.stop().then(() => process.exit(0));
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      if (values["exit-with-parent"] === true) exitWithParent(running.stop);
+      return -1;
+    }
+    case "balancer": {
+      const { values } = parseArgs({ args: rest, options: { config: { type: "string" }, port: { type: "string" } } });
+      const running = await startBalancer(loadClusterConfig(values.config), values.port === undefined ? undefined : parsePort(values.port));
+      const stop = () => void running.stop().then(() => process.exit(0));
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      return -1;
+    }
+    case "account":
+    case "order":
+      return runClientCommand(command, rest);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`oms: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: must be 0..65535, got "${text}"`);
+  return port;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    console.error(`oms: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,50 @@
+// `oms balancer`: the stateless public endpoint. It knows the nodes from the configuration.
+import type { Http2SessionManager } from "@connectrpc/connect-node";
+import type { ClusterConfig } from "../config/cluster-config.ts";
+import { shardOf } from "../config/shard-of.ts";
+import { NodeLink } from "../balancer/node-link.ts";
+import { publicServiceRoutes } from "../balancer/public-services.ts";
+import { RoutingTable } from "../balancer/routing-table.ts";
+import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
+import { createLogger } from "../rpc/logger.ts";
+import { serveRpc, type RpcServer } from "../rpc/serve.ts";
+import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
+
+export interface RunningBalancer {
+  server: RpcServer;
+  stop(): Promise<void>;
+}
+
+export async function startBalancer(config: ClusterConfig, portOverride?: number): Promise<RunningBalancer> {
+  const logger = createLogger({ level: config.logLevel, fields: { component: "balancer" } });
+  const sessions: Http2SessionManager[] = [];
+  const links = config.nodes.map((spec) => {
+    const url = `http://${spec.host}:${spec.port}`;
+    const session = createNodeSession(url);
+    sessions.push(session);
+    const transport = createNodeTransport(url, { timeoutMs: config.balancer.callTimeoutMs, session });
+    return new NodeLink({ id: spec.id, url, shards: spec.shards }, transport, logger, config.balancer.callTimeoutMs);
+  });
+  const routing = new RoutingTable(config.shardCount, (accountId) => shardOf(accountId, config.shardCount), links);
+  const health = new HealthStatus();
+  health.set(SERVER_HEALTH, ServingStatus.SERVING);
+  const server = await serveRpc({
+    host: config.balancer.host,
+    port: portOverride ?? config.balancer.port,
+    logger,
+    routes: (router) => {
+      publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
+      registerHealth(router, health);
+    },
+  });
+  for (const link of links) link.startHealthChecks(config.balancer.healthIntervalMs);
+  logger.info("balancer serving", { port: server.port, nodes: config.nodes.map((n) => n.id).join(",") });
+  return {
+    server,
+    stop: async () => {
+      for (const link of links) link.close();
+      await server.close();
+      for (const session of sessions) session.abort();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// `oms node`: one OMS node process with the embedded storage (SQLite) and the simulated venue.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { ClusterConfig } from "../config/cluster-config.ts";
+import { shardOf } from "../config/shard-of.ts";
+import { SqliteEventLog } from "../log/sqlite-event-log.ts";
+import { nodeServiceRoutes } from "../node/node-service.ts";
+import { OmsNode } from "../node/oms-node.ts";
+import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
+import { createLogger } from "../rpc/logger.ts";
+import { serveRpc, type RpcServer } from "../rpc/serve.ts";
+import { SqliteSnapshotStore } from "../snapshot/sqlite-snapshot-store.ts";
+import { SimulatedVenue } from "../venue/simulated-venue.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
+
+export interface RunningNode {
+  node: OmsNode;
+  server: RpcServer;
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: ClusterConfig, nodeId: string): Promise<RunningNode> {
+  const spec = config.nodes.find((n) => n.id === nodeId);
+  if (spec === undefined) throw new Error(`config: no node with id "${nodeId}" (nodes: ${config.nodes.map((n) => n.id).join(", ")})`);
+  const logger = createLogger({ level: config.logLevel, fields: { component: "node", node: nodeId } });
+  const dir = join(config.dataDir, nodeId);
+  mkdirSync(dir, { recursive: true });
+  const unlock = await lockDataDir(dir);
+  const log = SqliteEventLog.open(join(dir, "wal.sqlite"));
+  const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
+  const venue = new SimulatedVenue({ seed: config.venue.seed, tickMs: config.venue.tickMs, sessionMs: config.venue.sessionMs, now: Date.now });
+  const health = new HealthStatus();
+  health.set(SERVER_HEALTH, ServingStatus.NOT_SERVING);
+  const node = await OmsNode.start({
+    nodeId,
+    shardCount: config.shardCount,
+    shards: spec.shards,
+    shardOf: (accountId) => shardOf(accountId, config.shardCount),
+    log,
+    snapshots,
+    venue,
+    logger,
+    snapshotEveryRecords: config.snapshot.everyRecords,
+  });
+  const server = await serveRpc({
+    host: spec.host,
+    port: spec.port,
+    logger,
+    routes: (router) => {
+      nodeServiceRoutes(node, () => Bun.randomUUIDv7())(router);
+      registerHealth(router, health);
+    },
+  });
+  health.set(SERVER_HEALTH, ServingStatus.SERVING);
+  logger.info("node serving", { port: server.port, shards: spec.shards.join(",") });
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      health.set(SERVER_HEALTH, ServingStatus.NOT_SERVING);
+      await server.close();
+      await node.close();
+      // A snapshot at a clean stop makes the next start replay nothing.
+      await node.snapshotAll();
+      await log.close();
+      await snapshots.close();
+      unlock();
+      logger.info("node stopped");
+    })());
+  return { node, server, stop };
+}
