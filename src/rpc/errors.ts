@@ -6,7 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { RejectionCode } from "../core/rejection.ts";
 
 /** The core's rejections plus the two failures that only the serving layer produces. */
-export type RefusalCode = RejectionCode | "unavailable" | "internal";
+export type RefusalCode = RejectionCode | "internal";
 
 export interface Refusal {
   code: RefusalCode;

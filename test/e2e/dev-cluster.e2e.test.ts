@@ -108,7 +108,7 @@ describe("oms dev", () => {
     const accountId = accountOnNode("bufcurl", "a");
     await clients("connect").accounts.createAccount({ accountId });
     const buf = Bun.spawn(
-      ["bunx", "buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", "proto", "-d", JSON.stringify({ accountId, amount: "42.50" }), `${dev.url}/oms.v1.AccountService/Deposit`],
+      [`${import.meta.dir}/../../node_modules/.bin/buf`, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", "proto", "-d", JSON.stringify({ accountId, amount: "42.50" }), `${dev.url}/oms.v1.AccountService/Deposit`],
       { cwd: `${import.meta.dir}/../..`, stdout: "pipe", stderr: "pipe" },
     );
     const out = await new Response(buf.stdout).text();
@@ -127,7 +127,7 @@ describe("oms dev", () => {
       [{ qty: "-5" }, Code.InvalidArgument, "qty"],
       [{ qty: "1e3" }, Code.InvalidArgument, "qty"],
       [{ qty: "abc" }, Code.InvalidArgument, "qty"],
-      [{ side: 99 }, Code.InvalidArgument, "side"],
+      [{ side: 99 as Side }, Code.InvalidArgument, "side"],
       [{ symbol: "ZZZZ" }, Code.InvalidArgument, "symbol"],
       [{ accountId: "" }, Code.InvalidArgument, "account_id"],
       [{ accountId: "nobody-here" }, Code.NotFound, "account_id"],

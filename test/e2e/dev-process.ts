@@ -23,7 +23,7 @@ export function freePort(): Promise<number> {
 
 const READY_TIMEOUT_MS = 30_000;
 
-export async function startDev(dataDir: string, port: number, command: string[] = ["bun", "src/cli/main.ts"]): Promise<DevProcess> {
+export async function startDev(dataDir: string, port: number, command: string[] = [process.execPath, "src/cli/main.ts"]): Promise<DevProcess> {
   const proc = Bun.spawn([...command, "dev", "--port", String(port), "--data-dir", dataDir], {
     cwd: `${import.meta.dir}/../..`,
     stdin: "ignore",
