@@ -34,7 +34,8 @@ export function parseQty(field: string, text: string): Parsed<Qty> {
   const parsed = parseDecimal(text, 0, 0);
   if (parsed.ok) return ok(parsed.value);
   if (/^\d+\.\d+$/.test(text)) return invalid(`${field}: must be whole shares; fractional quantities are not supported`);
-  return invalid(`${field}: ${parsed.problem}`);
+  if (text === "") return invalid(`${field}: is required`);
+  return invalid(`${field}: must be a whole number of shares like "10", got "${text.slice(0, 40)}"`);
 }
 
 export function parseOptionalQty(field: string, text: string): Parsed<Qty | null> {
