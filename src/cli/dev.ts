@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { createNodeTransport } from "../rpc/transport.ts";
+import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
 import { selfCommand } from "./child-process.ts";
 import { startBalancer } from "./start-balancer.ts";
 
@@ -70,17 +70,22 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
 }
 
 async function waitServing(url: string): Promise<void> {
-  const health = createClient(Health, createNodeTransport(url, { timeoutMs: 1000 }));
+  const session = createNodeSession(url);
+  const health = createClient(Health, createNodeTransport(url, { timeoutMs: 1000, session }));
   const deadline = Date.now() + NODE_READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const response = await health.check({ service: "" });
-      if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
-    } catch {
-      // Not listening yet: the node is still replaying its log.
+  try {
+    for (;;) {
+      try {
+        const response = await health.check({ service: "" });
+        if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
+      } catch {
+        // Not listening yet: the node is still replaying its log.
+      }
+      if (Date.now() > deadline) throw new Error(`node at ${url} did not become ready in ${NODE_READY_TIMEOUT_MS} ms`);
+      await Bun.sleep(50);
     }
-    if (Date.now() > deadline) throw new Error(`node at ${url} did not become ready in ${NODE_READY_TIMEOUT_MS} ms`);
-    await Bun.sleep(50);
+  } finally {
+    session.abort();
   }
 }
 
