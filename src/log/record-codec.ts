@@ -16,19 +16,12 @@ import {
   Side as WireSide,
   TimeInForce as WireTimeInForce,
 } from "../gen/oms/log/v1/events_pb.ts";
-import type { LogRecord } from "./event-log.ts";
+import type { LogRecord, RecordHeader } from "./event-log.ts";
 
 /** The only format this codec writes and the only one it reads. */
 export const RECORD_FORMAT_VERSION = 1;
 
-/** Where the writer placed a record: checked by readers against where they found it. */
-export interface RecordHeader {
-  shard: number;
-  /** The shard owner's fencing epoch; 0n until shard owners are fenced. */
-  epoch: bigint;
-  /** The record's offset within its shard. */
-  sequence: bigint;
-}
+export type { RecordHeader };
 
 const UINT32_MAX = 0xffff_ffff;
 const UINT64_MAX = (1n << 64n) - 1n;

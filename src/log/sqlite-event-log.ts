@@ -2,7 +2,7 @@
 // An append is acknowledged only after the transaction holding it has committed with
 // synchronous=FULL, so an acknowledged record survives kill -9 and power loss.
 import { Database, type Statement } from "bun:sqlite";
-import type { EventLog, LogRecord, StoredRecord } from "./event-log.ts";
+import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "./event-log.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
 
 /** Appends made in one tick share one transaction, and so one fsync. 4096 records keeps a
@@ -85,15 +85,16 @@ export class SqliteEventLog implements EventLog {
     );
   }
 
-  append(shard: number, record: LogRecord): Promise<bigint> {
+  append(header: RecordHeader, record: LogRecord): Promise<bigint> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error("event log: append after close"));
+    const shard = header.shard;
     let offset: bigint;
     let bytes: Uint8Array;
     try {
       checkShard(shard);
       offset = this.nextOffset(shard);
-      bytes = encodeRecord({ shard, epoch: 0n, sequence: offset }, record);
+      bytes = encodeRecord(header, record);
     } catch (cause) {
       // The offset is not taken: a refused record must not leave a gap in the shard.
       return Promise.reject(cause);
@@ -123,7 +124,7 @@ export class SqliteEventLog implements EventLog {
       if (row.offset !== expected) {
         throw new Error(`event log: shard ${shard} has a gap: offset ${expected} is missing (next is ${row.offset})`);
       }
-      return { offset: row.offset, record: decodeAt(shard, row) };
+      return { offset: row.offset, ...decodeAt(shard, row) };
     });
   }
 
@@ -202,8 +203,8 @@ function checkShard(shard: number): void {
   }
 }
 
-/** Decodes a stored record and checks it sits where its writer put it. */
-function decodeAt(shard: number, row: RecordRow): LogRecord {
+/** Decodes a stored record and checks it sits in the shard its writer put it in. */
+function decodeAt(shard: number, row: RecordRow): { header: RecordHeader; record: LogRecord } {
   let decoded;
   try {
     decoded = decodeRecord(row.record);
@@ -211,10 +212,8 @@ function decodeAt(shard: number, row: RecordRow): LogRecord {
     throw new Error(`event log: shard ${shard} offset ${row.offset}: ${String(cause)}`, { cause });
   }
   const { header } = decoded;
-  if (header.shard !== shard || header.sequence !== row.offset) {
-    throw new Error(
-      `event log: shard ${shard} offset ${row.offset} holds a record written for shard ${header.shard} offset ${header.sequence}`,
-    );
+  if (header.shard !== shard) {
+    throw new Error(`event log: shard ${shard} offset ${row.offset} holds a record written for shard ${header.shard}`);
   }
-  return decoded.record;
+  return decoded;
 }

@@ -87,7 +87,7 @@ export class OmsNode {
     if (!decision.ok) return Promise.resolve(decision);
     const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
     if (decision.events.length === 0) {
-      return shard.durable.then(() => ({ ok: true, value: render(this.accountOf(shard, command.accountId), duplicateOf) }));
+      return shard.durableEnd.then(() => ({ ok: true, value: render(this.accountOf(shard, command.accountId), duplicateOf) }));
     }
     const effects: (() => void)[] = [];
     try {
@@ -103,16 +103,18 @@ export class OmsNode {
       throw error;
     }
     const value = render(this.accountOf(shard, command.accountId), duplicateOf);
-    const expectedOffset = shard.nextOffset;
-    shard.nextOffset += 1n;
-    const appended = this.options.log.append(shard.shard, { accountId: command.accountId, events: decision.events }).then(
-      (offset) => {
-        if (offset !== expectedOffset) throw new Error(`shard ${shard.shard}: log gave offset ${offset}, expected ${expectedOffset}`);
-        for (const effect of effects) effect();
-        this.afterAppend(shard);
-      },
-    );
-    shard.durable = appended.catch((error: unknown) => this.die(error));
+    const header = { shard: shard.shard, epoch: shard.epoch, sequence: shard.nextSequence };
+    shard.nextSequence += 1n;
+    const appended = this.options.log.append(header, { accountId: command.accountId, events: decision.events }).then((offset) => {
+      for (const effect of effects) effect();
+      this.afterAppend(shard);
+      return offset + 1n;
+    });
+    // Appends of a shard resolve in order, so the last one's end is the end of all before it.
+    shard.durableEnd = appended.catch((error: unknown) => {
+      this.die(error);
+      return new Promise<bigint>(() => {});
+    });
     return appended.then(() => ({ ok: true, value }));
   }
 
@@ -126,7 +128,7 @@ export class OmsNode {
   async read<T>(accountId: string, render: (account: Account) => T): Promise<Outcome<T>> {
     const shard = this.shardOf(accountId);
     if ("code" in shard) return { ok: false, rejection: shard };
-    await shard.durable;
+    await shard.durableEnd;
     const account = shard.ledger.get(accountId);
     if (account === undefined) return { ok: false, rejection: reject("not_found", `account_id: account ${accountId} not found`) };
     return { ok: true, value: render(account) };
@@ -135,7 +137,7 @@ export class OmsNode {
   async close(): Promise<void> {
     this.options.venue.close();
     this.updates.closeAll();
-    await Promise.all([...this.shards.values()].map((shard) => shard.durable));
+    await Promise.all([...this.shards.values()].map((shard) => shard.durableEnd));
   }
 
   private shardOf(accountId: string): ShardLedger | Rejection {
@@ -219,10 +221,11 @@ export class OmsNode {
   /** Snapshots include only what the log has: the state is taken now, saved once it is durable. */
   async snapshot(shard: ShardLedger): Promise<void> {
     const state = encodeLedger(shard.ledger);
-    const nextOffset = shard.nextOffset;
-    await shard.durable;
+    const nextSequence = shard.nextSequence;
+    const epoch = shard.epoch;
+    const nextOffset = await shard.durableEnd;
     try {
-      await this.options.snapshots.save({ shard: shard.shard, nextOffset, state });
+      await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state });
       this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes: state.byteLength });
     } catch (error) {
       // A failed snapshot loses nothing (the log has everything); it only lengthens replay.

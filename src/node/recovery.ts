@@ -2,7 +2,7 @@
 // order. Replay only applies events: it never calls the venue.
 import { decodeLedger } from "../core/ledger-codec.ts";
 import { apply, type Ledger } from "../core/state-machine.ts";
-import type { EventLog } from "../log/event-log.ts";
+import type { EventLog, StoredRecord } from "../log/event-log.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import { newShardLedger, type ShardLedger } from "./shard-ledgers.ts";
 
@@ -14,6 +14,16 @@ export interface RecoveryStats {
   snapshotOffset: bigint;
   recordsReplayed: number;
   eventsReplayed: number;
+  /** Records skipped: written twice by a retried send, or by an owner a newer epoch fenced. */
+  recordsSkipped: number;
+}
+
+interface ReplayCursor {
+  nextSequence: bigint;
+  epoch: bigint;
+  events: number;
+  applied: number;
+  skipped: number;
 }
 
 export async function recoverShard(shard: number, log: EventLog, snapshots: SnapshotStore): Promise<{ ledger: ShardLedger; stats: RecoveryStats }> {
@@ -22,22 +32,43 @@ export async function recoverShard(shard: number, log: EventLog, snapshots: Snap
   const from = snapshot?.nextOffset ?? 0n;
   const end = await log.endOffset(shard);
   if (end < from) {
-    throw new Error(`shard ${shard}: snapshot includes the log up to offset ${from} but the log ends at ${end}; refusing to start`);
+    throw new Error(`shard ${shard}: the snapshot includes the log up to offset ${from} but the log ends at ${end}; refusing to start`);
   }
+  const cursor: ReplayCursor = { nextSequence: snapshot?.nextSequence ?? 0n, epoch: snapshot?.epoch ?? 0n, events: 0, applied: 0, skipped: 0 };
   let offset = from;
-  let events = 0;
   while (offset < end) {
     const batch = await log.read(shard, offset, REPLAY_BATCH_RECORDS_MAX);
-    if (batch.length === 0) throw new Error(`shard ${shard}: log has no record at offset ${offset} below its end ${end}`);
+    if (batch.length === 0) throw new Error(`shard ${shard}: the log has no record at offset ${offset}, below its end ${end}`);
     for (const stored of batch) {
-      if (stored.offset !== offset) throw new Error(`shard ${shard}: expected offset ${offset}, read ${stored.offset}`);
-      for (const event of stored.record.events) apply(ledger, stored.record.accountId, event);
-      events += stored.record.events.length;
-      offset += 1n;
+      if (stored.offset < offset) throw new Error(`shard ${shard}: read offset ${stored.offset} going backwards from ${offset}`);
+      replayRecord(ledger, stored, cursor, shard);
+      offset = stored.offset + 1n;
     }
   }
   return {
-    ledger: newShardLedger(shard, ledger, end),
-    stats: { shard, snapshotOffset: from, recordsReplayed: Number(end - from), eventsReplayed: events },
+    ledger: newShardLedger(shard, ledger, cursor.epoch, cursor.nextSequence, end),
+    stats: { shard, snapshotOffset: from, recordsReplayed: cursor.applied, eventsReplayed: cursor.events, recordsSkipped: cursor.skipped },
   };
+}
+
+function replayRecord(ledger: Ledger, stored: StoredRecord, cursor: ReplayCursor, shard: number): void {
+  const { header, record } = stored;
+  const where = `shard ${shard} offset ${stored.offset}`;
+  if (header.shard !== shard) throw new Error(`${where}: record belongs to shard ${header.shard}`);
+  if (header.epoch < cursor.epoch) {
+    cursor.skipped += 1;
+    return;
+  }
+  cursor.epoch = header.epoch;
+  if (header.sequence < cursor.nextSequence) {
+    cursor.skipped += 1;
+    return;
+  }
+  if (header.sequence > cursor.nextSequence) {
+    throw new Error(`${where}: record has sequence ${header.sequence} but ${cursor.nextSequence} was expected; the log has a gap`);
+  }
+  for (const event of record.events) apply(ledger, record.accountId, event);
+  cursor.nextSequence += 1n;
+  cursor.events += record.events.length;
+  cursor.applied += 1;
 }

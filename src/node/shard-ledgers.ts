@@ -6,14 +6,16 @@ import type { Ledger } from "../core/state-machine.ts";
 export interface ShardLedger {
   shard: number;
   ledger: Ledger;
-  /** The offset the next record appended to this shard will get. */
-  nextOffset: bigint;
-  /** Resolves once every record appended so far is durable. */
-  durable: Promise<void>;
+  /** The epoch this node writes with. */
+  epoch: bigint;
+  /** The sequence the next record appended to this shard will carry. */
+  nextSequence: bigint;
+  /** Resolves, once every record appended so far is durable, with the log offset after them. */
+  durableEnd: Promise<bigint>;
   recordsSinceSnapshot: number;
   snapshotting: boolean;
 }
 
-export function newShardLedger(shard: number, ledger: Ledger, nextOffset: bigint): ShardLedger {
-  return { shard, ledger, nextOffset, durable: Promise.resolve(), recordsSinceSnapshot: 0, snapshotting: false };
+export function newShardLedger(shard: number, ledger: Ledger, epoch: bigint, nextSequence: bigint, endOffset: bigint): ShardLedger {
+  return { shard, ledger, epoch, nextSequence, durableEnd: Promise.resolve(endOffset), recordsSinceSnapshot: 0, snapshotting: false };
 }

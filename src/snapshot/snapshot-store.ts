@@ -1,7 +1,12 @@
 /** A shard's state as of a log offset: replay continues from nextOffset. */
 export interface ShardSnapshot {
   shard: number;
+  /** Where replay resumes in the log. */
   nextOffset: bigint;
+  /** The sequence the first record replayed must carry (see RecordHeader). */
+  nextSequence: bigint;
+  /** The newest owner epoch the state includes: older epochs' records after it are ignored. */
+  epoch: bigint;
   /** The core's encoding of the shard's accounts. */
   state: Uint8Array;
 }

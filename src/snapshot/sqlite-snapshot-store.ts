@@ -15,6 +15,8 @@ export interface SqliteSnapshotStoreOptions {
 
 interface SnapshotRow {
   next_offset: bigint;
+  next_sequence: bigint;
+  epoch: bigint;
   state: Uint8Array;
 }
 
@@ -24,7 +26,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
 
   private constructor(
     private readonly db: Database,
-    private readonly upsertSnapshot: Statement<unknown, [number, bigint, Uint8Array, number]>,
+    private readonly upsertSnapshot: Statement<unknown, [number, bigint, bigint, bigint, Uint8Array, number]>,
     private readonly selectSnapshot: Statement<SnapshotRow, [number]>,
     private readonly nowMs: () => number,
   ) {
@@ -39,7 +41,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
             `older than the stored one at ${stored.next_offset}`,
         );
       }
-      this.upsertSnapshot.run(snapshot.shard, snapshot.nextOffset, snapshot.state, takenAtMs);
+      this.upsertSnapshot.run(snapshot.shard, snapshot.nextOffset, snapshot.nextSequence, snapshot.epoch, snapshot.state, takenAtMs);
     }).immediate;
   }
 
@@ -53,13 +55,16 @@ export class SqliteSnapshotStore implements SnapshotStore {
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.run(
       `CREATE TABLE IF NOT EXISTS shard_snapshots (
-         shard INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL, state BLOB NOT NULL, taken_at_ms INTEGER NOT NULL
+         shard INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL, next_sequence INTEGER NOT NULL,
+         epoch INTEGER NOT NULL, state BLOB NOT NULL, taken_at_ms INTEGER NOT NULL
        )`,
     );
     return new SqliteSnapshotStore(
       db,
-      db.prepare(`INSERT OR REPLACE INTO shard_snapshots (shard, next_offset, state, taken_at_ms) VALUES (?, ?, ?, ?)`),
-      db.prepare(`SELECT next_offset, state FROM shard_snapshots WHERE shard = ?`),
+      db.prepare(
+        `INSERT OR REPLACE INTO shard_snapshots (shard, next_offset, next_sequence, epoch, state, taken_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      db.prepare(`SELECT next_offset, next_sequence, epoch, state FROM shard_snapshots WHERE shard = ?`),
       options.nowMs ?? Date.now,
     );
   }
@@ -70,7 +75,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
     const row = this.selectSnapshot.get(shard);
     if (row === null) return null;
     // A copy, so the caller holds plain bytes that no later query can touch.
-    return { shard, nextOffset: row.next_offset, state: new Uint8Array(row.state) };
+    return { shard, nextOffset: row.next_offset, nextSequence: row.next_sequence, epoch: row.epoch, state: new Uint8Array(row.state) };
   }
 
   async save(snapshot: ShardSnapshot): Promise<void> {

@@ -2,8 +2,14 @@
 // each acknowledged append as "<shard> <offset>" on stdout, until the test kills it. Run as
 // `bun test/log/append-until-killed.ts <log path>`; the test imports recordAt to know what
 // each offset must hold.
-import type { LogRecord } from "../../src/log/event-log.ts";
+import type { LogRecord, RecordHeader } from "../../src/log/event-log.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
+
+/** The stamp a shard owner puts on a record; the SQLite log stores it as given. */
+function at(shard: number, sequence = 0n): RecordHeader {
+  return { shard, epoch: 0n, sequence };
+}
+
 
 export const CRASH_SHARDS = 3;
 /** Enough appends per tick that batches are real group commits, not one record each. */
@@ -31,7 +37,7 @@ async function appendUntilKilled(path: string): Promise<never> {
       const offset = nextOffsets[shard] ?? 0n;
       nextOffsets[shard] = offset + 1n;
       acknowledged.push(
-        log.append(shard, recordAt(shard, offset)).then((stored) => {
+        log.append(at(shard), recordAt(shard, offset)).then((stored) => {
           if (stored !== offset) throw new Error(`shard ${shard}: expected offset ${offset}, got ${stored}`);
           return `${shard} ${stored}\n`;
         }),

@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LogRecord } from "../../src/log/event-log.ts";
+import type { LogRecord, RecordHeader } from "../../src/log/event-log.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 
 let directory = "";
@@ -17,6 +17,11 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(directory, { recursive: true, force: true });
 });
+
+/** The stamp a shard owner puts on a record; the SQLite log stores it as given. */
+function at(shard: number, sequence = 0n): RecordHeader {
+  return { shard, epoch: 0n, sequence };
+}
 
 function deposit(accountId: string, amount: bigint): LogRecord {
   return { accountId, events: [{ kind: "cash_deposited", amount, atMs: 1_700_000_000_000 }] };
@@ -32,10 +37,10 @@ function tamper(sql: string): void {
 describe("SqliteEventLog offsets", () => {
   test("each shard's offsets start at 0 and count up without gaps", async () => {
     const log = SqliteEventLog.open(path);
-    expect(await log.append(4, deposit("a", 1n))).toBe(0n);
-    expect(await log.append(4, deposit("a", 2n))).toBe(1n);
-    expect(await log.append(9, deposit("b", 3n))).toBe(0n);
-    expect(await log.append(4, deposit("a", 4n))).toBe(2n);
+    expect(await log.append(at(4), deposit("a", 1n))).toBe(0n);
+    expect(await log.append(at(4), deposit("a", 2n))).toBe(1n);
+    expect(await log.append(at(9), deposit("b", 3n))).toBe(0n);
+    expect(await log.append(at(4), deposit("a", 4n))).toBe(2n);
     expect(await log.endOffset(4)).toBe(3n);
     expect(await log.endOffset(9)).toBe(1n);
     expect(await log.endOffset(5)).toBe(0n);
@@ -44,32 +49,33 @@ describe("SqliteEventLog offsets", () => {
 
   test("offsets continue from what is on disk after reopening", async () => {
     const first = SqliteEventLog.open(path);
-    await Promise.all([first.append(1, deposit("a", 1n)), first.append(1, deposit("a", 2n)), first.append(2, deposit("b", 3n))]);
+    await Promise.all([first.append(at(1, 0n), deposit("a", 1n)), first.append(at(1, 1n), deposit("a", 2n)), first.append(at(2), deposit("b", 3n))]);
     await first.close();
 
     const second = SqliteEventLog.open(path);
     expect(await second.endOffset(1)).toBe(2n);
-    expect(await second.append(1, deposit("a", 4n))).toBe(2n);
-    expect(await second.append(2, deposit("b", 5n))).toBe(1n);
+    expect(await second.append({ shard: 1, epoch: 7n, sequence: 2n }, deposit("a", 4n))).toBe(2n);
+    expect(await second.append(at(2), deposit("b", 5n))).toBe(1n);
     const stored = await second.read(1, 0n, 10);
     expect(stored).toEqual([
-      { offset: 0n, record: deposit("a", 1n) },
-      { offset: 1n, record: deposit("a", 2n) },
-      { offset: 2n, record: deposit("a", 4n) },
+      { offset: 0n, header: at(1, 0n), record: deposit("a", 1n) },
+      { offset: 1n, header: at(1, 1n), record: deposit("a", 2n) },
+      // The header comes back exactly as the owner stamped it.
+      { offset: 2n, header: { shard: 1, epoch: 7n, sequence: 2n }, record: deposit("a", 4n) },
     ]);
     await second.close();
   });
 
   test("a record the codec refuses is rejected without taking an offset", async () => {
     const log = SqliteEventLog.open(path);
-    await expect(log.append(1, deposit("a", 1n << 63n))).rejects.toThrow("does not fit int64");
-    expect(await log.append(1, deposit("a", 1n))).toBe(0n);
+    await expect(log.append(at(1), deposit("a", 1n << 63n))).rejects.toThrow("does not fit int64");
+    expect(await log.append(at(1), deposit("a", 1n))).toBe(0n);
     await log.close();
   });
 
   test("a shard id outside uint32 is rejected", async () => {
     const log = SqliteEventLog.open(path);
-    await expect(log.append(2 ** 32, deposit("a", 1n))).rejects.toThrow("shard must be an integer from 0 to 4294967295");
+    await expect(log.append(at(2 ** 32), deposit("a", 1n))).rejects.toThrow("shard must be an integer from 0 to 4294967295");
     await log.close();
   });
 });
@@ -79,7 +85,7 @@ describe("SqliteEventLog group commit", () => {
     const batchSizes: number[] = [];
     const log = SqliteEventLog.open(path, { onBatchCommitted: (recordCount) => batchSizes.push(recordCount) });
     const appends = Array.from({ length: 1000 }, (_, index) =>
-      log.append(index % 4, deposit(`acct-${index}`, BigInt(index))).then((offset) => ({ offset, batchesSeen: batchSizes.length })),
+      log.append(at(index % 4), deposit(`acct-${index}`, BigInt(index))).then((offset) => ({ offset, batchesSeen: batchSizes.length })),
     );
     const results = await Promise.all(appends);
     expect(batchSizes).toEqual([1000]);
@@ -102,9 +108,9 @@ describe("SqliteEventLog group commit", () => {
     const batchSizes: number[] = [];
     const log = SqliteEventLog.open(path, { batchRecordsMax: 100, onBatchCommitted: (count) => batchSizes.push(count) });
     const appends: Promise<bigint>[] = [];
-    for (let index = 0; index < 100; index += 1) appends.push(log.append(0, deposit("a", BigInt(index))));
+    for (let index = 0; index < 100; index += 1) appends.push(log.append(at(0), deposit("a", BigInt(index))));
     expect(batchSizes).toEqual([100]);
-    for (let index = 100; index < 250; index += 1) appends.push(log.append(0, deposit("a", BigInt(index))));
+    for (let index = 100; index < 250; index += 1) appends.push(log.append(at(0), deposit("a", BigInt(index))));
     expect(batchSizes).toEqual([100, 100]);
     expect(await Promise.all(appends)).toEqual(Array.from({ length: 250 }, (_, index) => BigInt(index)));
     expect(batchSizes).toEqual([100, 100, 50]);
@@ -113,7 +119,7 @@ describe("SqliteEventLog group commit", () => {
 
   test("endOffset counts pending appends, and readers see only committed ones", async () => {
     const log = SqliteEventLog.open(path);
-    const pending = [log.append(3, deposit("a", 1n)), log.append(3, deposit("a", 2n))];
+    const pending = [log.append(at(3), deposit("a", 1n)), log.append(at(3), deposit("a", 2n))];
     expect(await log.endOffset(3)).toBe(2n);
     expect(await log.read(3, 0n, 10)).toEqual([]);
     await Promise.all(pending);
@@ -123,31 +129,31 @@ describe("SqliteEventLog group commit", () => {
 
   test("close writes pending appends before closing", async () => {
     const log = SqliteEventLog.open(path);
-    const pending = log.append(1, deposit("a", 7n));
+    const pending = log.append(at(1), deposit("a", 7n));
     await log.close();
     expect(await pending).toBe(0n);
-    await expect(log.append(1, deposit("a", 8n))).rejects.toThrow("event log: append after close");
+    await expect(log.append(at(1), deposit("a", 8n))).rejects.toThrow("event log: append after close");
 
     const reopened = SqliteEventLog.open(path);
-    expect(await reopened.read(1, 0n, 10)).toEqual([{ offset: 0n, record: deposit("a", 7n) }]);
+    expect(await reopened.read(1, 0n, 10)).toEqual([{ offset: 0n, header: at(1), record: deposit("a", 7n) }]);
     await reopened.close();
   });
 
   test("a failed write rejects every append of its batch and the log refuses more, asking for a restart", async () => {
     const log = SqliteEventLog.open(path);
-    expect(await log.append(1, deposit("a", 1n))).toBe(0n);
+    expect(await log.append(at(1), deposit("a", 1n))).toBe(0n);
     tamper(`CREATE TRIGGER refuse_shard_9 BEFORE INSERT ON wal_records WHEN NEW.shard = 9
             BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
-    const sameBatch = await Promise.allSettled([log.append(1, deposit("a", 2n)), log.append(9, deposit("b", 3n))]);
+    const sameBatch = await Promise.allSettled([log.append(at(1), deposit("a", 2n)), log.append(at(9), deposit("b", 3n))]);
     const reasons = sameBatch.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "resolved"));
     expect(reasons).toHaveLength(2);
     for (const reason of reasons) expect(reason).toMatch(/2 records failed.*node must restart.*disk on fire/);
-    await expect(log.append(1, deposit("a", 4n))).rejects.toThrow("node must restart");
+    await expect(log.append(at(1), deposit("a", 4n))).rejects.toThrow("node must restart");
     await log.close();
 
     tamper("DROP TRIGGER refuse_shard_9");
     const reopened = SqliteEventLog.open(path);
-    expect(await reopened.read(1, 0n, 10)).toEqual([{ offset: 0n, record: deposit("a", 1n) }]);
+    expect(await reopened.read(1, 0n, 10)).toEqual([{ offset: 0n, header: at(1), record: deposit("a", 1n) }]);
     expect(await reopened.endOffset(9)).toBe(0n);
     await reopened.close();
   });
@@ -156,7 +162,7 @@ describe("SqliteEventLog group commit", () => {
 describe("SqliteEventLog reads", () => {
   test("reads page through a shard in order", async () => {
     const log = SqliteEventLog.open(path);
-    await Promise.all(Array.from({ length: 10 }, (_, index) => log.append(2, deposit("a", BigInt(index)))));
+    await Promise.all(Array.from({ length: 10 }, (_, index) => log.append(at(2), deposit("a", BigInt(index)))));
     const offsets = async (from: bigint, max: number) => (await log.read(2, from, max)).map((stored) => stored.offset);
     expect(await offsets(0n, 3)).toEqual([0n, 1n, 2n]);
     expect(await offsets(3n, 3)).toEqual([3n, 4n, 5n]);
@@ -167,22 +173,20 @@ describe("SqliteEventLog reads", () => {
     await log.close();
   });
 
-  test("a record stored at an offset other than its writer's is refused, naming shard and offset", async () => {
+  test("a record stored in another shard than its writer's is refused, naming shard and offset", async () => {
     const log = SqliteEventLog.open(path);
-    await log.append(1, deposit("a", 1n));
+    await log.append(at(1), deposit("a", 1n));
     await log.close();
-    tamper(`INSERT INTO wal_records (shard, "offset", record) SELECT shard, 1, record FROM wal_records WHERE shard = 1`);
+    tamper(`INSERT INTO wal_records (shard, "offset", record) SELECT 2, 0, record FROM wal_records WHERE shard = 1`);
 
     const reopened = SqliteEventLog.open(path);
-    await expect(reopened.read(1, 0n, 10)).rejects.toThrow(
-      "event log: shard 1 offset 1 holds a record written for shard 1 offset 0",
-    );
+    await expect(reopened.read(2, 0n, 10)).rejects.toThrow("event log: shard 2 offset 0 holds a record written for shard 1");
     await reopened.close();
   });
 
   test("damaged bytes are refused, naming shard and offset", async () => {
     const log = SqliteEventLog.open(path);
-    await log.append(5, deposit("a", 1n));
+    await log.append(at(5), deposit("a", 1n));
     await log.close();
     tamper(`UPDATE wal_records SET record = X'FFFFFF' WHERE shard = 5`);
 
@@ -193,7 +197,7 @@ describe("SqliteEventLog reads", () => {
 
   test("a missing offset is refused as a gap", async () => {
     const log = SqliteEventLog.open(path);
-    await Promise.all([0n, 1n, 2n].map((amount) => log.append(1, deposit("a", amount))));
+    await Promise.all([0n, 1n, 2n].map((amount) => log.append(at(1), deposit("a", amount))));
     await log.close();
     tamper(`DELETE FROM wal_records WHERE shard = 1 AND "offset" = 1`);
 

@@ -27,41 +27,41 @@ describe("SqliteSnapshotStore", () => {
   test("a saved snapshot loads back exactly after reopening", async () => {
     const store = SqliteSnapshotStore.open(path, { nowMs: () => 1_700_000_000_000 });
     const state = new Uint8Array([0, 1, 2, 254, 255]);
-    await store.save({ shard: 3, nextOffset: 9_007_199_254_740_993n, state });
+    await store.save({ shard: 3, nextOffset: 9_007_199_254_740_993n, nextSequence: 9_007_199_254_740_993n, epoch: 3n, state });
     await store.close();
 
     const reopened = SqliteSnapshotStore.open(path);
-    expect(await reopened.load(3)).toEqual({ shard: 3, nextOffset: 9_007_199_254_740_993n, state });
+    expect(await reopened.load(3)).toEqual({ shard: 3, nextOffset: 9_007_199_254_740_993n, nextSequence: 9_007_199_254_740_993n, epoch: 3n, state });
     expect(await reopened.load(4)).toBeNull();
     await reopened.close();
   });
 
   test("saving again replaces the shard's snapshot and leaves other shards alone", async () => {
     const store = SqliteSnapshotStore.open(path);
-    await store.save({ shard: 1, nextOffset: 10n, state: new Uint8Array([1]) });
-    await store.save({ shard: 2, nextOffset: 5n, state: new Uint8Array([2]) });
-    await store.save({ shard: 1, nextOffset: 20n, state: new Uint8Array([1, 1]) });
-    expect(await store.load(1)).toEqual({ shard: 1, nextOffset: 20n, state: new Uint8Array([1, 1]) });
-    expect(await store.load(2)).toEqual({ shard: 2, nextOffset: 5n, state: new Uint8Array([2]) });
+    await store.save({ shard: 1, nextOffset: 10n, nextSequence: 10n, epoch: 3n, state: new Uint8Array([1]) });
+    await store.save({ shard: 2, nextOffset: 5n, nextSequence: 5n, epoch: 3n, state: new Uint8Array([2]) });
+    await store.save({ shard: 1, nextOffset: 20n, nextSequence: 20n, epoch: 3n, state: new Uint8Array([1, 1]) });
+    expect(await store.load(1)).toEqual({ shard: 1, nextOffset: 20n, nextSequence: 20n, epoch: 3n, state: new Uint8Array([1, 1]) });
+    expect(await store.load(2)).toEqual({ shard: 2, nextOffset: 5n, nextSequence: 5n, epoch: 3n, state: new Uint8Array([2]) });
     await store.close();
   });
 
   test("a snapshot older than the stored one is refused and the stored one kept", async () => {
     const store = SqliteSnapshotStore.open(path);
-    await store.save({ shard: 1, nextOffset: 20n, state: new Uint8Array([2]) });
-    await expect(store.save({ shard: 1, nextOffset: 19n, state: new Uint8Array([1]) })).rejects.toThrow(
+    await store.save({ shard: 1, nextOffset: 20n, nextSequence: 20n, epoch: 3n, state: new Uint8Array([2]) });
+    await expect(store.save({ shard: 1, nextOffset: 19n, nextSequence: 19n, epoch: 3n, state: new Uint8Array([1]) })).rejects.toThrow(
       "snapshot store: shard 1: refusing a snapshot at offset 19 older than the stored one at 20",
     );
-    expect(await store.load(1)).toEqual({ shard: 1, nextOffset: 20n, state: new Uint8Array([2]) });
+    expect(await store.load(1)).toEqual({ shard: 1, nextOffset: 20n, nextSequence: 20n, epoch: 3n, state: new Uint8Array([2]) });
     await store.close();
   });
 
   test("the time a snapshot was taken comes from the clock passed in", async () => {
     let nowMs = 1_000;
     const store = SqliteSnapshotStore.open(path, { nowMs: () => nowMs });
-    await store.save({ shard: 1, nextOffset: 1n, state: new Uint8Array() });
+    await store.save({ shard: 1, nextOffset: 1n, nextSequence: 1n, epoch: 3n, state: new Uint8Array() });
     nowMs = 2_000;
-    await store.save({ shard: 1, nextOffset: 2n, state: new Uint8Array() });
+    await store.save({ shard: 1, nextOffset: 2n, nextSequence: 2n, epoch: 3n, state: new Uint8Array() });
     await store.close();
 
     const db = new Database(path, { readonly: true });
