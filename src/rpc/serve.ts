@@ -78,7 +78,8 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     counts.http2 += 1;
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
-    session.on("error", (error) => options.logger?.warn("rpc http2 session error", { error }));
+    // A client closing its session (NGHTTP2_CANCEL and the like) lands here too: routine, not a warning.
+    session.on("error", (error) => options.logger?.debug("rpc http2 session error", { error }));
   });
   const listener = net.createServer({ pauseOnConnect: false }, (socket) => {
     sockets.add(socket);
