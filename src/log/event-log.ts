@@ -1,9 +1,17 @@
 import type { Event } from "../core/event.ts";
 
-/** One command's events for one account: the unit that is written, replayed and published. */
+/**
+ * One command's events for one account: the unit that is written, replayed and published.
+ * A record with no account and no events is an epoch marker: the first record a new shard
+ * owner writes, so that replay knows where the older owner's records stop counting.
+ */
 export interface LogRecord {
   accountId: string;
   events: Event[];
+}
+
+export function isEpochMarker(record: LogRecord): boolean {
+  return record.accountId === "" && record.events.length === 0;
 }
 
 /**
@@ -34,6 +42,11 @@ export interface EventLog {
   append(header: RecordHeader, record: LogRecord): Promise<bigint>;
   /** Up to maxRecords records of a shard from fromOffset (inclusive), in order. */
   read(shard: number, fromOffset: bigint, maxRecords: number): Promise<StoredRecord[]>;
+  /**
+   * False while the log cannot take writes (its broker is down, say): the node then refuses
+   * new commands at once with UNAVAILABLE instead of letting them queue behind the outage.
+   */
+  isWritable(): boolean;
   /** The offset after the last record of this shard (appends still pending included). */
   endOffset(shard: number): Promise<bigint>;
   close(): Promise<void>;

@@ -128,6 +128,10 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
+  isWritable(): boolean {
+    return this.failure === null && !this.closed;
+  }
+
   async endOffset(shard: number): Promise<bigint> {
     this.assertOpen();
     checkShard(shard);
