@@ -1,0 +1,101 @@
+// The Postgres schema as an ordered list of steps. Every part of oms that keeps tables in
+// Postgres appends its steps to POSTGRES_MIGRATIONS (one version space, so two parts can never
+// both claim version 2); a step, once released, is never edited, only followed by another.
+//
+// Each step runs in its own transaction together with the row that records it, so a step is
+// applied whole or not at all. Nodes starting together serialize on one advisory lock, so a
+// step runs exactly once however many start at the same moment.
+import type { PostgresLogger, PostgresSql } from "./postgres-connect.ts";
+
+export interface PostgresMigration {
+  /** 1, 2, 3, … without gaps, in the order the steps run. */
+  version: number;
+  /** For the log line and for whoever reads this list next. */
+  description: string;
+  /** Run in order in one transaction; one statement each (the extended protocol takes one). */
+  statements: readonly string[];
+}
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    description: "shard snapshots and shard owners",
+    statements: [
+      `create table shard_snapshots (
+         shard int primary key check (shard >= 0),
+         next_offset bigint not null check (next_offset >= 0),
+         next_sequence bigint not null,
+         epoch bigint not null,
+         state bytea not null,
+         taken_at timestamptz not null default now()
+       )`,
+      `create table shard_owners (
+         shard int primary key check (shard >= 0),
+         owner text not null,
+         epoch bigint not null check (epoch >= 1),
+         lease_expires_at timestamptz not null
+       )`,
+    ],
+  },
+];
+
+/** Any fixed number; "oms_migr" in ASCII, so it is recognisable in pg_locks. */
+const MIGRATION_LOCK_KEY = 0x6f6d735f6d696772n;
+
+/**
+ * Applies the steps not yet recorded, in order, and returns the versions it applied now. A
+ * database at a newer version than the list knows is noted, not refused: steps only add, and
+ * it is the normal state when a part with more steps (the projector, a newer oms during a
+ * rolling upgrade) migrated first.
+ */
+export async function applyPostgresMigrations(
+  sql: PostgresSql,
+  logger: PostgresLogger,
+  migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
+): Promise<number[]> {
+  checkMigrationList(migrations);
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+    // Checked, not "if not exists": under the lock the answer cannot change, and the
+    // "already exists, skipping" notice would be noise on every start.
+    const [found] = await tx<{ present: boolean }[]>`select to_regclass('oms_schema_migrations') is not null as present`;
+    if (found?.present !== true) {
+      await tx`create table oms_schema_migrations (version int primary key, applied_at timestamptz not null default now())`;
+    }
+  });
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (await applyOne(sql, migration)) {
+      applied.push(migration.version);
+      logger.info(`postgres schema: applied version ${migration.version} (${migration.description})`);
+    }
+  }
+  const [newest] = await sql<{ version: number | null }[]>`select max(version) as version from oms_schema_migrations`;
+  const knownMax = migrations.at(-1)?.version ?? 0;
+  if (newest?.version != null && newest.version > knownMax) {
+    logger.info(`postgres schema is at version ${newest.version}, beyond the ${knownMax} this part knows`);
+  }
+  return applied;
+}
+
+async function applyOne(sql: PostgresSql, migration: PostgresMigration): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+    const done = await tx`select 1 from oms_schema_migrations where version = ${migration.version}`;
+    if (done.length > 0) return false;
+    for (const statement of migration.statements) await tx.unsafe(statement);
+    await tx`insert into oms_schema_migrations (version, applied_at) values (${migration.version}, now())`;
+    return true;
+  });
+}
+
+function checkMigrationList(migrations: readonly PostgresMigration[]): void {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`postgres schema: step ${index} has version ${migration.version}; versions must run 1, 2, 3, … without gaps`);
+    }
+    if (migration.statements.length === 0) {
+      throw new Error(`postgres schema: version ${migration.version} has no statements`);
+    }
+  });
+}

@@ -1,0 +1,148 @@
+// Shard ownership in one SQLite file, for the embedded default: the same rules as the Postgres
+// claims (epochs, leases, fencing), so a node behaves the same whichever store it was given.
+// Nodes sharing the file on one machine are ordered by SQLite's write lock (BEGIN IMMEDIATE);
+// the clock is this process's, passed in so that tests can move it.
+import { Database, type Statement } from "bun:sqlite";
+import type { ShardClaims, ShardLease } from "./shard-claims.ts";
+
+/** How often a claim looks again while another owner's lease is live. */
+const CLAIM_POLL_MS = 100;
+/** Another node's claim holds the write lock for a moment; wait for it rather than fail. */
+const BUSY_TIMEOUT_MS = 1000;
+const SHARD_MAX = 0x7fff_ffff;
+const OWNER_LENGTH_MAX = 256;
+const LEASE_MS_MAX = 3_600_000;
+const WAIT_MS_MAX = 3_600_000;
+
+export interface SqliteShardClaimsOptions {
+  /** The claims store's clock: leases expire by it. Date.now when not given. */
+  nowMs?: () => number;
+  /** How a claim waits between looks; tests pass one that moves their clock instead. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface OwnerRow {
+  owner: string;
+  epoch: bigint;
+  lease_expires_at_ms: bigint;
+}
+
+type ClaimAttempt = { lease: ShardLease } | { holder: string; expiresAtMs: number };
+
+export class SqliteShardClaims implements ShardClaims {
+  private closed = false;
+  private readonly tryClaim: (shard: number, owner: string, leaseMs: number) => ClaimAttempt;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly selectOwner: Statement<OwnerRow, [number]>,
+    private readonly upsertOwner: Statement<unknown, [number, string, bigint, number]>,
+    private readonly extendLease: Statement<unknown, [number, number, string, bigint]>,
+    private readonly endLease: Statement<unknown, [number, number, string, bigint]>,
+    private readonly nowMs: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {
+    // Read and write under one write lock: two claimers are ordered and each epoch is given once.
+    this.tryClaim = db.transaction((shard: number, owner: string, leaseMs: number): ClaimAttempt => {
+      const nowMs = this.nowMs();
+      const current = this.selectOwner.get(shard);
+      if (current !== null && current.owner !== owner && Number(current.lease_expires_at_ms) > nowMs) {
+        return { holder: current.owner, expiresAtMs: Number(current.lease_expires_at_ms) };
+      }
+      const epoch = current === null ? 1n : current.epoch + 1n;
+      const expiresAtMs = nowMs + leaseMs;
+      this.upsertOwner.run(shard, owner, epoch, expiresAtMs);
+      return { lease: { shard, owner, epoch, expiresAtMs } };
+    }).immediate;
+  }
+
+  static open(path: string, options: SqliteShardClaimsOptions = {}): SqliteShardClaims {
+    const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
+    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get();
+    if (journal?.journal_mode !== "wal") {
+      db.close();
+      throw new Error(`shard claims: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
+    }
+    // A claim acknowledged and then lost in a power cut would hand its epoch out twice.
+    db.run("PRAGMA synchronous = FULL");
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.run(
+      `CREATE TABLE IF NOT EXISTS shard_owners (
+         shard INTEGER PRIMARY KEY, owner TEXT NOT NULL, epoch INTEGER NOT NULL CHECK (epoch >= 1),
+         lease_expires_at_ms INTEGER NOT NULL
+       )`,
+    );
+    const fence = "WHERE shard = ? AND owner = ? AND epoch = ?";
+    return new SqliteShardClaims(
+      db,
+      db.prepare(`SELECT owner, epoch, lease_expires_at_ms FROM shard_owners WHERE shard = ?`),
+      db.prepare(`INSERT OR REPLACE INTO shard_owners (shard, owner, epoch, lease_expires_at_ms) VALUES (?, ?, ?, ?)`),
+      db.prepare(`UPDATE shard_owners SET lease_expires_at_ms = ? ${fence}`),
+      // MIN(): releasing never lengthens a lease.
+      db.prepare(`UPDATE shard_owners SET lease_expires_at_ms = MIN(lease_expires_at_ms, ?) ${fence}`),
+      options.nowMs ?? Date.now,
+      options.sleep ?? ((ms) => Bun.sleep(ms)),
+    );
+  }
+
+  async claim(shard: number, owner: string, leaseMs: number, waitMs: number): Promise<ShardLease> {
+    this.assertOpen();
+    checkClaim(shard, owner, leaseMs);
+    checkMs("waitMs", waitMs, 0, WAIT_MS_MAX);
+    const deadlineMs = this.nowMs() + waitMs;
+    for (;;) {
+      const attempt = this.tryClaim(shard, owner, leaseMs);
+      if ("lease" in attempt) return attempt.lease;
+      const remainingMs = deadlineMs - this.nowMs();
+      if (remainingMs <= 0) {
+        throw new Error(`shard ${shard} is held by ${attempt.holder} until ${new Date(attempt.expiresAtMs).toISOString()}`);
+      }
+      await this.sleep(Math.min(CLAIM_POLL_MS, remainingMs));
+      this.assertOpen();
+    }
+  }
+
+  async renew(lease: ShardLease, leaseMs: number): Promise<ShardLease | null> {
+    this.assertOpen();
+    checkClaim(lease.shard, lease.owner, leaseMs);
+    const expiresAtMs = this.nowMs() + leaseMs;
+    const changed = this.extendLease.run(expiresAtMs, lease.shard, lease.owner, lease.epoch).changes;
+    return changed === 1 ? { ...lease, expiresAtMs } : null;
+  }
+
+  async release(lease: ShardLease): Promise<void> {
+    this.assertOpen();
+    checkClaim(lease.shard, lease.owner, 1);
+    this.endLease.run(this.nowMs(), lease.shard, lease.owner, lease.epoch);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.selectOwner.finalize();
+    this.upsertOwner.finalize();
+    this.extendLease.finalize();
+    this.endLease.finalize();
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("shard claims: used after close");
+  }
+}
+
+function checkClaim(shard: number, owner: string, leaseMs: number): void {
+  if (!Number.isInteger(shard) || shard < 0 || shard > SHARD_MAX) {
+    throw new Error(`shard claims: shard must be an integer from 0 to ${SHARD_MAX}, got ${shard}`);
+  }
+  if (owner.length === 0 || owner.length > OWNER_LENGTH_MAX) {
+    throw new Error(`shard claims: owner must be 1 to ${OWNER_LENGTH_MAX} characters, got ${owner.length}`);
+  }
+  checkMs("leaseMs", leaseMs, 1, LEASE_MS_MAX);
+}
+
+function checkMs(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`shard claims: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
