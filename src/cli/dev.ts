@@ -31,13 +31,11 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
   const config: ClusterConfig = { ...base, dataDir, nodes, balancer: { ...base.balancer, port: options.port } };
   const configFile = join(dataDir, "cluster.json");
   writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
-  const children = nodes.map((node) =>
-    Bun.spawn(selfCommand(["node", "--config", configFile, "--node-id", node.id, "--exit-with-parent"]), {
-      stdin: "pipe",
-      stdout: "inherit",
-      stderr: "inherit",
-      env: { ...process.env },
-    }),
+  const commands = nodes.map((node) => ["node", "--config", configFile, "--node-id", node.id, "--exit-with-parent"]);
+  // With both production backends, the read model in Postgres is kept up to date as well.
+  if (config.kafka.brokers !== "" && config.postgres.url !== "") commands.push(["project", "--config", configFile, "--exit-with-parent"]);
+  const children = commands.map((args) =>
+    Bun.spawn(selfCommand(args), { stdin: "pipe", stdout: "inherit", stderr: "inherit", env: { ...process.env } }),
   );
   const stopChildren = async () => {
     for (const child of children) child.kill("SIGTERM");

@@ -4,14 +4,22 @@ import { parseArgs } from "node:util";
 import { loadClusterConfig } from "../config/load-cluster-config.ts";
 import { exitWithParent } from "./child-process.ts";
 import { CLIENT_USAGE, runClientCommand } from "./client-commands.ts";
+import { runDevKafka } from "./dev-kafka.ts";
 import { runDev } from "./dev.ts";
 import { startBalancer } from "./start-balancer.ts";
 import { startNode } from "./start-node.ts";
 
 const USAGE = `oms: an order management system
 
-  oms dev [--port 8080] [--data-dir ./data] [--config FILE]
-      balancer, two node processes and the simulated venue, embedded storage
+  oms dev [--port 8080] [--data-dir ./data] [--config FILE] [--kafka BROKERS] [--postgres URL]
+      balancer, two node processes and the simulated venue; embedded storage (SQLite) unless
+      --kafka (the write-ahead log on Kafka/Redpanda) and --postgres (snapshots, shard claims)
+  oms dev-kafka [--brokers 3] [--topic oms.wal --partitions 16]
+      a Kafka-protocol mock cluster (librdkafka's) for development and tests
+  oms tail [--config FILE] [--from-beginning] [--follow]
+      print the write-ahead log's records as JSON lines, as any outside consumer can
+  oms project --config FILE
+      keep the SQL read model (accounts, orders, fills, positions) in Postgres, exactly once
   oms node --config FILE --node-id ID
   oms balancer --config FILE [--port N]
 
@@ -23,8 +31,14 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "dev": {
-      const { values } = parseArgs({ args: rest, options: { port: { type: "string" }, "data-dir": { type: "string" }, config: { type: "string" } } });
-      const config = loadClusterConfig(values.config);
+      const { values } = parseArgs({
+        args: rest,
+        options: { port: { type: "string" }, "data-dir": { type: "string" }, config: { type: "string" }, kafka: { type: "string" }, postgres: { type: "string" } },
+      });
+      const env = { ...process.env };
+      if (values.kafka !== undefined) env.OMS_KAFKA_BROKERS = values.kafka;
+      if (values.postgres !== undefined) env.OMS_POSTGRES_URL = values.postgres;
+      const config = loadClusterConfig(values.config, env);
       await runDev(config, {
         port: values.port === undefined ? config.balancer.port : parsePort(values.port),
         dataDir: values["data-dir"] ?? config.dataDir,
@@ -53,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
       process.on("SIGTERM", stop);
       return -1;
     }
+    case "dev-kafka":
+      await runDevKafka(rest);
+      return 0;
     case "account":
     case "order":
       return runClientCommand(command, rest);

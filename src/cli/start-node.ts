@@ -3,15 +3,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
-import { SqliteEventLog } from "../log/sqlite-event-log.ts";
 import { nodeServiceRoutes } from "../node/node-service.ts";
 import { OmsNode } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { createLogger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
-import { SqliteSnapshotStore } from "../snapshot/sqlite-snapshot-store.ts";
 import { SimulatedVenue } from "../venue/simulated-venue.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { openNodeStorage } from "./node-storage.ts";
 
 export interface RunningNode {
   node: OmsNode;
@@ -26,8 +25,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
   const dir = join(config.dataDir, nodeId);
   mkdirSync(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
-  const log = SqliteEventLog.open(join(dir, "wal.sqlite"));
-  const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
+  const storage = await openNodeStorage(config, nodeId, logger);
   const venue = new SimulatedVenue({ seed: config.venue.seed, tickMs: config.venue.tickMs, sessionMs: config.venue.sessionMs, now: Date.now });
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.NOT_SERVING);
@@ -36,11 +34,14 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     shardCount: config.shardCount,
     shards: spec.shards,
     shardOf: (accountId) => shardOf(accountId, config.shardCount),
-    log,
-    snapshots,
+    log: storage.log,
+    snapshots: storage.snapshots,
+    claims: storage.claims,
     venue,
     logger,
     snapshotEveryRecords: config.snapshot.everyRecords,
+    leaseMs: config.node.leaseMs,
+    ackTimeoutMs: config.node.ackTimeoutMs,
   });
   const server = await serveRpc({
     host: spec.host,
@@ -52,7 +53,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     },
   });
   health.set(SERVER_HEALTH, ServingStatus.SERVING);
-  logger.info("node serving", { port: server.port, shards: spec.shards.join(",") });
+  logger.info("node serving", { port: server.port, shards: spec.shards.join(","), storage: storage.describe });
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
@@ -61,8 +62,8 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
       await node.close();
       // A snapshot at a clean stop makes the next start replay nothing.
       await node.snapshotAll();
-      await log.close();
-      await snapshots.close();
+      await node.release();
+      await storage.close();
       unlock();
       logger.info("node stopped");
     })());

@@ -34,6 +34,26 @@ export interface ClusterConfig {
   readonly snapshot: {
     readonly everyRecords: number;
   };
+  /** The write-ahead log on a Kafka-API cluster (Redpanda); no brokers means embedded SQLite. */
+  readonly kafka: {
+    /** Comma-separated host:port list; empty for the embedded log. */
+    readonly brokers: string;
+    /** One partition per shard; retention must outlive the oldest snapshot. */
+    readonly topic: string;
+    readonly clientId: string;
+  };
+  /** Snapshots and shard ownership in Postgres; an empty url means embedded SQLite. */
+  readonly postgres: {
+    readonly url: string;
+    /** How long a starting node keeps retrying an unreachable Postgres before it gives up. */
+    readonly connectRetryMs: number;
+  };
+  readonly node: {
+    /** How long a shard claim lasts unless renewed; a crashed owner's shards wait this long. */
+    readonly leaseMs: number;
+    /** A command whose log write takes longer is answered UNAVAILABLE (its write goes on). */
+    readonly ackTimeoutMs: number;
+  };
 }
 
 /** Every setting but the node list, whose default depends on shardCount. */
@@ -44,6 +64,9 @@ export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
   balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000 },
   venue: { seed: 42, tickMs: 100, sessionMs: 600_000 },
   snapshot: { everyRecords: 10_000 },
+  kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },
+  postgres: { url: "", connectRetryMs: 60_000 },
+  node: { leaseMs: 10_000, ackTimeoutMs: 3_000 },
 };
 
 const NODE_PORT_FIRST_DEFAULT = 9101;

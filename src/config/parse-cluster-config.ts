@@ -15,12 +15,15 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
-  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "nodes", "venue", "snapshot"]);
+  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "nodes", "venue", "snapshot", "kafka", "postgres", "node"]);
   const d = CLUSTER_DEFAULTS;
   const shardCount = integerAt(root, "shardCount", "shardCount", d.shardCount, 1, SHARD_COUNT_MAX);
   const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", ["host", "port", "healthIntervalMs", "callTimeoutMs"]);
   const venueRaw = objectAt(root["venue"] ?? {}, "venue", ["seed", "tickMs", "sessionMs"]);
   const snapshotRaw = objectAt(root["snapshot"] ?? {}, "snapshot", ["everyRecords"]);
+  const kafkaRaw = objectAt(root["kafka"] ?? {}, "kafka", ["brokers", "topic", "clientId"]);
+  const postgresRaw = objectAt(root["postgres"] ?? {}, "postgres", ["url", "connectRetryMs"]);
+  const nodeRaw = objectAt(root["node"] ?? {}, "node", ["leaseMs", "ackTimeoutMs"]);
   const config: ClusterConfig = {
     shardCount,
     dataDir: stringAt(root, "dataDir", "dataDir", d.dataDir),
@@ -39,6 +42,19 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
     },
     snapshot: {
       everyRecords: positiveAt(snapshotRaw, "everyRecords", "snapshot.everyRecords", d.snapshot.everyRecords),
+    },
+    kafka: {
+      brokers: brokersAt(kafkaRaw),
+      topic: stringAt(kafkaRaw, "topic", "kafka.topic", d.kafka.topic),
+      clientId: stringAt(kafkaRaw, "clientId", "kafka.clientId", d.kafka.clientId),
+    },
+    postgres: {
+      url: postgresUrlAt(postgresRaw),
+      connectRetryMs: integerAt(postgresRaw, "connectRetryMs", "postgres.connectRetryMs", d.postgres.connectRetryMs, 0, 3_600_000),
+    },
+    node: {
+      leaseMs: integerAt(nodeRaw, "leaseMs", "node.leaseMs", d.node.leaseMs, 500, 600_000),
+      ackTimeoutMs: positiveAt(nodeRaw, "ackTimeoutMs", "node.ackTimeoutMs", d.node.ackTimeoutMs),
     },
   };
   checkAddressesDistinct(config);
@@ -123,6 +139,27 @@ function stringAt(object: JsonObject, key: string, where: string, fallback: stri
   const value = object[key] === undefined ? fallback : object[key];
   if (typeof value !== "string" || value.length === 0) throw new ConfigError(where, `${JSON.stringify(value)} is not a non-empty string`);
   return value;
+}
+
+function optionalStringAt(object: JsonObject, key: string, where: string): string {
+  const value = object[key] ?? "";
+  if (typeof value !== "string") throw new ConfigError(where, `${JSON.stringify(value)} is not a string`);
+  return value.trim();
+}
+
+function brokersAt(object: JsonObject): string {
+  const text = optionalStringAt(object, "brokers", "kafka.brokers");
+  if (text === "") return "";
+  for (const broker of text.split(",")) {
+    if (!/^[^\s:,]+:\d{1,5}$/.test(broker.trim())) throw new ConfigError("kafka.brokers", `"${broker}" is not host:port`);
+  }
+  return text;
+}
+
+function postgresUrlAt(object: JsonObject): string {
+  const text = optionalStringAt(object, "url", "postgres.url");
+  if (text !== "" && !/^postgres(ql)?:\/\//.test(text)) throw new ConfigError("postgres.url", "must start with postgres:// or postgresql://");
+  return text;
 }
 
 function requiredString(object: JsonObject, key: string, where: string): string {

@@ -10,11 +10,14 @@ import { isOpen, remainingQty, type Order } from "../core/order.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import { apply, decide } from "../core/state-machine.ts";
 import type { EventLog } from "../log/event-log.ts";
+import type { ShardClaims } from "../snapshot/shard-claims.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
-import { recoverShard } from "./recovery.ts";
+import { checkLogCoversSnapshot, recoverShard } from "./recovery.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
+import { ShardOwnership } from "./shard-ownership.ts";
 import { TradeUpdateHub } from "./trade-update-hub.ts";
+import { VenueReportQueue } from "./venue-report-queue.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 export interface NodeLogger {
@@ -30,7 +33,13 @@ export interface OmsNodeOptions {
   shardOf: (accountId: string) => number;
   log: EventLog;
   snapshots: SnapshotStore;
+  /** Who may write each shard: one owner at a time, fenced by epochs. */
+  claims: ShardClaims;
   venue: Venue;
+  /** How long a shard claim lasts unless renewed. */
+  leaseMs: number;
+  /** A command whose log write takes longer is answered UNAVAILABLE; the write goes on. */
+  ackTimeoutMs: number;
   logger: NodeLogger;
   /** Take a shard's snapshot after this many records (bounds replay time). */
   snapshotEveryRecords: number;
@@ -47,23 +56,45 @@ export class OmsNode {
   /** The symbols the venue trades; an order for any other is refused. */
   readonly symbols: ReadonlySet<string>;
   private readonly shards = new Map<number, ShardLedger>();
+  private readonly ownership: ShardOwnership;
+  private readonly reports: VenueReportQueue;
   private fatal: unknown = null;
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
     this.symbols = new Set(options.venue.symbols());
+    this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger);
+    this.reports = new VenueReportQueue(
+      (report) => this.writeRefusal(report.accountId),
+      (report) => this.commitReport(report),
+    );
   }
 
+  /**
+   * For each shard: claim it (a new epoch), write the epoch marker, then replay the log up to
+   * its end, which includes the marker: every record an older owner wrote before it counts,
+   * none after it does. Only then does the node serve.
+   */
   static async start(options: OmsNodeOptions): Promise<OmsNode> {
     const node = new OmsNode(options);
+    // Renewing starts at once: replaying a long log must not let the first claims lapse.
+    node.ownership.startRenewing();
     for (const shard of options.shards) {
+      // Refuse before claiming or writing anything: a log that lost what a snapshot includes
+      // must not get an epoch marker that would make it look in use.
+      await checkLogCoversSnapshot(shard, options.log, options.snapshots);
+      const lease = await node.ownership.claim(shard);
+      await options.log.append({ shard, epoch: lease.epoch, sequence: 0n }, { accountId: "", events: [] });
       const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots);
+      if (ledger.epoch !== lease.epoch) {
+        throw new Error(`shard ${shard}: replay ended at epoch ${ledger.epoch}, not at this node's claim ${lease.epoch}; another owner wrote after it`);
+      }
       for (const account of ledger.ledger.values()) checkInvariants(account);
       node.shards.set(shard, ledger);
-      options.logger.info("shard recovered", { ...stats });
+      options.logger.info("shard recovered", { ...stats, epoch: lease.epoch });
     }
     node.reconcileVenue();
-    options.venue.onReport((report) => node.onVenueReport(report));
+    options.venue.onReport((report) => node.reports.push(report));
     return node;
   }
 
@@ -81,6 +112,8 @@ export class OmsNode {
    * state this command produced.
    */
   commit<T>(command: Command, render: (account: Account, duplicateOf: string | null) => T): Promise<Outcome<T>> {
+    const refusal = this.writeRefusal(command.accountId);
+    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
     const shard = this.shardOf(command.accountId);
     if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
     const decision = decide(shard.ledger, command);
@@ -115,7 +148,37 @@ export class OmsNode {
       this.die(error);
       return new Promise<bigint>(() => {});
     });
-    return appended.then(() => ({ ok: true, value }));
+    return this.acknowledge(shard.shard, appended, value);
+  }
+
+  /**
+   * The reply, once the log has the record, if this node still owned the shard when it did;
+   * UNAVAILABLE if the log takes longer than ackTimeoutMs (the write goes on and may land:
+   * the client looks before it resubmits, or resubmits with the same client_order_id).
+   */
+  private acknowledge<T>(shard: number, appended: Promise<unknown>, value: T): Promise<Outcome<T>> {
+    const { promise: timedOut, resolve } = Promise.withResolvers<Outcome<T>>();
+    const timer = setTimeout(
+      () => resolve({ ok: false, rejection: reject("unavailable", `the write-ahead log did not confirm the write within ${this.options.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`) }),
+      this.options.ackTimeoutMs,
+    );
+    const logged = appended.then((): Outcome<T> => {
+      clearTimeout(timer);
+      const lapsed = this.ownership.problem(shard);
+      return lapsed === null ? { ok: true, value } : { ok: false, rejection: lapsed };
+    });
+    return Promise.race([logged, timedOut]);
+  }
+
+  /** Why commands for this account cannot be written now, or null. */
+  private writeRefusal(accountId: string): Rejection | null {
+    if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
+    const shardId = this.options.shardOf(accountId);
+    if (!this.shards.has(shardId)) return null; // shardOf() below says whose it is
+    const ownership = this.ownership.problem(shardId);
+    if (ownership !== null) return ownership;
+    if (!this.options.log.isWritable()) return reject("unavailable", "the write-ahead log is not taking writes (its brokers may be down); retry shortly");
+    return null;
   }
 
   /** The order as decided so far, durable or not: only for choosing a market price. */
@@ -128,16 +191,25 @@ export class OmsNode {
   async read<T>(accountId: string, render: (account: Account) => T): Promise<Outcome<T>> {
     const shard = this.shardOf(accountId);
     if ("code" in shard) return { ok: false, rejection: shard };
+    const ownership = this.ownership.problem(shard.shard);
+    if (ownership !== null) return { ok: false, rejection: ownership };
     await shard.durableEnd;
     const account = shard.ledger.get(accountId);
     if (account === undefined) return { ok: false, rejection: reject("not_found", `account_id: account ${accountId} not found`) };
     return { ok: true, value: render(account) };
   }
 
+  /** Stops taking work and waits for what was written; the leases go with release(). */
   async close(): Promise<void> {
     this.options.venue.close();
+    this.reports.close();
     this.updates.closeAll();
     await Promise.all([...this.shards.values()].map((shard) => shard.durableEnd));
+  }
+
+  /** Gives the shards up so that the next owner need not wait for the leases to run out. */
+  async release(): Promise<void> {
+    await this.ownership.releaseAll();
   }
 
   private shardOf(accountId: string): ShardLedger | Rejection {
@@ -177,10 +249,17 @@ export class OmsNode {
     if (update !== null) effects.push(() => this.updates.publish(account.id, update));
   }
 
-  private onVenueReport(report: VenueReport): void {
+  private commitReport(report: VenueReport): void {
     const command: Command = { kind: "apply_execution", ...report };
     this.commit(command, () => null).then((outcome) => {
-      if (!outcome.ok) this.options.logger.error("venue report refused", { ...reportFields(report), reason: outcome.rejection.message });
+      if (outcome.ok) return;
+      if (outcome.rejection.code === "unavailable") {
+        // Applied and on its way to the log (or refused before apply and held): either way
+        // retrying is safe, as the core ignores a report it has already applied.
+        this.reports.push(report);
+        return;
+      }
+      this.options.logger.error("venue report refused", { ...reportFields(report), reason: outcome.rejection.message });
     }, (error: unknown) => this.die(error));
   }
 
@@ -220,6 +299,8 @@ export class OmsNode {
 
   /** Snapshots include only what the log has: the state is taken now, saved once it is durable. */
   async snapshot(shard: ShardLedger): Promise<void> {
+    // A fenced or lapsed owner's state may hold records that replay will ignore.
+    if (this.ownership.problem(shard.shard) !== null) return;
     const state = encodeLedger(shard.ledger);
     const nextSequence = shard.nextSequence;
     const epoch = shard.epoch;

@@ -3,6 +3,7 @@
 import { decodeLedger } from "../core/ledger-codec.ts";
 import { apply, type Ledger } from "../core/state-machine.ts";
 import type { EventLog, StoredRecord } from "../log/event-log.ts";
+import { admitRecord, type ReplayCursor } from "../log/replay-cursor.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import { newShardLedger, type ShardLedger } from "./shard-ledgers.ts";
 
@@ -18,12 +19,20 @@ export interface RecoveryStats {
   recordsSkipped: number;
 }
 
-interface ReplayCursor {
-  nextSequence: bigint;
-  epoch: bigint;
+interface RecoveryCursor extends ReplayCursor {
   events: number;
   applied: number;
   skipped: number;
+}
+
+/** Throws when the log ends before the offset the shard's snapshot says it includes. */
+export async function checkLogCoversSnapshot(shard: number, log: EventLog, snapshots: SnapshotStore): Promise<void> {
+  const snapshot = await snapshots.load(shard);
+  if (snapshot === null) return;
+  const end = await log.endOffset(shard);
+  if (end < snapshot.nextOffset) {
+    throw new Error(`shard ${shard}: the snapshot includes the log up to offset ${snapshot.nextOffset} but the log ends at ${end}; refusing to start`);
+  }
 }
 
 export async function recoverShard(shard: number, log: EventLog, snapshots: SnapshotStore): Promise<{ ledger: ShardLedger; stats: RecoveryStats }> {
@@ -34,7 +43,7 @@ export async function recoverShard(shard: number, log: EventLog, snapshots: Snap
   if (end < from) {
     throw new Error(`shard ${shard}: the snapshot includes the log up to offset ${from} but the log ends at ${end}; refusing to start`);
   }
-  const cursor: ReplayCursor = { nextSequence: snapshot?.nextSequence ?? 0n, epoch: snapshot?.epoch ?? 0n, events: 0, applied: 0, skipped: 0 };
+  const cursor: RecoveryCursor = { nextSequence: snapshot?.nextSequence ?? 0n, epoch: snapshot?.epoch ?? 0n, events: 0, applied: 0, skipped: 0 };
   let offset = from;
   while (offset < end) {
     const batch = await log.read(shard, offset, REPLAY_BATCH_RECORDS_MAX);
@@ -51,24 +60,12 @@ export async function recoverShard(shard: number, log: EventLog, snapshots: Snap
   };
 }
 
-function replayRecord(ledger: Ledger, stored: StoredRecord, cursor: ReplayCursor, shard: number): void {
-  const { header, record } = stored;
-  const where = `shard ${shard} offset ${stored.offset}`;
-  if (header.shard !== shard) throw new Error(`${where}: record belongs to shard ${header.shard}`);
-  if (header.epoch < cursor.epoch) {
-    cursor.skipped += 1;
-    return;
-  }
-  cursor.epoch = header.epoch;
-  if (header.sequence < cursor.nextSequence) {
-    cursor.skipped += 1;
-    return;
-  }
-  if (header.sequence > cursor.nextSequence) {
-    throw new Error(`${where}: record has sequence ${header.sequence} but ${cursor.nextSequence} was expected; the log has a gap`);
-  }
+function replayRecord(ledger: Ledger, stored: StoredRecord, cursor: RecoveryCursor, shard: number): void {
+  const admission = admitRecord(cursor, shard, stored, `shard ${shard} offset ${stored.offset}`);
+  if (admission === "fenced" || admission === "duplicate") cursor.skipped += 1;
+  if (admission !== "apply") return;
+  const { record } = stored;
   for (const event of record.events) apply(ledger, record.accountId, event);
-  cursor.nextSequence += 1n;
   cursor.events += record.events.length;
   cursor.applied += 1;
 }

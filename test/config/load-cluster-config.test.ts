@@ -33,7 +33,17 @@ test("no path and no environment gives the documented defaults", () => {
     ],
     venue: { seed: 42, tickMs: 100, sessionMs: 600000 },
     snapshot: { everyRecords: 10000 },
+    kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },
+    postgres: { url: "", connectRetryMs: 60000 },
+    node: { leaseMs: 10000, ackTimeoutMs: 3000 },
   });
+});
+
+test("the production backends are set by OMS_KAFKA_BROKERS and OMS_POSTGRES_URL, and malformed ones are refused", () => {
+  const config = loadClusterConfig(undefined, { OMS_KAFKA_BROKERS: "10.0.0.5:9092,10.0.0.6:9092", OMS_POSTGRES_URL: "postgres://oms@db/oms" });
+  expect([config.kafka.brokers, config.postgres.url]).toEqual(["10.0.0.5:9092,10.0.0.6:9092", "postgres://oms@db/oms"]);
+  expect(() => loadClusterConfig(undefined, { OMS_KAFKA_BROKERS: "nohostport" })).toThrow("kafka.brokers");
+  expect(() => loadClusterConfig(undefined, { OMS_POSTGRES_URL: "mysql://x" })).toThrow("postgres.url");
 });
 
 test("oms.example.json loads and equals the defaults", () => {

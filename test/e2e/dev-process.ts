@@ -23,8 +23,13 @@ export function freePort(): Promise<number> {
 
 const READY_TIMEOUT_MS = 30_000;
 
-export async function startDev(dataDir: string, port: number, command: string[] = [process.execPath, "src/cli/main.ts"]): Promise<DevProcess> {
-  const proc = Bun.spawn([...command, "dev", "--port", String(port), "--data-dir", dataDir], {
+export async function startDev(
+  dataDir: string,
+  port: number,
+  command: string[] = [process.execPath, "src/cli/main.ts"],
+  extraArgs: string[] = [],
+): Promise<DevProcess> {
+  const proc = Bun.spawn([...command, "dev", "--port", String(port), "--data-dir", dataDir, ...extraArgs], {
     cwd: `${import.meta.dir}/../..`,
     stdin: "ignore",
     stdout: "pipe",

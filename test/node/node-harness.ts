@@ -8,6 +8,7 @@ import { NodeCommandSchema, type NodeResult } from "../../src/gen/oms/internal/v
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { handleNodeCommand } from "../../src/node/command-handlers.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
+import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../../src/venue/venue.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
@@ -51,6 +52,7 @@ export interface NodeHarness {
 export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-node-")), snapshotEveryRecords = 1_000_000): Promise<NodeHarness> {
   const log = SqliteEventLog.open(join(dir, "wal.sqlite"));
   const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
+  const claims = SqliteShardClaims.open(join(dir, "claims.sqlite"));
   const venue = new CountingVenue(new SimulatedVenue({ seed: 7, now: () => 1_700_000_000_000, manual: true }));
   let ids = 0;
   const node = await OmsNode.start({
@@ -60,9 +62,12 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     shardOf: (accountId) => accountId.length % SHARD_COUNT,
     log,
     snapshots,
+    claims,
     venue,
     logger: quiet,
     snapshotEveryRecords,
+    leaseMs: 60_000,
+    ackTimeoutMs: 10_000,
     clock: () => 1_700_000_000_000,
     onFatal: (error) => {
       throw error;
@@ -78,8 +83,10 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     run: (command) => handleNodeCommand(node, create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>), () => `o-${prefix}-${++ids}`),
     stop: async () => {
       await node.close();
+      await node.release();
       await log.close();
       await snapshots.close();
+      await claims.close();
     },
   };
 }

@@ -20,17 +20,28 @@ export interface NodeProcessConfig {
   shardCount: number;
   dataDir: string;
   snapshotEveryRecords: number;
+  /** Shards this node owns; all of them when absent. */
+  shards?: readonly number[];
+  /** More settings (kafka, postgres, node), merged into the file as they are. */
+  extra?: Record<string, unknown>;
+  /** The file's name inside dataDir, for tests that run two nodes on one directory tree. */
+  fileName?: string;
 }
 
 /** Writes a one-node cluster configuration that owns every shard; returns its path. */
 export function writeNodeConfig(config: NodeProcessConfig): string {
-  const path = join(config.dataDir, "oms.json");
+  const path = join(config.dataDir, config.fileName ?? "oms.json");
+  const shards = config.shards ?? Array.from({ length: config.shardCount }, (_, shard) => shard);
+  // Shards the node does not own still need an owner in a valid file: a node nobody starts.
+  const others = Array.from({ length: config.shardCount }, (_, shard) => shard).filter((shard) => !shards.includes(shard));
+  const absent = others.length === 0 ? [] : [{ id: `${config.nodeId}-absent`, host: "127.0.0.1", port: 0, shards: others }];
   const file = {
     shardCount: config.shardCount,
     dataDir: config.dataDir,
     logLevel: "warn",
-    nodes: [{ id: config.nodeId, host: "127.0.0.1", port: config.port, shards: Array.from({ length: config.shardCount }, (_, shard) => shard) }],
+    nodes: [{ id: config.nodeId, host: "127.0.0.1", port: config.port, shards }, ...absent],
     snapshot: { everyRecords: config.snapshotEveryRecords },
+    ...config.extra,
   };
   writeFileSync(path, JSON.stringify(file, null, 2));
   return path;

@@ -1,0 +1,82 @@
+// The node's claims on its shards. A shard takes writes only while this node's lease on it
+// is live by the node's own clock, and the node's deadline falls a margin before the claims
+// store's expiry, so a new owner (who may claim only after that expiry) never overlaps it.
+import { reject, type Rejection } from "../core/rejection.ts";
+import type { ShardClaims, ShardLease } from "../snapshot/shard-claims.ts";
+import type { NodeLogger } from "./oms-node.ts";
+
+interface Held {
+  lease: ShardLease;
+  /** Writes stop at this time (node clock) unless a renewal moves it. */
+  deadlineMs: number;
+  fenced: boolean;
+}
+
+export class ShardOwnership {
+  private readonly held = new Map<number, Held>();
+  private renewTimer: ReturnType<typeof setInterval> | null = null;
+  /** Covers clock drift between this node and the claims store, and a slow renewal reply. */
+  private readonly marginMs: number;
+
+  constructor(
+    private readonly claims: ShardClaims,
+    private readonly owner: string,
+    private readonly leaseMs: number,
+    private readonly clock: () => number,
+    private readonly logger: NodeLogger,
+  ) {
+    this.marginMs = Math.ceil(leaseMs / 5);
+  }
+
+  async claim(shard: number): Promise<ShardLease> {
+    const askedAtMs = this.clock();
+    // A crashed previous owner's lease runs out within leaseMs; wait that long and a bit.
+    const lease = await this.claims.claim(shard, this.owner, this.leaseMs, this.leaseMs * 2);
+    this.held.set(shard, { lease, deadlineMs: askedAtMs + this.leaseMs - this.marginMs, fenced: false });
+    this.logger.info("shard claimed", { shard, epoch: lease.epoch });
+    return lease;
+  }
+
+  /** Null when the shard may take writes now; else why not. */
+  problem(shard: number): Rejection | null {
+    const held = this.held.get(shard);
+    if (held === undefined) return reject("failed_precondition", `account_id: shard ${shard} is not claimed by this node`);
+    if (held.fenced) return reject("unavailable", `shard ${shard} was taken over by another node; this node no longer serves it`);
+    if (this.clock() >= held.deadlineMs) return reject("unavailable", `shard ${shard}: this node's lease could not be renewed; retry shortly`);
+    return null;
+  }
+
+  startRenewing(): void {
+    const everyMs = Math.max(50, Math.floor(this.leaseMs / 3));
+    this.renewTimer = setInterval(() => void this.renewAll(), everyMs);
+  }
+
+  async renewAll(): Promise<void> {
+    for (const [shard, held] of this.held) {
+      if (held.fenced) continue;
+      const askedAtMs = this.clock();
+      try {
+        const renewed = await this.claims.renew(held.lease, this.leaseMs);
+        if (renewed === null) {
+          held.fenced = true;
+          this.logger.error("shard fenced: another node claimed it; no longer serving it", { shard, epoch: held.lease.epoch });
+          continue;
+        }
+        held.lease = renewed;
+        held.deadlineMs = askedAtMs + this.leaseMs - this.marginMs;
+      } catch (error) {
+        // Not fenced, just not renewed: writes stop when the deadline passes, and resume
+        // with the next successful renewal.
+        this.logger.warn("shard lease renewal failed", { shard, error: String(error) });
+      }
+    }
+  }
+
+  async releaseAll(): Promise<void> {
+    if (this.renewTimer !== null) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    for (const held of this.held.values()) {
+      if (!held.fenced) await this.claims.release(held.lease).catch(() => undefined);
+    }
+  }
+}
