@@ -5,6 +5,8 @@ import { loadClusterConfig } from "../config/load-cluster-config.ts";
 import { exitWithParent } from "./child-process.ts";
 import { CLIENT_USAGE, runClientCommand } from "./client-commands.ts";
 import { runDevKafka } from "./dev-kafka.ts";
+import { runProject } from "./project.ts";
+import { runTail } from "./tail.ts";
 import { runDev } from "./dev.ts";
 import { startBalancer } from "./start-balancer.ts";
 import { startNode } from "./start-node.ts";
@@ -70,6 +72,20 @@ async function main(argv: string[]): Promise<number> {
     case "dev-kafka":
       await runDevKafka(rest);
       return 0;
+    case "tail":
+      await runTail(rest);
+      return 0;
+    case "project": {
+      // Under oms dev the projector stops with its parent; it is safe to stop at any moment,
+      // since its rows and offsets commit together.
+      const args = rest.filter((arg) => arg !== "--exit-with-parent");
+      if (args.length !== rest.length) {
+        process.stdin.on("end", () => process.exit(0));
+        process.stdin.resume();
+      }
+      await runProject(args);
+      return 0;
+    }
     case "account":
     case "order":
       return runClientCommand(command, rest);

@@ -5,11 +5,10 @@
 import { parseArgs } from "node:util";
 import { loadClusterConfig } from "../config/load-cluster-config.ts";
 import { startProjector } from "../projector/projector.ts";
-import { READ_MODEL_MIGRATION } from "../projector/read-model-schema.ts";
 import { kafkaClientFor } from "../projector/wal-consumer.ts";
 import { createLogger } from "../rpc/logger.ts";
 import { connectPostgres, endPostgres } from "../snapshot/postgres-connect.ts";
-import { applyPostgresMigrations, POSTGRES_MIGRATIONS, type PostgresMigration } from "../snapshot/postgres-migrations.ts";
+import { applyPostgresMigrations } from "../snapshot/postgres-migrations.ts";
 
 export const PROJECT_USAGE = `  oms project --config FILE
       keep the SQL read model (accounts, orders, fills, positions) in postgres.url up to date
@@ -34,7 +33,7 @@ export async function runProject(args: string[]): Promise<void> {
   });
   const stop = stopSignal();
   try {
-    await applyPostgresMigrations(sql, logger, migrationsWithReadModel());
+    await applyPostgresMigrations(sql, logger);
     const projector = await startProjector({
       sql,
       kafka: kafkaClientFor(config.kafka.brokers, `${config.kafka.clientId}-projector`, logger),
@@ -52,11 +51,6 @@ export async function runProject(args: string[]): Promise<void> {
     stop.dispose();
     await endPostgres(sql);
   }
-}
-
-/** The shared steps, with the read model's appended until the shared list carries it. */
-function migrationsWithReadModel(): readonly PostgresMigration[] {
-  return POSTGRES_MIGRATIONS.includes(READ_MODEL_MIGRATION) ? POSTGRES_MIGRATIONS : [...POSTGRES_MIGRATIONS, READ_MODEL_MIGRATION];
 }
 
 /** Resolves `received` on the first SIGINT or SIGTERM; dispose() stops listening. */

@@ -31,6 +31,10 @@ async function recordedVersions(sql: PostgresSql): Promise<number[]> {
   return rows.map((row) => row.version);
 }
 
+/** Every version the shipped list has, and the next one, for steps the tests append. */
+const ALL = POSTGRES_MIGRATIONS.map((migration) => migration.version);
+const NEXT = ALL.length + 1;
+
 const openOptions = { logger: recordingLogger().logger, connectTimeoutMs: 2_000, retryForMs: 0 };
 
 describe("Postgres migrations", () => {
@@ -43,7 +47,7 @@ describe("Postgres migrations", () => {
     const second = await PostgresSnapshotStore.open(url, openOptions);
     await second.close();
 
-    expect(await recordedVersions(sql)).toEqual([1]);
+    expect(await recordedVersions(sql)).toEqual(ALL);
     const columns = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string }[]>`
       select table_name, column_name, data_type, is_nullable from information_schema.columns
       where table_name in ('shard_snapshots', 'shard_owners') order by table_name, ordinal_position`;
@@ -66,7 +70,7 @@ describe("Postgres migrations", () => {
     const url = await server.createDatabase(`migrations_${++databases}`);
     const pools = await Promise.all([connect(url), connect(url), connect(url), connect(url)]);
     const applied = await Promise.all(pools.map((sql) => applyPostgresMigrations(sql, recordingLogger().logger)));
-    expect(applied.filter((versions) => versions.length > 0)).toEqual([[1]]);
+    expect(applied.filter((versions) => versions.length > 0)).toEqual([ALL]);
     // And through the public open path, stores and claims together, on a second fresh database.
     const other = await server.createDatabase(`migrations_${++databases}`);
     const opened = await Promise.all([
@@ -76,25 +80,25 @@ describe("Postgres migrations", () => {
     ]);
     for (const store of opened) await store.close();
     const otherSql = await connect(other);
-    expect(await recordedVersions(otherSql)).toEqual([1]);
-    expect(await recordedVersions(pools[0]!)).toEqual([1]);
+    expect(await recordedVersions(otherSql)).toEqual(ALL);
+    expect(await recordedVersions(pools[0]!)).toEqual(ALL);
     for (const sql of [...pools, otherSql]) await sql.end({ timeout: 1 });
   });
 
   test("a step appended later is applied once, after the ones before it, and logged", async () => {
     const url = await server.createDatabase(`migrations_${++databases}`);
     const sql = await connect(url);
-    expect(await applyPostgresMigrations(sql, recordingLogger().logger)).toEqual([1]);
+    expect(await applyPostgresMigrations(sql, recordingLogger().logger)).toEqual(ALL);
     const later: PostgresMigration[] = [
       ...POSTGRES_MIGRATIONS,
-      { version: 2, description: "read model probe", statements: ["create table read_model_probe (id int primary key)", "insert into read_model_probe values (1)"] },
+      { version: NEXT, description: "read model probe", statements: ["create table read_model_probe (id int primary key)", "insert into read_model_probe values (1)"] },
     ];
     const { lines, logger } = recordingLogger();
-    expect(await applyPostgresMigrations(sql, logger, later)).toEqual([2]);
+    expect(await applyPostgresMigrations(sql, logger, later)).toEqual([NEXT]);
     expect(await applyPostgresMigrations(sql, logger, later)).toEqual([]);
-    expect(await recordedVersions(sql)).toEqual([1, 2]);
+    expect(await recordedVersions(sql)).toEqual([...ALL, NEXT]);
     expect([...(await sql`select id from read_model_probe`)]).toEqual([{ id: 1 }]);
-    expect(lines.map((line) => line.msg)).toEqual(["postgres schema: applied version 2 (read model probe)"]);
+    expect(lines.map((line) => line.msg)).toEqual([`postgres schema: applied version ${NEXT} (read model probe)`]);
     await sql.end({ timeout: 1 });
   });
 
@@ -103,22 +107,22 @@ describe("Postgres migrations", () => {
     const sql = await connect(url);
     const broken: PostgresMigration[] = [
       ...POSTGRES_MIGRATIONS,
-      { version: 2, description: "half done", statements: ["create table half_done (id int)", "select * from no_such_table"] },
+      { version: NEXT, description: "half done", statements: ["create table half_done (id int)", "select * from no_such_table"] },
     ];
     await expect(applyPostgresMigrations(sql, recordingLogger().logger, broken)).rejects.toThrow('relation "no_such_table" does not exist');
-    expect(await recordedVersions(sql)).toEqual([1]);
+    expect(await recordedVersions(sql)).toEqual(ALL);
     expect([...(await sql`select to_regclass('half_done') is null as absent`)]).toEqual([{ absent: true }]);
-    const fixed: PostgresMigration[] = [...POSTGRES_MIGRATIONS, { version: 2, description: "half done", statements: ["create table half_done (id int)"] }];
-    expect(await applyPostgresMigrations(sql, recordingLogger().logger, fixed)).toEqual([2]);
+    const fixed: PostgresMigration[] = [...POSTGRES_MIGRATIONS, { version: NEXT, description: "half done", statements: ["create table half_done (id int)"] }];
+    expect(await applyPostgresMigrations(sql, recordingLogger().logger, fixed)).toEqual([NEXT]);
     await sql.end({ timeout: 1 });
   });
 
   test("a list with a gap or out of order is refused before anything runs", async () => {
     const url = await server.createDatabase(`migrations_${++databases}`);
     const sql = await connect(url);
-    const gap: PostgresMigration[] = [...POSTGRES_MIGRATIONS, { version: 3, description: "skips 2", statements: ["select 1"] }];
+    const gap: PostgresMigration[] = [...POSTGRES_MIGRATIONS, { version: NEXT + 1, description: `skips ${NEXT}`, statements: ["select 1"] }];
     await expect(applyPostgresMigrations(sql, recordingLogger().logger, gap)).rejects.toThrow(
-      "postgres schema: step 1 has version 3; versions must run 1, 2, 3, … without gaps",
+      `postgres schema: step ${ALL.length} has version ${NEXT + 1}; versions must run 1, 2, 3, … without gaps`,
     );
     expect([...(await sql`select to_regclass('oms_schema_migrations') is null as absent`)]).toEqual([{ absent: true }]);
     await sql.end({ timeout: 1 });
@@ -127,12 +131,12 @@ describe("Postgres migrations", () => {
   test("a database already at a later version than this list knows is used as it is, and noted", async () => {
     const url = await server.createDatabase(`migrations_${++databases}`);
     const sql = await connect(url);
-    const newer: PostgresMigration[] = [...POSTGRES_MIGRATIONS, { version: 2, description: "from the future", statements: ["select 1"] }];
+    const newer: PostgresMigration[] = [...POSTGRES_MIGRATIONS, { version: NEXT, description: "from the future", statements: ["select 1"] }];
     await applyPostgresMigrations(sql, recordingLogger().logger, newer);
     const { lines, logger } = recordingLogger();
     expect(await applyPostgresMigrations(sql, logger)).toEqual([]);
-    expect(lines).toEqual([{ level: "info", msg: "postgres schema is at version 2, beyond the 1 this part knows", fields: undefined }]);
-    expect(await recordedVersions(sql)).toEqual([1, 2]);
+    expect(lines).toEqual([{ level: "info", msg: `postgres schema is at version ${NEXT}, beyond the ${ALL.length} this part knows`, fields: undefined }]);
+    expect(await recordedVersions(sql)).toEqual([...ALL, NEXT]);
     await sql.end({ timeout: 1 });
   });
 });
