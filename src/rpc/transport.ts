@@ -18,10 +18,12 @@ import { MESSAGE_BYTES_MAX } from "./serve.ts";
 /** Long enough for a group-committed log write under load, short enough to fail over. */
 export const NODE_CALL_TIMEOUT_MS_DEFAULT = 5_000;
 
-// Ping an idle session every 10 s and give up on it 5 s after an unanswered ping, so a node
-// that vanished without a FIN is noticed within 15 s even when no order is in flight.
-const SESSION_PING_INTERVAL_MS = 10_000;
-const SESSION_PING_TIMEOUT_MS = 5_000;
+// No keepalive pings: connect-node 2.2.0 restarts its ping timer as the calls of a session
+// that died close, then pings the destroyed session and throws ERR_HTTP2_INVALID_SESSION
+// from a timer, which no caller can catch (connectrpc/connect-es#1795; the fix is proposed in
+// #1797). That would take the balancer down ~10 s after a node dies under load. A node that
+// vanishes is noticed instead by the balancer's health checks (every second, with a
+// deadline) and by the deadline on every call.
 // The balancer polls health every second, so a session idles out only when a node is gone
 // from the configuration; then it should not be held for ever.
 const SESSION_IDLE_TIMEOUT_MS = 15 * 60 * 1_000;
@@ -38,9 +40,7 @@ export interface NodeTransportOptions {
 /** The one HTTP/2 session that every call to the node at baseUrl travels on. */
 export function createNodeSession(baseUrl: string): Http2SessionManager {
   return new Http2SessionManager(baseUrl, {
-    pingIntervalMs: SESSION_PING_INTERVAL_MS,
-    pingIdleConnection: true,
-    pingTimeoutMs: SESSION_PING_TIMEOUT_MS,
+    pingIdleConnection: false,
     idleConnectionTimeoutMs: SESSION_IDLE_TIMEOUT_MS,
   });
 }
