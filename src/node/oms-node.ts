@@ -85,7 +85,9 @@ export class OmsNode {
       await checkLogCoversSnapshot(shard, options.log, options.snapshots);
       const lease = await node.ownership.claim(shard);
       await options.log.append({ shard, epoch: lease.epoch, sequence: 0n }, { accountId: "", events: [] });
-      const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots);
+      const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots, (progress) =>
+        options.logger.info("replaying", { ...progress }),
+      );
       if (ledger.epoch !== lease.epoch) {
         throw new Error(`shard ${shard}: replay ended at epoch ${ledger.epoch}, not at this node's claim ${lease.epoch}; another owner wrote after it`);
       }

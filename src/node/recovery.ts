@@ -10,11 +10,27 @@ import { newShardLedger, type ShardLedger } from "./shard-ledgers.ts";
 /** Records read per log request during replay: bounds the memory replay needs. */
 export const REPLAY_BATCH_RECORDS_MAX = 10_000;
 
+/** How often a long replay reports where it is. */
+export const REPLAY_PROGRESS_EVERY_MS = 1_000;
+
+export interface ReplayProgress {
+  shard: number;
+  offset: bigint;
+  endOffset: bigint;
+  /** Records between offset and the end of the log, still to read. */
+  remainingRecords: bigint;
+  eventsReplayed: number;
+  eventsPerSecond: number;
+}
+
 export interface RecoveryStats {
   shard: number;
   snapshotOffset: bigint;
+  endOffset: bigint;
   recordsReplayed: number;
   eventsReplayed: number;
+  eventsPerSecond: number;
+  replayMs: number;
   /** Records skipped: written twice by a retried send, or by an owner a newer epoch fenced. */
   recordsSkipped: number;
 }
@@ -35,7 +51,13 @@ export async function checkLogCoversSnapshot(shard: number, log: EventLog, snaps
   }
 }
 
-export async function recoverShard(shard: number, log: EventLog, snapshots: SnapshotStore): Promise<{ ledger: ShardLedger; stats: RecoveryStats }> {
+export async function recoverShard(
+  shard: number,
+  log: EventLog,
+  snapshots: SnapshotStore,
+  onProgress: (progress: ReplayProgress) => void = () => {},
+  progressEveryMs = REPLAY_PROGRESS_EVERY_MS,
+): Promise<{ ledger: ShardLedger; stats: RecoveryStats }> {
   const snapshot = await snapshots.load(shard);
   const ledger: Ledger = snapshot === null ? new Map() : decodeLedger(snapshot.state);
   const from = snapshot?.nextOffset ?? 0n;
@@ -45,6 +67,9 @@ export async function recoverShard(shard: number, log: EventLog, snapshots: Snap
   }
   const cursor: RecoveryCursor = { nextSequence: snapshot?.nextSequence ?? 0n, epoch: snapshot?.epoch ?? 0n, events: 0, applied: 0, skipped: 0 };
   let offset = from;
+  const startedMs = performance.now();
+  let reportedMs = startedMs;
+  const rate = () => Math.round(cursor.events / Math.max((performance.now() - startedMs) / 1000, 1e-3));
   while (offset < end) {
     const batch = await log.read(shard, offset, REPLAY_BATCH_RECORDS_MAX);
     if (batch.length === 0) throw new Error(`shard ${shard}: the log has no record at offset ${offset}, below its end ${end}`);
@@ -53,10 +78,23 @@ export async function recoverShard(shard: number, log: EventLog, snapshots: Snap
       replayRecord(ledger, stored, cursor, shard);
       offset = stored.offset + 1n;
     }
+    if (performance.now() - reportedMs >= progressEveryMs) {
+      reportedMs = performance.now();
+      onProgress({ shard, offset, endOffset: end, remainingRecords: end - offset, eventsReplayed: cursor.events, eventsPerSecond: rate() });
+    }
   }
   return {
     ledger: newShardLedger(shard, ledger, cursor.epoch, cursor.nextSequence, end),
-    stats: { shard, snapshotOffset: from, recordsReplayed: cursor.applied, eventsReplayed: cursor.events, recordsSkipped: cursor.skipped },
+    stats: {
+      shard,
+      snapshotOffset: from,
+      endOffset: end,
+      recordsReplayed: cursor.applied,
+      eventsReplayed: cursor.events,
+      eventsPerSecond: rate(),
+      replayMs: Math.round(performance.now() - startedMs),
+      recordsSkipped: cursor.skipped,
+    },
   };
 }
 
