@@ -5,7 +5,6 @@ import type { Account } from "../core/account.ts";
 import type { Command } from "../core/command.ts";
 import type { Event } from "../core/event.ts";
 import { checkInvariants, checkTouched } from "../core/invariants.ts";
-import { encodeLedger } from "../core/ledger-codec.ts";
 import { isOpen, remainingQty, type Order } from "../core/order.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import { apply, decide } from "../core/state-machine.ts";
@@ -15,6 +14,7 @@ import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
 import { checkLogCoversSnapshot, recoverShard } from "./recovery.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
+import { SnapshotInProgress } from "./snapshot-in-progress.ts";
 import { ShardOwnership } from "./shard-ownership.ts";
 import { TradeUpdateHub } from "./trade-update-hub.ts";
 import { VenueReportQueue } from "./venue-report-queue.ts";
@@ -58,6 +58,7 @@ export class OmsNode {
   private readonly shards = new Map<number, ShardLedger>();
   private readonly ownership: ShardOwnership;
   private readonly reports: VenueReportQueue;
+  private readonly snapshotRuns = new Map<number, Promise<void>>();
   private fatal: unknown = null;
 
   private constructor(private readonly options: OmsNodeOptions) {
@@ -125,6 +126,7 @@ export class OmsNode {
       return shard.durableEnd.then(() => ({ ok: true, value: render(this.accountOf(shard, command.accountId), duplicateOf) }));
     }
     const effects: (() => void)[] = [];
+    shard.snapshot?.beforeChange(command.accountId);
     try {
       for (const event of decision.events) {
         apply(shard.ledger, command.accountId, event);
@@ -293,20 +295,39 @@ export class OmsNode {
 
   private afterAppend(shard: ShardLedger): void {
     shard.recordsSinceSnapshot += 1;
-    if (shard.recordsSinceSnapshot < this.options.snapshotEveryRecords || shard.snapshotting) return;
+    if (shard.recordsSinceSnapshot < this.options.snapshotEveryRecords || shard.snapshot !== null) return;
     shard.recordsSinceSnapshot = 0;
-    shard.snapshotting = true;
-    void this.snapshot(shard).finally(() => (shard.snapshotting = false));
+    void this.snapshot(shard);
   }
 
-  /** Snapshots include only what the log has: the state is taken now, saved once it is durable. */
+  /**
+   * Snapshots hold only what the log has: the state as of now, encoded a slice at a time
+   * between commands, saved once every record before now is durable.
+   */
   async snapshot(shard: ShardLedger): Promise<void> {
+    const running = this.snapshotRuns.get(shard.shard);
+    if (running !== undefined) await running;
+    const run = this.takeSnapshot(shard);
+    this.snapshotRuns.set(shard.shard, run);
+    await run.finally(() => this.snapshotRuns.delete(shard.shard));
+  }
+
+  private async takeSnapshot(shard: ShardLedger): Promise<void> {
     // A fenced or lapsed owner's state may hold records that replay will ignore.
     if (this.ownership.problem(shard.shard) !== null) return;
-    const state = encodeLedger(shard.ledger);
+    const inProgress = new SnapshotInProgress(shard.ledger);
     const nextSequence = shard.nextSequence;
     const epoch = shard.epoch;
-    const nextOffset = await shard.durableEnd;
+    const durableEnd = shard.durableEnd;
+    shard.snapshot = inProgress;
+    let state: Uint8Array;
+    try {
+      while (!inProgress.step()) await new Promise((resolve) => setImmediate(resolve));
+      state = inProgress.finish();
+    } finally {
+      shard.snapshot = null;
+    }
+    const nextOffset = await durableEnd;
     try {
       await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state });
       this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes: state.byteLength });

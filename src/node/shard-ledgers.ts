@@ -2,6 +2,7 @@
 // account always go to one shard, and JavaScript runs one decide/apply at a time, so the
 // order in which commands are decided is the order in which they are logged.
 import type { Ledger } from "../core/state-machine.ts";
+import type { SnapshotInProgress } from "./snapshot-in-progress.ts";
 
 export interface ShardLedger {
   shard: number;
@@ -13,9 +14,10 @@ export interface ShardLedger {
   /** Resolves, once every record appended so far is durable, with the log offset after them. */
   durableEnd: Promise<bigint>;
   recordsSinceSnapshot: number;
-  snapshotting: boolean;
+  /** Set while a snapshot is being encoded: changes to an account go through it first. */
+  snapshot: SnapshotInProgress | null;
 }
 
 export function newShardLedger(shard: number, ledger: Ledger, epoch: bigint, nextSequence: bigint, endOffset: bigint): ShardLedger {
-  return { shard, ledger, epoch, nextSequence, durableEnd: Promise.resolve(endOffset), recordsSinceSnapshot: 0, snapshotting: false };
+  return { shard, ledger, epoch, nextSequence, durableEnd: Promise.resolve(endOffset), recordsSinceSnapshot: 0, snapshot: null };
 }
