@@ -1,30 +1,15 @@
 // The public API, as the balancer serves it: every call is routed by its account_id to the
 // node that owns the account, and the node's answer (or refusal) is passed back unchanged.
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
-import { NodeCommandSchema, type NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
-import { connectErrorOfNodeError } from "../rpc/errors.ts";
+import { routeCommand, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
-type CommandCase = NonNullable<MessageInitShape<typeof NodeCommandSchema>["command"]>;
-type ResultCase = NodeResult["result"];
-
 export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string): (router: ConnectRouter) => void {
-  const route = async <K extends CommandCase["case"]>(command: Extract<CommandCase, { case: K }>): Promise<Extract<ResultCase, { case: K }>["value"]> => {
-    const accountId = (command.value as { accountId?: string }).accountId ?? "";
-    const problem = accountIdProblem(accountId);
-    if (problem !== null) throw new ConnectError(problem.message, Code.InvalidArgument);
-    const result = await routing.ownerOf(accountId).call(create(NodeCommandSchema, { command }));
-    if (result.result.case === "error") throw connectErrorOfNodeError(result.result.value);
-    if (result.result.case !== command.case) {
-      throw new ConnectError(`node answered ${String(result.result.case)} to ${command.case}`, Code.Internal);
-    }
-    // The case was checked just above; TypeScript cannot narrow a generic oneof by it.
-    return result.result.value as never;
-  };
+  const route = <K extends CommandCase["case"]>(command: Extract<CommandCase, { case: K }>) => routeCommand(routing, command);
   return (router) => {
     router.service(AccountService, {
       createAccount: (request: CreateAccountRequest) =>

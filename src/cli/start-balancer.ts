@@ -2,6 +2,7 @@
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
+import { connectFastPath } from "../balancer/connect-fast-path.ts";
 import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
@@ -12,10 +13,17 @@ import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
 
 export interface RunningBalancer {
   server: RpcServer;
+  /** Unary calls the balancer answered on its lean path rather than through connect-es. */
+  fastPathAnswered(): number;
   stop(): Promise<void>;
 }
 
-export async function startBalancer(config: ClusterConfig, portOverride?: number): Promise<RunningBalancer> {
+export async function startBalancer(
+  config: ClusterConfig,
+  portOverride?: number,
+  /** Off only to compare the fast path with connect-es in tests. */
+  options: { fastPath: boolean } = { fastPath: true },
+): Promise<RunningBalancer> {
   const logger = createLogger({ level: config.logLevel, fields: { component: "balancer" } });
   const sessions: Http2SessionManager[] = [];
   const links = config.nodes.map((spec) => {
@@ -28,10 +36,12 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
   const routing = new RoutingTable(config.shardCount, (accountId) => shardOf(accountId, config.shardCount), links);
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.SERVING);
+  const fastPath = options.fastPath ? connectFastPath(routing, () => Bun.randomUUIDv7()) : null;
   const server = await serveRpc({
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
+    ...(fastPath === null ? {} : { fastPath }),
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);
@@ -41,6 +51,7 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
   logger.info("balancer serving", { port: server.port, nodes: config.nodes.map((n) => n.id).join(",") });
   return {
     server,
+    fastPathAnswered: () => fastPath?.answered ?? 0,
     stop: async () => {
       for (const link of links) link.close();
       await server.close();

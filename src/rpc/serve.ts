@@ -34,6 +34,11 @@ export interface ServeRpcOptions {
   port: number;
   routes: (router: ConnectRouter) => void;
   logger?: Logger;
+  /**
+   * Answers some requests before connect-es sees them (it returns true for those it
+   * answered); it must speak the same protocol on the wire.
+   */
+  fastPath?: (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => boolean;
 }
 
 export interface RpcServer {
@@ -58,9 +63,16 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     requireConnectProtocolHeader: false,
     shutdownSignal: shutdown.signal,
   });
+  const fastPath = options.fastPath;
+  const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+  };
+  const http2Handle = (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
+    if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+  };
   const http1Server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: FIRST_BYTES_TIMEOUT_MS },
-    handler,
+    http1Handle,
   );
   const http2Server = http2.createServer(
     {
@@ -69,7 +81,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
       // empty DATA frames (see transport.ts), so the stock bound can stay.
       maxSessionInvalidFrames: SESSION_INVALID_FRAMES_MAX,
     },
-    handler,
+    http2Handle,
   );
   const sockets = new Set<net.Socket>();
   const counts = { http1: 0, http2: 0 };
