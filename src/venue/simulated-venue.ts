@@ -8,10 +8,12 @@ import type { Execution } from "../core/command.ts";
 import type { Price, Qty } from "../core/money.ts";
 import { DEFAULT_LISTINGS, type Listing } from "./default-listings.ts";
 import { invariant } from "./invariant.ts";
-import { QuoteFeed } from "./quote-feed.ts";
+import { PriceLadder } from "./price-ladder.ts";
+import { QuoteFeed, type TopOfBook } from "./quote-feed.ts";
 import { seededRandom } from "./seeded-random.ts";
 import type { Quote, Venue, VenueOrder, VenueReport } from "./venue.ts";
 import {
+  effectiveLimitPrice,
   fillableQty,
   marketablePrice,
   stopReached,
@@ -41,6 +43,24 @@ const INSTRUCTIONS_QUEUED_MAX = 1_000_000;
 /** Reports held while no listener is registered; more means the venue was never wired up. */
 const REPORTS_UNHEARD_MAX = 100_000;
 
+/**
+ * The resting orders of one side of one symbol, kept so that a tick looks only at the orders
+ * that can trade or trigger now. Every working order rests in exactly one of the three.
+ */
+interface SideOrders {
+  /** Orders that take any price (market sells, market buys with no collar, triggered stops of those), in arrival order; they trade first. */
+  readonly anyPrice: Map<string, WorkingOrder>;
+  /** Orders with a worst accepted price (limits, collared market buys, triggered stop-limits), ranked by it, then by arrival. */
+  readonly priced: PriceLadder<WorkingOrder>;
+  /** Stops not yet triggered, nearest to triggering first: buy stops lowest first, sell stops highest first. */
+  readonly stops: PriceLadder<WorkingOrder>;
+}
+
+interface SymbolOrders {
+  readonly buy: SideOrders;
+  readonly sell: SideOrders;
+}
+
 type Instruction =
   | { kind: "submit"; order: VenueOrder }
   | { kind: "cancel"; orderId: string }
@@ -50,8 +70,10 @@ type Instruction =
 export class SimulatedVenue implements Venue {
   readonly #feed: QuoteFeed;
   readonly #now: () => number;
-  /** Orders in arrival order: each tick works them first come, first served. */
+  /** Every working order by id: cancel, replace, reconcile and the session close find them here. */
   readonly #working = new Map<string, WorkingOrder>();
+  /** The same orders by symbol and side in priority order; ticks look only at their fronts. */
+  readonly #resting = new Map<string, SymbolOrders>();
   readonly #instructions: Instruction[] = [];
   readonly #reports: VenueReport[] = [];
   readonly #listeners: ((report: VenueReport) => void)[] = [];
@@ -59,6 +81,8 @@ export class SimulatedVenue implements Venue {
   #instructionsScheduled = false;
   #reportsScheduled = false;
   #closed = false;
+  #ordersExaminedLastTick = 0;
+  #ordersExaminedMax = 0;
 
   constructor(options: SimulatedVenueOptions) {
     const tickMs = options.tickMs ?? TICK_MS_DEFAULT;
@@ -67,6 +91,7 @@ export class SimulatedVenue implements Venue {
     invariant(Number.isSafeInteger(sessionMs) && sessionMs > 0, `sessionMs ${sessionMs} is a positive integer`);
     this.#feed = new QuoteFeed(options.symbols ?? DEFAULT_LISTINGS, seededRandom(options.seed));
     this.#now = options.now;
+    for (const symbol of this.#feed.symbols()) this.#resting.set(symbol, { buy: sideOrdersOf("buy"), sell: sideOrdersOf("sell") });
     if (options.manual !== true) {
       // Unreferenced: the venue alone never keeps a process alive; the node's server does.
       this.#timers.push(setInterval(() => this.tick(), tickMs).unref());
@@ -118,11 +143,30 @@ export class SimulatedVenue implements Venue {
     this.#timers.length = 0;
   }
 
-  /** One step of the market: quotes move, then every working order gets its chance to trade. */
+  /**
+   * One step of the market: quotes move, stops the move reaches trigger, then each side of
+   * each symbol fills its resting orders in priority order (any-price orders first, then the
+   * best prices, first come first served at a price) until the displayed size is gone or the
+   * next order may not trade. The cost follows the orders that trade, not the orders resting.
+   */
   tick(): void {
     this.#feed.step();
-    // Deleting the entry being visited is safe in a Map's for-of; nothing is added meanwhile.
-    for (const work of this.#working.values()) this.#work(work);
+    this.#ordersExaminedLastTick = 0;
+    // A tick looks at a stop when it triggers and again when it fills, at every other order
+    // once per fill, and at one more order per queue where it stops; past that it would be looping.
+    this.#ordersExaminedMax = 2 * this.#working.size + 4 * this.#resting.size;
+    for (const [symbol, orders] of this.#resting) {
+      const book = this.#feed.book(symbol);
+      invariant(book !== undefined, `book of ${symbol} exists`);
+      this.#workSide(orders.buy, book);
+      this.#workSide(orders.sell, book);
+    }
+    this.#checkRestingCount();
+  }
+
+  /** For tests and diagnostics: how many working orders the last tick looked at. */
+  get ordersExaminedLastTick(): number {
+    return this.#ordersExaminedLastTick;
   }
 
   /** The session ends: every working DAY order expires; GTC orders rest into the next one. */
@@ -130,6 +174,7 @@ export class SimulatedVenue implements Venue {
     for (const work of this.#working.values()) {
       if (work.order.timeInForce !== "day") continue;
       this.#working.delete(work.order.orderId);
+      this.#unrest(work);
       this.#report(work.order, { kind: "expired" });
     }
   }
@@ -190,9 +235,12 @@ export class SimulatedVenue implements Venue {
     if (order.timeInForce === "fok") return this.#fillOrKill(work);
     this.#working.set(order.orderId, work);
     this.#work(work);
-    if (order.timeInForce === "ioc" && this.#working.delete(order.orderId)) {
-      this.#report(order, { kind: "canceled", reason: "ioc remainder" });
+    if (work.leavesQty === 0n) return;
+    if (order.timeInForce === "ioc") {
+      this.#working.delete(order.orderId);
+      return this.#report(order, { kind: "canceled", reason: "ioc remainder" });
     }
+    this.#rest(work);
   }
 
   #fillOrKill(work: WorkingOrder): void {
@@ -206,7 +254,11 @@ export class SimulatedVenue implements Venue {
     this.#fill(work, work.leavesQty, price);
   }
 
-  /** Trades what the order can take from the top of book now, if anything. */
+  /**
+   * An arriving order trades what it can take from the top of book now, if anything. It jumps
+   * no queue: between ticks a side either shows no shares or has no resting order that may
+   * trade, because the last tick or arrival that left one resting used up what was shown.
+   */
   #work(work: WorkingOrder): void {
     const book = this.#feed.book(work.order.symbol);
     invariant(book !== undefined, `book of ${work.order.symbol} exists`);
@@ -235,6 +287,7 @@ export class SimulatedVenue implements Venue {
     // Unknown or finished: whatever finished it has been reported already.
     if (work === undefined) return;
     this.#working.delete(orderId);
+    this.#unrest(work);
     this.#report(work.order, { kind: "canceled", reason: "canceled by client" });
   }
 
@@ -256,8 +309,82 @@ export class SimulatedVenue implements Venue {
     const mismatch = executedQtyMismatch(old, expectedFilledQty);
     if (mismatch !== null) return refuse(mismatch);
     this.#working.delete(orderId);
+    this.#unrest(old);
     this.#report(order, { kind: "replaced", newOrderId: replacement.orderId });
     this.#arrive(replacement, 0n);
+  }
+
+  #workSide(orders: SideOrders, book: TopOfBook): void {
+    // Triggered first, so that a stop the move reaches trades in this same tick.
+    for (let work = orders.stops.first(); work !== undefined; work = orders.stops.first()) {
+      this.#examine();
+      if (!stopReached(work.order, book)) break;
+      this.#unrest(work);
+      work.stopTriggered = true;
+      this.#rest(work);
+    }
+    for (;;) {
+      const work = firstOf(orders.anyPrice) ?? orders.priced.first();
+      if (work === undefined) return;
+      this.#examine();
+      // The ladder ranks by the worst price accepted: if the first may not trade, none behind it may.
+      const price = marketablePrice(work, book);
+      if (price === null) {
+        invariant(!orders.anyPrice.has(work.order.orderId), `order ${work.order.orderId} that takes any price may trade`);
+        return;
+      }
+      const qty = fillableQty(work, book);
+      if (qty === 0n) return;
+      // Each pass fills the order whole (it leaves the front) or takes all that is shown (the next pass stops).
+      this.#fill(work, qty, price);
+      if (work.leavesQty === 0n) this.#unrest(work);
+    }
+  }
+
+  #examine(): void {
+    this.#ordersExaminedLastTick += 1;
+    invariant(this.#ordersExaminedLastTick <= this.#ordersExaminedMax, `a tick looks at most ${this.#ordersExaminedMax} times at its orders`);
+  }
+
+  /** Puts a working order where its type, stop state and price say it waits. */
+  #rest(work: WorkingOrder): void {
+    const { order } = work;
+    const orders = this.#sideOrdersOf(order);
+    if (isUntriggeredStop(work)) return orders.stops.add(stopPriceOf(order), order.orderId, work);
+    const limitPrice = effectiveLimitPrice(order);
+    if (limitPrice === null) {
+      orders.anyPrice.set(order.orderId, work);
+      return;
+    }
+    orders.priced.add(limitPrice, order.orderId, work);
+  }
+
+  /** Takes a working order from where it waits; it must be there. */
+  #unrest(work: WorkingOrder): void {
+    const { order } = work;
+    const orders = this.#sideOrdersOf(order);
+    let removed: boolean;
+    if (isUntriggeredStop(work)) removed = orders.stops.remove(stopPriceOf(order), order.orderId);
+    else {
+      const limitPrice = effectiveLimitPrice(order);
+      removed = limitPrice === null ? orders.anyPrice.delete(order.orderId) : orders.priced.remove(limitPrice, order.orderId);
+    }
+    invariant(removed, `working order ${order.orderId} was resting where its state says`);
+  }
+
+  #sideOrdersOf(order: VenueOrder): SideOrders {
+    const symbolOrders = this.#resting.get(order.symbol);
+    invariant(symbolOrders !== undefined, `resting orders of ${order.symbol} exist`);
+    return order.side === "buy" ? symbolOrders.buy : symbolOrders.sell;
+  }
+
+  /** Every working order rests in exactly one place: a count that differs means one was lost or doubled. */
+  #checkRestingCount(): void {
+    let restingCount = 0;
+    for (const orders of this.#resting.values()) {
+      for (const side of [orders.buy, orders.sell]) restingCount += side.anyPrice.size + side.priced.size + side.stops.size;
+    }
+    invariant(restingCount === this.#working.size, `${restingCount} resting orders are the ${this.#working.size} working`);
   }
 
   #report(order: Pick<VenueOrder, "accountId" | "orderId">, execution: Execution): void {
@@ -281,6 +408,28 @@ export class SimulatedVenue implements Venue {
       for (const listener of this.#listeners) listener(report);
     }
   }
+}
+
+function sideOrdersOf(side: "buy" | "sell"): SideOrders {
+  return {
+    anyPrice: new Map(),
+    // A buy trades sooner the more it pays and a buy stop triggers sooner the lower it is; a sell the other way round.
+    priced: new PriceLadder(side === "buy" ? "higher" : "lower"),
+    stops: new PriceLadder(side === "buy" ? "lower" : "higher"),
+  };
+}
+
+function firstOf(orders: Map<string, WorkingOrder>): WorkingOrder | undefined {
+  return orders.size === 0 ? undefined : orders.values().next().value;
+}
+
+function isUntriggeredStop(work: WorkingOrder): boolean {
+  return (work.order.type === "stop" || work.order.type === "stop_limit") && !work.stopTriggered;
+}
+
+function stopPriceOf(order: VenueOrder): Price {
+  invariant(order.stopPrice !== null, `stop order ${order.orderId} has a stop price`);
+  return order.stopPrice;
 }
 
 /**

@@ -78,3 +78,17 @@ export function fillableQty(work: WorkingOrder, book: TopOfBook): Qty {
   const shown = work.order.side === "buy" ? book.askSize : book.bidSize;
   return work.leavesQty < shown ? work.leavesQty : shown;
 }
+
+/**
+ * The worst price the order accepts once it may trade: a buy trades while the ask is at or
+ * below it (the lower of its limit and its collar), a sell while the bid is at or above its
+ * limit. Null for an order that takes any price. A resting order is marketable exactly when
+ * the quote it trades against is within this price, which lets the venue rank resting orders
+ * by it and stop looking at the first one that is not.
+ */
+export function effectiveLimitPrice(order: VenueOrder): Price | null {
+  if (order.side === "sell") return order.limitPrice;
+  if (order.limitPrice === null) return order.collarPrice;
+  if (order.collarPrice === null) return order.limitPrice;
+  return order.limitPrice < order.collarPrice ? order.limitPrice : order.collarPrice;
+}
