@@ -27,7 +27,7 @@ export async function openNodeStorage(config: ClusterConfig, nodeId: string, log
   const dir = join(config.dataDir, nodeId);
   mkdirSync(dir, { recursive: true });
   const log = config.kafka.brokers === ""
-    ? SqliteEventLog.open(join(dir, "wal.sqlite"))
+    ? SqliteEventLog.open(join(dir, "wal.sqlite"), { writer: "thread" })
     : await KafkaEventLog.open({
         brokers: config.kafka.brokers.split(",").map((b) => b.trim()),
         topic: config.kafka.topic,

@@ -4,14 +4,13 @@
 import { Database, type Statement } from "bun:sqlite";
 import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "./event-log.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
+import { InlineBatchWriter, ThreadBatchWriter, type BatchWriter } from "./sqlite-batch-writer.ts";
+import { openDurably, WAL_SCHEMA } from "./sqlite-wal-schema.ts";
 
 /** Appends made in one tick share one transaction, and so one fsync. 4096 records keeps a
  * batch's transaction to a few megabytes and its commit well under the time a caller waits. */
 export const BATCH_RECORDS_MAX_DEFAULT = 4096;
 
-/** How long a write waits for a lock held by an outside reader (a backup, the sqlite3 shell)
- * before it fails; failing would stop the node, waiting a moment does not. */
-const BUSY_TIMEOUT_MS = 1000;
 
 const SHARD_MAX = 0xffff_ffff;
 
@@ -20,6 +19,11 @@ export interface SqliteEventLogOptions {
   batchRecordsMax?: number;
   /** Told the size of each batch after it commits, for metrics and tests. */
   onBatchCommitted?: (recordCount: number) => void;
+  /**
+   * "thread" commits batches on a worker thread, so the caller's event loop runs while a
+   * commit waits for fsync (the node's choice); "inline" commits on the calling thread.
+   */
+  writer?: "thread" | "inline";
 }
 
 interface PendingAppend {
@@ -43,20 +47,18 @@ export class SqliteEventLog implements EventLog {
   /** Set when a batch failed to commit: the log's state is in doubt and it accepts no more. */
   private failure: Error | null = null;
   private closed = false;
-  private readonly writeBatch: (batch: PendingAppend[]) => void;
+  /** True while a batch is being committed: one at a time, so batches commit in order. */
+  private writing = false;
+  private idle: PromiseWithResolvers<void> | null = null;
 
   private constructor(
     private readonly db: Database,
-    private readonly insertRecord: Statement,
+    private readonly writer: BatchWriter,
     private readonly selectRecords: Statement<RecordRow>,
     private readonly selectLastOffset: Statement<{ offset: bigint }>,
     private readonly batchRecordsMax: number,
     private readonly onBatchCommitted: ((recordCount: number) => void) | undefined,
-  ) {
-    this.writeBatch = db.transaction((batch: PendingAppend[]) => {
-      for (const pending of batch) this.insertRecord.run(pending.shard, pending.offset, pending.bytes);
-    }).immediate;
-  }
+  ) {}
 
   static open(path: string, options: SqliteEventLogOptions = {}): SqliteEventLog {
     const batchRecordsMax = options.batchRecordsMax ?? BATCH_RECORDS_MAX_DEFAULT;
@@ -65,15 +67,14 @@ export class SqliteEventLog implements EventLog {
     }
     const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
     openDurably(db, path);
-    db.run(
-      `CREATE TABLE IF NOT EXISTS wal_records (
-         shard INTEGER NOT NULL, "offset" INTEGER NOT NULL, record BLOB NOT NULL,
-         PRIMARY KEY (shard, "offset")
-       ) WITHOUT ROWID`,
-    );
+    db.run(WAL_SCHEMA);
+    const writer =
+      options.writer === "thread"
+        ? new ThreadBatchWriter(path)
+        : new InlineBatchWriter(db, db.prepare(`INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)`));
     return new SqliteEventLog(
       db,
-      db.prepare(`INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)`),
+      writer,
       db.prepare<RecordRow, [number, bigint, number]>(
         `SELECT "offset", record FROM wal_records WHERE shard = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?`,
       ),
@@ -142,37 +143,51 @@ export class SqliteEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
+    if (this.writing || this.batch.length > 0) {
+      this.idle ??= Promise.withResolvers<void>();
+      await this.idle.promise;
+    }
     this.closed = true;
-    this.insertRecord.finalize();
+    this.writer.close();
     this.selectRecords.finalize();
     this.selectLastOffset.finalize();
     this.db.close();
   }
 
+  /** Commits the pending batch, unless one is being committed: then it goes right after. */
   private flush(): void {
     if (this.flushTimer !== null) {
       clearImmediate(this.flushTimer);
       this.flushTimer = null;
     }
-    const batch = this.batch;
-    if (batch.length === 0) return;
-    this.batch = [];
-    try {
-      this.writeBatch(batch);
-    } catch (cause) {
-      // Offsets were handed out for this batch and the commit's outcome is in doubt, so the
-      // in-memory view of the log can no longer be trusted: only a restart, which rebuilds
-      // from what is on disk, recovers.
-      this.failure = new Error(
-        `event log: writing a batch of ${batch.length} records failed, none of them is acknowledged; ` +
-          `the log refuses further appends and the node must restart to recover from disk: ${String(cause)}`,
-        { cause },
-      );
-      for (const pending of batch) pending.reject(this.failure);
-      return;
-    }
-    for (const pending of batch) pending.resolve(pending.offset);
-    this.onBatchCommitted?.(batch.length);
+    if (this.writing || this.batch.length === 0) return;
+    const batch = this.batch.length <= this.batchRecordsMax ? this.batch : this.batch.slice(0, this.batchRecordsMax);
+    this.batch = batch === this.batch ? [] : this.batch.slice(this.batchRecordsMax);
+    this.writing = true;
+    this.writer.write(batch.map(({ shard, offset, bytes }) => ({ shard, offset, bytes }))).then(
+      () => {
+        for (const pending of batch) pending.resolve(pending.offset);
+        this.onBatchCommitted?.(batch.length);
+      },
+      (cause: unknown) => this.fail(batch, cause),
+    ).finally(() => {
+      this.writing = false;
+      if (this.failure !== null) this.fail(this.batch.splice(0), this.failure);
+      if (this.batch.length > 0) this.flush();
+      else if (this.idle !== null) this.idle.resolve();
+    });
+  }
+
+  private fail(batch: PendingAppend[], cause: unknown): void {
+    // Offsets were handed out for this batch and the commit's outcome is in doubt, so the
+    // in-memory view of the log can no longer be trusted: only a restart, which rebuilds
+    // from what is on disk, recovers.
+    this.failure ??= new Error(
+      `event log: writing a batch of ${batch.length} records failed, none of them is acknowledged; ` +
+        `the log refuses further appends and the node must restart to recover from disk: ${String(cause)}`,
+      { cause },
+    );
+    for (const pending of batch) pending.reject(this.failure);
   }
 
   private nextOffset(shard: number): bigint {
@@ -189,17 +204,6 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-function openDurably(db: Database, path: string): void {
-  const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get();
-  if (journal?.journal_mode !== "wal") {
-    throw new Error(`event log: ${path} cannot use WAL journaling (got ${journal?.journal_mode}); use a file on a local disk`);
-  }
-  // FULL makes each commit fsync the WAL: an acknowledged append survives power loss.
-  db.run("PRAGMA synchronous = FULL");
-  const synchronous = db.query<{ synchronous: bigint }, []>("PRAGMA synchronous").get();
-  if (synchronous?.synchronous !== 2n) throw new Error(`event log: ${path} did not accept synchronous = FULL`);
-  db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-}
 
 function checkShard(shard: number): void {
   if (!Number.isInteger(shard) || shard < 0 || shard > SHARD_MAX) {

@@ -45,19 +45,21 @@ function track(log: EventLog): EventLog {
   return log;
 }
 
-const sqlite: Subject = (() => {
+const sqliteWith = (writer: "inline" | "thread"): Subject => {
   let path = "";
   return {
-    name: "SqliteEventLog",
+    name: `SqliteEventLog (${writer} writer)`,
     open: async (onBatch) => {
       const directory = mkdtempSync(join(tmpdir(), "oms-wal-conformance-"));
       directories.push(directory);
       path = join(directory, "wal.sqlite");
-      return track(SqliteEventLog.open(path, onBatch === undefined ? {} : { onBatchCommitted: onBatch }));
+      return track(SqliteEventLog.open(path, onBatch === undefined ? { writer } : { writer, onBatchCommitted: onBatch }));
     },
-    reopen: async () => track(SqliteEventLog.open(path)),
+    reopen: async () => track(SqliteEventLog.open(path, { writer })),
   };
-})();
+};
+const sqlite = sqliteWith("inline");
+const sqliteThread = sqliteWith("thread");
 
 const kafka: Subject = (() => {
   let topicCount = 0;
@@ -94,7 +96,7 @@ function deposit(accountId: string, amount: bigint): LogRecord {
   return { accountId, events: [{ kind: "cash_deposited", amount, atMs: 1_700_000_000_000 }] };
 }
 
-for (const subject of [sqlite, kafka]) {
+for (const subject of [sqlite, sqliteThread, kafka]) {
   describe(`${subject.name} keeps the EventLog contract`, () => {
     test("each shard's offsets start at 0 and count up without gaps", async () => {
       const log = await subject.open();

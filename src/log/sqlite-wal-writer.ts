@@ -1,0 +1,49 @@
+// The thread that commits the SQLite log's batches, so that the node's event loop keeps
+// deciding commands while a commit waits for fsync. One batch at a time: a batch is answered
+// only after its transaction has committed with synchronous=FULL.
+//
+// The worker's code is a string run from a Blob URL: a worker file would have to be found at
+// a path that differs between `bun src/...` and the compiled binary, and a Blob needs no path.
+// It is covered by the EventLog contract tests run with the thread writer, the kill -9 tests
+// and the compiled-binary test.
+import { DURABLE_PRAGMAS, WAL_SCHEMA } from "./sqlite-wal-schema.ts";
+
+export interface WriteBatch {
+  rows: { shard: number; offset: bigint; bytes: Uint8Array }[];
+}
+
+export type WriteResult = { ok: true } | { ok: false; error: string };
+
+const WORKER_SOURCE = `
+import { Database } from "bun:sqlite";
+let insertAll = null;
+self.onmessage = (message) => {
+  const data = message.data;
+  try {
+    if (data.open !== undefined) {
+      const db = new Database(data.open, { create: true, readwrite: true, strict: true, safeIntegers: true });
+      for (const pragma of ${JSON.stringify(DURABLE_PRAGMAS)}) db.run(pragma);
+      const synchronous = db.query("PRAGMA synchronous").get();
+      if (synchronous.synchronous !== 2n) throw new Error("synchronous = FULL was not accepted");
+      db.run(${JSON.stringify(WAL_SCHEMA)});
+      const insert = db.prepare('INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)');
+      insertAll = db.transaction((rows) => {
+        for (const row of rows) insert.run(row.shard, row.offset, row.bytes);
+      }).immediate;
+    } else {
+      if (insertAll === null) throw new Error("writer used before it was opened");
+      insertAll(data.rows);
+    }
+    postMessage({ ok: true });
+  } catch (error) {
+    postMessage({ ok: false, error: String(error) });
+  }
+};
+`;
+
+let workerUrl: string | null = null;
+
+export function walWriterWorker(): Worker {
+  workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
+  return new Worker(workerUrl);
+}
