@@ -12,7 +12,7 @@ import { seededRandom } from "../../src/venue/seeded-random.ts";
 export interface OrderFlowMix {
   buy: number;
   sell: number;
-  /** A venue fill of the oldest open order: half of what remains, or all of it. */
+  /** A venue fill of the oldest open order: all that remains, or (one time in four) half of it. */
   fill: number;
   /** A client cancel of the oldest open order; the venue confirms it a few commands later. */
   cancel: number;
@@ -28,8 +28,17 @@ export interface OrderFlowOptions {
 
 /** Limit buys and sells only: the submit path. */
 export const SUBMIT_MIX: OrderFlowMix = { buy: 9, sell: 1, fill: 0, cancel: 0 };
-/** Mostly buys; about one order in five is filled and one in ten canceled. */
-export const TRADING_MIX: OrderFlowMix = { buy: 60, sell: 10, fill: 20, cancel: 5 };
+/** Mostly buys; about a third of the orders are filled and one in six canceled, the rest rest. */
+export const TRADING_MIX: OrderFlowMix = { buy: 50, sell: 10, fill: 30, cancel: 10 };
+
+export function describeMix(mix: OrderFlowMix): string {
+  const total = mix.buy + mix.sell + mix.fill + mix.cancel;
+  const share = (weight: number) => `${Math.round((100 * weight) / total)}%`;
+  return (
+    `${share(mix.buy)} limit buys, ${share(mix.sell)} limit sells, ${share(mix.fill)} fills (1 in ${Math.round(1 / PARTIAL_FILL_SHARE)} partial), ` +
+    `${share(mix.cancel)} cancels, each then confirmed by the venue`
+  );
+}
 
 const SYMBOLS = ["AAPL", "MSFT", "SPY", "GOOGL", "AMZN", "TSLA", "NVDA", "META"] as const;
 /** In units of $0.0001: every symbol trades between $100.00 and $500.00, whole cents. */
@@ -42,6 +51,7 @@ const DEPOSIT: bigint = 10_000_000_000n * 10_000n;
 const STARTING_POSITION_QTY: Qty = 100_000n;
 /** How many cancels wait for the venue's confirmation: a venue answers a little later. */
 const CANCELS_PENDING_MAX = 64;
+const PARTIAL_FILL_SHARE = 0.25;
 const START_MS = 1_700_000_000_000;
 
 interface OpenOrder {
@@ -91,7 +101,7 @@ export class OrderFlow {
   }
 
   /** Fills `into` with the next commands of the stream (it is reused: no allocation per chunk). */
-  fill(into: Command[]): void {
+  nextChunk(into: Command[]): void {
     for (let index = 0; index < into.length; index += 1) into[index] = this.next();
   }
 
@@ -120,7 +130,7 @@ export class OrderFlow {
 
   private fillOldest(): ApplyExecution {
     const order = this.oldestOpen();
-    const qty = order.remaining > 1n && this.random() < 0.5 ? order.remaining / 2n : order.remaining;
+    const qty = order.remaining > 1n && this.random() < PARTIAL_FILL_SHARE ? order.remaining / 2n : order.remaining;
     order.remaining -= qty;
     if (order.remaining === 0n) this.dropOldest();
     return this.execution(order.accountId, order.orderId, { kind: "fill", seq: ++this.executionSeq, qty, price: order.price });
@@ -188,7 +198,11 @@ export class OrderFlow {
   /** Shaped like the node's UUIDv7 ids (36 characters), but from a counter: a seed reproduces a run. */
   private nextOrderId(): string {
     this.orderCount += 1;
-    return `00000000-0000-7000-8000-${this.orderCount.toString(16).padStart(12, "0")}`;
+    const id = `00000000-0000-7000-8000-${this.orderCount.toString(16).padStart(12, "0")}`;
+    // A concatenation is a rope until first read; the node's ids (from Bun.randomUUIDv7() or a
+    // decoded request) are flat, so flatten it here, outside the timed section (without hashing it).
+    id.charCodeAt(0);
+    return id;
   }
 
   /** A millisecond passes every thousand commands: the clock is in the command, as in the node. */
