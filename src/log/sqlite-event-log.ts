@@ -173,7 +173,10 @@ export class SqliteEventLog implements EventLog {
     ).finally(() => {
       this.writing = false;
       if (this.failure !== null) this.fail(this.batch.splice(0), this.failure);
-      if (this.batch.length > 0) this.flush();
+      // What gathered meanwhile goes on the next turn of the event loop, with whatever else
+      // arrives in this one: going at once would commit a record or two per fsync for a
+      // caller that awaits each append.
+      if (this.batch.length > 0) this.flushTimer ??= setImmediate(() => this.flush());
       else if (this.idle !== null) this.idle.resolve();
     });
   }
