@@ -35,8 +35,48 @@ async function main(argv: string[]): Promise<void> {
     figures.push(...results);
     console.log(`   (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
+  figures.push(...ratiosToBaseline(figures));
   writeReports(ROOT, env, figures);
   console.log("\nwrote bench/results.json and BENCHMARKS.md");
+}
+
+/**
+ * How the design compares with one Postgres transaction per order, on the same machine in the
+ * same run: throughput (e2e's highest sustained rate against the baseline's 32 clients) and
+ * p99 at the same arrival rate (the highest open-loop rate both ran).
+ */
+function ratiosToBaseline(figures: readonly Figure[]): Figure[] {
+  const find = (level: string, name: string) => figures.find((f) => f.level === level && f.name === name)?.value;
+  const baselineRate = find("baseline", "orders/s, 32 clients");
+  const sustained = find("e2e", "highest sustained rate");
+  const ratios: Figure[] = [];
+  if (baselineRate !== undefined && sustained !== undefined && baselineRate > 0) {
+    ratios.push({
+      level: "ratio",
+      name: "throughput: e2e highest sustained rate ÷ baseline (32 clients)",
+      value: Math.round((sustained / baselineRate) * 100) / 100,
+      unit: "×",
+      target: { value: 10, comparison: ">=" },
+      note: `${sustained} vs ${baselineRate} orders/s`,
+    });
+  }
+  const openRates = figures
+    .filter((f) => f.level === "baseline" && f.name.startsWith("p99 latency, open loop "))
+    .map((f) => ({ rate: f.name.replace("p99 latency, open loop ", ""), baselineP99: f.value }));
+  for (const { rate, baselineP99 } of openRates.reverse()) {
+    const e2eP99 = find("e2e", `SubmitOrder @ ${rate} latency p99`);
+    if (e2eP99 === undefined || e2eP99 <= 0) continue;
+    ratios.push({
+      level: "ratio",
+      name: `p99 at ${rate}: baseline ÷ e2e`,
+      value: Math.round((baselineP99 / e2eP99) * 100) / 100,
+      unit: "×",
+      target: { value: 10, comparison: ">=" },
+      note: `${baselineP99} µs vs ${e2eP99} µs`,
+    });
+    break;
+  }
+  return ratios;
 }
 
 main(process.argv.slice(2)).then(
