@@ -1,0 +1,121 @@
+// The e2e benchmark's load generator, a process of its own so that its CPU is counted apart
+// from the balancer's and the node's: a Connect client of the public API (connect-es, as any
+// TypeScript client) driving SubmitOrder open-loop at the rates its parent asks for.
+//
+//   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2
+//
+// It reads one JSON request per line on stdin and answers each with one JSON line on stdout:
+//   {"op":"fund"}                                            → {"op":"fund","ms":…}
+//   {"op":"run","ratePerSec":…,"warmupMs":…,"durationMs":…,"inFlightMax":…}
+//                                                            → {"op":"run","result":OpenLoopResult,"firstError":…}
+// It exits when stdin closes, so it never outlives the benchmark that started it.
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { parseArgs } from "node:util";
+import { AccountService } from "../src/gen/oms/v1/account_service_pb.ts";
+import { OrderService, SubmitOrderRequestSchema, type SubmitOrderRequest } from "../src/gen/oms/v1/order_service_pb.ts";
+import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
+import { createClientTransport } from "../src/rpc/transport.ts";
+import { runOpenLoop } from "./lib/open-loop.ts";
+
+/** Every account can pay for far more resting $100 orders than a run sends it. */
+const DEPOSIT_DOLLARS = "10000000";
+/** Setup calls in flight at once: enough to be quick, few enough not to time out. */
+const FUND_CONCURRENCY = 64;
+/** A deadline per call far above any latency that counts, so that queueing shows as latency. */
+const CALL_TIMEOUT_MS = 10_000;
+
+export interface LoadRequest {
+  op: "fund" | "run";
+  ratePerSec?: number;
+  warmupMs?: number;
+  durationMs?: number;
+  inFlightMax?: number;
+}
+
+function parseOptions(argv: string[]): { url: string; accounts: number; httpVersion: "1.1" | "2" } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { url: { type: "string" }, accounts: { type: "string" }, http: { type: "string" } },
+  });
+  const accounts = Number(values.accounts);
+  if (values.url === undefined || !Number.isSafeInteger(accounts) || accounts < 1) {
+    throw new Error("e2e-load: --url URL and --accounts N (a positive integer) are required");
+  }
+  const httpVersion = values.http ?? "2";
+  if (httpVersion !== "1.1" && httpVersion !== "2") throw new Error(`e2e-load: --http must be 1.1 or 2, got ${httpVersion}`);
+  return { url: values.url, accounts, httpVersion };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const transport = createClientTransport(options.url, "connect", { httpVersion: options.httpVersion, timeoutMs: CALL_TIMEOUT_MS });
+  const accountClient = createClient(AccountService, transport);
+  const orderClient = createClient(OrderService, transport);
+  const accountIds = Array.from({ length: options.accounts }, (_, i) => `e2e-${i}`);
+  // One request per account, built once: the generator should spend its CPU on the calls.
+  const requests: SubmitOrderRequest[] = accountIds.map((accountId) =>
+    create(SubmitOrderRequestSchema, {
+      accountId,
+      symbol: "AAPL",
+      side: Side.BUY,
+      type: OrderType.LIMIT,
+      timeInForce: TimeInForce.DAY,
+      qty: "1",
+      // Below every listed price: the order rests and never fills, one log record per order.
+      limitPrice: "100",
+    }),
+  );
+  for await (const line of console) {
+    if (line.trim() === "") continue;
+    const request = JSON.parse(line) as LoadRequest;
+    if (request.op === "fund") {
+      const started = performance.now();
+      await inBatches(accountIds, FUND_CONCURRENCY, async (accountId) => {
+        await accountClient.createAccount({ accountId });
+        await accountClient.deposit({ accountId, amount: DEPOSIT_DOLLARS });
+      });
+      reply({ op: "fund", ms: Math.round(performance.now() - started) });
+    } else {
+      let firstError: string | null = null;
+      const result = await runOpenLoop({
+        ratePerSec: positive(request.ratePerSec, "ratePerSec"),
+        warmupMs: positive(request.warmupMs, "warmupMs"),
+        durationMs: positive(request.durationMs, "durationMs"),
+        inFlightMax: positive(request.inFlightMax, "inFlightMax"),
+        send: async (index) => {
+          try {
+            await orderClient.submitOrder(requests[index % requests.length] as SubmitOrderRequest);
+          } catch (error) {
+            firstError ??= error instanceof Error ? error.message : String(error);
+            throw error;
+          }
+        },
+      });
+      reply({ op: "run", result, firstError });
+    }
+  }
+}
+
+function reply(message: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+function positive(value: number | undefined, name: string): number {
+  if (value === undefined || !(value > 0)) throw new Error(`e2e-load: ${name} must be positive, got ${value}`);
+  return value;
+}
+
+async function inBatches<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  for (let start = 0; start < items.length; start += concurrency) {
+    await Promise.all(items.slice(start, start + concurrency).map(work));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

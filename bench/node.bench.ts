@@ -1,0 +1,421 @@
+// The node level: a command to its durable acknowledgement through one OmsNode in this process,
+// its storage opened as `oms node` opens it: the embedded SQLite log (committed on its writer
+// thread) and the Kafka log (librdkafka's mock cluster, in this process too), snapshots and
+// shard claims in SQLite. Two ways in: node.commit() with a ready core command (decide, apply, log, ack), and the
+// node's Connect handler path as the balancer reaches it (NodeLink batching one Execute per
+// event-loop turn, the Connect protocol and protobuf both ways, handleNodeCommand parsing and
+// rendering), over an in-memory transport, so what is left out is only HTTP/2 and the socket.
+//
+// Every order is a DAY limit buy of 1 share at $100, below every listed price: it rests at the
+// manual venue and never fills, so each order is exactly one log record.
+import { create } from "@bufbuild/protobuf";
+import { createRouterTransport } from "@connectrpc/connect";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { NodeLink } from "../src/balancer/node-link.ts";
+import { openNodeStorage } from "../src/cli/node-storage.ts";
+import { CLUSTER_DEFAULTS, type ClusterConfig } from "../src/config/cluster-config.ts";
+import { parseClusterConfig } from "../src/config/parse-cluster-config.ts";
+import { shardOf } from "../src/config/shard-of.ts";
+import { CASH_SCALE } from "../src/core/money.ts";
+import type { SubmitOrder } from "../src/core/command.ts";
+import { NodeCommandSchema, type NodeCommand } from "../src/gen/oms/internal/v1/node_pb.ts";
+import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
+import { KafkaMockCluster } from "../src/log/kafka-mock-cluster.ts";
+import { nodeServiceRoutes } from "../src/node/node-service.ts";
+import { OmsNode } from "../src/node/oms-node.ts";
+import { createLogger } from "../src/rpc/logger.ts";
+import { SimulatedVenue } from "../src/venue/simulated-venue.ts";
+import type { BenchLevel } from "./lib/level.ts";
+import { runOpenLoop, type OpenLoopResult } from "./lib/open-loop.ts";
+import type { Figure } from "./lib/report.ts";
+
+const SHARD_COUNT = 16;
+/** Orders spread over this many accounts: every shard busy, a few hundred orders per account at most. */
+const ACCOUNTS = 4096;
+const DEPOSIT_CASH = 100_000_000n * CASH_SCALE;
+const SYMBOL = "AAPL";
+/** $100: below every default listing (AAPL starts at $189.25), so no order ever fills. */
+const LIMIT_PRICE = 100n * CASH_SCALE;
+const LIMIT_PRICE_TEXT = "100";
+/** The config default (snapshot.everyRecords): snapshots run during the measurement, as in a running node. */
+const SNAPSHOT_EVERY_RECORDS = CLUSTER_DEFAULTS.snapshot.everyRecords;
+const NODE_ID = "bench-node";
+
+/** Closed-loop depth: four full log batches (4,096 records each) in flight, and far below the
+ * Kafka log's pendingRecordsMax (100,000), at which it turns writes away. */
+const IN_FLIGHT = 16_384;
+/** Discarded closed-loop load first, so that the JIT and both logs' batching are warm. A count,
+ * not a time: resting orders make snapshots dearer, so every trial must start on the same state. */
+const WARMUP_ORDERS = 30_000;
+const WARMUP_MS_MAX = 3_000;
+/** Trials of the commit path (~5 s each at 30,000/s); the handler path gets one. */
+const COMMIT_TRIALS = 2;
+const HANDLER_TRIALS = 1;
+/**
+ * A trial is one snapshot cycle: every shard takes snapshot.everyRecords records, so it takes
+ * each shard's snapshot once, and every trial pays for snapshots alike (a trial that missed
+ * them would report a rate the node cannot keep). The rate counts from the IN_FLIGHT-th
+ * acknowledgement (the pipeline full) to the last.
+ */
+const THROUGHPUT_TRIAL_ORDERS = SNAPSHOT_EVERY_RECORDS * SHARD_COUNT;
+/** ...or stops after this long, whichever comes first, so a slow node keeps the level's budget. */
+const THROUGHPUT_TRIAL_MS_MAX = 5_000;
+/** Rising; the first rate the node cannot keep up with is the last one run. */
+const OPEN_LOOP_RATES_PER_S = [10_000, 25_000, 50_000] as const;
+const OPEN_LOOP_WARMUP_MS = 500;
+const OPEN_LOOP_MEASURE_MS = 2_000;
+/** An open-loop run past this many in flight is overloaded (the runner stops it). */
+const OPEN_LOOP_IN_FLIGHT_MAX = 50_000;
+const THROUGHPUT_TARGET_PER_S = 100_000;
+const NODE_CALL_TIMEOUT_MS = CLUSTER_DEFAULTS.balancer.callTimeoutMs;
+
+const quiet = { info() {}, warn() {}, error() {} };
+
+type LogKind = "sqlite" | "kafka";
+type Path = "commit" | "handler path";
+
+const PATH_NOTES: Record<Path, string> = {
+  commit: "node.commit(submit_order core command)",
+  "handler path": "NodeLink batch → Connect binary (in-memory transport) → NodeService.Execute → handleNodeCommand",
+};
+
+/** One node on a fresh log with ACCOUNTS funded accounts. */
+interface BenchNode {
+  readonly node: OmsNode;
+  readonly accountIds: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** Sends order number i and resolves once it is acknowledged; rejects if it was refused. */
+type Send = (index: number) => Promise<void>;
+
+interface PathResults {
+  openLoops: OpenLoopResult[];
+  throughputs: number[];
+  throughputErrors: number;
+  firstError: string | null;
+}
+
+export const level: BenchLevel = {
+  name: "node",
+  budgetSeconds: 60,
+  async run(log) {
+    const figures: Figure[] = [];
+    figures.push(...(await benchLog("sqlite", log, () => benchConfig())));
+    const cluster = KafkaMockCluster.start({ brokers: 1 });
+    try {
+      let topics = 0;
+      const kafkaConfig = () => {
+        const topic = `oms.wal.bench.${++topics}`;
+        cluster.createTopic(topic, SHARD_COUNT);
+        return benchConfig({ brokers: cluster.bootstrapServers, topic });
+      };
+      figures.push(...(await benchLog("kafka", log, kafkaConfig)));
+    } finally {
+      cluster.stop();
+    }
+    return figures;
+  },
+};
+
+/**
+ * A fresh node for each path's throughput trials and another for its open-loop runs: resting
+ * orders make snapshots dearer, so each measurement starts on a known state. A node takes at
+ * most ~520,000 orders: the venue works at most 1,000,000, and spread over 16 partitions that
+ * stays under the ~100,000 records a mock Kafka partition keeps.
+ */
+async function benchLog(kind: LogKind, log: (line: string) => void, config: () => ClusterConfig): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  // The handler path adds the same work on either log: it is measured on SQLite alone.
+  const paths: readonly Path[] = kind === "sqlite" ? ["commit", "handler path"] : ["commit"];
+  for (const path of paths) {
+    const load = loadAverage();
+    const trials = path === "commit" ? COMMIT_TRIALS : HANDLER_TRIALS;
+    const errors: { first: string | null } = { first: null };
+    const throughput = await withBenchNode(config, (bench) => withPath(bench, path, errors, (send) => measureThroughput(send, trials)));
+    log(`${kind} ${path} max throughput trials ${throughput.perSec.join(", ")} orders/s${errors.first === null ? "" : `; first error: ${errors.first}`}`);
+    const openLoops = await withBenchNode(config, (bench) => withPath(bench, path, errors, (send) => measureOpenLoops(send)));
+    for (const result of openLoops) log(`${kind} ${path} open loop ${describe(result)}`);
+    const results = { openLoops, throughputs: throughput.perSec, throughputErrors: throughput.errors, firstError: errors.first };
+    figures.push(...pathFigures(`node.${kind}`, `${kind} ${path}`, path, results, load));
+  }
+  return figures;
+}
+
+async function measureThroughput(send: Send, trials: number): Promise<{ perSec: number[]; errors: number }> {
+  await closedLoop(send, { ordersMax: WARMUP_ORDERS, msMax: WARMUP_MS_MAX });
+  const perSec: number[] = [];
+  let errors = 0;
+  for (let trial = 0; trial < trials; trial++) {
+    const result = await closedLoop(send, { ordersMax: THROUGHPUT_TRIAL_ORDERS, msMax: THROUGHPUT_TRIAL_MS_MAX });
+    perSec.push(result.perSec);
+    errors += result.errors;
+  }
+  return { perSec, errors };
+}
+
+/** Rising rates until the first the node cannot keep up with. */
+async function measureOpenLoops(send: Send): Promise<OpenLoopResult[]> {
+  await closedLoop(send, { ordersMax: WARMUP_ORDERS, msMax: WARMUP_MS_MAX });
+  const results: OpenLoopResult[] = [];
+  for (const ratePerSec of OPEN_LOOP_RATES_PER_S) {
+    const result = await runOpenLoop({ ratePerSec, durationMs: OPEN_LOOP_MEASURE_MS, warmupMs: OPEN_LOOP_WARMUP_MS, send, inFlightMax: OPEN_LOOP_IN_FLIGHT_MAX });
+    results.push(result);
+    if (!keptUp(result)) break;
+  }
+  return results;
+}
+
+function pathFigures(levelName: string, what: string, path: Path, results: PathResults, load: string): Figure[] {
+  const errors = results.openLoops.reduce((sum, result) => sum + result.errors, 0);
+  const figures: Figure[] = [
+    {
+      level: levelName,
+      name: `${what}: max throughput` + (results.throughputs.length > 1 ? ` (median of ${results.throughputs.length} trials)` : ""),
+      value: median(results.throughputs),
+      unit: "orders/s",
+      ...(path === "commit" ? { target: { value: THROUGHPUT_TARGET_PER_S, comparison: ">=" as const } } : {}),
+      note: `${PATH_NOTES[path]}; ${IN_FLIGHT} in flight, ${ACCOUNTS} accounts, ${SHARD_COUNT} shards, a trial is ${THROUGHPUT_TRIAL_ORDERS} orders (one snapshot of each shard); trials ${results.throughputs.join(" / ")}; load average ${load}` +
+        (results.throughputErrors === 0 ? "" : `; ${results.throughputErrors} orders refused`) +
+        (results.firstError === null ? "" : `; first error: ${results.firstError}`),
+    },
+  ];
+  for (const result of results.openLoops) figures.push(...latencyFigures(levelName, `${what} @ ${result.ratePerSec.toLocaleString("en-US")}/s`, result));
+  if (errors > 0) figures.push({ level: levelName, name: `${what}: open-loop errors`, value: errors, unit: "orders", note: results.firstError ?? "" });
+  return figures;
+}
+
+/** The cluster file of a one-node cluster on a fresh data directory; the log on Kafka if given. */
+function benchConfig(kafka?: { brokers: string; topic: string }): ClusterConfig {
+  return parseClusterConfig({
+    shardCount: SHARD_COUNT,
+    dataDir: mkdtempSync(join(tmpdir(), "oms-bench-node-")),
+    logLevel: "error",
+    // The port is never listened on: the bench calls the node in this process.
+    nodes: [{ id: NODE_ID, host: "127.0.0.1", port: 9101, shards: Array.from({ length: SHARD_COUNT }, (_, shard) => shard) }],
+    ...(kafka === undefined ? {} : { kafka: { ...kafka, clientId: "oms-bench" } }),
+  });
+}
+
+async function withBenchNode<T>(config: () => ClusterConfig, work: (bench: BenchNode) => Promise<T>): Promise<T> {
+  const bench = await startBenchNode(config());
+  try {
+    return await work(bench);
+  } finally {
+    await bench.stop();
+  }
+}
+
+/**
+ * As `oms node` starts one (src/cli/start-node.ts): its storage from the configuration, the
+ * configured snapshot interval, lease and ack timeout; but a manual venue, which never fills.
+ */
+async function startBenchNode(config: ClusterConfig): Promise<BenchNode> {
+  const logger = createLogger({ level: config.logLevel, fields: { component: "bench-node" } });
+  const storage = await openNodeStorage(config, NODE_ID, logger);
+  const venue = new SimulatedVenue({ seed: config.venue.seed, now: Date.now, manual: true });
+  const node = await OmsNode.start({
+    nodeId: NODE_ID,
+    shardCount: config.shardCount,
+    shards: Array.from({ length: SHARD_COUNT }, (_, shard) => shard),
+    shardOf: (accountId) => shardOf(accountId, config.shardCount),
+    log: storage.log,
+    snapshots: storage.snapshots,
+    claims: storage.claims,
+    venue,
+    logger,
+    snapshotEveryRecords: config.snapshot.everyRecords,
+    leaseMs: config.node.leaseMs,
+    ackTimeoutMs: config.node.ackTimeoutMs,
+    onFatal: (error) => {
+      throw error;
+    },
+  });
+  const accountIds = Array.from({ length: ACCOUNTS }, (_, i) => `bench-${i}`);
+  await fundAccounts(node, accountIds);
+  return {
+    node,
+    accountIds,
+    stop: async () => {
+      await node.close();
+      await node.release();
+      await storage.close();
+      rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function fundAccounts(node: OmsNode, accountIds: readonly string[]): Promise<void> {
+  const created = accountIds.map((accountId) => node.commit({ kind: "create_account", accountId, atMs: node.clock() }, () => null));
+  const funded = accountIds.map((accountId) => node.commit({ kind: "deposit", accountId, amount: DEPOSIT_CASH, atMs: node.clock() }, () => null));
+  for (const outcome of await Promise.all([...created, ...funded])) {
+    if (!outcome.ok) throw new Error(`bench: funding an account was refused: ${outcome.rejection.message}`);
+  }
+}
+
+/**
+ * Runs work with a sender for the path; the sender notes the first failure's message in
+ * errors (the open-loop runner only counts failures) and passes the failure on.
+ */
+async function withPath<T>(bench: BenchNode, path: Path, errors: { first: string | null }, work: (send: Send) => Promise<T>): Promise<T> {
+  const noting = (send: Send): Send => (index) =>
+    send(index).catch((error: unknown) => {
+      errors.first ??= error instanceof Error ? error.message : String(error);
+      throw error;
+    });
+  if (path === "commit") return work(noting(commitSender(bench)));
+  return withHandlerPath(bench, (send) => work(noting(send)));
+}
+
+/**
+ * node.commit() with the core command built here; the render is the cheapest a reply can have.
+ * Order ids are the node's own kind (UUIDv7, as handleNodeCommand makes them), fresh for every
+ * order: a reused client order id would be an idempotent resubmission, written nowhere.
+ */
+function commitSender(bench: BenchNode): Send {
+  const { node, accountIds } = bench;
+  return async (index) => {
+    const orderId = Bun.randomUUIDv7();
+    const command: SubmitOrder = {
+      kind: "submit_order",
+      accountId: accountIds[index % accountIds.length] as string,
+      orderId,
+      clientOrderId: orderId,
+      symbol: SYMBOL,
+      side: "buy",
+      type: "limit",
+      timeInForce: "day",
+      qty: 1n,
+      limitPrice: LIMIT_PRICE,
+      stopPrice: null,
+      askPrice: 0n,
+      atMs: node.clock(),
+    };
+    const outcome = await node.commit(command, (_account, duplicateOf) => duplicateOf);
+    if (!outcome.ok) throw new Error(`order ${orderId} refused: ${outcome.rejection.message}`);
+    if (outcome.value !== null) throw new Error(`order ${orderId} was taken for a resubmission of ${outcome.value}: nothing was written`);
+  };
+}
+
+/**
+ * The path a balancer's call takes inside the node, without the socket: NodeLink gathers the
+ * calls of one turn into one Execute, which the node's own Connect routes serve.
+ */
+async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promise<T>): Promise<T> {
+  const transport = createRouterTransport(nodeServiceRoutes(bench.node, () => Bun.randomUUIDv7()), {
+    transport: { useBinaryFormat: true },
+  });
+  const link = new NodeLink({ id: "bench", url: "memory://bench", shards: [] }, transport, quiet, NODE_CALL_TIMEOUT_MS);
+  const { accountIds } = bench;
+  const send: Send = async (index) => {
+    const command: NodeCommand = create(NodeCommandSchema, {
+      command: {
+        case: "submitOrder",
+        value: {
+          accountId: accountIds[index % accountIds.length] as string,
+          symbol: SYMBOL,
+          side: Side.BUY,
+          type: OrderType.LIMIT,
+          timeInForce: TimeInForce.DAY,
+          qty: "1",
+          limitPrice: LIMIT_PRICE_TEXT,
+        },
+      },
+    });
+    const result = await link.call(command);
+    if (result.result.case !== "submitOrder") {
+      const why = result.result.case === "error" ? result.result.value.message : String(result.result.case);
+      throw new Error(`order ${index} answered ${why}`);
+    }
+  };
+  try {
+    return await work(send);
+  } finally {
+    link.close();
+  }
+}
+
+interface ClosedLoopResult {
+  perSec: number;
+  /** Orders refused: a log that falls behind turns writes away (UNAVAILABLE) rather than queue them. */
+  errors: number;
+}
+
+/**
+ * Closed loop at a fixed depth: every turn of the event loop tops the orders in flight up to
+ * IN_FLIGHT. The rate counts from the IN_FLIGHT-th acknowledgement, once the pipeline is full,
+ * to the last one, after ordersMax orders or msMax, whichever comes first.
+ */
+async function closedLoop(send: Send, bounds: { ordersMax: number; msMax: number }): Promise<ClosedLoopResult> {
+  let inFlight = 0;
+  let sent = 0;
+  let acknowledged = 0;
+  let errors = 0;
+  let fullAtMs = 0;
+  let lastAtMs = 0;
+  const end = performance.now() + bounds.msMax;
+  const onAck = () => {
+    inFlight -= 1;
+    acknowledged += 1;
+    lastAtMs = performance.now();
+    if (acknowledged === IN_FLIGHT) fullAtMs = lastAtMs;
+  };
+  const onFail = () => {
+    inFlight -= 1;
+    errors += 1;
+  };
+  while (sent < bounds.ordersMax && performance.now() < end) {
+    while (inFlight < IN_FLIGHT && sent < bounds.ordersMax) {
+      inFlight += 1;
+      send(sent++).then(onAck, onFail);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  while (inFlight > 0) await Bun.sleep(1);
+  const perSec = acknowledged <= IN_FLIGHT || lastAtMs <= fullAtMs ? 0 : Math.round((acknowledged - IN_FLIGHT) / ((lastAtMs - fullAtMs) / 1000));
+  return { perSec, errors };
+}
+
+function latencyFigures(levelName: string, what: string, result: OpenLoopResult): Figure[] {
+  const note =
+    `open loop, ${OPEN_LOOP_MEASURE_MS / 1000} s after ${OPEN_LOOP_WARMUP_MS / 1000} s warm-up; achieved ${result.achievedPerSec}/s` +
+    (result.errors > 0 ? `, ${result.errors} errors` : "") +
+    (result.overloaded ? `, OVERLOADED (${OPEN_LOOP_IN_FLIGHT_MAX} in flight)` : "");
+  const { latency } = result;
+  return [
+    { level: levelName, name: `${what} latency p50`, value: latency.p50_us, unit: "µs", note },
+    { level: levelName, name: `${what} latency p99`, value: latency.p99_us, unit: "µs" },
+    { level: levelName, name: `${what} latency p99.9`, value: latency.p999_us, unit: "µs" },
+    { level: levelName, name: `${what} latency max`, value: latency.max_us, unit: "µs" },
+  ];
+}
+
+/** Overloaded, failing, or short of 95% of the rate asked for. */
+function keptUp(result: OpenLoopResult): boolean {
+  return !result.overloaded && result.errors === 0 && result.achievedPerSec >= 0.95 * result.ratePerSec;
+}
+
+function describe(result: OpenLoopResult): string {
+  const { latency } = result;
+  return (
+    `@ ${result.ratePerSec}/s: achieved ${result.achievedPerSec}/s, p50 ${latency.p50_us} µs, p99 ${latency.p99_us} µs, ` +
+    `p99.9 ${latency.p999_us} µs, max ${latency.max_us} µs` +
+    (result.errors > 0 ? `, ${result.errors} errors` : "") +
+    (result.overloaded ? " (overloaded)" : "")
+  );
+}
+
+/** The machine is shared and noisy: each result says how busy it was. */
+function loadAverage(): string {
+  return `${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`;
+}
+
+/** Of an even count, the mean of the middle two. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const upper = sorted[Math.floor(sorted.length / 2)] as number;
+  const lower = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+  return Math.round((upper + lower) / 2);
+}
