@@ -22,8 +22,11 @@ const SHARD_COUNT = 16;
 const ACCOUNTS = 2048;
 /** Rising; the first rate the system cannot keep up with is the last one run. */
 const RATES_PER_S = [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000] as const;
-/** The first run also warms the JIT of all three processes and the connections. */
-const FIRST_WARMUP_MS = 3_000;
+/**
+ * Unmeasured load before the first rate: JavaScriptCore keeps compiling (its JIT threads took
+ * ~20% of a core in each process 5 s into a run), which would count as the first rates' CPU.
+ */
+const JIT_WARMUP = { ratePerSec: 2_000, warmupMs: 5_000, durationMs: 1_000 } as const;
 const WARMUP_MS = 1_000;
 const MEASURE_MS = 8_000;
 /** Half a second of arrivals in flight means the system is not keeping up: the run stops. */
@@ -53,8 +56,10 @@ type PerRole = Record<Role, number>;
 interface RateRun {
   result: OpenLoopResult;
   firstError: string | null;
-  /** CPU use over the measured window, in % of one core. */
+  /** CPU use over the measured window, in % of one core: all threads, and the main thread
+   * alone (the event loop; JIT, GC and the SQLite writer have threads of their own). */
   cpu: PerRole;
+  mainThreadCpu: PerRole;
   /** CPU time per acknowledged order over the measured window: robust to a noisy machine. */
   cpuPerOrderUs: PerRole;
   loadAverage: number;
@@ -88,9 +93,10 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
   const loader = new Loader(processes.start("loader", ["bench/e2e-load.ts", "--url", url, "--accounts", String(ACCOUNTS), "--http", CLIENT_HTTP_VERSION]));
   const funded = await loader.request({ op: "fund" });
   log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; client Connect binary over HTTP/${CLIENT_HTTP_VERSION}`);
+  await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec) });
   const runs: RateRun[] = [];
   for (const ratePerSec of RATES_PER_S) {
-    const run = await runRate(loader, processes, ratePerSec, runs.length === 0 ? FIRST_WARMUP_MS : WARMUP_MS);
+    const run = await runRate(loader, processes, ratePerSec, WARMUP_MS);
     runs.push(run);
     log(describe(run));
     if (!keptUp(run)) break;
@@ -100,26 +106,32 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
 
 /** One open-loop run; each process's CPU is read when the measured window opens and closes. */
 async function runRate(loader: Loader, processes: Processes, ratePerSec: number, warmupMs: number): Promise<RateRun> {
-  const inFlightMax = Math.max(IN_FLIGHT_MIN, Math.round(ratePerSec * IN_FLIGHT_SECONDS_MAX));
-  const reply = loader.request({ op: "run", ratePerSec, warmupMs, durationMs: MEASURE_MS, inFlightMax });
+  const reply = loader.request({ op: "run", ratePerSec, warmupMs, durationMs: MEASURE_MS, inFlightMax: inFlightMaxAt(ratePerSec) });
   await Bun.sleep(warmupMs);
-  const before = processes.cpuSeconds();
+  const before = processes.cpuSeconds("process");
+  const mainBefore = processes.cpuSeconds("main thread");
   const opened = performance.now();
   const loadAverage = loadavg()[0] ?? 0;
   // The window closes at its end, or earlier if the run stopped overloaded.
   await Promise.race([Bun.sleep(MEASURE_MS), reply]);
-  const after = processes.cpuSeconds();
+  const after = processes.cpuSeconds("process");
+  const mainAfter = processes.cpuSeconds("main thread");
   const elapsedS = (performance.now() - opened) / 1000;
   const answer = await reply;
   const result = answer["result"] as OpenLoopResult;
   const orders = Math.max(1, result.achievedPerSec * elapsedS);
   const cpu = perRole((role) => Math.round((100 * (after[role] - before[role])) / elapsedS));
+  const mainThreadCpu = perRole((role) => Math.round((100 * (mainAfter[role] - mainBefore[role])) / elapsedS));
   const cpuPerOrderUs = perRole((role) => Math.round((1e6 * (after[role] - before[role])) / orders));
-  return { result, firstError: (answer["firstError"] as string | null) ?? null, cpu, cpuPerOrderUs, loadAverage };
+  return { result, firstError: (answer["firstError"] as string | null) ?? null, cpu, mainThreadCpu, cpuPerOrderUs, loadAverage };
 }
 
 function perRole(value: (role: Role) => number): PerRole {
   return { balancer: value("balancer"), node: value("node"), loader: value("loader") };
+}
+
+function inFlightMaxAt(ratePerSec: number): number {
+  return Math.max(IN_FLIGHT_MIN, Math.round(ratePerSec * IN_FLIGHT_SECONDS_MAX));
 }
 
 function keptUp(run: RateRun): boolean {
@@ -142,7 +154,7 @@ function figuresOf(runs: readonly RateRun[]): Figure[] {
   const sustained = runs.filter(keptUp);
   const withinBound = sustained.filter((run) => run.result.latency.p99_us < P99_BOUND_US);
   const last = runs[runs.length - 1];
-  const saturation = last === undefined || keptUp(last) ? "no rate tried overloaded it" : `first overloaded at ${last.result.ratePerSec}/s (${cpuText(last.cpu)})`;
+  const saturation = last === undefined || keptUp(last) ? "no rate tried overloaded it" : `first overloaded at ${last.result.ratePerSec}/s (${cpuText(last.cpu)}; main threads ${cpuText(last.mainThreadCpu)}; ${machineText(last)})`;
   figures.push({
     level: "e2e",
     name: `highest rate with p99 < ${P99_BOUND_US.toLocaleString("en-US")} µs`,
@@ -187,11 +199,17 @@ function runNote(run: RateRun): string {
   const { result } = run;
   const state = keptUp(run) ? "kept up" : result.overloaded ? "OVERLOADED" : "fell behind";
   const errors = result.errors === 0 ? "" : `, ${result.errors} errors (${run.firstError ?? "?"})`;
-  return `${state}: achieved ${result.achievedPerSec}/s${errors}; CPU ${cpuText(run.cpu)}; CPU per order ${perOrderText(run.cpuPerOrderUs)}; load average ${run.loadAverage.toFixed(1)} on ${cpus().length} cores`;
+  return `${state}: achieved ${result.achievedPerSec}/s${errors}; CPU ${cpuText(run.cpu)} (main threads ${cpuText(run.mainThreadCpu)}), ${machineText(run)}; CPU per order ${perOrderText(run.cpuPerOrderUs)}; load average ${run.loadAverage.toFixed(1)} on ${cpus().length} cores`;
 }
 
 function cpuText(cpu: PerRole): string {
   return ROLES.map((role) => `${role} ${cpu[role]}%`).join(", ");
+}
+
+/** Whether the three processes had the machine to themselves, or the machine was full. */
+function machineText(run: RateRun): string {
+  const used = ROLES.reduce((sum, role) => sum + run.cpu[role], 0);
+  return `the three processes used ${used}% of ${100 * cpus().length}%`;
 }
 
 function perOrderText(cpuPerOrderUs: PerRole): string {
@@ -307,12 +325,13 @@ class Processes {
     return started;
   }
 
-  /** CPU seconds (user + system) each process has used so far, from /proc/<pid>/stat. */
-  cpuSeconds(): PerRole {
+  /** CPU seconds (user + system) each process, or its main thread, has used so far, from /proc. */
+  cpuSeconds(scope: "process" | "main thread"): PerRole {
     const seconds = { balancer: 0, node: 0, loader: 0 };
     for (const [role, started] of this.started) {
+      const pid = started.proc.pid;
       // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${started.proc.pid}/stat`, "utf8");
+      const stat = readFileSync(scope === "process" ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       seconds[role] = (Number(fields[11]) + Number(fields[12])) / this.ticksPerSecond;
     }
