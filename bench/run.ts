@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
  */
 function ratiosToBaseline(figures: readonly Figure[]): Figure[] {
   const find = (level: string, name: string) => figures.find((f) => f.level === level && f.name === name)?.value;
-  const baselineRate = find("baseline", "orders/s, 32 clients");
+  const baselineRate = find("baseline.postgres", "orders/s, 32 clients");
   const sustained = find("e2e", "highest sustained rate");
   const ratios: Figure[] = [];
   if (baselineRate !== undefined && sustained !== undefined && baselineRate > 0) {
@@ -61,7 +61,7 @@ function ratiosToBaseline(figures: readonly Figure[]): Figure[] {
     });
   }
   const openRates = figures
-    .filter((f) => f.level === "baseline" && f.name.startsWith("p99 latency, open loop "))
+    .filter((f) => f.level === "baseline.postgres" && f.name.startsWith("p99 latency, open loop "))
     .map((f) => ({ rate: f.name.replace("p99 latency, open loop ", ""), baselineP99: f.value }));
   for (const { rate, baselineP99 } of openRates.reverse()) {
     const e2eP99 = find("e2e", `SubmitOrder @ ${rate} latency p99`);
