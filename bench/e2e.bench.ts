@@ -6,7 +6,6 @@
 import { createClient } from "@connectrpc/connect";
 import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus } from "../src/gen/grpc/health/v1/health_pb.ts";
@@ -15,6 +14,7 @@ import type { LoadRequest } from "./e2e-load.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import type { OpenLoopResult } from "./lib/open-loop.ts";
 import type { Figure } from "./lib/report.ts";
+import { freePort } from "../src/rpc/free-port.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..");
 const SHARD_COUNT = 16;
@@ -239,17 +239,6 @@ function writeConfig(dataDir: string, nodePort: number, balancerPort: number): s
   return path;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Until Health says SERVING (for a node: after recovery), or the process dies, or time runs out. */
 async function waitServing(url: string, started: BenchProcess): Promise<void> {

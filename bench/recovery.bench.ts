@@ -8,7 +8,6 @@ import { createClient } from "@connectrpc/connect";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import { shardOf } from "../src/config/shard-of.ts";
 import type { Command } from "../src/core/command.ts";
 import { encodeLedger } from "../src/core/ledger-codec.ts";
@@ -27,6 +26,7 @@ import { SqliteSnapshotStore } from "../src/snapshot/sqlite-snapshot-store.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { OrderFlow, TRADING_MIX } from "./lib/order-flow.ts";
 import type { Figure } from "./lib/report.ts";
+import { freePort } from "../src/rpc/free-port.ts";
 
 const LEVEL = "recovery";
 const SHARD_COUNT = 4;
@@ -396,17 +396,6 @@ async function waitForServing(url: string, exited: () => boolean): Promise<void>
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function describeKinds(kinds: Map<string, number>): string {
   return [...kinds].map(([kind, count]) => `${kind} ${count.toLocaleString("en-US")}`).join(", ");

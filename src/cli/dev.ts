@@ -4,13 +4,13 @@
 // again on the same data directory brings back every acknowledged change.
 import { createClient } from "@connectrpc/connect";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
 import { selfCommand } from "./child-process.ts";
 import { startBalancer } from "./start-balancer.ts";
+import { freePort } from "../rpc/free-port.ts";
 
 const NODE_READY_TIMEOUT_MS = 120_000;
 
@@ -87,14 +87,3 @@ async function waitServing(url: string): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}

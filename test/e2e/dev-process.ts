@@ -1,6 +1,7 @@
 // Starts `oms dev` as a separate process, the way a user does, and stops it.
 import type { Subprocess } from "bun";
-import { createServer } from "node:net";
+import { freePort } from "../../src/rpc/free-port.ts";
+export { freePort };
 
 export interface DevProcess {
   url: string;
@@ -9,17 +10,6 @@ export interface DevProcess {
   output(): string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const READY_TIMEOUT_MS = 30_000;
 

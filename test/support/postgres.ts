@@ -3,11 +3,12 @@
 // Several test files may each run their own at once. It fails, never skips, when Postgres
 // cannot start: the error carries the server's log. initdb refuses to run as root, so as root
 // the server's commands run as the `postgres` user.
-import { createServer } from "node:net";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { freePort } from "../../src/rpc/free-port.ts";
+export { freePort };
 
 export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/oms_test */
@@ -70,18 +71,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   }
 }
 
-/** A TCP port that nothing listened on a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("freePort: no port assigned"))));
-    });
-  });
-}
 
 function serverHandle(instance: Instance, port: number): PostgresServer {
   const pgCtl = (args: string[]) => run(instance.bin, ["pg_ctl", "-D", instance.data, "-w", "-t", String(PG_CTL_WAIT_S), ...args]);
