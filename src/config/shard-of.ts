@@ -8,6 +8,18 @@ const FNV_PRIME_32 = 0x01000193;
 const utf8 = new TextEncoder();
 
 export function fnv1a32(text: string): number {
+  // Account ids are ASCII, whose UTF-8 bytes are their char codes: hash those without
+  // allocating an encoded copy on every command.
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+  if (ascii) {
+    let hash = FNV_OFFSET_BASIS_32;
+    for (let i = 0; i < text.length; i++) {
+      hash ^= text.charCodeAt(i);
+      hash = Math.imul(hash, FNV_PRIME_32);
+    }
+    return hash >>> 0;
+  }
   let hash = FNV_OFFSET_BASIS_32;
   for (const byte of utf8.encode(text)) {
     hash ^= byte;

@@ -249,6 +249,9 @@ export class OmsNode {
       const expectedFilledQty = order.pendingReplace.filledQty;
       effects.push(() => venue.replace(event.orderId, routed, expectedFilledQty));
     }
+    // Built now, so it shows the order as this event left it; skipped when nobody listens
+    // (a stream opened later starts after this event anyway).
+    if (!this.updates.hasSubscribers(account.id)) return;
     const update = tradeUpdateOf(event, order, account);
     if (update !== null) effects.push(() => this.updates.publish(account.id, update));
   }

@@ -47,6 +47,11 @@ export class TradeUpdateHub {
     };
   }
 
+  /** Whether anyone listens to this account: updates for no one are not even built. */
+  hasSubscribers(accountId: string): boolean {
+    return this.subscribers.has(accountId);
+  }
+
   publish(accountId: string, update: TradeUpdate): void {
     const set = this.subscribers.get(accountId);
     if (set === undefined) return;
