@@ -2,7 +2,10 @@
 // from the balancer's and the node's: a Connect client of the public API (connect-es, as any
 // TypeScript client) driving SubmitOrder open-loop at the rates its parent asks for.
 //
-//   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2
+//   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2 [--client lean|connect-es]
+//
+// SubmitOrder goes through a lean Connect client by default (bench/lean-connect-client.ts; the
+// same protocol on the wire, a fraction of the client CPU); setup calls use connect-es.
 //
 // It reads one JSON request per line on stdin and answers each with one JSON line on stdout:
 //   {"op":"fund"}                                            → {"op":"fund","ms":…}
@@ -16,6 +19,7 @@ import { AccountService } from "../src/gen/oms/v1/account_service_pb.ts";
 import { OrderService, SubmitOrderRequestSchema, type SubmitOrderRequest } from "../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../src/rpc/transport.ts";
+import { LeanSubmitClient } from "./lean-connect-client.ts";
 import { runOpenLoop } from "./lib/open-loop.ts";
 
 /** Every account can pay for far more resting $100 orders than a run sends it. */
@@ -33,18 +37,20 @@ export interface LoadRequest {
   inFlightMax?: number;
 }
 
-function parseOptions(argv: string[]): { url: string; accounts: number; httpVersion: "1.1" | "2" } {
+function parseOptions(argv: string[]): { url: string; accounts: number; httpVersion: "1.1" | "2"; lean: boolean } {
   const { values } = parseArgs({
     args: argv,
-    options: { url: { type: "string" }, accounts: { type: "string" }, http: { type: "string" } },
+    options: { url: { type: "string" }, accounts: { type: "string" }, http: { type: "string" }, client: { type: "string" } },
   });
+  const client = values.client ?? "lean";
+  if (client !== "lean" && client !== "connect-es") throw new Error(`e2e-load: --client must be lean or connect-es, got ${client}`);
   const accounts = Number(values.accounts);
   if (values.url === undefined || !Number.isSafeInteger(accounts) || accounts < 1) {
     throw new Error("e2e-load: --url URL and --accounts N (a positive integer) are required");
   }
   const httpVersion = values.http ?? "2";
   if (httpVersion !== "1.1" && httpVersion !== "2") throw new Error(`e2e-load: --http must be 1.1 or 2, got ${httpVersion}`);
-  return { url: values.url, accounts, httpVersion };
+  return { url: values.url, accounts, httpVersion, lean: client === "lean" };
 }
 
 async function main(): Promise<void> {
@@ -66,6 +72,8 @@ async function main(): Promise<void> {
       limitPrice: "100",
     }),
   );
+  const lean = options.lean ? new LeanSubmitClient(options.url, CALL_TIMEOUT_MS) : null;
+  const encoded = lean === null ? [] : requests.map((request) => lean.encode(request));
   for await (const line of console) {
     if (line.trim() === "") continue;
     const request = JSON.parse(line) as LoadRequest;
@@ -85,7 +93,8 @@ async function main(): Promise<void> {
         inFlightMax: positive(request.inFlightMax, "inFlightMax"),
         send: async (index) => {
           try {
-            await orderClient.submitOrder(requests[index % requests.length] as SubmitOrderRequest);
+            if (lean !== null) await lean.submit(encoded[index % encoded.length] as Uint8Array);
+            else await orderClient.submitOrder(requests[index % requests.length] as SubmitOrderRequest);
           } catch (error) {
             firstError ??= error instanceof Error ? error.message : String(error);
             throw error;

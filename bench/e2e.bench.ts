@@ -92,7 +92,7 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
   const url = `http://127.0.0.1:${balancerPort}`;
   const loader = new Loader(processes.start("loader", ["bench/e2e-load.ts", "--url", url, "--accounts", String(ACCOUNTS), "--http", CLIENT_HTTP_VERSION]));
   const funded = await loader.request({ op: "fund" });
-  log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; client Connect binary over HTTP/${CLIENT_HTTP_VERSION}`);
+  log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; SubmitOrder by a lean Connect binary client over HTTP/2 (bench/lean-connect-client.ts)`);
   await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec) });
   const runs: RateRun[] = [];
   for (const ratePerSec of RATES_PER_S) {

@@ -4,44 +4,21 @@
 // decode, route and encode, so it answers these requests itself, byte-compatible with the
 // Connect protocol. Everything else (gRPC, gRPC-web, compression, streaming, unknown paths,
 // unusual headers) goes to connect-es unchanged.
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
+import { readBody, reply, type UnaryRequest as Request, type UnaryResponse as Response } from "../rpc/connect-unary-wire.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc/serve.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
 
 interface FastMethod {
   input: DescMessage;
   output: DescMessage;
   commandCase: CommandCase["case"];
 }
-
-/** HTTP status for each Connect code, as the Connect protocol specifies. */
-const HTTP_STATUS: Record<Code, number> = {
-  [Code.Canceled]: 499,
-  [Code.Unknown]: 500,
-  [Code.InvalidArgument]: 400,
-  [Code.DeadlineExceeded]: 504,
-  [Code.NotFound]: 404,
-  [Code.AlreadyExists]: 409,
-  [Code.PermissionDenied]: 403,
-  [Code.ResourceExhausted]: 429,
-  [Code.FailedPrecondition]: 400,
-  [Code.Aborted]: 409,
-  [Code.OutOfRange]: 400,
-  [Code.Unimplemented]: 501,
-  [Code.Internal]: 500,
-  [Code.Unavailable]: 503,
-  [Code.DataLoss]: 500,
-  [Code.Unauthenticated]: 401,
-};
 
 // JSON as connect-es reads it: unknown fields are ignored.
 const JSON_READ = { ignoreUnknownFields: true };
@@ -129,33 +106,3 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
-function readBody(request: Request, done: (body: Buffer | null) => void): void {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let tooLarge = false;
-  request.on("data", (chunk: Buffer) => {
-    length += chunk.length;
-    if (length > MESSAGE_BYTES_MAX) tooLarge = true;
-    else chunks.push(chunk);
-  });
-  request.on("end", () => done(tooLarge ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-  request.on("error", () => undefined);
-}
-
-function reply(response: Response, json: boolean, result: Uint8Array | string | ConnectError): void {
-  if (response.writableEnded || response.destroyed) return;
-  if (result instanceof ConnectError) {
-    const body = JSON.stringify({ code: codeName(result.code), message: result.rawMessage });
-    (response as ServerResponse).writeHead(HTTP_STATUS[result.code], { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-    response.end(body);
-    return;
-  }
-  const bytes = typeof result === "string" ? Buffer.from(result, "utf8") : result;
-  (response as ServerResponse).writeHead(200, { "content-type": json ? "application/json" : "application/proto", "content-length": bytes.byteLength });
-  response.end(bytes);
-}
-
-/** "invalid_argument" for Code.InvalidArgument: the Connect protocol's names. */
-function codeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-}

@@ -9,7 +9,9 @@ import {
   type NodeCommand,
   type NodeResult,
   ExecuteRequestSchema,
+  ExecuteResponseSchema,
 } from "../gen/oms/internal/v1/node_pb.ts";
+import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
 
 /** Matches the node's own bound on a batch. */
@@ -34,6 +36,8 @@ interface Pending {
 
 export class NodeLink {
   private readonly nodeClient: Client<typeof NodeService>;
+  /** Execute, the hot call, through a lean Connect client; streams and health through connect-es. */
+  private readonly executeClient: LeanUnaryClient<typeof ExecuteRequestSchema, typeof ExecuteResponseSchema>;
   private readonly healthClient: Client<typeof Health>;
   private queue: Pending[] = [];
   private flushScheduled = false;
@@ -48,6 +52,7 @@ export class NodeLink {
     private readonly callTimeoutMs: number,
   ) {
     this.nodeClient = createClient(NodeService, transport);
+    this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema);
     this.healthClient = createClient(Health, transport);
   }
 
@@ -92,6 +97,7 @@ export class NodeLink {
 
   close(): void {
     if (this.healthTimer !== null) clearInterval(this.healthTimer);
+    this.executeClient.close();
     for (const pending of this.queue) pending.reject(this.unavailable("link closed"));
     this.queue = [];
   }
@@ -105,7 +111,7 @@ export class NodeLink {
       setImmediate(() => this.flush());
     }
     const request = create(ExecuteRequestSchema, { commands: batch.map((p) => p.command) });
-    this.nodeClient.execute(request, { timeoutMs: this.callTimeoutMs }).then(
+    this.executeClient.call(request, this.callTimeoutMs).then(
       (response) => {
         if (response.results.length !== batch.length) {
           const error = new ConnectError(`node ${this.endpoint.id} answered ${response.results.length} of ${batch.length} commands`, Code.Internal);

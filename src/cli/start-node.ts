@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
-import { nodeServiceRoutes } from "../node/node-service.ts";
+import { nodeFastPath, nodeServiceRoutes } from "../node/node-service.ts";
 import { OmsNode } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { createLogger } from "../rpc/logger.ts";
@@ -47,6 +47,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     host: spec.host,
     port: spec.port,
     logger,
+    fastPath: nodeFastPath(node, () => Bun.randomUUIDv7()),
     routes: (router) => {
       nodeServiceRoutes(node, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);

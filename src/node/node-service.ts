@@ -1,7 +1,9 @@
 // The node's Connect service, as the balancers call it.
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { readBody, reply, type UnaryRequest, type UnaryResponse } from "../rpc/connect-unary-wire.ts";
 import {
+  ExecuteRequestSchema,
   ExecuteResponseSchema,
   NodeService,
   StreamTradeUpdatesResponseSchema,
@@ -16,17 +18,53 @@ import { parseAccountId } from "./wire-parse.ts";
 /** A batch bigger than this is refused whole: it bounds the work one request can queue. */
 export const EXECUTE_BATCH_COMMANDS_MAX = 4096;
 
+const EXECUTE_PATH = `/${NodeService.typeName}/${NodeService.method.execute.name}`;
+
+async function execute(node: OmsNode, request: ExecuteRequest, newId: () => string) {
+  if (request.commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
+    throw new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument);
+  }
+  // Commands are decided in the order they arrive; their replies wait for the log.
+  const results = await Promise.all(request.commands.map((command) => handleNodeCommand(node, command, newId)));
+  return create(ExecuteResponseSchema, { results });
+}
+
+/**
+ * Execute in the Connect protocol (binary), answered without connect-es: the balancer calls it
+ * for every batch, and connect-es's per-call machinery was a large part of a node's CPU at low
+ * rates, where a batch holds one order. Other protocols and methods go to connect-es.
+ */
+export function nodeFastPath(node: OmsNode, newId: () => string): (request: UnaryRequest, response: UnaryResponse) => boolean {
+  return (request, response) => {
+    if (request.method !== "POST" || request.url !== EXECUTE_PATH) return false;
+    if (request.headers["content-type"] !== "application/proto") return false;
+    const encoding = request.headers["content-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    readBody(request, (body) => {
+      if (body === null) {
+        reply(response, false, new ConnectError("message is too large", Code.ResourceExhausted));
+        return;
+      }
+      let decoded: ExecuteRequest;
+      try {
+        decoded = fromBinary(ExecuteRequestSchema, body);
+      } catch (error) {
+        reply(response, false, new ConnectError(`cannot decode message ${ExecuteRequestSchema.typeName}: ${String(error)}`, Code.InvalidArgument));
+        return;
+      }
+      execute(node, decoded, newId).then(
+        (answer) => reply(response, false, toBinary(ExecuteResponseSchema, answer)),
+        (error: unknown) => reply(response, false, ConnectError.from(error)),
+      );
+    });
+    return true;
+  };
+}
+
 export function nodeServiceRoutes(node: OmsNode, newId: () => string): (router: ConnectRouter) => void {
   return (router) =>
     router.service(NodeService, {
-      async execute(request: ExecuteRequest) {
-        if (request.commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
-          throw new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument);
-        }
-        // Commands are decided in the order they arrive; their replies wait for the log.
-        const results = await Promise.all(request.commands.map((command) => handleNodeCommand(node, command, newId)));
-        return create(ExecuteResponseSchema, { results });
-      },
+      execute: (request: ExecuteRequest) => execute(node, request, newId),
       streamTradeUpdates(request: StreamTradeUpdatesRequest, context: HandlerContext) {
         return streamTradeUpdates(node, request, context);
       },
