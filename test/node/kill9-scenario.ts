@@ -102,10 +102,11 @@ export async function runKill9Scenario(scenario: Kill9Scenario): Promise<{ first
     const first = await startNodeProcess(scenario.configPath, scenario.nodeId, scenario.port);
     run.live = first;
     await fundAccounts(run, first);
+    // Recovery must start from a snapshot on every shard, not only replay the log from 0:
+    // orders go in until each shard has saved one (snapshots are taken in the background).
+    expect(await submitUntilSnapshotted(run, first)).toBe(scenario.shardCount);
     const firstLoad = await submitUntilKilled(run, first, "r1", scenario.acksBeforeFirstKill);
     expect(firstLoad.run).toEqual({ failuresBeforeKill: [], refusals: [] });
-    // Recovery must start from a snapshot on every shard, not only replay the log from 0.
-    expect((await scenario.snapshotOffsets()).filter((offset) => offset !== null && offset > 0n).length).toBe(scenario.shardCount);
 
     const second = await restartAndCheck(run);
     const firstCounts = tally(run.submitted, "r1");
@@ -218,6 +219,43 @@ interface LoadRun {
  * acknowledged, then SIGKILLs the node with the rest still in the air. Every order goes into
  * `submitted`, marked acknowledged only when its ok result arrived.
  */
+/** Bounds the warm-up: a node that never snapshots every shard fails the scenario, not hangs it. */
+const SNAPSHOT_WARMUP_BATCHES_MAX = 200;
+const SNAPSHOT_WARMUP_BATCH_ORDERS = 100;
+
+/** Submits acknowledged orders (round "r0") until every shard has a snapshot; returns how many have. */
+async function submitUntilSnapshotted(run: Run, node: NodeProcess): Promise<number> {
+  const { session, client } = connect(run, node);
+  const snapshotted = async () => (await run.scenario.snapshotOffsets()).filter((offset) => offset !== null && offset > 0n).length;
+  let index = 0;
+  try {
+    for (let batch = 0; batch < SNAPSHOT_WARMUP_BATCHES_MAX && (await snapshotted()) < run.scenario.shardCount; batch++) {
+      const orders = Array.from({ length: SNAPSHOT_WARMUP_BATCH_ORDERS }, (): Submitted => {
+        const i = index++;
+        const request: OrderRequest = {
+          accountId: run.accounts[i % run.accounts.length] ?? "",
+          clientOrderId: `r0-${i}`,
+          symbol: "AAPL", side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
+          qty: String(run.nextQty()), limitPrice: LIMIT_PRICE,
+        };
+        const order: Submitted = { request, acked: false, known: "unknown" };
+        run.submitted.push(order);
+        return order;
+      });
+      const results = await withNodeOutput(node, () => execute(client, orders.map((o): Command => ({ command: { case: "submitOrder", value: o.request } }))));
+      orders.forEach((o, i) => {
+        const result = results[i];
+        if (result?.result.case !== "submitOrder" || result.result.value.order === undefined) throw new Error(`warm-up order refused: ${describeResult(result)}`);
+        o.acked = true;
+        o.known = result.result.value.order;
+      });
+    }
+    return await snapshotted();
+  } finally {
+    session.abort();
+  }
+}
+
 async function submitUntilKilled(run: Run, node: NodeProcess, round: string, acksBeforeKill: number): Promise<{ run: LoadRun; ordersInFlightAtKill: number }> {
   const { callsInFlight, batchEvery, batchOrders } = run.scenario;
   const { session, client } = connect(run, node);
