@@ -5,13 +5,32 @@ export function selfCommand(args: string[]): string[] {
   return compiled ? [process.execPath, ...args] : [process.execPath, Bun.main, ...args];
 }
 
+/** A clean stop that takes longer (a broker or database that is gone) gives way to an exit. */
+export const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Stops, then exits: 0 after a clean stop, 1 if the stop failed or took longer than
+ * STOP_TIMEOUT_MS. Nothing acknowledged depends on the clean stop (the log has it); it only
+ * saves a snapshot and releases the leases, so a process must never hang on it.
+ */
+export function stopThenExit(stop: () => Promise<void>): void {
+  const timer = setTimeout(() => process.exit(1), STOP_TIMEOUT_MS);
+  stop().then(
+    () => process.exit(0),
+    () => {
+      clearTimeout(timer);
+      process.exit(1);
+    },
+  );
+}
+
 /**
  * A child started with stdin as a pipe from its parent sees end-of-file when the parent dies,
- * even by SIGKILL; it then stops cleanly instead of living on as an orphan holding its port
- * and its data directory.
+ * even by SIGKILL; it then stops instead of living on as an orphan holding its port and its
+ * data directory.
  */
 export function exitWithParent(stop: () => Promise<void>): void {
-  process.stdin.on("end", () => void stop().finally(() => process.exit(0)));
-  process.stdin.on("error", () => void stop().finally(() => process.exit(0)));
+  process.stdin.on("end", () => stopThenExit(stop));
+  process.stdin.on("error", () => stopThenExit(stop));
   process.stdin.resume();
 }

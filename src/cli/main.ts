@@ -2,7 +2,7 @@
 // The one oms binary: `oms dev`, `oms node`, `oms balancer`, and the client commands.
 import { parseArgs } from "node:util";
 import { loadClusterConfig } from "../config/load-cluster-config.ts";
-import { exitWithParent } from "./child-process.ts";
+import { exitWithParent, stopThenExit } from "./child-process.ts";
 import { CLIENT_USAGE, runClientCommand } from "./client-commands.ts";
 import { runDevKafka } from "./dev-kafka.ts";
 import { runProject } from "./project.ts";
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       const nodeId = values["node-id"] ?? process.env.OMS_NODE_ID;
       if (nodeId === undefined) throw new Error("oms node: --node-id is required");
       const running = await startNode(loadClusterConfig(values.config), nodeId);
-      const stop = () => void running.stop().then(() => process.exit(0));
+      const stop = () => stopThenExit(running.stop);
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
       if (values["exit-with-parent"] === true) exitWithParent(running.stop);
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     case "balancer": {
       const { values } = parseArgs({ args: rest, options: { config: { type: "string" }, port: { type: "string" } } });
       const running = await startBalancer(loadClusterConfig(values.config), values.port === undefined ? undefined : parsePort(values.port));
-      const stop = () => void running.stop().then(() => process.exit(0));
+      const stop = () => stopThenExit(running.stop);
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
       return -1;

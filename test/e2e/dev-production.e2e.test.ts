@@ -3,7 +3,7 @@
 // restart loses nothing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createClient } from "@connectrpc/connect";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AccountService } from "../../src/gen/oms/v1/account_service_pb.ts";
@@ -48,6 +48,20 @@ afterAll(async () => {
   await postgres.stop();
 });
 
+/** Each node's pid, from the claim it keeps on its data directory. */
+function nodePids(): number[] {
+  return ["node-a", "node-b"].map((id) => Number(readFileSync(join(dataDir, id, "owner.pid"), "utf8").trim()));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 test("orders go through; kcat sees them in the topic; psql sees them in the read model; kill -9 and a restart lose nothing", async () => {
   const transport = createClientTransport(dev.url, "connect");
   const accounts = createClient(AccountService, transport);
@@ -86,3 +100,18 @@ test("orders go through; kcat sees them in the topic; psql sees them in the read
   dev = await startDev(dataDir, dev.port, undefined, ["--kafka", kafka.bootstrapServers, "--postgres", postgres.url]);
   expect(await view()).toEqual(before);
 }, 120_000);
+
+test("when oms dev is killed and Kafka and Postgres are gone too, its node processes still exit", async () => {
+  const pids = nodePids();
+  expect(pids.every(alive)).toBe(true);
+  await killDev(dev);
+  kafka.stop();
+  await postgres.stop();
+  // A node's clean stop cannot reach its storage now; it must give up and exit, not hang.
+  for (let waited = 0; waited < 30_000 && pids.some(alive); waited += 200) await Bun.sleep(200);
+  expect(pids.filter(alive)).toEqual([]);
+  // Nothing left for afterAll to stop.
+  kafka = startKafkaMock({ brokers: 1 });
+  postgres = await startPostgres();
+  dev = await startDev(mkdtempSync(join(tmpdir(), "oms-dev-prod-after-")), await freePort());
+}, 60_000);
