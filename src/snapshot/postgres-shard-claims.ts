@@ -9,17 +9,12 @@ import {
   type PostgresStoreOptions,
   type PostgresTransaction,
 } from "./postgres-connect.ts";
-import type { ShardClaims, ShardLease } from "./shard-claims.ts";
+import { checkClaim, checkClaimWait, type ShardClaims, type ShardLease } from "./shard-claims.ts";
 
 /** Claims and renewals are a few small statements per shard every leaseMs / 3. */
 const MAX_CONNECTIONS = 2;
 /** How often a claim looks again while another owner's lease is live. */
 const CLAIM_POLL_MS = 100;
-const SHARD_MAX = 0x7fff_ffff;
-const OWNER_LENGTH_MAX = 256;
-/** A lease or a wait beyond an hour is a misconfiguration, not a choice. */
-const LEASE_MS_MAX = 3_600_000;
-const WAIT_MS_MAX = 3_600_000;
 
 interface OwnerRow {
   owner: string;
@@ -48,7 +43,7 @@ export class PostgresShardClaims implements ShardClaims {
   async claim(shard: number, owner: string, leaseMs: number, waitMs: number): Promise<ShardLease> {
     this.assertOpen();
     checkClaim(shard, owner, leaseMs);
-    checkMs("waitMs", waitMs, 0, WAIT_MS_MAX);
+    checkClaimWait(waitMs);
     // The wait is measured on this process's monotonic clock: it bounds how long the caller
     // is kept waiting, which is local; whether a lease has expired is the server's call.
     const deadlineMs = performance.now() + waitMs;
@@ -123,20 +118,4 @@ async function tryClaim(tx: PostgresTransaction, shard: number, owner: string, l
 
 function leaseOf(shard: number, owner: string, row: LeaseRow): ShardLease {
   return { shard, owner, epoch: row.epoch, expiresAtMs: Number(row.expires_at_ms) };
-}
-
-function checkClaim(shard: number, owner: string, leaseMs: number): void {
-  if (!Number.isInteger(shard) || shard < 0 || shard > SHARD_MAX) {
-    throw new Error(`shard claims: shard must be an integer from 0 to ${SHARD_MAX}, got ${shard}`);
-  }
-  if (owner.length === 0 || owner.length > OWNER_LENGTH_MAX) {
-    throw new Error(`shard claims: owner must be 1 to ${OWNER_LENGTH_MAX} characters, got ${owner.length}`);
-  }
-  checkMs("leaseMs", leaseMs, 1, LEASE_MS_MAX);
-}
-
-function checkMs(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`shard claims: ${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
 }

@@ -24,3 +24,31 @@ export interface ShardClaims {
   release(lease: ShardLease): Promise<void>;
   close(): Promise<void>;
 }
+
+// The arguments every claims store accepts; the same bounds whatever stores the claims.
+const SHARD_MAX = 0x7fff_ffff;
+const OWNER_LENGTH_MAX = 256;
+/** A lease or a wait beyond an hour is a misconfiguration, not a choice. */
+const LEASE_MS_MAX = 3_600_000;
+const WAIT_MS_MAX = 3_600_000;
+
+/** Throws on a shard, owner or lease length that no claims store accepts. */
+export function checkClaim(shard: number, owner: string, leaseMs: number): void {
+  if (!Number.isInteger(shard) || shard < 0 || shard > SHARD_MAX) {
+    throw new Error(`shard claims: shard must be an integer from 0 to ${SHARD_MAX}, got ${shard}`);
+  }
+  if (owner.length === 0 || owner.length > OWNER_LENGTH_MAX) {
+    throw new Error(`shard claims: owner must be 1 to ${OWNER_LENGTH_MAX} characters, got ${owner.length}`);
+  }
+  checkMs("leaseMs", leaseMs, 1, LEASE_MS_MAX);
+}
+
+export function checkClaimWait(waitMs: number): void {
+  checkMs("waitMs", waitMs, 0, WAIT_MS_MAX);
+}
+
+function checkMs(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`shard claims: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}

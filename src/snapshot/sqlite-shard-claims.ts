@@ -3,16 +3,12 @@
 // Nodes sharing the file on one machine are ordered by SQLite's write lock (BEGIN IMMEDIATE);
 // the clock is this process's, passed in so that tests can move it.
 import { Database, type Statement } from "bun:sqlite";
-import type { ShardClaims, ShardLease } from "./shard-claims.ts";
+import { checkClaim, checkClaimWait, type ShardClaims, type ShardLease } from "./shard-claims.ts";
 
 /** How often a claim looks again while another owner's lease is live. */
 const CLAIM_POLL_MS = 100;
 /** Another node's claim holds the write lock for a moment; wait for it rather than fail. */
 const BUSY_TIMEOUT_MS = 1000;
-const SHARD_MAX = 0x7fff_ffff;
-const OWNER_LENGTH_MAX = 256;
-const LEASE_MS_MAX = 3_600_000;
-const WAIT_MS_MAX = 3_600_000;
 
 export interface SqliteShardClaimsOptions {
   /** The claims store's clock: leases expire by it. Date.now when not given. */
@@ -88,7 +84,7 @@ export class SqliteShardClaims implements ShardClaims {
   async claim(shard: number, owner: string, leaseMs: number, waitMs: number): Promise<ShardLease> {
     this.assertOpen();
     checkClaim(shard, owner, leaseMs);
-    checkMs("waitMs", waitMs, 0, WAIT_MS_MAX);
+    checkClaimWait(waitMs);
     const deadlineMs = this.nowMs() + waitMs;
     for (;;) {
       const attempt = this.tryClaim(shard, owner, leaseMs);
@@ -128,21 +124,5 @@ export class SqliteShardClaims implements ShardClaims {
 
   private assertOpen(): void {
     if (this.closed) throw new Error("shard claims: used after close");
-  }
-}
-
-function checkClaim(shard: number, owner: string, leaseMs: number): void {
-  if (!Number.isInteger(shard) || shard < 0 || shard > SHARD_MAX) {
-    throw new Error(`shard claims: shard must be an integer from 0 to ${SHARD_MAX}, got ${shard}`);
-  }
-  if (owner.length === 0 || owner.length > OWNER_LENGTH_MAX) {
-    throw new Error(`shard claims: owner must be 1 to ${OWNER_LENGTH_MAX} characters, got ${owner.length}`);
-  }
-  checkMs("leaseMs", leaseMs, 1, LEASE_MS_MAX);
-}
-
-function checkMs(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`shard claims: ${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
 }
