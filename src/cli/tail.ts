@@ -123,7 +123,7 @@ function eventJson(event: Event): Record<string, unknown> {
     case "cash_deposited":
       return { kind: event.kind, amount: formatCash(event.amount), atMs: event.atMs };
     case "order_accepted":
-      return { kind: event.kind, terms: termsJson(event.terms), fingerprint: event.fingerprint, ...holdJson(event.holdCash, event.holdQty), atMs: event.atMs };
+      return { kind: event.kind, terms: termsJson(event.terms), ...holdJson(event.holdCash, event.holdQty), atMs: event.atMs };
     case "order_replace_requested":
       return { kind: event.kind, orderId: event.orderId, terms: termsJson(event.terms), ...holdJson(event.holdCash, event.holdQty), atMs: event.atMs };
     case "order_filled":

@@ -22,8 +22,6 @@ export interface Account {
   /** Order ids in creation order, for newest-first listing and stable paging. */
   orderIds: string[];
   orderIdsByClientOrderId: Map<string, string>;
-  /** Fingerprint of each accepted submit's content, keyed by client order id (idempotency). */
-  submitFingerprints: Map<string, string>;
   /** Count of events applied to this account: the trade-update sequence. */
   eventSeq: number;
 }
@@ -38,7 +36,6 @@ export function newAccount(id: string, createdAtMs: number): Account {
     orders: new Map(),
     orderIds: [],
     orderIdsByClientOrderId: new Map(),
-    submitFingerprints: new Map(),
     eventSeq: 0,
   };
 }

@@ -52,8 +52,7 @@ export function applyEvent(ledger: Ledger, accountId: string, event: Event): voi
 }
 
 function acceptOrder(account: Account, event: OrderAccepted): void {
-  const order = openOrder(account, event.terms, "new", event.holdCash, event.holdQty, event.atMs);
-  account.submitFingerprints.set(order.clientOrderId, event.fingerprint);
+  openOrder(account, event.terms, "new", event.holdCash, event.holdQty, event.atMs);
 }
 
 function requestReplace(account: Account, event: OrderReplaceRequested): void {

@@ -4,19 +4,16 @@ import type { CancelOrder, ReplaceOrder, SubmitOrder } from "./command.ts";
 import type { Event } from "./event.ts";
 import { formatCash } from "./money.ts";
 import { remainingQty, type Order, type OrderTerms } from "./order.ts";
-import { holdOf, termsFingerprint, validateTerms } from "./order-terms.ts";
+import { holdOf, validateTerms } from "./order-terms.ts";
 import { reject, type Rejection } from "./rejection.ts";
 import type { Decision } from "./state-machine.ts";
 
 export function decideSubmit(account: Account, command: SubmitOrder): Decision {
   const terms = validateTerms({ ...command, id: command.orderId, replaces: null });
   if ("code" in terms) return { ok: false, rejection: terms };
-  const fingerprint = termsFingerprint(terms);
   const earlier = account.orderIdsByClientOrderId.get(command.clientOrderId);
   if (earlier !== undefined) {
-    if (account.submitFingerprints.get(command.clientOrderId) === fingerprint) {
-      return { ok: true, events: [], duplicateOf: earlier };
-    }
+    if (sameSubmit(account.orders.get(earlier), terms)) return { ok: true, events: [], duplicateOf: earlier };
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" was already used for a different order`);
   }
   if (account.orders.has(command.orderId)) {
@@ -27,7 +24,7 @@ export function decideSubmit(account: Account, command: SubmitOrder): Decision {
   if (shortfall !== null) return { ok: false, rejection: shortfall };
   return {
     ok: true,
-    events: [{ kind: "order_accepted", terms, fingerprint, holdCash: hold.holdCash, holdQty: hold.holdQty, atMs: command.atMs }],
+    events: [{ kind: "order_accepted", terms, holdCash: hold.holdCash, holdQty: hold.holdQty, atMs: command.atMs }],
   };
 }
 
@@ -105,6 +102,25 @@ function holdShortfall(account: Account, terms: OrderTerms, hold: { holdCash: bi
     return reject("failed_precondition", `insufficient qty available for order (requested: ${hold.holdQty}, available: ${available})`);
   }
   return null;
+}
+
+/**
+ * Whether a resubmit with a used client_order_id is the same order (idempotent: answer with
+ * the earlier one) rather than a different one. Only a submitted order counts: a replacement's
+ * client_order_id was never a submit, so a submit reusing it is a different order.
+ */
+function sameSubmit(earlier: Order | undefined, terms: OrderTerms): boolean {
+  return (
+    earlier !== undefined &&
+    earlier.replaces === null &&
+    earlier.symbol === terms.symbol &&
+    earlier.side === terms.side &&
+    earlier.type === terms.type &&
+    earlier.timeInForce === terms.timeInForce &&
+    earlier.qty === terms.qty &&
+    earlier.limitPrice === terms.limitPrice &&
+    earlier.stopPrice === terms.stopPrice
+  );
 }
 
 function unchanged(old: Order, terms: OrderTerms): boolean {

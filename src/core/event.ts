@@ -32,8 +32,6 @@ export interface CashDeposited {
 export interface OrderAccepted {
   kind: "order_accepted";
   terms: OrderTerms;
-  /** The submit's content fingerprint, for idempotent resubmission. */
-  fingerprint: string;
   /** What the order holds from the moment it is accepted: cash for a buy, shares for a sell. */
   holdCash: Cash;
   holdQty: Qty;

@@ -14,7 +14,7 @@ import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
 /** Bumped whenever the layout changes; a decoder refuses versions it does not know. */
-export const LEDGER_FORMAT_VERSION = 1;
+export const LEDGER_FORMAT_VERSION = 2;
 
 const SIDES: ReadonlySet<Side> = new Set(["buy", "sell"]);
 const ORDER_TYPES: ReadonlySet<OrderType> = new Set(["market", "limit", "stop", "stop_limit"]);
@@ -83,7 +83,9 @@ export function decodeLedger(bytes: Uint8Array): Ledger {
   }
   const root = asObject(document, "ledger snapshot");
   if (root["format"] !== LEDGER_FORMAT) throw new Error(`ledger snapshot: format is not "${LEDGER_FORMAT}"`);
-  if (root["version"] !== LEDGER_FORMAT_VERSION) {
+  // Version 1 differs only by a submitFingerprints list, which is ignored (idempotency now
+  // compares the earlier order's terms), so its snapshots still hydrate.
+  if (root["version"] !== LEDGER_FORMAT_VERSION && root["version"] !== 1) {
     throw new Error(
       `ledger snapshot: version ${String(root["version"])} is not supported (this reader knows ${LEDGER_FORMAT_VERSION})`,
     );
@@ -117,7 +119,6 @@ function accountToJson(account: Account): unknown {
     orders,
     orderIds: account.orderIds,
     orderIdsByClientOrderId: [...account.orderIdsByClientOrderId],
-    submitFingerprints: [...account.submitFingerprints],
     eventSeq: safe(account.eventSeq, `account ${account.id} eventSeq`),
   };
 }
@@ -167,7 +168,6 @@ function accountFromJson(value: unknown, path: string): Account {
     orders: new Map(),
     orderIds: asArray(json["orderIds"], `${path}.orderIds`).map((id, index) => asText(id, `${path}.orderIds[${index}]`)),
     orderIdsByClientOrderId: textMap(json, "orderIdsByClientOrderId", path),
-    submitFingerprints: textMap(json, "submitFingerprints", path),
     eventSeq: integer(json, "eventSeq", path),
   };
   asArray(json["positions"], `${path}.positions`).forEach((item, index) => {

@@ -79,12 +79,6 @@ function present(price: Price | null): Price {
   return price;
 }
 
-/** What makes two submits "the same order" for client_order_id idempotency. */
-export function termsFingerprint(terms: OrderTerms): string {
-  const price = (p: Price | null) => (p === null ? "" : p.toString());
-  return [terms.symbol, terms.side, terms.type, terms.timeInForce, terms.qty, price(terms.limitPrice), price(terms.stopPrice)].join("|");
-}
-
 /** What an order holds while open: qty × collar in cash for a buy, qty in shares for a sell. */
 export function holdOf(terms: OrderTerms, qty: Qty): { holdCash: bigint; holdQty: bigint } {
   if (terms.side === "buy") {

@@ -96,13 +96,11 @@ function eventToWire(event: Event, where: string): WireEventInit {
     case "cash_deposited":
       return { kind: { case: "cashDeposited", value: { amountE4: int64(event.amount, where, "amount"), atMs } } };
     case "order_accepted":
-      checkText(event.fingerprint, `${where}: fingerprint`);
       return {
         kind: {
           case: "orderAccepted",
           value: {
             terms: termsToWire(event.terms, where),
-            fingerprint: event.fingerprint,
             ...holdToWire(event.holdCash, event.holdQty, where),
             atMs,
           },
@@ -230,11 +228,10 @@ function eventFromWire(event: WireEvent, where: string): Event {
     case "cashDeposited":
       return { kind: "cash_deposited", amount: kind.value.amountE4, atMs: timeFromWire(kind.value.atMs, where) };
     case "orderAccepted": {
-      const { terms, fingerprint, holdCashE4, holdQty, atMs } = kind.value;
+      const { terms, holdCashE4, holdQty, atMs } = kind.value;
       return {
         kind: "order_accepted",
         terms: termsFromWire(terms, where),
-        fingerprint,
         holdCash: holdCashE4,
         holdQty,
         atMs: timeFromWire(atMs, where),

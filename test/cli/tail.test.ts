@@ -162,7 +162,6 @@ test("from the beginning it prints every record once, in offset order per partit
         collarPrice: "150.25",
         replaces: null,
       },
-      fingerprint: "AAPL|buy|limit|gtc|3|1502500|",
       holdCash: "450.75",
       holdQty: "0",
       atMs: at(alice[2]),

@@ -15,6 +15,7 @@ import {
   ledgerWithShares,
   orderOf,
   positionOf,
+  replace,
   run,
   submit,
   usd,
@@ -252,6 +253,16 @@ describe("submit_order idempotency by client order id", () => {
     run(ledger, submit({ ...stop, orderId: "ord-1", clientOrderId: "client-7", stopPrice: usd("9") }));
     const decision = decide(ledger, submit({ ...stop, orderId: "ord-2", clientOrderId: "client-7", stopPrice: usd("9.5") }));
     expectRejected(decision, "already_exists", "client_order_id");
+  });
+
+  test("a submit reusing a replacement order's client order id is already_exists, even with the replacement's terms", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
+    run(ledger, replace({ limitPrice: usd("9"), clientOrderId: "client-r" }));
+    const before = canonical(ledger);
+    const decision = decide(ledger, submit({ orderId: "ord-3", clientOrderId: "client-r", limitPrice: usd("9") }));
+    expectRejected(decision, "already_exists", "client_order_id");
+    expect(canonical(ledger)).toBe(before);
   });
 
   test("a duplicate stays a duplicate after the first order was filled", () => {

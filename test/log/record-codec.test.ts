@@ -31,7 +31,7 @@ const terms: OrderTerms = {
 const everyKind: Event[] = [
   { kind: "account_created", atMs: 1_700_000_000_000 },
   { kind: "cash_deposited", amount: INT64_MAX, atMs: 1 },
-  { kind: "order_accepted", terms, fingerprint: "fp", holdCash: 189_250_000n, holdQty: 0n, atMs: 2 },
+  { kind: "order_accepted", terms, holdCash: 189_250_000n, holdQty: 0n, atMs: 2 },
   { kind: "order_cancel_requested", orderId: "ord-1", atMs: 3 },
   {
     kind: "order_replace_requested",
@@ -71,7 +71,7 @@ const termsArbitrary: fc.Arbitrary<OrderTerms> = fc.record({
 const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
   fc.record({ kind: fc.constant("account_created" as const), atMs: time }),
   fc.record({ kind: fc.constant("cash_deposited" as const), amount: int64, atMs: time }),
-  fc.record({ kind: fc.constant("order_accepted" as const), terms: termsArbitrary, fingerprint: text, holdCash: int64, holdQty: int64, atMs: time }),
+  fc.record({ kind: fc.constant("order_accepted" as const), terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
   fc.record({ kind: fc.constant("order_cancel_requested" as const), orderId: text, atMs: time }),
   fc.record({ kind: fc.constant("order_replace_requested" as const), orderId: text, terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
   fc.record({ kind: fc.constant("order_filled" as const), orderId: text, executionSeq: time, qty: int64, price: int64, atMs: time }),

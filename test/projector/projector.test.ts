@@ -354,7 +354,6 @@ test("duplicate records and a fenced owner's records are ignored exactly as reco
       {
         kind: "order_accepted",
         terms: { id: "c-1", clientOrderId: "c-1", symbol: "F", side: "buy", type: "limit", timeInForce: "day", qty: 10n, limitPrice: usd("12.00"), stopPrice: null, collarPrice: usd("12.00"), replaces: null },
-        fingerprint: "F|buy|limit|day|10|120000|",
         holdCash: usd("120"),
         holdQty: 0n,
         atMs: at(4),
