@@ -3,7 +3,7 @@
 import { newAccount, type Account, type Position } from "./account.ts";
 import type { Event, OrderAccepted, OrderFilled, OrderReplaceRequested } from "./event.ts";
 import { isOpen, type Order, type OrderStatus, type OrderTerms } from "./order.ts";
-import { holdOf } from "./order-terms.ts";
+import { holdCashOf, holdQtyOf } from "./order-terms.ts";
 import type { Ledger } from "./state-machine.ts";
 
 export function applyEvent(ledger: Ledger, accountId: string, event: Event): void {
@@ -64,8 +64,20 @@ function requestReplace(account: Account, event: OrderReplaceRequested): void {
 
 function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, holdCash: bigint, holdQty: bigint, atMs: number): Order {
   if (account.orders.has(terms.id)) throw new Error(`invariant: order ${terms.id} created twice`);
+  // Field by field rather than a spread of the terms: one allocation of a fixed shape, and
+  // nothing but Order's own fields kept for the order's life (the terms may come from a decoder).
   const order: Order = {
-    ...terms,
+    id: terms.id,
+    clientOrderId: terms.clientOrderId,
+    symbol: terms.symbol,
+    side: terms.side,
+    type: terms.type,
+    timeInForce: terms.timeInForce,
+    qty: terms.qty,
+    limitPrice: terms.limitPrice,
+    stopPrice: terms.stopPrice,
+    collarPrice: terms.collarPrice,
+    replaces: terms.replaces,
     accountId: account.id,
     status,
     filledQty: 0n,
@@ -137,8 +149,9 @@ function confirmReplace(account: Account, orderId: string, newOrderId: string, a
   old.replacedBy = newOrderId;
   old.replacedAtMs = atMs;
   setStatus(old, "replaced", atMs);
-  const full = holdOf(replacement, replacement.qty);
-  changeHold(account, replacement, full.holdCash - replacement.holdCash, full.holdQty - replacement.holdQty);
+  const holdCash = holdCashOf(replacement, replacement.qty);
+  const holdQty = holdQtyOf(replacement, replacement.qty);
+  changeHold(account, replacement, holdCash - replacement.holdCash, holdQty - replacement.holdQty);
   setStatus(replacement, "new", atMs);
 }
 

@@ -2,30 +2,43 @@
 import { availableQty, buyingPower, type Account } from "./account.ts";
 import type { CancelOrder, ReplaceOrder, SubmitOrder } from "./command.ts";
 import type { Event } from "./event.ts";
-import { formatCash } from "./money.ts";
+import { formatCash, type Cash, type Qty } from "./money.ts";
 import { remainingQty, type Order, type OrderTerms } from "./order.ts";
-import { holdOf, validateTerms } from "./order-terms.ts";
+import { collarOf, holdCashOf, holdQtyOf, termsProblem } from "./order-terms.ts";
 import { reject, type Rejection } from "./rejection.ts";
 import type { Decision } from "./state-machine.ts";
 
 export function decideSubmit(account: Account, command: SubmitOrder): Decision {
-  const terms = validateTerms({ ...command, id: command.orderId, replaces: null });
-  if ("code" in terms) return { ok: false, rejection: terms };
+  const { type, timeInForce, qty, limitPrice, stopPrice } = command;
+  const problem = termsProblem(type, timeInForce, qty, limitPrice, stopPrice);
+  if (problem !== null) return { ok: false, rejection: problem };
+  const collarPrice = collarOf(command.side, type, limitPrice, stopPrice, command.askPrice);
   const earlier = account.orderIdsByClientOrderId.get(command.clientOrderId);
   if (earlier !== undefined) {
-    if (sameSubmit(account.orders.get(earlier), terms)) return { ok: true, events: [], duplicateOf: earlier };
+    if (sameSubmit(account.orders.get(earlier), command)) return { ok: true, events: [], duplicateOf: earlier };
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" was already used for a different order`);
   }
   if (account.orders.has(command.orderId)) {
     return refuse("already_exists", `order_id: ${command.orderId} already exists`);
   }
-  const hold = holdOf(terms, terms.qty);
-  const shortfall = holdShortfall(account, terms, hold);
-  if (shortfall !== null) return { ok: false, rejection: shortfall };
-  return {
-    ok: true,
-    events: [{ kind: "order_accepted", terms, holdCash: hold.holdCash, holdQty: hold.holdQty, atMs: command.atMs }],
+  const terms: OrderTerms = {
+    id: command.orderId,
+    clientOrderId: command.clientOrderId,
+    symbol: command.symbol,
+    side: command.side,
+    type,
+    timeInForce,
+    qty,
+    limitPrice,
+    stopPrice,
+    collarPrice,
+    replaces: null,
   };
+  const holdCash = holdCashOf(terms, qty);
+  const holdQty = holdQtyOf(terms, qty);
+  const shortfall = holdShortfall(account, terms, holdCash, holdQty);
+  if (shortfall !== null) return { ok: false, rejection: shortfall };
+  return { ok: true, events: [{ kind: "order_accepted", terms, holdCash, holdQty, atMs: command.atMs }] };
 }
 
 export function decideCancel(account: Account, command: CancelOrder): Decision {
@@ -54,20 +67,25 @@ export function decideReplace(account: Account, command: ReplaceOrder): Decision
   if (command.qty === null && command.limitPrice === null && command.stopPrice === null && command.timeInForce === null) {
     return refuse("invalid_argument", "qty, limit_price, stop_price, time_in_force: order parameters are not changed");
   }
-  const terms = validateTerms({
+  const timeInForce = command.timeInForce ?? old.timeInForce;
+  const qty = command.qty ?? remainingQty(old);
+  const limitPrice = command.limitPrice ?? old.limitPrice;
+  const stopPrice = command.stopPrice ?? old.stopPrice;
+  const problem = termsProblem(old.type, timeInForce, qty, limitPrice, stopPrice);
+  if (problem !== null) return { ok: false, rejection: problem };
+  const terms: OrderTerms = {
     id: command.newOrderId,
     clientOrderId: command.clientOrderId,
     symbol: old.symbol,
     side: old.side,
     type: old.type,
-    timeInForce: command.timeInForce ?? old.timeInForce,
-    qty: command.qty ?? remainingQty(old),
-    limitPrice: command.limitPrice ?? old.limitPrice,
-    stopPrice: command.stopPrice ?? old.stopPrice,
-    askPrice: command.askPrice,
+    timeInForce,
+    qty,
+    limitPrice,
+    stopPrice,
+    collarPrice: collarOf(old.side, old.type, limitPrice, stopPrice, command.askPrice),
     replaces: old.id,
-  });
-  if ("code" in terms) return { ok: false, rejection: terms };
+  };
   if (unchanged(old, terms)) {
     return refuse("invalid_argument", "qty, limit_price, stop_price, time_in_force: order parameters are not changed");
   }
@@ -78,28 +96,28 @@ export function decideReplace(account: Account, command: ReplaceOrder): Decision
     return refuse("already_exists", `order_id: ${command.newOrderId} already exists`);
   }
   // Buying power holds the larger of the old and the new order while the venue decides.
-  const full = holdOf(terms, terms.qty);
-  const topUp = { holdCash: max0(full.holdCash - old.holdCash), holdQty: max0(full.holdQty - old.holdQty) };
-  const shortfall = holdShortfall(account, terms, topUp);
+  const holdCash = max0(holdCashOf(terms, qty) - old.holdCash);
+  const holdQty = max0(holdQtyOf(terms, qty) - old.holdQty);
+  const shortfall = holdShortfall(account, terms, holdCash, holdQty);
   if (shortfall !== null) return { ok: false, rejection: shortfall };
-  const event: Event = { kind: "order_replace_requested", orderId: old.id, terms, ...topUp, atMs: command.atMs };
+  const event: Event = { kind: "order_replace_requested", orderId: old.id, terms, holdCash, holdQty, atMs: command.atMs };
   return { ok: true, events: [event] };
 }
 
-function holdShortfall(account: Account, terms: OrderTerms, hold: { holdCash: bigint; holdQty: bigint }): Rejection | null {
+function holdShortfall(account: Account, terms: OrderTerms, holdCash: Cash, holdQty: Qty): Rejection | null {
   if (terms.side === "buy") {
     const power = buyingPower(account);
-    if (hold.holdCash > power) {
+    if (holdCash > power) {
       return reject(
         "failed_precondition",
-        `insufficient buying power: order needs ${formatCash(hold.holdCash)}, buying power is ${formatCash(power)}`,
+        `insufficient buying power: order needs ${formatCash(holdCash)}, buying power is ${formatCash(power)}`,
       );
     }
     return null;
   }
   const available = availableQty(account, terms.symbol);
-  if (hold.holdQty > available) {
-    return reject("failed_precondition", `insufficient qty available for order (requested: ${hold.holdQty}, available: ${available})`);
+  if (holdQty > available) {
+    return reject("failed_precondition", `insufficient qty available for order (requested: ${holdQty}, available: ${available})`);
   }
   return null;
 }
@@ -109,17 +127,17 @@ function holdShortfall(account: Account, terms: OrderTerms, hold: { holdCash: bi
  * the earlier one) rather than a different one. Only a submitted order counts: a replacement's
  * client_order_id was never a submit, so a submit reusing it is a different order.
  */
-function sameSubmit(earlier: Order | undefined, terms: OrderTerms): boolean {
+function sameSubmit(earlier: Order | undefined, command: SubmitOrder): boolean {
   return (
     earlier !== undefined &&
     earlier.replaces === null &&
-    earlier.symbol === terms.symbol &&
-    earlier.side === terms.side &&
-    earlier.type === terms.type &&
-    earlier.timeInForce === terms.timeInForce &&
-    earlier.qty === terms.qty &&
-    earlier.limitPrice === terms.limitPrice &&
-    earlier.stopPrice === terms.stopPrice
+    earlier.symbol === command.symbol &&
+    earlier.side === command.side &&
+    earlier.type === command.type &&
+    earlier.timeInForce === command.timeInForce &&
+    earlier.qty === command.qty &&
+    earlier.limitPrice === command.limitPrice &&
+    earlier.stopPrice === command.stopPrice
   );
 }
 
