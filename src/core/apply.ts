@@ -82,8 +82,8 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     status,
     filledQty: 0n,
     filledNotional: 0n,
-    holdCash: 0n,
-    holdQty: 0n,
+    holdCash,
+    holdQty,
     lastExecutionSeq: 0,
     pendingReplace: null,
     replacedBy: null,
@@ -99,7 +99,8 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
   account.orders.set(order.id, order);
   account.orderIds.push(order.id);
   account.orderIdsByClientOrderId.set(order.clientOrderId, order.id);
-  changeHold(account, order, holdCash, holdQty);
+  // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.
+  addToHeldTotals(account, order.symbol, holdCash, holdQty);
   return order;
 }
 
@@ -166,14 +167,20 @@ function refuseReplace(account: Account, orderId: string, newOrderId: string, re
   replacement.rejectedAtMs = atMs;
 }
 
-/** Every hold change goes through here, so the account totals always equal the orders' sum. */
+/**
+ * Every change to an open order's hold goes through here, and every change to the account's
+ * held totals through addToHeldTotals, so the totals always equal the orders' sum.
+ */
 function changeHold(account: Account, order: Order, cashDelta: bigint, qtyDelta: bigint): void {
-  order.holdCash += cashDelta;
-  account.heldCash += cashDelta;
-  if (qtyDelta !== 0n) {
-    order.holdQty += qtyDelta;
-    positionOf(account, order.symbol).heldQty += qtyDelta;
-  }
+  if (cashDelta !== 0n) order.holdCash += cashDelta;
+  if (qtyDelta !== 0n) order.holdQty += qtyDelta;
+  addToHeldTotals(account, order.symbol, cashDelta, qtyDelta);
+}
+
+/** Zero deltas are skipped: a buy holds no shares and a sell no cash, and bigint + 0n allocates. */
+function addToHeldTotals(account: Account, symbol: string, cashDelta: bigint, qtyDelta: bigint): void {
+  if (cashDelta !== 0n) account.heldCash += cashDelta;
+  if (qtyDelta !== 0n) positionOf(account, symbol).heldQty += qtyDelta;
 }
 
 function setStatus(order: Order, status: OrderStatus, atMs: number): void {
