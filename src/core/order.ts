@@ -26,7 +26,18 @@ export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
 ]);
 
 export function isOpen(status: OrderStatus): boolean {
-  return !TERMINAL_STATUSES.has(status);
+  // A switch rather than TERMINAL_STATUSES.has: every fill and close asks, and a set lookup
+  // hashes; the two lists are kept equal by test/core/open-status-and-price-tick.test.ts.
+  switch (status) {
+    case "filled":
+    case "canceled":
+    case "rejected":
+    case "expired":
+    case "replaced":
+      return false;
+    default:
+      return true;
+  }
 }
 
 /** What a client asked for, after validation; fixed for the order's life. */

@@ -4,6 +4,8 @@ const ONE_DOLLAR: Price = CASH_SCALE;
 const CENT: Price = CASH_SCALE / 100n;
 const SUB_PENNY_TICK: Price = 1n;
 const FIFTY_DOLLARS: Price = 50n * CASH_SCALE;
+const CENT_NUMBER = Number(CENT);
+const MAX_SAFE_PRICE: Price = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The smallest price step: a cent at or above $1.00, $0.0001 below (SEC Rule 612). */
 export function priceTick(price: Price): Price {
@@ -16,10 +18,19 @@ export function priceTick(price: Price): Price {
  */
 export function priceProblem(price: Price): string | null {
   if (price <= 0n) return "must be positive";
-  if (price % priceTick(price) !== 0n) {
+  if (offTick(price)) {
     return "sub-penny increment does not fulfill minimum pricing criteria (at most 2 decimals at or above $1.00, 4 below)";
   }
   return null;
+}
+
+/** Whether a positive price is off its tick. Every price below $1.00 is on the $0.0001 tick. */
+function offTick(price: Price): boolean {
+  if (price < ONE_DOLLAR) return false;
+  // Checked on a number when exact: a bigint remainder allocates, and every order's price
+  // is checked on the submit path.
+  if (price <= MAX_SAFE_PRICE) return Number(price) % CENT_NUMBER !== 0;
+  return price % CENT !== 0n;
 }
 
 /**
