@@ -24,7 +24,10 @@ export function priceProblem(price: Price): string | null {
   return null;
 }
 
-/** Whether a positive price is off its tick. Every price below $1.00 is on the $0.0001 tick. */
+/**
+ * Whether a positive price is off its tick (priceTick's rule: every price below $1.00 is on
+ * the $0.0001 tick, at or above it only whole cents are).
+ */
 function offTick(price: Price): boolean {
   if (price < ONE_DOLLAR) return false;
   // Checked on a number when exact: a bigint remainder allocates, and every order's price
