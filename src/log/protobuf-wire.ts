@@ -14,13 +14,11 @@ export const WIRE_FIXED32 = 5;
 
 /** How deep unknown groups may nest before a record is refused (protobuf-es allows 100). */
 const GROUP_DEPTH_MAX = 100;
-/** Strings up to this many bytes are decoded in JavaScript when they are ASCII: below it a
- * call into TextDecoder costs more than the loop. */
-const ASCII_INLINE_BYTES_MAX = 48;
 const TWO_POW_32 = 0x1_0000_0000;
 /** The high word of a 64-bit value below 2^53: such a value is exact as a JS number. */
 const SAFE_HIGH_WORD_MAX = 0x1f_ffff;
 
+const latin1Slice = Buffer.prototype.latin1Slice;
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
@@ -186,16 +184,13 @@ export class WireReader {
     if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
     this.pos = stop;
     const bytes = this.bytes;
-    if (length <= ASCII_INLINE_BYTES_MAX) {
-      let text = "";
-      for (let i = start; i < stop; i += 1) {
-        const b = bytes[i] as number;
-        if (b >= 0x80) return this.utf8(field, start, stop);
-        text += String.fromCharCode(b);
-      }
-      return text;
+    for (let i = start; i < stop; i += 1) {
+      if ((bytes[i] as number) >= 0x80) return this.utf8(field, start, stop);
     }
-    return this.utf8(field, start, stop);
+    // ASCII, the usual case (ids, symbols): latin1 of ASCII is the same text, and latin1Slice
+    // reads the bytes in place, where TextDecoder needs a subarray whose allocation (it
+    // materializes the record's ArrayBuffer) costs more than the decoding.
+    return latin1Slice.call(bytes, start, stop);
   }
 
   private utf8(field: string, start: number, stop: number): string {
