@@ -76,12 +76,15 @@ export async function recoverShard(
   while (offset < end) {
     const batch = await log.read(shard, offset, REPLAY_BATCH_RECORDS_MAX);
     if (batch.length === 0) throw new Error(`shard ${shard}: the log has no record at offset ${offset}, below its end ${end}`);
+    // The offset before the next record may be; advanced once per batch, not per record.
+    let last = offset - 1n;
     for (let index = 0; index < batch.length; index += 1) {
       const stored = batch[index] as StoredRecord;
-      if (stored.offset < offset) throw new Error(`shard ${shard}: read offset ${stored.offset} going backwards from ${offset}`);
+      if (stored.offset <= last) throw new Error(`shard ${shard}: read offset ${stored.offset} going backwards from ${last + 1n}`);
       replayRecord(ledger, stored, cursor, shard, where);
-      offset = stored.offset + 1n;
+      last = stored.offset;
     }
+    offset = last + 1n;
     if (performance.now() - reportedMs >= progressEveryMs) {
       reportedMs = performance.now();
       onProgress({ shard, offset, endOffset: end, remainingRecords: end - offset, eventsReplayed: cursor.events, eventsPerSecond: rate() });
