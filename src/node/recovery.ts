@@ -76,7 +76,7 @@ export async function recoverShard(
   while (offset < end) {
     const batch = await log.read(shard, offset, REPLAY_BATCH_RECORDS_MAX);
     if (batch.length === 0) throw new Error(`shard ${shard}: the log has no record at offset ${offset}, below its end ${end}`);
-    // The offset before the next record may be; advanced once per batch, not per record.
+    // Offsets must increase within a batch; the next read's offset is computed once after it.
     let last = offset - 1n;
     for (let index = 0; index < batch.length; index += 1) {
       const stored = batch[index] as StoredRecord;
