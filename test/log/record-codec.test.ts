@@ -74,6 +74,15 @@ describe("record codec", () => {
     );
   });
 
+  test("a record that is a view into a larger buffer, as Kafka hands out values, decodes the same", () => {
+    const record: LogRecord = { accountId: "acct-1", events: everyKind };
+    const bytes = encodeRecord(header, record);
+    const larger = new Uint8Array(bytes.length + 16).fill(0xff);
+    larger.set(bytes, 7);
+    expect(decodeRecord(larger.subarray(7, 7 + bytes.length))).toEqual({ header, record });
+    expect(decodeRecord(Buffer.from(larger.buffer, 7, bytes.length))).toEqual({ header, record });
+  });
+
   test("the same record always encodes to the same bytes", () => {
     const record: LogRecord = { accountId: "acct-1", events: everyKind };
     expect(encodeRecord(header, record)).toEqual(encodeRecord({ ...header }, structuredClone(record)));
