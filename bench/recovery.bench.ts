@@ -5,6 +5,7 @@
 // node spreads them. Replay starts from no snapshot, the worst case a restart can meet; a last
 // start from snapshots taken at the end of the log shows the usual case.
 import { createClient } from "@connectrpc/connect";
+import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { Health } from "../src/gen/grpc/health/v1/health_pb.ts";
 import type { EventLog } from "../src/log/event-log.ts";
 import { KafkaEventLog } from "../src/log/kafka-event-log.ts";
 import { KafkaMockCluster } from "../src/log/kafka-mock-cluster.ts";
+import { decodeRecord, encodeRecord } from "../src/log/record-codec.ts";
 import { SqliteEventLog } from "../src/log/sqlite-event-log.ts";
 import { recoverShard } from "../src/node/recovery.ts";
 import type { ShardLedger } from "../src/node/shard-ledgers.ts";
@@ -38,6 +40,10 @@ const WRITER_EPOCH = 1n;
 /** Records awaited at a time while building: a few group-commit batches' worth. */
 const BUILD_RECORDS_IN_FLIGHT_MAX = 16_384;
 const REPLAY_RUNS = 2;
+/** Passes over the records when timing the codec; the fastest counts (the cores are shared). */
+const CODEC_PASSES = 5;
+/** Records the codec is timed on: shard 0's first, enough for a steady rate without holding the whole log decoded. */
+const CODEC_RECORDS = 200_000;
 const NODE_STARTS = 1;
 const NODE_ID = "bench-node";
 /** Within what a mock partition keeps (~5 MiB, ~20,000 of these records each). */
@@ -69,6 +75,8 @@ async function measure(dir: string, log: (line: string) => void): Promise<Figure
   const walLog = SqliteEventLog.open(walPath);
   const built = await buildLog(walLog, { events: EVENTS_IN_LOG, accountCount: ACCOUNT_COUNT, seed: 7 }).finally(() => walLog.close());
   log(`log built in ${(built.ms / 1000).toFixed(1)} s: ${built.records.toLocaleString("en-US")} records, ${built.events.toLocaleString("en-US")} events on ${SHARD_COUNT} shards (${describeKinds(built.kinds)})`);
+  const codec = measureCodec(walPath);
+  log(`record codec on ${codec.records.toLocaleString("en-US")} of the log's records: decode ${codec.decodeUs.toFixed(2)} µs, encode ${codec.encodeUs.toFixed(2)} µs a record`);
   const replays: number[] = [];
   let snapshotText = "";
   for (let run = 1; run <= REPLAY_RUNS; run += 1) {
@@ -105,6 +113,20 @@ async function measure(dir: string, log: (line: string) => void): Promise<Figure
       unit: "events/s",
       target: { value: 500_000, comparison: ">=" },
       note: `recoverShard() of every shard from SQLite, one after another; ${eventsText}; median of ${REPLAY_RUNS} runs (${replays.map((r) => r.toLocaleString("en-US")).join(", ")})`,
+    },
+    {
+      level: LEVEL,
+      name: "record_decode_us",
+      value: round2(codec.decodeUs),
+      unit: "µs",
+      note: `decodeRecord() of shard 0's first ${codec.records.toLocaleString("en-US")} records of the log (bytes as SQLite returns them), per record; fastest of ${CODEC_PASSES} passes`,
+    },
+    {
+      level: LEVEL,
+      name: "record_encode_us",
+      value: round2(codec.encodeUs),
+      unit: "µs",
+      note: `encodeRecord() of the same records, decoded, per record; fastest of ${CODEC_PASSES} passes`,
     },
     {
       level: LEVEL,
@@ -187,6 +209,38 @@ async function buildLog(eventLog: EventLog, content: LogContent): Promise<BuiltL
   }
   await drain();
   return { records, events, kinds, ms: performance.now() - startedMs };
+}
+
+interface CodecTimes {
+  records: number;
+  decodeUs: number;
+  encodeUs: number;
+}
+
+/** The record codec alone, on records of the log: what replay pays to decode and the commit path to encode. */
+function measureCodec(walPath: string): CodecTimes {
+  const db = new Database(walPath, { readonly: true, strict: true, safeIntegers: true });
+  let blobs: Uint8Array[];
+  try {
+    blobs = db
+      .query<{ record: Uint8Array }, [number]>(`SELECT record FROM wal_records WHERE shard = 0 ORDER BY "offset" LIMIT ?`)
+      .all(CODEC_RECORDS)
+      .map((row) => row.record);
+  } finally {
+    db.close();
+  }
+  const decoded = blobs.map((bytes) => decodeRecord(bytes));
+  let decodeMs = Number.POSITIVE_INFINITY;
+  let encodeMs = Number.POSITIVE_INFINITY;
+  for (let pass = 0; pass < CODEC_PASSES; pass += 1) {
+    let startedMs = performance.now();
+    for (const bytes of blobs) decodeRecord(bytes);
+    decodeMs = Math.min(decodeMs, performance.now() - startedMs);
+    startedMs = performance.now();
+    for (const { header, record } of decoded) encodeRecord(header, record);
+    encodeMs = Math.min(encodeMs, performance.now() - startedMs);
+  }
+  return { records: blobs.length, decodeUs: (decodeMs * 1000) / blobs.length, encodeUs: (encodeMs * 1000) / blobs.length };
 }
 
 interface Replay {

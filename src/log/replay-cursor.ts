@@ -20,19 +20,32 @@ export type RecordAdmission = "apply" | "epoch_marker" | "fenced" | "duplicate";
 /**
  * Decides whether a record's events are to be applied and moves the cursor past it; the
  * caller applies them on "apply". Throws, naming `where`, on a record of another shard or a
- * sequence gap: a reader that went on would rebuild a ledger the owner never had.
+ * sequence gap: a reader that went on would rebuild a ledger the owner never had. `where` may
+ * be a function of the record's offset, so that a replay of millions of records builds the
+ * text only for the one it refuses.
  */
-export function admitRecord(cursor: ReplayCursor, shard: number, stored: StoredRecord, where: string): RecordAdmission {
+export function admitRecord(
+  cursor: ReplayCursor,
+  shard: number,
+  stored: StoredRecord,
+  where: string | ((offset: bigint) => string),
+): RecordAdmission {
   const { header, record } = stored;
-  if (header.shard !== shard) throw new Error(`${where}: record belongs to shard ${header.shard}`);
+  if (header.shard !== shard) throw new Error(`${whereText(where, stored)}: record belongs to shard ${header.shard}`);
   if (header.epoch < cursor.epoch) return "fenced";
   cursor.epoch = header.epoch;
   // A new owner's marker holds no command and takes no sequence.
   if (isEpochMarker(record)) return "epoch_marker";
   if (header.sequence < cursor.nextSequence) return "duplicate";
   if (header.sequence > cursor.nextSequence) {
-    throw new Error(`${where}: record has sequence ${header.sequence} but ${cursor.nextSequence} was expected; the log has a gap`);
+    throw new Error(
+      `${whereText(where, stored)}: record has sequence ${header.sequence} but ${cursor.nextSequence} was expected; the log has a gap`,
+    );
   }
   cursor.nextSequence += 1n;
   return "apply";
+}
+
+function whereText(where: string | ((offset: bigint) => string), stored: StoredRecord): string {
+  return typeof where === "string" ? where : where(stored.offset);
 }

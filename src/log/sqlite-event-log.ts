@@ -125,7 +125,10 @@ export class SqliteEventLog implements EventLog {
       if (row.offset !== expected) {
         throw new Error(`event log: shard ${shard} has a gap: offset ${expected} is missing (next is ${row.offset})`);
       }
-      return { offset: row.offset, ...decodeAt(shard, row) };
+      // Named fields, not a spread of the decoded record: a spread copies each of a million
+      // records' properties through the generic path (3% of replay).
+      const { header, record } = decodeAt(shard, row);
+      return { offset: row.offset, header, record };
     });
   }
 

@@ -1,5 +1,6 @@
 // Bringing a shard back: its latest snapshot, then every log record after it, applied in
 // order. Replay only applies events: it never calls the venue.
+import type { Event } from "../core/event.ts";
 import { decodeLedger } from "../core/ledger-codec.ts";
 import { apply, type Ledger } from "../core/state-machine.ts";
 import type { EventLog, StoredRecord } from "../log/event-log.ts";
@@ -70,14 +71,20 @@ export async function recoverShard(
   const startedMs = performance.now();
   let reportedMs = startedMs;
   const rate = () => Math.round(cursor.events / Math.max((performance.now() - startedMs) / 1000, 1e-3));
+  // Built only for a record that replay refuses, not for each of the millions it takes.
+  const where = (at: bigint) => `shard ${shard} offset ${at}`;
   while (offset < end) {
     const batch = await log.read(shard, offset, REPLAY_BATCH_RECORDS_MAX);
     if (batch.length === 0) throw new Error(`shard ${shard}: the log has no record at offset ${offset}, below its end ${end}`);
-    for (const stored of batch) {
-      if (stored.offset < offset) throw new Error(`shard ${shard}: read offset ${stored.offset} going backwards from ${offset}`);
-      replayRecord(ledger, stored, cursor, shard);
-      offset = stored.offset + 1n;
+    // Offsets must increase within a batch; the next read's offset is computed once after it.
+    let last = offset - 1n;
+    for (let index = 0; index < batch.length; index += 1) {
+      const stored = batch[index] as StoredRecord;
+      if (stored.offset <= last) throw new Error(`shard ${shard}: read offset ${stored.offset} going backwards from ${last + 1n}`);
+      replayRecord(ledger, stored, cursor, shard, where);
+      last = stored.offset;
     }
+    offset = last + 1n;
     if (performance.now() - reportedMs >= progressEveryMs) {
       reportedMs = performance.now();
       onProgress({ shard, offset, endOffset: end, remainingRecords: end - offset, eventsReplayed: cursor.events, eventsPerSecond: rate() });
@@ -98,12 +105,12 @@ export async function recoverShard(
   };
 }
 
-function replayRecord(ledger: Ledger, stored: StoredRecord, cursor: RecoveryCursor, shard: number): void {
-  const admission = admitRecord(cursor, shard, stored, `shard ${shard} offset ${stored.offset}`);
+function replayRecord(ledger: Ledger, stored: StoredRecord, cursor: RecoveryCursor, shard: number, where: (offset: bigint) => string): void {
+  const admission = admitRecord(cursor, shard, stored, where);
   if (admission === "fenced" || admission === "duplicate") cursor.skipped += 1;
   if (admission !== "apply") return;
-  const { record } = stored;
-  for (const event of record.events) apply(ledger, record.accountId, event);
-  cursor.events += record.events.length;
+  const { accountId, events } = stored.record;
+  for (let index = 0; index < events.length; index += 1) apply(ledger, accountId, events[index] as Event);
+  cursor.events += events.length;
   cursor.applied += 1;
 }

@@ -6,6 +6,7 @@ import type { OrderTerms } from "../../src/core/order.ts";
 import type { LogRecord } from "../../src/log/event-log.ts";
 import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
 import { type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
+import { eventArbitrary, headerArbitrary, text } from "./record-arbitraries.ts";
 
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -49,45 +50,6 @@ const everyKind: Event[] = [
   { kind: "order_replace_rejected", orderId: "ord-1", newOrderId: "ord-2", reason: "too late", atMs: 10 },
 ];
 
-const text = fc.string({ unit: "grapheme", maxLength: 12 });
-const int64 = fc.bigInt({ min: INT64_MIN, max: INT64_MAX });
-const time = fc.maxSafeInteger();
-const price = fc.option(int64, { nil: null });
-
-const termsArbitrary: fc.Arbitrary<OrderTerms> = fc.record({
-  id: text,
-  clientOrderId: text,
-  symbol: text,
-  side: fc.constantFrom("buy" as const, "sell" as const),
-  type: fc.constantFrom("market" as const, "limit" as const, "stop" as const, "stop_limit" as const),
-  timeInForce: fc.constantFrom("day" as const, "gtc" as const, "ioc" as const, "fok" as const),
-  qty: int64,
-  limitPrice: price,
-  stopPrice: price,
-  collarPrice: price,
-  replaces: fc.option(text, { nil: null }),
-});
-
-const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
-  fc.record({ kind: fc.constant("account_created" as const), atMs: time }),
-  fc.record({ kind: fc.constant("cash_deposited" as const), amount: int64, atMs: time }),
-  fc.record({ kind: fc.constant("order_accepted" as const), terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
-  fc.record({ kind: fc.constant("order_cancel_requested" as const), orderId: text, atMs: time }),
-  fc.record({ kind: fc.constant("order_replace_requested" as const), orderId: text, terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
-  fc.record({ kind: fc.constant("order_filled" as const), orderId: text, executionSeq: time, qty: int64, price: int64, atMs: time }),
-  fc.record({ kind: fc.constant("order_canceled" as const), orderId: text, reason: text, atMs: time }),
-  fc.record({ kind: fc.constant("order_expired" as const), orderId: text, atMs: time }),
-  fc.record({ kind: fc.constant("order_rejected" as const), orderId: text, reason: text, atMs: time }),
-  fc.record({ kind: fc.constant("order_replaced" as const), orderId: text, newOrderId: text, atMs: time }),
-  fc.record({ kind: fc.constant("order_replace_rejected" as const), orderId: text, newOrderId: text, reason: text, atMs: time }),
-);
-
-const headerArbitrary: fc.Arbitrary<RecordHeader> = fc.record({
-  shard: fc.integer({ min: 0, max: 0xffff_ffff }),
-  epoch: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
-  sequence: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
-});
-
 function wireRecord(init: MessageInitShape<typeof RecordSchema>): Uint8Array {
   return toBinary(RecordSchema, create(RecordSchema, init));
 }
@@ -110,6 +72,15 @@ describe("record codec", () => {
       }),
       { numRuns: 500, seed: 20_240_611 },
     );
+  });
+
+  test("a record that is a view into a larger buffer, as Kafka hands out values, decodes the same", () => {
+    const record: LogRecord = { accountId: "acct-1", events: everyKind };
+    const bytes = encodeRecord(header, record);
+    const larger = new Uint8Array(bytes.length + 16).fill(0xff);
+    larger.set(bytes, 7);
+    expect(decodeRecord(larger.subarray(7, 7 + bytes.length))).toEqual({ header, record });
+    expect(decodeRecord(Buffer.from(larger.buffer, 7, bytes.length))).toEqual({ header, record });
   });
 
   test("the same record always encodes to the same bytes", () => {

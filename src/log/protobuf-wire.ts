@@ -1,0 +1,418 @@
+// The protobuf binary wire format, read and written by hand for the log's record codec: the
+// generic protobuf-es reflection costs a few microseconds a record, which replay and the
+// commit path pay a million times. Only what the oms.log.v1 schema uses is here (varints,
+// length-delimited fields, skipping the rest). It follows protobuf-es where the wire leaves a
+// choice: a uint32 keeps the low 32 bits of a longer varint, strings must be valid UTF-8
+// (proto3), unknown fields and groups are skipped.
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LENGTH_DELIMITED = 2;
+export const WIRE_START_GROUP = 3;
+export const WIRE_END_GROUP = 4;
+export const WIRE_FIXED32 = 5;
+
+/** How deep unknown groups may nest before a record is refused (protobuf-es allows 100). */
+const GROUP_DEPTH_MAX = 100;
+const TWO_POW_32 = 0x1_0000_0000;
+/** The high word of a 64-bit value below 2^53: such a value is exact as a JS number. */
+const SAFE_HIGH_WORD_MAX = 0x1f_ffff;
+
+const latin1Slice = Buffer.prototype.latin1Slice;
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/** Wire-level damage: the bytes are not a protobuf message of the expected shape. */
+export class WireFormatError extends Error {
+  override name = "WireFormatError";
+}
+
+/**
+ * A cursor over one message's bytes. Every read checks the bounds of the message it is in and
+ * throws a WireFormatError naming the field and the byte position instead of reading past them.
+ */
+export class WireReader {
+  bytes: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  /** The end of the innermost message being read. */
+  end = 0;
+  /** The low and high 32 bits of the last 64-bit varint read (unsigned words). */
+  lo = 0;
+  hi = 0;
+
+  reset(bytes: Uint8Array): void {
+    this.bytes = bytes;
+    this.pos = 0;
+    this.end = bytes.length;
+  }
+
+  /** The next tag, as fieldNumber << 3 | wireType; checked to be a legal tag. */
+  tag(): number {
+    const bytes = this.bytes;
+    const pos = this.pos;
+    // Field numbers below 16 with any wire type: one byte, the common case.
+    const first = pos < this.end ? (bytes[pos] as number) : -1;
+    if (first >= 8 && first < 0x80 && (first & 7) <= 5) {
+      this.pos = pos + 1;
+      return first;
+    }
+    const tag = this.varint32("tag");
+    if (this.pos - pos > 5 || (this.pos - pos === 5 && (bytes[this.pos - 1] as number) > 0x0f)) {
+      throw this.error("tag", "varint overflows uint32", pos);
+    }
+    if (tag >>> 3 === 0 || (tag & 7) > 5) throw this.error("tag", `illegal field number ${tag >>> 3} with wire type ${tag & 7}`, pos);
+    return tag;
+  }
+
+  /** A varint's low 32 bits, unsigned, as protobuf's uint32 reads a longer one. */
+  varint32(field: string): number {
+    const bytes = this.bytes;
+    let pos = this.pos;
+    if (pos < this.end) {
+      const b = bytes[pos] as number;
+      if (b < 0x80) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
+    const start = pos;
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (pos >= this.end) throw this.error(field, "varint runs past the end", start);
+      const b = bytes[pos++] as number;
+      result |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.pos = pos;
+        return result >>> 0;
+      }
+    }
+    // Bytes 6 to 10 carry bits above 32, which a uint32 drops.
+    for (let count = 5; count < 10; count += 1) {
+      if (pos >= this.end) throw this.error(field, "varint runs past the end", start);
+      if ((bytes[pos++] as number) < 0x80) {
+        this.pos = pos;
+        return result >>> 0;
+      }
+    }
+    throw this.error(field, "varint is longer than 10 bytes", start);
+  }
+
+  /** A 64-bit varint into this.lo and this.hi (unsigned words); bits past 64 are dropped. */
+  varint64(field: string): void {
+    const bytes = this.bytes;
+    let pos = this.pos;
+    const start = pos;
+    const end = this.end;
+    let lo = 0;
+    let hi = 0;
+    let b = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (pos >= end) throw this.error(field, "varint runs past the end", start);
+      b = bytes[pos++] as number;
+      lo |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.pos = pos;
+        this.lo = lo >>> 0;
+        this.hi = 0;
+        return;
+      }
+    }
+    if (pos >= end) throw this.error(field, "varint runs past the end", start);
+    b = bytes[pos++] as number;
+    lo |= (b & 0x0f) << 28;
+    hi = (b & 0x70) >> 4;
+    for (let shift = 3; b >= 0x80; shift += 7) {
+      if (shift > 31) throw this.error(field, "varint is longer than 10 bytes", start);
+      if (pos >= end) throw this.error(field, "varint runs past the end", start);
+      b = bytes[pos++] as number;
+      hi |= (b & 0x7f) << shift;
+    }
+    this.pos = pos;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+
+  /** An int64 field. */
+  int64(field: string): bigint {
+    this.varint64(field);
+    const hi = this.hi;
+    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(this.lo));
+  }
+
+  /** A uint64 field. */
+  uint64(field: string): bigint {
+    this.varint64(field);
+    const hi = this.hi;
+    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
+    return (BigInt(hi) << 32n) | BigInt(this.lo);
+  }
+
+  /**
+   * An int64 field that the reader holds as a JS number (times, sequences): null when the
+   * value is not a safe integer, so the caller can refuse it in its own words (see int64Text).
+   */
+  int64Safe(field: string): number | null {
+    this.varint64(field);
+    const hi = this.hi;
+    if (hi <= SAFE_HIGH_WORD_MAX) return hi * TWO_POW_32 + this.lo;
+    // Negative: two's complement, exact while the magnitude stays below 2^53.
+    if (hi >= 0xffe0_0000) {
+      const magnitudeLo = (~this.lo + 1) >>> 0;
+      const magnitudeHi = (~hi + (magnitudeLo === 0 ? 1 : 0)) >>> 0;
+      const value = -(magnitudeHi * TWO_POW_32 + magnitudeLo);
+      if (Number.isSafeInteger(value)) return value;
+    }
+    return null;
+  }
+
+  /** The last int64 read, as text: for the message that refuses it. */
+  int64Text(): string {
+    return String(BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(this.lo)));
+  }
+
+  /** An enum field: an int32, as protobuf reads one (the low 32 bits, signed). */
+  enumValue(field: string): number {
+    return this.varint32(field) | 0;
+  }
+
+  /** A string field; invalid UTF-8 is refused, as proto3 requires. */
+  string(field: string): string {
+    const length = this.varint32(field);
+    const start = this.pos;
+    const stop = start + length;
+    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
+    this.pos = stop;
+    const bytes = this.bytes;
+    for (let i = start; i < stop; i += 1) {
+      if ((bytes[i] as number) >= 0x80) return this.utf8(field, start, stop);
+    }
+    // ASCII, the usual case (ids, symbols): latin1 of ASCII is the same text, and latin1Slice
+    // reads the bytes in place, where TextDecoder needs a subarray whose allocation (it
+    // materializes the record's ArrayBuffer) costs more than the decoding.
+    return latin1Slice.call(bytes, start, stop);
+  }
+
+  private utf8(field: string, start: number, stop: number): string {
+    try {
+      return utf8Strict.decode(this.bytes.subarray(start, stop));
+    } catch (cause) {
+      throw this.error(field, "not valid UTF-8", start, cause);
+    }
+  }
+
+  /** Enters a length-delimited message field; returns the end to pass to leave(). */
+  enter(field: string): number {
+    const length = this.varint32(field);
+    const start = this.pos;
+    const stop = start + length;
+    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
+    const outer = this.end;
+    this.end = stop;
+    return outer;
+  }
+
+  /** Leaves the message entered last, at its end. */
+  leave(outer: number): void {
+    this.end = outer;
+  }
+
+  /** True while the message being read has bytes left. */
+  more(): boolean {
+    return this.pos < this.end;
+  }
+
+  /** Skips a field this reader does not know, as protobuf does with unknown fields. */
+  skip(tag: number, field: string): void {
+    const start = this.pos;
+    switch (tag & 7) {
+      case WIRE_VARINT:
+        this.varint64(field);
+        return;
+      case WIRE_FIXED64:
+        this.advance(8, field, start);
+        return;
+      case WIRE_FIXED32:
+        this.advance(4, field, start);
+        return;
+      case WIRE_LENGTH_DELIMITED:
+        this.advance(this.varint32(field), field, start);
+        return;
+      case WIRE_START_GROUP:
+        this.skipGroup(tag >>> 3, field);
+        return;
+      default:
+        throw this.error(field, `unexpected end-group tag for field ${tag >>> 3}`, start);
+    }
+  }
+
+  /** A group is skipped with an explicit stack of field numbers, not by recursion. */
+  private skipGroup(fieldNumber: number, field: string): void {
+    const open = [fieldNumber];
+    while (open.length > 0) {
+      const start = this.pos;
+      if (start >= this.end) throw this.error(field, "group has no end tag", start);
+      const tag = this.tag();
+      const wireType = tag & 7;
+      if (wireType === WIRE_END_GROUP) {
+        if (tag >>> 3 !== open.pop()) throw this.error(field, `end-group tag for field ${tag >>> 3} does not match`, start);
+      } else if (wireType === WIRE_START_GROUP) {
+        if (open.length >= GROUP_DEPTH_MAX) throw this.error(field, `groups nest deeper than ${GROUP_DEPTH_MAX}`, start);
+        open.push(tag >>> 3);
+      } else {
+        this.skip(tag, field);
+      }
+    }
+  }
+
+  private advance(count: number, field: string, start: number): void {
+    if (this.pos + count > this.end) throw this.error(field, `${count} bytes run past the end`, start);
+    this.pos += count;
+  }
+
+  /** A WireFormatError naming the field and where in the bytes it went wrong. */
+  error(field: string, problem: string, at: number, cause?: unknown): WireFormatError {
+    const message = `${field}: ${problem} (at byte ${at} of ${this.bytes.length})`;
+    return cause === undefined ? new WireFormatError(message) : new WireFormatError(message, { cause });
+  }
+}
+
+/**
+ * Builds one message in a buffer it keeps between messages. Nested messages are written in
+ * place: begin() reserves one byte for the length, which end() widens if the body outgrew it.
+ */
+export class WireWriter {
+  private buffer = new Uint8Array(1024);
+  pos = 0;
+
+  /** Starts a new message, dropping whatever was written before. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A copy of the message written since reset(). */
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.pos);
+  }
+
+  private ensure(count: number): void {
+    if (this.pos + count <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.pos + count) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buffer.subarray(0, this.pos));
+    this.buffer = grown;
+  }
+
+  /** A varint of a non-negative integer below 2^53. */
+  varint(value: number): void {
+    this.ensure(10);
+    const buffer = this.buffer;
+    let pos = this.pos;
+    if (value < 0x80) {
+      buffer[pos] = value;
+      this.pos = pos + 1;
+      return;
+    }
+    while (value >= 0x8000_0000) {
+      buffer[pos++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    while (value > 0x7f) {
+      buffer[pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buffer[pos++] = value;
+    this.pos = pos;
+  }
+
+  /** A 64-bit varint of a bigint already checked to be within int64 or uint64. */
+  varintBig(value: bigint): void {
+    if (value >= 0n && value <= 0x1f_ffff_ffff_ffffn) {
+      this.varint(Number(value));
+      return;
+    }
+    const bits = BigInt.asUintN(64, value);
+    let lo = Number(bits & 0xffff_ffffn);
+    let hi = Number(bits >> 32n);
+    this.ensure(10);
+    const buffer = this.buffer;
+    let pos = this.pos;
+    // Seven bits at a time from the 64-bit value held as two 32-bit words.
+    while (hi !== 0 || lo > 0x7f) {
+      buffer[pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    buffer[pos++] = lo;
+    this.pos = pos;
+  }
+
+  /**
+   * A string's UTF-8 bytes after their length. Returns false, having written nothing, for text
+   * that is not well-formed (a lone surrogate): UTF-8 would carry it changed, not refuse it.
+   */
+  string(text: string): boolean {
+    const length = text.length;
+    // The length prefix, at most 5 bytes, and at most 3 bytes for each UTF-16 unit.
+    this.ensure(length * 3 + 10);
+    const buffer = this.buffer;
+    if (length < 0x80) {
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < length; i += 1) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) break;
+        buffer[start + i] = code;
+      }
+      if (i === length) {
+        buffer[this.pos] = length;
+        this.pos = start + length;
+        return true;
+      }
+    }
+    if (!text.isWellFormed()) return false;
+    // Not ASCII: encode after a length prefix sized for the worst case, then close the gap.
+    const prefixBytes = varintSize(length * 3);
+    const bodyStart = this.pos + prefixBytes;
+    const { written } = utf8Encoder.encodeInto(text, buffer.subarray(bodyStart));
+    const actualPrefix = varintSize(written);
+    const lengthAt = this.pos;
+    if (actualPrefix !== prefixBytes) buffer.copyWithin(lengthAt + actualPrefix, bodyStart, bodyStart + written);
+    this.varint(written);
+    this.pos = lengthAt + actualPrefix + written;
+    return true;
+  }
+
+  /** Opens a nested message: returns where its length goes, for end(). */
+  begin(): number {
+    this.ensure(1);
+    const at = this.pos;
+    this.pos = at + 1;
+    return at;
+  }
+
+  /** Closes the nested message begun at `at`, writing its length before it. */
+  end(at: number): void {
+    const length = this.pos - at - 1;
+    if (length < 0x80) {
+      (this.buffer as Uint8Array)[at] = length;
+      return;
+    }
+    const prefixBytes = varintSize(length);
+    this.ensure(prefixBytes - 1);
+    this.buffer.copyWithin(at + prefixBytes, at + 1, this.pos);
+    this.pos = at;
+    this.varint(length);
+    this.pos = at + prefixBytes + length;
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    size += 1;
+  }
+  return size;
+}
