@@ -332,8 +332,10 @@ export class OmsNode {
     }
     const nextOffset = await durableEnd;
     try {
-      await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state });
-      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes: state.byteLength });
+      const bytes = state.byteLength;
+      // The state is this run's own: the store may move it to its writer thread uncopied.
+      await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state }, { giveState: true });
+      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes });
     } catch (error) {
       // A failed snapshot loses nothing (the log has everything); it only lengthens replay.
       this.options.logger.warn("snapshot failed", { shard: shard.shard, error: String(error) });

@@ -1,0 +1,112 @@
+// The thread that saves the SQLite store's snapshots, so that writing a shard's multi-megabyte
+// state and waiting for its fsync does not stop the node's event loop (measured: the save on
+// the main thread was ~16% of a loaded node's time, in stalls of many milliseconds). One save
+// at a time, answered in order, each only after its transaction has committed with
+// synchronous=FULL.
+//
+// The worker's code is a string run from a Blob URL, as the log's writer is: a worker file
+// would sit at a different path under `bun src/...` and in the compiled binary.
+import { SNAPSHOT_PRAGMAS, SNAPSHOT_SCHEMA } from "./sqlite-snapshot-schema.ts";
+
+export interface SaveRequest {
+  shard: number;
+  nextOffset: bigint;
+  nextSequence: bigint;
+  epoch: bigint;
+  state: Uint8Array;
+  takenAtMs: number;
+}
+
+export type SaveResult = { ok: true } | { ok: false; error: string };
+
+// The check and the replacement run in one transaction: the row is replaced whole or not at
+// all, and a snapshot never moves a shard back to an earlier offset (the log before the newer
+// one may already be compacted away, and only a stale shard owner would write it).
+const WORKER_SOURCE = `
+import { Database } from "bun:sqlite";
+let replace = null;
+self.onmessage = (message) => {
+  const data = message.data;
+  try {
+    if (data.open !== undefined) {
+      const db = new Database(data.open, { create: true, readwrite: true, strict: true, safeIntegers: true });
+      for (const pragma of ${JSON.stringify(SNAPSHOT_PRAGMAS)}) db.run(pragma);
+      const synchronous = db.query("PRAGMA synchronous").get();
+      if (synchronous.synchronous !== 2n) throw new Error("synchronous = FULL was not accepted");
+      db.run(${JSON.stringify(SNAPSHOT_SCHEMA)});
+      const select = db.prepare("SELECT next_offset FROM shard_snapshots WHERE shard = ?");
+      const upsert = db.prepare(
+        "INSERT OR REPLACE INTO shard_snapshots (shard, next_offset, next_sequence, epoch, state, taken_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      replace = db.transaction((s) => {
+        const stored = select.get(s.shard);
+        if (stored !== null && stored.next_offset > s.nextOffset) {
+          throw new Error(
+            "snapshot store: shard " + s.shard + ": refusing a snapshot at offset " + s.nextOffset +
+              " older than the stored one at " + stored.next_offset,
+          );
+        }
+        upsert.run(s.shard, s.nextOffset, s.nextSequence, s.epoch, s.state, s.takenAtMs);
+      }).immediate;
+    } else if (data.save !== undefined) {
+      if (replace === null) throw new Error("snapshot writer used before it was opened");
+      replace(data.save);
+    }
+    postMessage({ ok: true });
+  } catch (error) {
+    postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
+};
+`;
+
+let workerUrl: string | null = null;
+
+/** Saves on a worker thread; answers come back in the order the saves were sent. */
+export class SnapshotWriterThread {
+  private readonly worker: Worker;
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Settles after the last message sent has been answered. */
+  private drained: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
+    this.worker = new Worker(workerUrl);
+    this.worker.onmessage = (message: MessageEvent<SaveResult>) => {
+      const next = this.waiting.shift();
+      if (next === undefined) throw new Error("snapshot writer: an answer nobody waited for");
+      if (message.data.ok) next.resolve();
+      else next.reject(new Error(message.data.error));
+    };
+    this.worker.onerror = (event) => {
+      const error = new Error(`snapshot writer thread failed: ${event.message}`);
+      for (const waiting of this.waiting.splice(0)) waiting.reject(error);
+    };
+    // The open is answered like a save; a failure to open fails the first save.
+    this.send({ open: path }, []).catch(() => undefined);
+  }
+
+  /**
+   * Resolves once the snapshot is durable. With giveState the state's buffer moves to the
+   * thread without a copy when the state spans all of it (the caller gave the bytes up);
+   * otherwise the bytes are copied.
+   */
+  save(request: SaveRequest, giveState: boolean): Promise<void> {
+    const { state } = request;
+    const movable = giveState && state.buffer instanceof ArrayBuffer && state.byteOffset === 0 && state.byteLength === state.buffer.byteLength;
+    return this.send({ save: request }, movable ? [state.buffer as ArrayBuffer] : []);
+  }
+
+  /** Waits for the saves sent so far, then stops the thread. */
+  async close(): Promise<void> {
+    await this.drained;
+    this.worker.terminate();
+  }
+
+  private send(message: { open: string } | { save: SaveRequest }, transfer: ArrayBuffer[]): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.waiting.push({ resolve, reject });
+    this.worker.postMessage(message, transfer);
+    this.drained = promise.catch(() => undefined);
+    return promise;
+  }
+}
