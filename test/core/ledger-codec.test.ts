@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { newAccount, type Account } from "../../src/core/account.ts";
-import { decodeLedger, encodeLedger } from "../../src/core/ledger-codec.ts";
+import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
 import type { Order, OrderStatus } from "../../src/core/order.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
@@ -123,6 +123,24 @@ describe("ledger codec", () => {
       }
     }
     expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
+  });
+
+  test("joining account parts a slice at a time gives encodeLedger's bytes, one part per slice at a one-byte budget", () => {
+    const ledger = sampleLedger();
+    for (let i = 0; i < 3; i++) ledger.set(`acct-${i}`, newAccount(`acct-${i}`, 1_700_000_000_000 + i));
+    const join = new AccountsJoin([...ledger.values()].map(encodeAccount));
+    let steps = 1;
+    while (!join.step(1)) steps += 1;
+    expect(steps).toBe(ledger.size);
+    expect(join.result()).toEqual(encodeLedger(ledger));
+    expect(decodeLedger(join.result())).toEqual(ledger);
+  });
+
+  test("a join's result is refused before every part is in", () => {
+    const join = new AccountsJoin([encodeAccount(newAccount("a", 1)), encodeAccount(newAccount("b", 2))]);
+    expect(join.step(1)).toBe(false);
+    expect(() => join.result()).toThrow("ledger: a join's result was taken before every part was in");
+    expect(new AccountsJoin([]).step(0)).toBe(true);
   });
 
   test("an empty ledger round-trips", () => {
