@@ -3,10 +3,8 @@
 // the main thread was ~16% of a loaded node's time, in stalls of many milliseconds). One save
 // at a time, answered in order, each only after its transaction has committed with
 // synchronous=FULL.
-//
-// The worker's code is a string run from a Blob URL, as the log's writer is: a worker file
-// would sit at a different path under `bun src/...` and in the compiled binary.
 import { SNAPSHOT_PRAGMAS, SNAPSHOT_SCHEMA } from "./sqlite-snapshot-schema.ts";
+import { WorkerCalls } from "./worker-calls.ts";
 
 export interface SaveRequest {
   shard: number;
@@ -16,8 +14,6 @@ export interface SaveRequest {
   state: Uint8Array;
   takenAtMs: number;
 }
-
-export type SaveResult = { ok: true } | { ok: false; error: string };
 
 // The check and the replacement run in one transaction: the row is replaced whole or not at
 // all, and a snapshot never moves a shard back to an earlier offset (the log before the newer
@@ -52,37 +48,20 @@ self.onmessage = (message) => {
       if (replace === null) throw new Error("snapshot writer used before it was opened");
       replace(data.save);
     }
-    postMessage({ ok: true });
+    postMessage({ ok: true, value: null });
   } catch (error) {
     postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
   }
 };
 `;
 
-let workerUrl: string | null = null;
-
 /** Saves on a worker thread; answers come back in the order the saves were sent. */
 export class SnapshotWriterThread {
-  private readonly worker: Worker;
-  private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  /** Settles after the last message sent has been answered. */
-  private drained: Promise<unknown> = Promise.resolve();
+  private readonly calls = new WorkerCalls<{ open: string } | { save: SaveRequest }, null>("snapshot writer", WORKER_SOURCE);
 
   constructor(path: string) {
-    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-    this.worker = new Worker(workerUrl);
-    this.worker.onmessage = (message: MessageEvent<SaveResult>) => {
-      const next = this.waiting.shift();
-      if (next === undefined) throw new Error("snapshot writer: an answer nobody waited for");
-      if (message.data.ok) next.resolve();
-      else next.reject(new Error(message.data.error));
-    };
-    this.worker.onerror = (event) => {
-      const error = new Error(`snapshot writer thread failed: ${event.message}`);
-      for (const waiting of this.waiting.splice(0)) waiting.reject(error);
-    };
     // The open is answered like a save; a failure to open fails the first save.
-    this.send({ open: path }, []).catch(() => undefined);
+    this.calls.call({ open: path }).catch(() => undefined);
   }
 
   /**
@@ -90,23 +69,14 @@ export class SnapshotWriterThread {
    * thread without a copy when the state spans all of it (the caller gave the bytes up);
    * otherwise the bytes are copied.
    */
-  save(request: SaveRequest, giveState: boolean): Promise<void> {
+  async save(request: SaveRequest, giveState: boolean): Promise<void> {
     const { state } = request;
     const movable = giveState && state.buffer instanceof ArrayBuffer && state.byteOffset === 0 && state.byteLength === state.buffer.byteLength;
-    return this.send({ save: request }, movable ? [state.buffer as ArrayBuffer] : []);
+    await this.calls.call({ save: request }, movable ? [state.buffer as ArrayBuffer] : []);
   }
 
   /** Waits for the saves sent so far, then stops the thread. */
-  async close(): Promise<void> {
-    await this.drained;
-    this.worker.terminate();
-  }
-
-  private send(message: { open: string } | { save: SaveRequest }, transfer: ArrayBuffer[]): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.waiting.push({ resolve, reject });
-    this.worker.postMessage(message, transfer);
-    this.drained = promise.catch(() => undefined);
-    return promise;
+  close(): Promise<void> {
+    return this.calls.close();
   }
 }
