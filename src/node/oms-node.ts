@@ -128,10 +128,11 @@ export class OmsNode {
    * state this command produced.
    */
   commit<T>(command: Command, render: (account: Account, duplicateOf: string | null) => T): Promise<Outcome<T>> {
-    const refusal = this.writeRefusal(command.accountId);
-    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
+    // The account's shard is hashed once per command, for the refusal check and the ledger.
     const shard = this.shardOf(command.accountId);
     if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    const refusal = this.shardRefusal(shard.shard);
+    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
     const decision = decide(shard.ledger, command);
     if (!decision.ok) return Promise.resolve(decision);
     const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
@@ -185,6 +186,12 @@ export class OmsNode {
     if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
     const shardId = this.options.shardOf(accountId);
     if (!this.shards.has(shardId)) return null; // shardOf() below says whose it is
+    return this.shardRefusal(shardId);
+  }
+
+  /** Why an owned shard cannot take writes now, or null. */
+  private shardRefusal(shardId: number): Rejection | null {
+    if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
     const ownership = this.ownership.problem(shardId);
     if (ownership !== null) return ownership;
     if (!this.options.log.isWritable()) return reject("unavailable", "the write-ahead log is not taking writes (its brokers may be down); retry shortly");
