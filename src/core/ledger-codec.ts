@@ -35,7 +35,7 @@ const ORDER_STATUSES: ReadonlySet<OrderStatus> = new Set([
 export function encodeLedger(ledger: Ledger): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const [accountId, account] of ledger) {
-    check(accountId === account.id, `ledger: account ${account.id} is filed under ${accountId}`);
+    if (accountId !== account.id) fail(`ledger: account ${account.id} is filed under ${accountId}`);
     parts.push(encodeAccount(account));
   }
   return joinAccounts(parts);
@@ -129,17 +129,17 @@ export function decodeLedger(bytes: Uint8Array): Ledger {
 function accountToJson(account: Account): unknown {
   const positions: unknown[] = [];
   for (const [symbol, position] of account.positions) {
-    check(symbol === position.symbol, `ledger: account ${account.id}: position ${position.symbol} is filed under ${symbol}`);
+    if (symbol !== position.symbol) fail(`ledger: account ${account.id}: position ${position.symbol} is filed under ${symbol}`);
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
   for (const [orderId, order] of account.orders) {
-    check(orderId === order.id, `ledger: account ${account.id}: order ${order.id} is filed under ${orderId}`);
+    if (orderId !== order.id) fail(`ledger: account ${account.id}: order ${order.id} is filed under ${orderId}`);
     orders.push(orderToJson(order));
   }
   return {
     id: account.id,
-    createdAtMs: safe(account.createdAtMs, `account ${account.id} createdAtMs`),
+    createdAtMs: safe(account.createdAtMs, "account", account.id, "createdAtMs"),
     cash: String(account.cash),
     heldCash: String(account.heldCash),
     positions,
@@ -147,7 +147,7 @@ function accountToJson(account: Account): unknown {
     orderIds: account.orderIds,
     orderIdsByClientOrderId: [...account.orderIdsByClientOrderId],
     submitFingerprints: [...account.submitFingerprints],
-    eventSeq: safe(account.eventSeq, `account ${account.id} eventSeq`),
+    eventSeq: safe(account.eventSeq, "account", account.id, "eventSeq"),
   };
 }
 
@@ -171,17 +171,17 @@ function orderToJson(order: Order): unknown {
     filledNotional: String(order.filledNotional),
     holdCash: String(order.holdCash),
     holdQty: String(order.holdQty),
-    lastExecutionSeq: safe(order.lastExecutionSeq, `order ${order.id} lastExecutionSeq`),
+    lastExecutionSeq: safe(order.lastExecutionSeq, "order", order.id, "lastExecutionSeq"),
     pendingReplace: pending === null ? null : { newOrderId: pending.newOrderId, filledQty: String(pending.filledQty) },
     replacedBy: order.replacedBy,
     rejectReason: order.rejectReason,
-    createdAtMs: safe(order.createdAtMs, `order ${order.id} createdAtMs`),
-    updatedAtMs: safe(order.updatedAtMs, `order ${order.id} updatedAtMs`),
-    filledAtMs: nullableSafe(order.filledAtMs, `order ${order.id} filledAtMs`),
-    canceledAtMs: nullableSafe(order.canceledAtMs, `order ${order.id} canceledAtMs`),
-    expiredAtMs: nullableSafe(order.expiredAtMs, `order ${order.id} expiredAtMs`),
-    replacedAtMs: nullableSafe(order.replacedAtMs, `order ${order.id} replacedAtMs`),
-    rejectedAtMs: nullableSafe(order.rejectedAtMs, `order ${order.id} rejectedAtMs`),
+    createdAtMs: safe(order.createdAtMs, "order", order.id, "createdAtMs"),
+    updatedAtMs: safe(order.updatedAtMs, "order", order.id, "updatedAtMs"),
+    filledAtMs: nullableSafe(order.filledAtMs, "order", order.id, "filledAtMs"),
+    canceledAtMs: nullableSafe(order.canceledAtMs, "order", order.id, "canceledAtMs"),
+    expiredAtMs: nullableSafe(order.expiredAtMs, "order", order.id, "expiredAtMs"),
+    replacedAtMs: nullableSafe(order.replacedAtMs, "order", order.id, "replacedAtMs"),
+    rejectedAtMs: nullableSafe(order.rejectedAtMs, "order", order.id, "rejectedAtMs"),
   };
 }
 
@@ -278,13 +278,14 @@ function textMap(json: { [key: string]: unknown }, key: string, path: string): M
 // Encoding checks: JSON would write a non-integer or unsafe number without complaint and the
 // snapshot would then not decode, or decode to a different value.
 
-function safe(value: number, field: string): number {
-  check(Number.isSafeInteger(value), `ledger: ${field} ${value} is not a safe integer`);
+// The message is built only on failure: these run for every field of every order a snapshot holds.
+function safe(value: number, kind: "account" | "order", id: string, field: string): number {
+  if (!Number.isSafeInteger(value)) fail(`ledger: ${kind} ${id} ${field} ${value} is not a safe integer`);
   return value;
 }
 
-function nullableSafe(value: number | null, field: string): number | null {
-  return value === null ? null : safe(value, field);
+function nullableSafe(value: number | null, kind: "account" | "order", id: string, field: string): number | null {
+  return value === null ? null : safe(value, kind, id, field);
 }
 
 function nullableBigint(value: bigint | null): string | null {
@@ -352,4 +353,8 @@ function nullable<T>(
 
 function check(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
