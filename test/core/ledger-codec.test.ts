@@ -74,6 +74,28 @@ function sampleLedger(): Ledger {
   return ledger;
 }
 
+/** The version 2 order tuple's layout, written out: reordering it would misread stored snapshots. */
+const V2_ORDER_FIELDS = [
+  "id", "clientOrderId", "symbol", "side", "type", "timeInForce", "qty", "limitPrice", "stopPrice", "collarPrice", "replaces",
+  "accountId", "status", "filledQty", "filledNotional", "holdCash", "holdQty", "lastExecutionSeq", "pendingReplace", "replacedBy",
+  "rejectReason", "createdAtMs", "updatedAtMs", "filledAtMs", "canceledAtMs", "expiredAtMs", "replacedAtMs", "rejectedAtMs",
+];
+
+/** A version 2 snapshot rewritten as version 1 wrote it: each order an object of named fields. */
+function asVersion1(bytes: Uint8Array): any {
+  const document = JSON.parse(new TextDecoder().decode(bytes));
+  document.version = 1;
+  for (const account of document.accounts) {
+    account.orders = account.orders.map((tuple: unknown[]) => {
+      const order = Object.fromEntries(V2_ORDER_FIELDS.map((field, index) => [field, tuple[index]]));
+      const pending = order["pendingReplace"] as [string, string] | null;
+      if (pending !== null) order["pendingReplace"] = { newOrderId: pending[0], filledQty: pending[1] };
+      return order;
+    });
+  }
+  return document;
+}
+
 function encodeText(document: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(document));
 }
@@ -147,9 +169,31 @@ describe("ledger codec", () => {
     expect(decodeLedger(encodeLedger(new Map())).size).toBe(0);
   });
 
-  test("an unknown version is refused, naming both versions", () => {
-    const bytes = encodeText({ format: "oms.ledger", version: 2, accounts: [] });
-    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 2 is not supported (this reader knows 1)");
+  test("an unknown version is refused, naming the versions this reader knows", () => {
+    const bytes = encodeText({ format: "oms.ledger", version: 3, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 3 is not supported (this reader knows 1 and 2)");
+  });
+
+  test("orders are written as tuples in a fixed field order (version 2)", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    expect(document.version).toBe(2);
+    const first = sampleLedger().get("acct-b")!.orders.values().next().value!;
+    const tuple = document.accounts[0].orders[0];
+    expect(tuple).toHaveLength(V2_ORDER_FIELDS.length);
+    expect(tuple[V2_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
+    expect(tuple[V2_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
+    expect(tuple[V2_ORDER_FIELDS.indexOf("rejectedAtMs")]).toBe(first.rejectedAtMs);
+  });
+
+  test("a version 1 snapshot, with orders as objects, still decodes to the same ledger", () => {
+    const ledger = sampleLedger();
+    expect(decodeLedger(encodeText(asVersion1(encodeLedger(ledger))))).toEqual(ledger);
+  });
+
+  test("a version 1 order missing a nullable field is refused rather than read as null", () => {
+    const document = asVersion1(encodeLedger(sampleLedger()));
+    delete document.accounts[0].orders[1].limitPrice;
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1].limitPrice: is missing");
   });
 
   test("bytes that are not JSON are refused", () => {
@@ -158,7 +202,7 @@ describe("ledger codec", () => {
 
   test("a damaged field is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[3].holdCash = "12.5";
+    document.accounts[0].orders[3][V2_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
     expect(() => decodeLedger(encodeText(document))).toThrow(
       "ledger snapshot: accounts[0].orders[3].holdCash: must be a decimal integer string",
     );
@@ -166,14 +210,22 @@ describe("ledger codec", () => {
 
   test("an unknown order status is refused", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[0].status = "done_for_day";
+    document.accounts[0].orders[0][V2_ORDER_FIELDS.indexOf("status")] = "done_for_day";
     expect(() => decodeLedger(encodeText(document))).toThrow('accounts[0].orders[0].status: "done_for_day" is not one of');
   });
 
-  test("a missing nullable field is refused rather than read as null", () => {
+  test("an order tuple of the wrong length is refused rather than read with fields shifted", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    delete document.accounts[0].orders[1].limitPrice;
-    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1].limitPrice: is missing");
+    document.accounts[0].orders[1].pop();
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 28 order fields, got 27");
+  });
+
+  test("a damaged pending replace in an order tuple is refused with its path", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    const at = V2_ORDER_FIELDS.indexOf("pendingReplace");
+    const order = document.accounts[0].orders.find((tuple: unknown[]) => tuple[at] !== null);
+    order[at] = [order[at][0]];
+    expect(() => decodeLedger(encodeText(document))).toThrow(".pendingReplace: must be [newOrderId, filledQty]");
   });
 
   test("an account filed twice is refused", () => {
