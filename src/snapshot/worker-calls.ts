@@ -12,6 +12,8 @@ export class WorkerCalls<Request, Answer> {
   private readonly waiting: { resolve: (value: Answer) => void; reject: (error: Error) => void }[] = [];
   /** Settles after the last message sent has been answered. */
   private drained: Promise<unknown> = Promise.resolve();
+  /** Set once the thread has failed: later calls are refused at once rather than never answered. */
+  private failed: Error | null = null;
 
   /** `what` names the thread in errors; source must answer every message with a WorkerAnswer. */
   constructor(what: string, source: string) {
@@ -29,15 +31,22 @@ export class WorkerCalls<Request, Answer> {
     };
     this.worker.onerror = (event) => {
       const error = new Error(`${what} thread failed: ${event.message}`);
+      this.failed ??= error;
       for (const waiting of this.waiting.splice(0)) waiting.reject(error);
     };
   }
 
   /** Resolves with the worker's answer; the buffers in transfer move to it uncopied. */
   call(request: Request, transfer: ArrayBuffer[] = []): Promise<Answer> {
+    if (this.failed !== null) return Promise.reject(this.failed);
     const { promise, resolve, reject } = Promise.withResolvers<Answer>();
+    try {
+      this.worker.postMessage(request, transfer);
+    } catch (cause) {
+      // Not sent, so not waited for: the answers of later calls stay matched to their calls.
+      return Promise.reject(cause);
+    }
     this.waiting.push({ resolve, reject });
-    this.worker.postMessage(request, transfer);
     this.drained = promise.catch(() => undefined);
     return promise;
   }
