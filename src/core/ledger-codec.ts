@@ -160,7 +160,7 @@ export function decodeLedger(bytes: Uint8Array): Ledger {
   const ledger: Ledger = new Map();
   asArray(root["accounts"], "ledger snapshot: accounts").forEach((value, index) => {
     const account = accountFromJson(value, `ledger snapshot: accounts[${index}]`, version);
-    check(!ledger.has(account.id), `ledger snapshot: account ${account.id} appears twice`);
+    if (ledger.has(account.id)) fail(`ledger snapshot: account ${account.id} appears twice`);
     ledger.set(account.id, account);
   });
   return ledger;
@@ -232,7 +232,7 @@ function orderToTuple(order: Order): unknown[] {
  */
 function orderObjectOf(value: unknown, path: string): { [key: string]: unknown } {
   const tuple = asArray(value, path);
-  check(tuple.length === ORDER_FIELDS.length, `${path}: must be an array of the ${ORDER_FIELDS.length} order fields, got ${tuple.length}`);
+  if (tuple.length !== ORDER_FIELDS.length) fail(`${path}: must be an array of the ${ORDER_FIELDS.length} order fields, got ${tuple.length}`);
   const json: { [key: string]: unknown } = {};
   for (let index = 0; index < ORDER_FIELDS.length; index++) json[ORDER_FIELDS[index] as string] = tuple[index];
   const pending = json["pendingReplace"];
@@ -253,20 +253,20 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
     orders: new Map(),
-    orderIds: asArray(json["orderIds"], `${path}.orderIds`).map((id, index) => asText(id, `${path}.orderIds[${index}]`)),
+    orderIds: textList(json, "orderIds", path),
     orderIdsByClientOrderId: textMap(json, "orderIdsByClientOrderId", path),
     submitFingerprints: textMap(json, "submitFingerprints", path),
     eventSeq: integer(json, "eventSeq", path),
   };
   asArray(json["positions"], `${path}.positions`).forEach((item, index) => {
     const position = positionFromJson(item, `${path}.positions[${index}]`);
-    check(!account.positions.has(position.symbol), `${path}: position ${position.symbol} appears twice`);
+    if (account.positions.has(position.symbol)) fail(`${path}: position ${position.symbol} appears twice`);
     account.positions.set(position.symbol, position);
   });
   asArray(json["orders"], `${path}.orders`).forEach((item, index) => {
     const where = `${path}.orders[${index}]`;
     const order = orderFromJson(version === 1 ? item : orderObjectOf(item, where), where);
-    check(!account.orders.has(order.id), `${path}: order ${order.id} appears twice`);
+    if (account.orders.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
     account.orders.set(order.id, order);
   });
   return account;
@@ -276,10 +276,10 @@ function positionFromJson(value: unknown, path: string): Position {
   const tuple = asArray(value, path);
   check(tuple.length === 4, `${path}: must be [symbol, qty, heldQty, costBasis]`);
   return {
-    symbol: asText(tuple[0], `${path}.symbol`),
-    qty: asBigInteger(tuple[1], `${path}.qty`),
-    heldQty: asBigInteger(tuple[2], `${path}.heldQty`),
-    costBasis: asBigInteger(tuple[3], `${path}.costBasis`),
+    symbol: asText(tuple[0], path, "symbol"),
+    qty: asBigInteger(tuple[1], path, "qty"),
+    heldQty: asBigInteger(tuple[2], path, "heldQty"),
+    costBasis: asBigInteger(tuple[3], path, "costBasis"),
   };
 }
 
@@ -317,21 +317,32 @@ function orderFromJson(value: unknown, path: string): Order {
   };
 }
 
-function pendingReplaceFromJson(value: unknown, path: string): { newOrderId: string; filledQty: bigint } {
-  const json = asObject(value, path);
-  return { newOrderId: text(json, "newOrderId", path), filledQty: bigInteger(json, "filledQty", path) };
+function pendingReplaceFromJson(value: unknown, path: string, key: string): { newOrderId: string; filledQty: bigint } {
+  const json = asObject(value, path, key);
+  const at = `${path}.${key}`;
+  return { newOrderId: text(json, "newOrderId", at), filledQty: bigInteger(json, "filledQty", at) };
+}
+
+function textList(json: { [key: string]: unknown }, key: string, path: string): string[] {
+  const list = asArray(json[key], path, key);
+  for (let index = 0; index < list.length; index++) {
+    if (typeof list[index] !== "string") fail(`${path}.${key}[${index}]: must be a string`);
+  }
+  return list as string[];
 }
 
 function textMap(json: { [key: string]: unknown }, key: string, path: string): Map<string, string> {
   const map = new Map<string, string>();
-  asArray(json[key], `${path}.${key}`).forEach((entry, index) => {
-    const where = `${path}.${key}[${index}]`;
-    const pair = asArray(entry, where);
-    check(pair.length === 2, `${where}: must be [key, value]`);
-    const name = asText(pair[0], where);
-    check(!map.has(name), `${where}: key ${name} appears twice`);
-    map.set(name, asText(pair[1], where));
-  });
+  const entries = asArray(json[key], path, key);
+  for (let index = 0; index < entries.length; index++) {
+    const pair: unknown = entries[index];
+    if (!Array.isArray(pair)) return fail(`${path}.${key}[${index}]: must be an array`);
+    if (pair.length !== 2) return fail(`${path}.${key}[${index}]: must be [key, value]`);
+    const [name, value]: unknown[] = pair;
+    if (typeof name !== "string" || typeof value !== "string") return fail(`${path}.${key}[${index}]: must be a string`);
+    if (map.has(name)) return fail(`${path}.${key}[${index}]: key ${name} appears twice`);
+    map.set(name, value);
+  }
   return map;
 }
 
@@ -352,51 +363,56 @@ function nullableBigint(value: bigint | null): string | null {
   return value === null ? null : String(value);
 }
 
-// Decoding: each reader names the path of what it refuses.
+// Decoding: each reader names the path of what it refuses. A path is built only when a field
+// is refused (as path.key): a snapshot holds tens of fields for each of its many orders.
 
 const BIG_INTEGER = /^-?(0|[1-9][0-9]*)$/;
 
-function asObject(value: unknown, path: string): { [key: string]: unknown } {
-  check(typeof value === "object" && value !== null && !Array.isArray(value), `${path}: must be an object`);
-  return value as { [key: string]: unknown };
+function where(path: string, key: string | undefined): string {
+  return key === undefined ? path : `${path}.${key}`;
 }
 
-function asArray(value: unknown, path: string): unknown[] {
-  check(Array.isArray(value), `${path}: must be an array`);
-  return value as unknown[];
+function asObject(value: unknown, path: string, key?: string): { [key: string]: unknown } {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as { [key: string]: unknown };
+  return fail(`${where(path, key)}: must be an object`);
 }
 
-function asText(value: unknown, path: string): string {
-  check(typeof value === "string", `${path}: must be a string`);
-  return value as string;
+function asArray(value: unknown, path: string, key?: string): unknown[] {
+  if (Array.isArray(value)) return value as unknown[];
+  return fail(`${where(path, key)}: must be an array`);
 }
 
-function asBigInteger(value: unknown, path: string): bigint {
-  check(typeof value === "string" && BIG_INTEGER.test(value), `${path}: must be a decimal integer string`);
-  return BigInt(value as string);
+function asText(value: unknown, path: string, key?: string): string {
+  if (typeof value === "string") return value;
+  return fail(`${where(path, key)}: must be a string`);
 }
 
-function asInteger(value: unknown, path: string): number {
-  check(typeof value === "number" && Number.isSafeInteger(value), `${path}: must be a safe integer`);
-  return value as number;
+function asBigInteger(value: unknown, path: string, key?: string): bigint {
+  if (typeof value === "string" && BIG_INTEGER.test(value)) return BigInt(value);
+  return fail(`${where(path, key)}: must be a decimal integer string`);
+}
+
+function asInteger(value: unknown, path: string, key?: string): number {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+  return fail(`${where(path, key)}: must be a safe integer`);
 }
 
 function text(json: { [key: string]: unknown }, key: string, path: string): string {
-  return asText(json[key], `${path}.${key}`);
+  return asText(json[key], path, key);
 }
 
 function bigInteger(json: { [key: string]: unknown }, key: string, path: string): bigint {
-  return asBigInteger(json[key], `${path}.${key}`);
+  return asBigInteger(json[key], path, key);
 }
 
 function integer(json: { [key: string]: unknown }, key: string, path: string): number {
-  return asInteger(json[key], `${path}.${key}`);
+  return asInteger(json[key], path, key);
 }
 
 function member<T extends string>(json: { [key: string]: unknown }, key: string, allowed: ReadonlySet<T>, path: string): T {
   const value = json[key];
-  check(allowed.has(value as T), `${path}.${key}: ${JSON.stringify(value)} is not one of ${[...allowed].join(", ")}`);
-  return value as T;
+  if (allowed.has(value as T)) return value as T;
+  return fail(`${path}.${key}: ${JSON.stringify(value)} is not one of ${[...allowed].join(", ")}`);
 }
 
 /** Null stays null; a missing field is an error, not a null. */
@@ -404,11 +420,11 @@ function nullable<T>(
   json: { [key: string]: unknown },
   key: string,
   path: string,
-  read: (value: unknown, path: string) => T,
+  read: (value: unknown, path: string, key: string) => T,
 ): T | null {
   const value = json[key];
-  check(value !== undefined, `${path}.${key}: is missing`);
-  return value === null ? null : read(value, `${path}.${key}`);
+  if (value === undefined) fail(`${path}.${key}: is missing`);
+  return value === null ? null : read(value, path, key);
 }
 
 function check(condition: boolean, message: string): asserts condition {
