@@ -4,12 +4,12 @@
 // shard claims in SQLite. Two ways in: node.commit() with a ready core command (decide, apply, log, ack), and the
 // node's Connect handler path as the balancer reaches it (NodeLink batching one Execute per
 // event-loop turn, the Connect protocol and protobuf both ways, handleNodeCommand parsing and
-// rendering), over an in-memory transport, so what is left out is only HTTP/2 and the socket.
+// rendering), over HTTP/2 on a loopback port served as `oms node` serves it (its lean Execute
+// path included). Both ends run in this process, so they share its event loop and cores.
 //
 // Every order is a DAY limit buy of 1 share at $100, below every listed price: it rests at the
 // manual venue and never fills, so each order is exactly one log record.
 import { create } from "@bufbuild/protobuf";
-import { createRouterTransport } from "@connectrpc/connect";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,9 +23,11 @@ import type { SubmitOrder } from "../src/core/command.ts";
 import { NodeCommandSchema, type NodeCommand } from "../src/gen/oms/internal/v1/node_pb.ts";
 import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { KafkaMockCluster } from "../src/log/kafka-mock-cluster.ts";
-import { nodeServiceRoutes } from "../src/node/node-service.ts";
+import { nodeFastPath, nodeServiceRoutes } from "../src/node/node-service.ts";
 import { OmsNode } from "../src/node/oms-node.ts";
 import { createLogger } from "../src/rpc/logger.ts";
+import { serveRpc } from "../src/rpc/serve.ts";
+import { createNodeSession, createNodeTransport } from "../src/rpc/transport.ts";
 import { SimulatedVenue } from "../src/venue/simulated-venue.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { runOpenLoop, type OpenLoopResult } from "./lib/open-loop.ts";
@@ -78,7 +80,7 @@ type Path = "commit" | "handler path";
 
 const PATH_NOTES: Record<Path, string> = {
   commit: "node.commit(submit_order core command)",
-  "handler path": "NodeLink batch → Connect binary (in-memory transport) → NodeService.Execute → handleNodeCommand",
+  "handler path": "NodeLink batch → Connect binary over HTTP/2 on loopback (client and node in one process) → NodeService.Execute → handleNodeCommand",
 };
 
 /** One node on a fresh log with ACCOUNTS funded accounts. */
@@ -300,14 +302,23 @@ function commitSender(bench: BenchNode): Send {
 }
 
 /**
- * The path a balancer's call takes inside the node, without the socket: NodeLink gathers the
- * calls of one turn into one Execute, which the node's own Connect routes serve.
+ * The path a balancer's call takes to the node: NodeLink gathers the calls of one turn into
+ * one Execute and sends it over HTTP/2 to a loopback port that the node serves as `oms node`
+ * does (its lean Execute path first, its Connect routes for the rest). NodeLink speaks HTTP/2
+ * to a URL, so an in-memory transport cannot stand in for the socket.
  */
 async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promise<T>): Promise<T> {
-  const transport = createRouterTransport(nodeServiceRoutes(bench.node, () => Bun.randomUUIDv7()), {
-    transport: { useBinaryFormat: true },
+  const newId = () => Bun.randomUUIDv7();
+  const server = await serveRpc({
+    host: "127.0.0.1",
+    port: 0,
+    fastPath: nodeFastPath(bench.node, newId),
+    routes: nodeServiceRoutes(bench.node, newId),
   });
-  const link = new NodeLink({ id: "bench", url: "memory://bench", shards: [] }, transport, quiet, NODE_CALL_TIMEOUT_MS);
+  const url = `http://127.0.0.1:${server.port}`;
+  const session = createNodeSession(url);
+  const transport = createNodeTransport(url, { timeoutMs: NODE_CALL_TIMEOUT_MS, session });
+  const link = new NodeLink({ id: "bench", url, shards: [] }, transport, quiet, NODE_CALL_TIMEOUT_MS);
   const { accountIds } = bench;
   const send: Send = async (index) => {
     const command: NodeCommand = create(NodeCommandSchema, {
@@ -334,6 +345,8 @@ async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promis
     return await work(send);
   } finally {
     link.close();
+    session.abort();
+    await server.close();
   }
 }
 

@@ -2,28 +2,28 @@
 // that the node keeps deciding commands while a commit waits for fsync (measured: the
 // blocking commit was over a quarter of a loaded node's time).
 import type { Database, Statement } from "bun:sqlite";
+import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
 import { walWriterWorker, type WriteBatch, type WriteResult } from "./sqlite-wal-writer.ts";
 
-export type BatchRows = WriteBatch["rows"];
-
 export interface BatchWriter {
-  /** Resolves once the rows are committed durably; rejects if the transaction failed. */
-  write(rows: BatchRows): Promise<void>;
+  /** Resolves once the rows are committed durably; rejects if the transaction failed. The
+   * packed bytes are the writer's from then on (the thread writer moves their buffer). */
+  write(packed: PackedRows): Promise<void>;
   close(): void;
 }
 
 export class InlineBatchWriter implements BatchWriter {
-  private readonly insertAll: (rows: BatchRows) => void;
+  private readonly insertAll: (packed: PackedRows) => void;
 
   constructor(db: Database, private readonly insert: Statement) {
-    this.insertAll = db.transaction((rows: BatchRows) => {
-      for (const row of rows) this.insert.run(row.shard, row.offset, row.bytes);
+    this.insertAll = db.transaction((packed: PackedRows) => {
+      forEachPackedRow(packed, (shard, offset, record) => this.insert.run(shard, offset, record));
     }).immediate;
   }
 
-  write(rows: BatchRows): Promise<void> {
+  write(packed: PackedRows): Promise<void> {
     try {
-      this.insertAll(rows);
+      this.insertAll(packed);
       return Promise.resolve();
     } catch (cause) {
       return Promise.reject(cause);
@@ -53,21 +53,21 @@ export class ThreadBatchWriter implements BatchWriter {
       for (const waiting of this.waiting.splice(0)) waiting.reject(error);
     };
     // The open is answered like a batch; a failure to open fails the first write.
-    this.send({ open: path }).catch(() => undefined);
+    this.send({ open: path }, []).catch(() => undefined);
   }
 
-  write(rows: BatchRows): Promise<void> {
-    return this.send({ rows } satisfies WriteBatch);
+  write(packed: PackedRows): Promise<void> {
+    return this.send({ packed } satisfies WriteBatch, [packed.bytes.buffer as ArrayBuffer]);
   }
 
   close(): void {
     this.worker.terminate();
   }
 
-  private send(message: WriteBatch | { open: string }): Promise<void> {
+  private send(message: WriteBatch | { open: string }, transfer: ArrayBuffer[]): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.waiting.push({ resolve, reject });
-    this.worker.postMessage(message);
+    this.worker.postMessage(message, transfer);
     return promise;
   }
 }

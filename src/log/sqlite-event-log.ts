@@ -4,6 +4,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "./event-log.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
+import { packRows } from "./sqlite-packed-batch.ts";
 import { InlineBatchWriter, ThreadBatchWriter, type BatchWriter } from "./sqlite-batch-writer.ts";
 import { openDurably, WAL_SCHEMA } from "./sqlite-wal-schema.ts";
 
@@ -167,7 +168,7 @@ export class SqliteEventLog implements EventLog {
     const batch = this.batch.length <= this.batchRecordsMax ? this.batch : this.batch.slice(0, this.batchRecordsMax);
     this.batch = batch === this.batch ? [] : this.batch.slice(this.batchRecordsMax);
     this.writing = true;
-    this.writer.write(batch.map(({ shard, offset, bytes }) => ({ shard, offset, bytes }))).then(
+    this.writer.write(packRows(batch)).then(
       () => {
         for (const pending of batch) pending.resolve(pending.offset);
         this.onBatchCommitted?.(batch.length);

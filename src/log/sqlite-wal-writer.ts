@@ -6,16 +6,18 @@
 // a path that differs between `bun src/...` and the compiled binary, and a Blob needs no path.
 // It is covered by the EventLog contract tests run with the thread writer, the kill -9 tests
 // and the compiled-binary test.
+import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
 import { DURABLE_PRAGMAS, WAL_SCHEMA } from "./sqlite-wal-schema.ts";
 
 export interface WriteBatch {
-  rows: { shard: number; offset: bigint; bytes: Uint8Array }[];
+  packed: PackedRows;
 }
 
 export type WriteResult = { ok: true } | { ok: false; error: string };
 
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
+const forEachPackedRow = ${forEachPackedRow.toString()};
 let insertAll = null;
 self.onmessage = (message) => {
   const data = message.data;
@@ -27,12 +29,12 @@ self.onmessage = (message) => {
       if (synchronous.synchronous !== 2n) throw new Error("synchronous = FULL was not accepted");
       db.run(${JSON.stringify(WAL_SCHEMA)});
       const insert = db.prepare('INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)');
-      insertAll = db.transaction((rows) => {
-        for (const row of rows) insert.run(row.shard, row.offset, row.bytes);
+      insertAll = db.transaction((packed) => {
+        forEachPackedRow(packed, (shard, offset, record) => insert.run(shard, offset, record));
       }).immediate;
     } else {
       if (insertAll === null) throw new Error("writer used before it was opened");
-      insertAll(data.rows);
+      insertAll(data.packed);
     }
     postMessage({ ok: true });
   } catch (error) {

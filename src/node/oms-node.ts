@@ -12,6 +12,7 @@ import type { EventLog } from "../log/event-log.ts";
 import type { ShardClaims } from "../snapshot/shard-claims.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
+import { AckDeadlines } from "./ack-deadlines.ts";
 import { checkLogCoversSnapshot, recoverShard } from "./recovery.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
 import { SnapshotInProgress } from "./snapshot-in-progress.ts";
@@ -59,11 +60,23 @@ export class OmsNode {
   private readonly ownership: ShardOwnership;
   private readonly reports: VenueReportQueue;
   private readonly snapshotRuns = new Map<number, Promise<void>>();
+  /**
+   * A command whose record the log has not confirmed within ackTimeoutMs is answered
+   * UNAVAILABLE; the write goes on and may land, so the client looks before it resubmits (or
+   * resubmits with the same client_order_id).
+   */
+  private readonly ackDeadlines: AckDeadlines;
+  private readonly ackTimedOut: Rejection;
   private fatal: unknown = null;
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
     this.symbols = new Set(options.venue.symbols());
+    this.ackDeadlines = new AckDeadlines(options.ackTimeoutMs);
+    this.ackTimedOut = reject(
+      "unavailable",
+      `the write-ahead log did not confirm the write within ${options.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,
+    );
     this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger);
     this.reports = new VenueReportQueue(
       (report) => this.writeRefusal(report.accountId),
@@ -115,10 +128,11 @@ export class OmsNode {
    * state this command produced.
    */
   commit<T>(command: Command, render: (account: Account, duplicateOf: string | null) => T): Promise<Outcome<T>> {
-    const refusal = this.writeRefusal(command.accountId);
-    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
+    // The account's shard is hashed once per command, for the refusal check and the ledger.
     const shard = this.shardOf(command.accountId);
     if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    const refusal = this.shardRefusal(shard.shard);
+    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
     const decision = decide(shard.ledger, command);
     if (!decision.ok) return Promise.resolve(decision);
     const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
@@ -142,36 +156,29 @@ export class OmsNode {
     const value = render(this.accountOf(shard, command.accountId), duplicateOf);
     const header = { shard: shard.shard, epoch: shard.epoch, sequence: shard.nextSequence };
     shard.nextSequence += 1n;
-    const appended = this.options.log.append(header, { accountId: command.accountId, events: decision.events }).then((offset) => {
-      for (const effect of effects) effect();
-      this.afterAppend(shard);
-      return offset + 1n;
-    });
-    // Appends of a shard resolve in order, so the last one's end is the end of all before it.
-    shard.durableEnd = appended.catch((error: unknown) => {
+    const { promise, resolve, reject: fail } = Promise.withResolvers<Outcome<T>>();
+    const wait = this.ackDeadlines.wait(() => resolve({ ok: false, rejection: this.ackTimedOut }));
+    const failed = (error: unknown): Promise<bigint> => {
       this.die(error);
+      if (this.ackDeadlines.answer(wait)) fail(error);
       return new Promise<bigint>(() => {});
-    });
-    return this.acknowledge(shard.shard, appended, value);
-  }
-
-  /**
-   * The reply, once the log has the record, if this node still owned the shard when it did;
-   * UNAVAILABLE if the log takes longer than ackTimeoutMs (the write goes on and may land:
-   * the client looks before it resubmits, or resubmits with the same client_order_id).
-   */
-  private acknowledge<T>(shard: number, appended: Promise<unknown>, value: T): Promise<Outcome<T>> {
-    const { promise: timedOut, resolve } = Promise.withResolvers<Outcome<T>>();
-    const timer = setTimeout(
-      () => resolve({ ok: false, rejection: reject("unavailable", `the write-ahead log did not confirm the write within ${this.options.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`) }),
-      this.options.ackTimeoutMs,
-    );
-    const logged = appended.then((): Outcome<T> => {
-      clearTimeout(timer);
-      const lapsed = this.ownership.problem(shard);
-      return lapsed === null ? { ok: true, value } : { ok: false, rejection: lapsed };
-    });
-    return Promise.race([logged, timedOut]);
+    };
+    // Appends of a shard resolve in order, so the last one's end is the end of all before it.
+    shard.durableEnd = this.options.log.append(header, { accountId: command.accountId, events: decision.events }).then((offset) => {
+      try {
+        for (const effect of effects) effect();
+        this.afterAppend(shard);
+      } catch (error) {
+        return failed(error);
+      }
+      // The reply, if this node still owned the shard when the log confirmed the record.
+      if (this.ackDeadlines.answer(wait)) {
+        const lapsed = this.ownership.problem(shard.shard);
+        resolve(lapsed === null ? { ok: true, value } : { ok: false, rejection: lapsed });
+      }
+      return offset + 1n;
+    }, failed);
+    return promise;
   }
 
   /** Why commands for this account cannot be written now, or null. */
@@ -179,6 +186,12 @@ export class OmsNode {
     if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
     const shardId = this.options.shardOf(accountId);
     if (!this.shards.has(shardId)) return null; // shardOf() below says whose it is
+    return this.shardRefusal(shardId);
+  }
+
+  /** Why an owned shard cannot take writes now, or null. */
+  private shardRefusal(shardId: number): Rejection | null {
+    if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
     const ownership = this.ownership.problem(shardId);
     if (ownership !== null) return ownership;
     if (!this.options.log.isWritable()) return reject("unavailable", "the write-ahead log is not taking writes (its brokers may be down); retry shortly");
@@ -209,6 +222,7 @@ export class OmsNode {
     this.reports.close();
     this.updates.closeAll();
     await Promise.all([...this.shards.values()].map((shard) => shard.durableEnd));
+    this.ackDeadlines.close();
   }
 
   /** Gives the shards up so that the next owner need not wait for the leases to run out. */
@@ -332,8 +346,10 @@ export class OmsNode {
     }
     const nextOffset = await durableEnd;
     try {
-      await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state });
-      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes: state.byteLength });
+      const bytes = state.byteLength;
+      // The state is this run's own: the store may move it to its writer thread uncopied.
+      await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state }, { giveState: true });
+      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes });
     } catch (error) {
       // A failed snapshot loses nothing (the log has everything); it only lengthens replay.
       this.options.logger.warn("snapshot failed", { shard: shard.shard, error: String(error) });

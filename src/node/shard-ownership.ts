@@ -51,25 +51,34 @@ export class ShardOwnership {
     this.renewTimer = setInterval(() => void this.renewAll(), everyMs);
   }
 
+  /** Renews every lease not fenced, in one call to the claims store (one transaction). */
   async renewAll(): Promise<void> {
-    for (const [shard, held] of this.held) {
-      if (held.fenced) continue;
-      const askedAtMs = this.clock();
-      try {
-        const renewed = await this.claims.renew(held.lease, this.leaseMs);
-        if (renewed === null) {
-          held.fenced = true;
-          this.logger.error("shard fenced: another node claimed it; no longer serving it", { shard, epoch: held.lease.epoch });
-          continue;
-        }
-        held.lease = renewed;
-        held.deadlineMs = askedAtMs + this.leaseMs - this.marginMs;
-      } catch (error) {
-        // Not fenced, just not renewed: writes stop when the deadline passes, and resume
-        // with the next successful renewal.
-        this.logger.warn("shard lease renewal failed", { shard, error: String(error) });
-      }
+    const renewing = [...this.held].filter(([, held]) => !held.fenced);
+    if (renewing.length === 0) return;
+    const askedAtMs = this.clock();
+    let renewed: (ShardLease | null)[];
+    try {
+      renewed = await this.claims.renewAll(
+        renewing.map(([, held]) => held.lease),
+        this.leaseMs,
+      );
+    } catch (error) {
+      // Not fenced, just not renewed: writes stop when the deadlines pass, and resume with
+      // the next successful renewal.
+      this.logger.warn("shard lease renewal failed", { shards: renewing.map(([shard]) => shard).join(","), error: String(error) });
+      return;
     }
+    if (renewed.length !== renewing.length) throw new Error(`invariant: renewed ${renewed.length} leases of ${renewing.length}`);
+    renewing.forEach(([shard, held], index) => {
+      const lease = renewed[index] ?? null;
+      if (lease === null) {
+        held.fenced = true;
+        this.logger.error("shard fenced: another node claimed it; no longer serving it", { shard, epoch: held.lease.epoch });
+        return;
+      }
+      held.lease = lease;
+      held.deadlineMs = askedAtMs + this.leaseMs - this.marginMs;
+    });
   }
 
   async releaseAll(): Promise<void> {

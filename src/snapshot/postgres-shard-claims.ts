@@ -69,6 +69,24 @@ export class PostgresShardClaims implements ShardClaims {
     return { shard: lease.shard, owner: lease.owner, epoch: row.epoch, expiresAtMs: Number(row.expires_at_ms) };
   }
 
+  async renewAll(leases: readonly ShardLease[], leaseMs: number): Promise<(ShardLease | null)[]> {
+    this.assertOpen();
+    for (const lease of leases) checkClaim(lease.shard, lease.owner, leaseMs);
+    if (leases.length === 0) return [];
+    // One transaction: one commit (one WAL flush) for all of them.
+    return this.sql.begin(async (tx) => {
+      const renewed: (ShardLease | null)[] = [];
+      for (const lease of leases) {
+        const [row] = await tx<LeaseRow[]>`
+          update shard_owners set lease_expires_at = clock_timestamp() + ${leaseMs}::float8 * interval '1 millisecond'
+          where shard = ${lease.shard} and owner = ${lease.owner} and epoch = ${lease.epoch}
+          returning epoch, floor(extract(epoch from lease_expires_at) * 1000)::bigint as expires_at_ms`;
+        renewed.push(row === undefined ? null : { shard: lease.shard, owner: lease.owner, epoch: row.epoch, expiresAtMs: Number(row.expires_at_ms) });
+      }
+      return renewed;
+    });
+  }
+
   async release(lease: ShardLease): Promise<void> {
     this.assertOpen();
     checkClaim(lease.shard, lease.owner, 1);

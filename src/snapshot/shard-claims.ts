@@ -20,6 +20,11 @@ export interface ShardClaims {
   claim(shard: number, owner: string, leaseMs: number, waitMs: number): Promise<ShardLease>;
   /** Extends the lease if owner still holds this epoch; null if a newer claim fenced it. */
   renew(lease: ShardLease, leaseMs: number): Promise<ShardLease | null>;
+  /**
+   * renew() for several leases in one transaction (one durable commit instead of one per
+   * shard): the renewed leases in the order given, null for each that a newer claim fenced.
+   */
+  renewAll(leases: readonly ShardLease[], leaseMs: number): Promise<(ShardLease | null)[]>;
   /** Gives the shard up at a clean stop, so the next owner need not wait for the lease to expire. */
   release(lease: ShardLease): Promise<void>;
   close(): Promise<void>;

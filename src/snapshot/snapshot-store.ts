@@ -11,10 +11,18 @@ export interface ShardSnapshot {
   state: Uint8Array;
 }
 
+export interface SaveOptions {
+  /**
+   * The caller gives snapshot.state up: the store may move its buffer to another thread
+   * without copying it, after which the caller must not read or change it.
+   */
+  giveState: boolean;
+}
+
 export interface SnapshotStore {
   /** The latest snapshot of a shard, or null when none was taken. */
   load(shard: number): Promise<ShardSnapshot | null>;
   /** Replaces the shard's snapshot atomically. */
-  save(snapshot: ShardSnapshot): Promise<void>;
+  save(snapshot: ShardSnapshot, options?: SaveOptions): Promise<void>;
   close(): Promise<void>;
 }

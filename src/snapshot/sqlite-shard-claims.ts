@@ -4,11 +4,11 @@
 // the clock is this process's, passed in so that tests can move it.
 import { Database, type Statement } from "bun:sqlite";
 import { checkClaim, checkClaimWait, type ShardClaims, type ShardLease } from "./shard-claims.ts";
+import { CLAIMS_PRAGMAS } from "./sqlite-claims-schema.ts";
+import { LeaseRenewerThread } from "./sqlite-lease-renewer.ts";
 
 /** How often a claim looks again while another owner's lease is live. */
 const CLAIM_POLL_MS = 100;
-/** Another node's claim holds the write lock for a moment; wait for it rather than fail. */
-const BUSY_TIMEOUT_MS = 1000;
 
 export interface SqliteShardClaimsOptions {
   /** The claims store's clock: leases expire by it. Date.now when not given. */
@@ -35,6 +35,7 @@ export class SqliteShardClaims implements ShardClaims {
     private readonly upsertOwner: Statement<unknown, [number, string, bigint, number]>,
     private readonly extendLease: Statement<unknown, [number, number, string, bigint]>,
     private readonly endLease: Statement<unknown, [number, number, string, bigint]>,
+    private readonly renewer: LeaseRenewerThread,
     private readonly nowMs: () => number,
     private readonly sleep: (ms: number) => Promise<void>,
   ) {
@@ -54,14 +55,12 @@ export class SqliteShardClaims implements ShardClaims {
 
   static open(path: string, options: SqliteShardClaimsOptions = {}): SqliteShardClaims {
     const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get();
+    const journal = db.query<{ journal_mode: string }, []>(CLAIMS_PRAGMAS[0] as string).get();
     if (journal?.journal_mode !== "wal") {
       db.close();
       throw new Error(`shard claims: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
     }
-    // A claim acknowledged and then lost in a power cut would hand its epoch out twice.
-    db.run("PRAGMA synchronous = FULL");
-    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    for (const pragma of CLAIMS_PRAGMAS.slice(1)) db.run(pragma);
     db.run(
       `CREATE TABLE IF NOT EXISTS shard_owners (
          shard INTEGER PRIMARY KEY, owner TEXT NOT NULL, epoch INTEGER NOT NULL CHECK (epoch >= 1),
@@ -76,6 +75,8 @@ export class SqliteShardClaims implements ShardClaims {
       db.prepare(`UPDATE shard_owners SET lease_expires_at_ms = ? ${fence}`),
       // MIN(): releasing never lengthens a lease.
       db.prepare(`UPDATE shard_owners SET lease_expires_at_ms = MIN(lease_expires_at_ms, ?) ${fence}`),
+      // Renewals, the one periodic write, commit on a thread of their own (after the table exists).
+      new LeaseRenewerThread(path),
       options.nowMs ?? Date.now,
       options.sleep ?? ((ms) => Bun.sleep(ms)),
     );
@@ -106,6 +107,16 @@ export class SqliteShardClaims implements ShardClaims {
     return changed === 1 ? { ...lease, expiresAtMs } : null;
   }
 
+  async renewAll(leases: readonly ShardLease[], leaseMs: number): Promise<(ShardLease | null)[]> {
+    this.assertOpen();
+    for (const lease of leases) checkClaim(lease.shard, lease.owner, leaseMs);
+    if (leases.length === 0) return [];
+    const expiresAtMs = this.nowMs() + leaseMs;
+    const extended = await this.renewer.renew({ leases: leases.map(({ shard, owner, epoch }) => ({ shard, owner, epoch })), expiresAtMs });
+    if (extended.length !== leases.length) throw new Error(`shard claims: renewed ${extended.length} leases of ${leases.length}`);
+    return leases.map((lease, index) => (extended[index] === true ? { ...lease, expiresAtMs } : null));
+  }
+
   async release(lease: ShardLease): Promise<void> {
     this.assertOpen();
     checkClaim(lease.shard, lease.owner, 1);
@@ -115,6 +126,7 @@ export class SqliteShardClaims implements ShardClaims {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.renewer.close();
     this.selectOwner.finalize();
     this.upsertOwner.finalize();
     this.extendLease.finalize();

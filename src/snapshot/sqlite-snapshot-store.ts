@@ -1,12 +1,13 @@
 // Shard snapshots in one SQLite file: one row per shard, replaced whole. A snapshot is only
 // a shortcut for recovery (the log is the truth), but a torn one would seed a wrong ledger,
 // so each save is one transaction and synchronous=FULL makes it durable before it resolves.
+// Saves run on a thread of their own (sqlite-snapshot-writer.ts), loads on the caller's.
 import { Database, type Statement } from "bun:sqlite";
-import type { ShardSnapshot, SnapshotStore } from "./snapshot-store.ts";
+import { SNAPSHOT_PRAGMAS, SNAPSHOT_SCHEMA } from "./sqlite-snapshot-schema.ts";
+import { SnapshotWriterThread } from "./sqlite-snapshot-writer.ts";
+import type { SaveOptions, ShardSnapshot, SnapshotStore } from "./snapshot-store.ts";
 
 const SHARD_MAX = 0xffff_ffff;
-/** See the event log: an outside reader may hold the lock for a moment. */
-const BUSY_TIMEOUT_MS = 1000;
 
 export interface SqliteSnapshotStoreOptions {
   /** When a snapshot is taken, recorded for operators; the clock is passed in for tests. */
@@ -22,48 +23,27 @@ interface SnapshotRow {
 
 export class SqliteSnapshotStore implements SnapshotStore {
   private closed = false;
-  private readonly replaceSnapshot: (snapshot: ShardSnapshot, takenAtMs: number) => void;
 
   private constructor(
     private readonly db: Database,
-    private readonly upsertSnapshot: Statement<unknown, [number, bigint, bigint, bigint, Uint8Array, number]>,
+    private readonly writer: SnapshotWriterThread,
     private readonly selectSnapshot: Statement<SnapshotRow, [number]>,
     private readonly nowMs: () => number,
-  ) {
-    // Check and replace in one transaction: the row is replaced whole or not at all, and a
-    // snapshot never moves a shard back to an earlier offset (the log before the newer one
-    // may already be compacted away, and only a stale shard owner would write it).
-    this.replaceSnapshot = db.transaction((snapshot: ShardSnapshot, takenAtMs: number) => {
-      const stored = this.selectSnapshot.get(snapshot.shard);
-      if (stored !== null && stored.next_offset > snapshot.nextOffset) {
-        throw new Error(
-          `snapshot store: shard ${snapshot.shard}: refusing a snapshot at offset ${snapshot.nextOffset} ` +
-            `older than the stored one at ${stored.next_offset}`,
-        );
-      }
-      this.upsertSnapshot.run(snapshot.shard, snapshot.nextOffset, snapshot.nextSequence, snapshot.epoch, snapshot.state, takenAtMs);
-    }).immediate;
-  }
+  ) {}
 
   static open(path: string, options: SqliteSnapshotStoreOptions = {}): SqliteSnapshotStore {
     const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get();
+    const journal = db.query<{ journal_mode: string }, []>(SNAPSHOT_PRAGMAS[0] as string).get();
     if (journal?.journal_mode !== "wal") {
+      db.close();
       throw new Error(`snapshot store: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
     }
-    db.run("PRAGMA synchronous = FULL");
-    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.run(
-      `CREATE TABLE IF NOT EXISTS shard_snapshots (
-         shard INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL, next_sequence INTEGER NOT NULL,
-         epoch INTEGER NOT NULL, state BLOB NOT NULL, taken_at_ms INTEGER NOT NULL
-       )`,
-    );
+    for (const pragma of SNAPSHOT_PRAGMAS.slice(1)) db.run(pragma);
+    // Created here, before the writer opens the file, so that a load finds the table at once.
+    db.run(SNAPSHOT_SCHEMA);
     return new SqliteSnapshotStore(
       db,
-      db.prepare(
-        `INSERT OR REPLACE INTO shard_snapshots (shard, next_offset, next_sequence, epoch, state, taken_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
+      new SnapshotWriterThread(path),
       db.prepare(`SELECT next_offset, next_sequence, epoch, state FROM shard_snapshots WHERE shard = ?`),
       options.nowMs ?? Date.now,
     );
@@ -78,19 +58,21 @@ export class SqliteSnapshotStore implements SnapshotStore {
     return { shard, nextOffset: row.next_offset, nextSequence: row.next_sequence, epoch: row.epoch, state: new Uint8Array(row.state) };
   }
 
-  async save(snapshot: ShardSnapshot): Promise<void> {
+  async save(snapshot: ShardSnapshot, options: SaveOptions = { giveState: false }): Promise<void> {
     this.assertOpen();
     checkShard(snapshot.shard);
     if (snapshot.nextOffset < 0n) {
       throw new Error(`snapshot store: shard ${snapshot.shard}: nextOffset must not be negative, got ${snapshot.nextOffset}`);
     }
-    this.replaceSnapshot(snapshot, this.nowMs());
+    const { shard, nextOffset, nextSequence, epoch, state } = snapshot;
+    await this.writer.save({ shard, nextOffset, nextSequence, epoch, state, takenAtMs: this.nowMs() }, options.giveState);
   }
 
+  /** Waits for the saves already made, then closes. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.upsertSnapshot.finalize();
+    await this.writer.close();
     this.selectSnapshot.finalize();
     this.db.close();
   }

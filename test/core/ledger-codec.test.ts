@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { newAccount, type Account } from "../../src/core/account.ts";
-import { decodeLedger, encodeLedger } from "../../src/core/ledger-codec.ts";
+import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
 import type { Order, OrderStatus } from "../../src/core/order.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
@@ -73,6 +73,29 @@ function sampleLedger(): Ledger {
   return ledger;
 }
 
+/** The version 2 order tuple's layout, written out: reordering it would misread stored snapshots. */
+const V3_ORDER_FIELDS = [
+  "id", "clientOrderId", "symbol", "side", "type", "timeInForce", "qty", "limitPrice", "stopPrice", "collarPrice", "replaces",
+  "accountId", "status", "filledQty", "filledNotional", "holdCash", "holdQty", "lastExecutionSeq", "pendingReplace", "replacedBy",
+  "rejectReason", "createdAtMs", "updatedAtMs", "filledAtMs", "canceledAtMs", "expiredAtMs", "replacedAtMs", "rejectedAtMs",
+];
+
+/** A version 2 snapshot rewritten as version 1 wrote it: each order an object of named fields. */
+/** A version 3 snapshot rewritten as the older layout with orders as objects (versions 1 and 2). */
+function asObjectVersion(bytes: Uint8Array, version: 1 | 2): any {
+  const document = JSON.parse(new TextDecoder().decode(bytes));
+  document.version = version;
+  for (const account of document.accounts) {
+    account.orders = account.orders.map((tuple: unknown[]) => {
+      const order = Object.fromEntries(V3_ORDER_FIELDS.map((field, index) => [field, tuple[index]]));
+      const pending = order["pendingReplace"] as [string, string] | null;
+      if (pending !== null) order["pendingReplace"] = { newOrderId: pending[0], filledQty: pending[1] };
+      return order;
+    });
+  }
+  return document;
+}
+
 function encodeText(document: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(document));
 }
@@ -123,21 +146,60 @@ describe("ledger codec", () => {
     expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
   });
 
+  test("joining account parts a slice at a time gives encodeLedger's bytes, one part per slice at a one-byte budget", () => {
+    const ledger = sampleLedger();
+    for (let i = 0; i < 3; i++) ledger.set(`acct-${i}`, newAccount(`acct-${i}`, 1_700_000_000_000 + i));
+    const join = new AccountsJoin([...ledger.values()].map(encodeAccount));
+    let steps = 1;
+    while (!join.step(1)) steps += 1;
+    expect(steps).toBe(ledger.size);
+    expect(join.result()).toEqual(encodeLedger(ledger));
+    expect(decodeLedger(join.result())).toEqual(ledger);
+  });
+
+  test("a join's result is refused before every part is in", () => {
+    const join = new AccountsJoin([encodeAccount(newAccount("a", 1)), encodeAccount(newAccount("b", 2))]);
+    expect(join.step(1)).toBe(false);
+    expect(() => join.result()).toThrow("ledger: a join's result was taken before every part was in");
+    expect(new AccountsJoin([]).step(0)).toBe(true);
+  });
+
   test("an empty ledger round-trips", () => {
     expect(decodeLedger(encodeLedger(new Map())).size).toBe(0);
   });
 
-  test("an unknown version is refused, naming both versions", () => {
-    const bytes = encodeText({ format: "oms.ledger", version: 3, accounts: [] });
-    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 3 is not supported (this reader knows 2)");
+  test("an unknown version is refused, naming the versions this reader knows", () => {
+    const bytes = encodeText({ format: "oms.ledger", version: 4, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 4 is not supported (this reader knows 1 and 2 and 3)");
   });
 
-  test("a version 1 snapshot (with the old submitFingerprints list) still hydrates to the same ledger", () => {
+  test("orders are written as tuples in a fixed field order (version 3)", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.version = 1;
+    expect(document.version).toBe(3);
+    const first = sampleLedger().get("acct-b")!.orders.values().next().value!;
+    const tuple = document.accounts[0].orders[0];
+    expect(tuple).toHaveLength(V3_ORDER_FIELDS.length);
+    expect(tuple[V3_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
+    expect(tuple[V3_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
+    expect(tuple[V3_ORDER_FIELDS.indexOf("rejectedAtMs")]).toBe(first.rejectedAtMs);
+  });
+
+  test("a version 2 snapshot, with orders as objects, still decodes to the same ledger", () => {
+    const ledger = sampleLedger();
+    expect(decodeLedger(encodeText(asObjectVersion(encodeLedger(ledger), 2)))).toEqual(ledger);
+  });
+
+  test("a version 1 snapshot (orders as objects, with the old submitFingerprints list) still decodes to the same ledger", () => {
+    const ledger = sampleLedger();
+    const document = asObjectVersion(encodeLedger(ledger), 1);
     for (const account of document.accounts) account.submitFingerprints = [["client-x", "fp"]];
-    const decoded = decodeLedger(encodeText(document));
-    expect(encodeLedger(decoded)).toEqual(encodeLedger(sampleLedger()));
+    expect(decodeLedger(encodeText(document))).toEqual(ledger);
+  });
+
+  test("a version 1 order missing a nullable field is refused rather than read as null", () => {
+    const document = asObjectVersion(encodeLedger(sampleLedger()), 1);
+    delete document.accounts[0].orders[1].limitPrice;
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1].limitPrice: is missing");
   });
 
   test("bytes that are not JSON are refused", () => {
@@ -146,7 +208,7 @@ describe("ledger codec", () => {
 
   test("a damaged field is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[3].holdCash = "12.5";
+    document.accounts[0].orders[3][V3_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
     expect(() => decodeLedger(encodeText(document))).toThrow(
       "ledger snapshot: accounts[0].orders[3].holdCash: must be a decimal integer string",
     );
@@ -154,14 +216,22 @@ describe("ledger codec", () => {
 
   test("an unknown order status is refused", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[0].status = "done_for_day";
+    document.accounts[0].orders[0][V3_ORDER_FIELDS.indexOf("status")] = "done_for_day";
     expect(() => decodeLedger(encodeText(document))).toThrow('accounts[0].orders[0].status: "done_for_day" is not one of');
   });
 
-  test("a missing nullable field is refused rather than read as null", () => {
+  test("an order tuple of the wrong length is refused rather than read with fields shifted", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    delete document.accounts[0].orders[1].limitPrice;
-    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1].limitPrice: is missing");
+    document.accounts[0].orders[1].pop();
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 28 order fields, got 27");
+  });
+
+  test("a damaged pending replace in an order tuple is refused with its path", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    const at = V3_ORDER_FIELDS.indexOf("pendingReplace");
+    const order = document.accounts[0].orders.find((tuple: unknown[]) => tuple[at] !== null);
+    order[at] = [order[at][0]];
+    expect(() => decodeLedger(encodeText(document))).toThrow(".pendingReplace: must be [newOrderId, filledQty]");
   });
 
   test("an account filed twice is refused", () => {

@@ -35,3 +35,25 @@ test("changes made while a snapshot is in progress are not in it; accounts creat
   expect(snapshot.finish()).toEqual(expected);
   expect(ledger.get("c")?.cash).toBe(1_000_005n); // the ledger itself moved on
 });
+
+test("a large shard is joined over several slices too, while commands change it, into the bytes it had when the snapshot began", () => {
+  const ledger: Ledger = new Map();
+  for (const id of ["a", "b", "c"]) {
+    for (const command of open(id)) run(ledger, command);
+    // ~600 resting orders: each account's part is far over the join's chunk of 256 KiB.
+    for (let i = 0; i < 600; i++) {
+      const orderId = `${id}-order-${i}`;
+      run(ledger, { kind: "submit_order", accountId: id, orderId, clientOrderId: orderId, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "gtc", qty: 1n, limitPrice: 1n, stopPrice: null, askPrice: 0n, atMs: 3 });
+    }
+  }
+  const expected = encodeLedger(ledger);
+  const snapshot = new SnapshotInProgress(ledger);
+  let slices = 1;
+  while (!snapshot.step(0)) {
+    expect(() => snapshot.finish()).toThrow();
+    run(ledger, { kind: "deposit", accountId: ["a", "b", "c"][slices % 3] as string, amount: 1n, atMs: 4 }, snapshot);
+    slices += 1;
+  }
+  expect(slices).toBeGreaterThan(ledger.size + 1); // encoding took one slice per account; joining took more than one
+  expect(snapshot.finish()).toEqual(expected);
+});

@@ -96,6 +96,33 @@ export function describeShardClaimsContract(name: string, fresh: () => Promise<C
       expect(renewed!.expiresAtMs).toBeGreaterThan(lease.expiresAtMs);
     });
 
+    test("renewAll extends every lease the owner still holds in one call, and answers null for one a newer claim fenced", async () => {
+      const [a, b] = await nodes(2);
+      const leases = [];
+      for (const shard of [1, 2, 3]) leases.push(await a!.claim(shard, "node-a", SHORT_LEASE_MS, 0));
+      // node-b takes shard 2 once node-a's short lease has run out: node-a is fenced there.
+      const taken = await b!.claim(2, "node-b", LONG_LEASE_MS, WAIT_PAST_SHORT_LEASE_MS);
+      const renewed = await a!.renewAll(leases, LONG_LEASE_MS);
+      expect(renewed.map((lease) => lease?.shard ?? null)).toEqual([1, null, 3]);
+      expect(renewed.map((lease) => lease?.epoch ?? null)).toEqual([1n, null, 1n]);
+      // The fenced renewal changed nothing: node-b still holds shard 2 under its epoch.
+      expect((await b!.renew(taken, LONG_LEASE_MS))?.epoch).toBe(2n);
+      // The renewed leases are long now: a claim of shard 1 by node-b waits and is refused.
+      await expect(b!.claim(1, "node-b", LONG_LEASE_MS, 0)).rejects.toThrow("shard 1 is held by node-a");
+      expect(await a!.renewAll([], LONG_LEASE_MS)).toEqual([]);
+    });
+
+    test("renewAll refuses a bad lease length before renewing any lease", async () => {
+      const [a] = await nodes(1);
+      const lease = await a!.claim(1, "node-a", SHORT_LEASE_MS, 0);
+      await expect(a!.renewAll([lease], 0)).rejects.toThrow("shard claims: leaseMs must be an integer from 1 to 3600000, got 0");
+      await Bun.sleep(SHORT_LEASE_MS + 100);
+      // Not renewed: the short lease ran out and another owner may claim the shard.
+      const [b] = [await store!.open()];
+      handles.push(b);
+      expect((await b.claim(1, "node-b", LONG_LEASE_MS, 0)).epoch).toBe(2n);
+    });
+
     test("a lease that ran out unclaimed is still the holder's to renew", async () => {
       const [a] = await nodes(1);
       const lease = await a!.claim(1, "node-a", 50, 0);

@@ -1,0 +1,7 @@
+// The SQLite claims store's settings, shared by the store and the thread that renews leases.
+
+/** Another node's claim holds the write lock for a moment; wait for it rather than fail. */
+const BUSY_TIMEOUT_MS = 1000;
+
+/** A claim acknowledged and then lost in a power cut would hand its epoch out twice: FULL. */
+export const CLAIMS_PRAGMAS = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`];

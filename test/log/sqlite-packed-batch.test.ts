@@ -1,0 +1,28 @@
+// A batch packed for the writer thread unpacks to the same rows, in order, byte for byte.
+import { expect, test } from "bun:test";
+import { forEachPackedRow, packRows } from "../../src/log/sqlite-packed-batch.ts";
+
+const rows = [
+  { shard: 0, offset: 0n, bytes: new Uint8Array([1, 2, 3]) },
+  { shard: 0xffff_ffff, offset: 2n ** 63n + 5n, bytes: new Uint8Array() },
+  { shard: 7, offset: 9_007_199_254_740_993n, bytes: Uint8Array.from({ length: 300 }, (_, i) => i % 256) },
+];
+
+test("packed rows unpack to the same shards, offsets and records, in order", () => {
+  const packed = packRows(rows);
+  expect(packed.rows).toBe(3);
+  expect(packed.bytes.byteOffset).toBe(0);
+  expect(packed.bytes.byteLength).toBe(packed.bytes.buffer.byteLength);
+  const unpacked: { shard: number; offset: bigint; bytes: Uint8Array }[] = [];
+  forEachPackedRow(packed, (shard, offset, record) => unpacked.push({ shard, offset, bytes: record.slice() }));
+  expect(unpacked).toEqual(rows);
+});
+
+// The writers unpack inside the batch's transaction, so a throw rolls back the rows before it.
+test("a packed batch cut short or with bytes left over throws, naming where", () => {
+  const packed = packRows(rows);
+  expect(() => forEachPackedRow({ bytes: packed.bytes.subarray(0, packed.bytes.byteLength - 1), rows: 3 }, () => {})).toThrow(
+    "packed batch: row 2 of 3 runs past the end",
+  );
+  expect(() => forEachPackedRow({ bytes: packed.bytes, rows: 2 }, () => {})).toThrow("packed batch: 316 bytes left after 2 rows");
+});
