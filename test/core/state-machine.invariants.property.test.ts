@@ -437,7 +437,8 @@ describe("core invariants under random command sequences", () => {
     );
     // The property is only meaningful if the generated commands mostly reach apply().
     expect(acceptedTotal).toBeGreaterThan(RUNS * 10);
-  });
+    // 400 sequences take ~3.5 s alone; a loaded machine must not fail it on bun's 5 s default.
+  }, 60_000);
 
   test("replaying the accepted events on an empty ledger rebuilds the same ledger", () => {
     fc.assert(
