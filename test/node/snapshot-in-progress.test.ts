@@ -40,8 +40,8 @@ test("a large shard is joined over several slices too, while commands change it,
   const ledger: Ledger = new Map();
   for (const id of ["a", "b", "c"]) {
     for (const command of open(id)) run(ledger, command);
-    // ~600 resting orders: each account's part is far over the join's chunk of 256 KiB.
-    for (let i = 0; i < 600; i++) {
+    // 2,000 resting orders (~200 B each as a tuple): each account's part is over the join's chunk of 256 KiB.
+    for (let i = 0; i < 2_000; i++) {
       const orderId = `${id}-order-${i}`;
       run(ledger, { kind: "submit_order", accountId: id, orderId, clientOrderId: orderId, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "gtc", qty: 1n, limitPrice: 1n, stopPrice: null, askPrice: 0n, atMs: 3 });
     }
