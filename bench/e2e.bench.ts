@@ -347,7 +347,8 @@ class Processes {
     const running = [...this.started.values()];
     for (const started of running) {
       started.proc.stdin.end();
-      started.proc.kill("SIGTERM");
+      // The load generator exits when its stdin closes, writing its CPU profile if it has one.
+      if (started.role !== "loader") started.proc.kill("SIGTERM");
     }
     const gone = Promise.all(running.map((started) => started.proc.exited));
     const timer = setTimeout(() => {

@@ -8,7 +8,7 @@ import { fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, t
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
-import { readBody, reply, type UnaryRequest as Request, type UnaryResponse as Response } from "../rpc/connect-unary-wire.ts";
+import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc/serve.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
@@ -37,18 +37,18 @@ function methodsOf(...services: DescService[]): Map<string, FastMethod> {
 
 export interface FastPath {
   /** Answers a request and returns true, or returns false to pass it on. */
-  (request: Request, response: Response): boolean;
+  (exchange: UnaryExchange): boolean;
   /** Requests answered so far, for tests and metrics. */
   answered: number;
 }
 
 export function connectFastPath(routing: RoutingTable, newAccountId: () => string): FastPath {
   const methods = methodsOf(AccountService, OrderService);
-  const fastPath = ((request: Request, response: Response): boolean => {
-    if (request.method !== "POST") return false;
-    const method = methods.get(request.url ?? "");
+  const fastPath = ((exchange: UnaryExchange): boolean => {
+    if (exchange.method !== "POST") return false;
+    const method = methods.get(exchange.path ?? "");
     if (method === undefined) return false;
-    const headers = request.headers;
+    const headers = exchange.headers;
     const contentType = headers["content-type"];
     const json = contentType === "application/json" || contentType === "application/json; charset=utf-8";
     if (!json && contentType !== "application/proto") return false;
@@ -59,12 +59,12 @@ export function connectFastPath(routing: RoutingTable, newAccountId: () => strin
     const timeoutText = headers["connect-timeout-ms"];
     const timeoutMs = timeoutText === undefined ? null : Number(timeoutText);
     if (timeoutMs !== null && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && String(timeoutText).length <= 10)) return false;
-    readBody(request, (body) => {
+    exchange.readBody((body) => {
       if (body === null) {
-        reply(response, json, new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes`, Code.ResourceExhausted));
+        exchange.reply(json, new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes`, Code.ResourceExhausted));
         return;
       }
-      void answer(routing, newAccountId, method, json, body, timeoutMs).then((result) => reply(response, json, result));
+      void answer(routing, newAccountId, method, json, body, timeoutMs).then((result) => exchange.reply(json, result));
     });
     fastPath.answered += 1;
     return true;
