@@ -10,7 +10,8 @@ import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
 import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc/serve.ts";
-import { routeCommand, type CommandCase } from "./route-command.ts";
+import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
 
@@ -18,6 +19,8 @@ interface FastMethod {
   input: DescMessage;
   output: DescMessage;
   commandCase: CommandCase["case"];
+  /** The NodeResult field that carries this method's response. */
+  resultField: number;
 }
 
 // JSON as connect-es reads it: unknown fields are ignored.
@@ -29,7 +32,9 @@ function methodsOf(...services: DescService[]): Map<string, FastMethod> {
     for (const method of service.methods) {
       if (method.methodKind !== "unary") continue;
       const commandCase = (method.localName as CommandCase["case"]);
-      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase });
+      const resultField = NodeResultSchema.fields.find((field) => field.localName === commandCase)?.number;
+      if (resultField === undefined) throw new Error(`fast path: NodeResult has no field for ${method.name}`);
+      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, resultField });
     }
   }
   return table;
@@ -90,8 +95,12 @@ async function answer(
   const keyed = input as unknown as { accountId: string };
   if (method.commandCase === "createAccount" && keyed.accountId === "") keyed.accountId = newAccountId();
   try {
-    const routed = routeCommand(routing, { case: method.commandCase, value: input } as CommandCase);
-    const output = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
+    const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase);
+    const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
+    // The node encoded the response already; a binary client gets those bytes as they are.
+    const encoded = json ? null : answer.encodedValueOf(method.resultField);
+    if (encoded !== null) return encoded;
+    const output = resultOf(answer, method.commandCase);
     return json ? toJsonString(method.output, output as never) : toBinary(method.output, output as never);
   } catch (error) {
     return ConnectError.from(error);

@@ -6,7 +6,7 @@
 // back. Bun's timers cannot hold a batch for less than ~1 ms, so the wait is the node's own
 // answer time: batches are one call at low rates (nothing added to latency) and grow with the
 // rate (one Execute, its HTTP/2 stream and its encoding shared by many orders).
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import {
@@ -17,6 +17,7 @@ import {
   ExecuteResponseSchema,
 } from "../gen/oms/internal/v1/node_pb.ts";
 import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
+import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
 
 /** Matches the node's own bound on a batch. */
@@ -40,7 +41,7 @@ export interface LinkLogger {
 
 interface Pending {
   command: NodeCommand;
-  resolve: (result: NodeResult) => void;
+  resolve: (answer: NodeAnswer) => void;
   reject: (error: ConnectError) => void;
 }
 
@@ -79,6 +80,11 @@ export class NodeLink {
   }
 
   call(command: NodeCommand): Promise<NodeResult> {
+    return this.answer(command).then((answer) => answer.decode());
+  }
+
+  /** The node's answer still encoded: a binary client may get its bytes as they are. */
+  answer(command: NodeCommand): Promise<NodeAnswer> {
     if (!this.up) return Promise.reject(this.unavailable("is down"));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
@@ -133,19 +139,26 @@ export class NodeLink {
     this.batchesInFlight += 1;
     this.batchesSent += 1;
     this.commandsSent += batch.length;
-    const request = create(ExecuteRequestSchema, { commands: batch.map((p) => p.command) });
-    const answered = this.executeClient.call(request, this.callTimeoutMs).finally(() => {
+    const request = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands: batch.map((p) => p.command) }));
+    const answered = this.executeClient.callEncoded(request, this.callTimeoutMs).finally(() => {
       this.batchesInFlight -= 1;
       this.scheduleFlush();
     });
     answered.then(
       (response) => {
-        if (response.results.length !== batch.length) {
-          const error = new ConnectError(`node ${this.endpoint.id} answered ${response.results.length} of ${batch.length} commands`, Code.Internal);
+        let answers: NodeAnswer[];
+        try {
+          answers = nodeAnswersOf(response);
+        } catch (error) {
+          for (const pending of batch) pending.reject(ConnectError.from(error));
+          return;
+        }
+        if (answers.length !== batch.length) {
+          const error = new ConnectError(`node ${this.endpoint.id} answered ${answers.length} of ${batch.length} commands`, Code.Internal);
           for (const pending of batch) pending.reject(error);
           return;
         }
-        batch.forEach((pending, i) => pending.resolve(response.results[i] as NodeResult));
+        batch.forEach((pending, i) => pending.resolve(answers[i] as NodeAnswer));
       },
       (reason: unknown) => {
         const error = this.failure(reason);

@@ -10,7 +10,10 @@ import { join } from "node:path";
 import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
 import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
 import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
+import { fromBinary } from "@bufbuild/protobuf";
 import { GetAccountRequestSchema } from "../../src/gen/oms/v1/account_service_pb.ts";
+import { GetOrderRequestSchema, SubmitOrderRequestSchema, SubmitOrderResponseSchema } from "../../src/gen/oms/v1/order_service_pb.ts";
+import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { freePort } from "../e2e/dev-process.ts";
 
 let node: RunningNode;
@@ -102,6 +105,20 @@ test("a client that resets its HTTP/2 stream before the answer leaves the balanc
   session.close();
   const after = await post2(fast, "/oms.v1.AccountService/GetAccount", "application/json", JSON.stringify({ accountId: "same-1" }));
   expect(after.status).toBe(200);
+});
+
+test("a binary answer is the node's own encoding passed on: the same bytes as connect-es re-encodes", async () => {
+  const submit = toBinary(SubmitOrderRequestSchema, create(SubmitOrderRequestSchema, { accountId: "same-1", symbol: "AAPL", side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.DAY, qty: "1", limitPrice: "100" }));
+  const submitted = await post2(fast, "/oms.v1.OrderService/SubmitOrder", "application/proto", submit);
+  expect([submitted.status, submitted.contentType]).toEqual([200, "application/proto"]);
+  const order = fromBinary(SubmitOrderResponseSchema, submitted.body).order;
+  expect([order?.accountId, order?.qty, order?.status]).toEqual(["same-1", "1", OrderStatus.NEW]);
+  const get = toBinary(GetOrderRequestSchema, create(GetOrderRequestSchema, { accountId: "same-1", key: { case: "orderId", value: order?.id ?? "" } }));
+  for (const send of [post, post2]) {
+    const [a, b] = [await send(fast, "/oms.v1.OrderService/GetOrder", "application/proto", get), await send(plain, "/oms.v1.OrderService/GetOrder", "application/proto", get)];
+    expect(a.status).toBe(200);
+    expect(a.body).toEqual(b.body);
+  }
 });
 
 test("a body that does not decode is invalid_argument from both", async () => {
