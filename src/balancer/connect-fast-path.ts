@@ -11,6 +11,7 @@ import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
 import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc/serve.ts";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
@@ -19,7 +20,8 @@ interface FastMethod {
   input: DescMessage;
   output: DescMessage;
   commandCase: CommandCase["case"];
-  /** The NodeResult field that carries this method's response. */
+  /** The NodeCommand field that carries this method's request, and the NodeResult field of its response. */
+  commandField: number;
   resultField: number;
 }
 
@@ -34,7 +36,8 @@ function methodsOf(...services: DescService[]): Map<string, FastMethod> {
       const commandCase = (method.localName as CommandCase["case"]);
       const resultField = NodeResultSchema.fields.find((field) => field.localName === commandCase)?.number;
       if (resultField === undefined) throw new Error(`fast path: NodeResult has no field for ${method.name}`);
-      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, resultField });
+      const commandField = nodeCommandField(method.localName);
+      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, commandField, resultField });
     }
   }
   return table;
@@ -93,9 +96,12 @@ async function answer(
     return new ConnectError(`cannot decode message ${method.input.typeName} from ${json ? "JSON" : "binary"}: ${String(error instanceof Error ? error.message : error)}`, Code.InvalidArgument);
   }
   const keyed = input as unknown as { accountId: string };
-  if (method.commandCase === "createAccount" && keyed.accountId === "") keyed.accountId = newAccountId();
+  const named = method.commandCase === "createAccount" && keyed.accountId === "";
+  if (named) keyed.accountId = newAccountId();
+  // A binary request the balancer did not change goes to the node in the bytes it came in.
+  const encodedCommand = json || named ? undefined : encodedNodeCommand(method.commandField, body);
   try {
-    const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase);
+    const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand);
     const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
     // The node encoded the response already; a binary client gets those bytes as they are.
     const encoded = json ? null : answer.encodedValueOf(method.resultField);

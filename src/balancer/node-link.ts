@@ -6,18 +6,20 @@
 // back. Bun's timers cannot hold a batch for less than ~1 ms, so the wait is the node's own
 // answer time: batches are one call at low rates (nothing added to latency) and grow with the
 // rate (one Execute, its HTTP/2 stream and its encoding shared by many orders).
-import { create, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import {
   NodeService,
   type NodeCommand,
   type NodeResult,
+  NodeCommandSchema,
   ExecuteRequestSchema,
   ExecuteResponseSchema,
 } from "../gen/oms/internal/v1/node_pb.ts";
 import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
 import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
+import { encodedExecuteRequest } from "./node-command-bytes.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
 
 /** Matches the node's own bound on a batch. */
@@ -40,7 +42,8 @@ export interface LinkLogger {
 }
 
 interface Pending {
-  command: NodeCommand;
+  /** An encoded NodeCommand. */
+  command: Uint8Array;
   resolve: (answer: NodeAnswer) => void;
   reject: (error: ConnectError) => void;
 }
@@ -85,6 +88,11 @@ export class NodeLink {
 
   /** The node's answer still encoded: a binary client may get its bytes as they are. */
   answer(command: NodeCommand): Promise<NodeAnswer> {
+    return this.answerEncoded(toBinary(NodeCommandSchema, command));
+  }
+
+  /** The same for a NodeCommand already encoded (node-command-bytes.ts). */
+  answerEncoded(command: Uint8Array): Promise<NodeAnswer> {
     if (!this.up) return Promise.reject(this.unavailable("is down"));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
@@ -139,7 +147,7 @@ export class NodeLink {
     this.batchesInFlight += 1;
     this.batchesSent += 1;
     this.commandsSent += batch.length;
-    const request = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands: batch.map((p) => p.command) }));
+    const request = encodedExecuteRequest(batch.map((p) => p.command));
     const answered = this.executeClient.callEncoded(request, this.callTimeoutMs).finally(() => {
       this.batchesInFlight -= 1;
       this.scheduleFlush();

@@ -20,12 +20,16 @@ export async function routeCommand<K extends CommandCase["case"]>(
   return resultOf<K>(await routedAnswer(routing, command), command.case as K) as never;
 }
 
-/** The owner's answer, still encoded; a refused account id or a node that is down throws. */
-export function routedAnswer(routing: RoutingTable, command: CommandCase): Promise<NodeAnswer> {
+/**
+ * The owner's answer, still encoded; a refused account id or a node that is down throws.
+ * encodedCommand, if given, is the command already encoded (node-command-bytes.ts).
+ */
+export function routedAnswer(routing: RoutingTable, command: CommandCase, encodedCommand?: Uint8Array): Promise<NodeAnswer> {
   const accountId = (command.value as { accountId?: string }).accountId ?? "";
   const problem = accountIdProblem(accountId);
   if (problem !== null) return Promise.reject(new ConnectError(problem.message, Code.InvalidArgument));
-  return routing.ownerOf(accountId).answer(create(NodeCommandSchema, { command }));
+  const owner = routing.ownerOf(accountId);
+  return encodedCommand === undefined ? owner.answer(create(NodeCommandSchema, { command })) : owner.answerEncoded(encodedCommand);
 }
 
 /** The result of the case asked for, or the node's refusal thrown as a ConnectError. */
