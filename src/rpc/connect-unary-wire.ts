@@ -54,8 +54,6 @@ export function http1Exchange(request: IncomingMessage, response: ServerResponse
 }
 
 export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers): UnaryExchange {
-  // A client that resets its stream must not become an unhandled 'error' that ends the process.
-  stream.on("error", () => undefined);
   return {
     method: headers[":method"],
     path: headers[":path"],
@@ -71,6 +69,7 @@ export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers):
   };
 }
 
+/** Also keeps a client that resets its stream from becoming an unhandled 'error' that ends the process. */
 function readBody(source: IncomingMessage | ServerHttp2Stream, done: (body: Buffer | null) => void): void {
   const chunks: Buffer[] = [];
   let length = 0;
