@@ -91,6 +91,8 @@ async function main(): Promise<void> {
         warmupMs: positive(request.warmupMs, "warmupMs"),
         durationMs: positive(request.durationMs, "durationMs"),
         inFlightMax: positive(request.inFlightMax, "inFlightMax"),
+        // The generator shares two cores with the balancer and the node: it must not keep one busy.
+        pacing: "ticker",
         send: async (index) => {
           try {
             if (lean !== null) await lean.submit(encoded[index % encoded.length] as Uint8Array);

@@ -21,7 +21,12 @@ const SHARD_COUNT = 16;
 /** Pre-funded accounts the orders rotate over: every shard busy. */
 const ACCOUNTS = 2048;
 /** Rising; the first rate the system cannot keep up with is the last one run. */
-const RATES_PER_S = [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000] as const;
+const RATES_PER_S: readonly number[] = ratesFromEnvironment() ?? [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000];
+/**
+ * Set, each process runs under `bun --cpu-prof` and writes its profile here when it stops: to
+ * see where the time goes at the rates chosen with BENCH_E2E_RATES.
+ */
+const CPU_PROFILE_DIR = process.env["BENCH_E2E_CPU_PROF_DIR"];
 /**
  * Unmeasured load before the first rate: JavaScriptCore keeps compiling (its JIT threads took
  * ~20% of a core in each process 5 s into a run), which would count as the first rates' CPU.
@@ -126,6 +131,15 @@ async function runRate(loader: Loader, processes: Processes, ratePerSec: number,
   return { result, firstError: (answer["firstError"] as string | null) ?? null, cpu, mainThreadCpu, cpuPerOrderUs, loadAverage };
 }
 
+/** BENCH_E2E_RATES=5000,10000 runs only those rates: for comparing changes and for profiles. */
+function ratesFromEnvironment(): number[] | null {
+  const text = process.env["BENCH_E2E_RATES"];
+  if (text === undefined || text.trim() === "") return null;
+  const rates = text.split(",").map((rate) => Number(rate.trim()));
+  if (!rates.every((rate) => Number.isSafeInteger(rate) && rate > 0)) throw new Error(`e2e: BENCH_E2E_RATES must be positive integers separated by commas, got ${text}`);
+  return rates;
+}
+
 function perRole(value: (role: Role) => number): PerRole {
   return { balancer: value("balancer"), node: value("node"), loader: value("loader") };
 }
@@ -171,7 +185,7 @@ function figuresOf(runs: readonly RateRun[]): Figure[] {
         name: `${role} CPU per order`,
         value: top.cpuPerOrderUs[role],
         unit: "µs",
-        note: `at ${top.result.ratePerSec}/s, the highest rate sustained` + (role === "loader" ? "; includes the open-loop runner's setImmediate polling" : ""),
+        note: `at ${top.result.ratePerSec}/s, the highest rate sustained` + (role === "loader" ? "; includes the open-loop runner's ticker thread" : ""),
       });
     }
   }
@@ -307,7 +321,8 @@ class Processes {
   start(role: Role, args: string[]): BenchProcess {
     if (this.started.size === 0) process.on("exit", this.onExit);
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OMS_")));
-    const proc = Bun.spawn([process.execPath, ...args], { cwd: REPO_ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe", env });
+    const profile = CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`, `--cpu-prof-name=${role}.cpuprofile`];
+    const proc = Bun.spawn([process.execPath, ...profile, ...args], { cwd: REPO_ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe", env });
     const started = new BenchProcess(role, proc);
     this.started.set(role, started);
     if (role !== "loader") void started.proc.stdout.pipeTo(new WritableStream({ write: (chunk) => started.keep(new TextDecoder().decode(chunk)) }));
@@ -332,7 +347,8 @@ class Processes {
     const running = [...this.started.values()];
     for (const started of running) {
       started.proc.stdin.end();
-      started.proc.kill("SIGTERM");
+      // The load generator exits when its stdin closes, writing its CPU profile if it has one.
+      if (started.role !== "loader") started.proc.kill("SIGTERM");
     }
     const gone = Promise.all(running.map((started) => started.proc.exited));
     const timer = setTimeout(() => {

@@ -1,8 +1,12 @@
 // Open-loop load at a fixed arrival rate. Each request has an intended start time on a fixed
 // schedule, and its latency is measured from that time, not from when it was actually sent:
 // a system that falls behind shows its queueing in the latencies instead of quietly lowering
-// the rate (coordinated omission).
+// the rate (coordinated omission). A request sent late by the runner itself counts the same way.
+// The ticker sends a request up to TICK_LEAD_MS early instead of late when it can; such a
+// request is timed from when it was sent, so that no request is ever timed from a later start
+// than its real one.
 import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
+import { SendTicker, TICK_LEAD_MS } from "./send-ticker.ts";
 
 export interface OpenLoopOptions {
   ratePerSec: number;
@@ -13,6 +17,14 @@ export interface OpenLoopOptions {
   send: (index: number) => Promise<void>;
   /** A bound on requests in flight: past it the run is overloaded and stops early. */
   inFlightMax?: number;
+  /**
+   * How the runner waits for its next send. "poll" (the default) yields with setImmediate and
+   * keeps to the schedule within microseconds, at the cost of one busy core. "ticker" sleeps
+   * on a worker thread (send-ticker.ts) and sends what is due at each tick: requests go out
+   * within ~0.2 ms of their time (late ones timed from their intended start, early ones from
+   * their real one), for a load generator that shares its machine with the system it measures.
+   */
+  pacing?: "poll" | "ticker";
 }
 
 export interface OpenLoopResult {
@@ -26,60 +38,102 @@ export interface OpenLoopResult {
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
-  const histogram = new LatencyHistogram();
-  const inFlightMax = options.inFlightMax ?? 50_000;
-  const intervalMs = 1000 / options.ratePerSec;
-  const start = performance.now();
-  const measureFrom = start + options.warmupMs;
-  const end = measureFrom + options.durationMs;
-  let sent = 0;
-  let inFlight = 0;
-  let errors = 0;
-  let overloaded = false;
-  let completedInWindow = 0;
-  const pending = new Set<Promise<void>>();
-  while (!overloaded) {
-    const now = performance.now();
-    if (now >= end) break;
-    // Every request whose intended time has come is sent now, each timed from its intended time.
-    const due = Math.floor((now - start) / intervalMs) + 1;
-    while (sent < due && !overloaded) {
-      const intended = start + sent * intervalMs;
-      const measured = intended >= measureFrom;
-      const index = sent++;
-      inFlight += 1;
-      if (inFlight >= inFlightMax) overloaded = true;
-      const request = options.send(index).then(
-        () => {
-          const done = performance.now();
-          if (measured) {
-            histogram.recordMs(done - intended);
-            if (done <= end) completedInWindow += 1;
-          }
-        },
-        () => {
-          if (measured) errors += 1;
-        },
-      );
-      const tracked = request.finally(() => {
-        inFlight -= 1;
-        pending.delete(tracked);
-      });
-      pending.add(tracked);
-    }
-    // Timers sleep at least ~1 ms here, so a next send further away than that is slept
-    // towards; a nearer one is waited for by yielding (setImmediate), which keeps the schedule
-    // to within microseconds at the cost of keeping one core busy at high rates.
-    const untilNextMs = start + sent * intervalMs - performance.now();
-    if (untilNextMs > 1.5) await new Promise((resolve) => setTimeout(resolve, untilNextMs - 1.2));
-    else await new Promise((resolve) => setImmediate(resolve));
-  }
-  await Promise.all(pending);
+  const run = new OpenLoopRun(options);
+  await (options.pacing === "ticker" ? run.paceByTicker() : run.paceByPolling());
+  await Promise.all(run.pending);
   return {
     ratePerSec: options.ratePerSec,
-    achievedPerSec: Math.round(completedInWindow / (options.durationMs / 1000)),
-    latency: histogram.summary(),
-    errors,
-    overloaded,
+    achievedPerSec: Math.round(run.completedInWindow / (options.durationMs / 1000)),
+    latency: run.histogram.summary(),
+    errors: run.errors,
+    overloaded: run.overloaded,
   };
+}
+
+class OpenLoopRun {
+  readonly histogram = new LatencyHistogram();
+  readonly pending = new Set<Promise<void>>();
+  private readonly inFlightMax: number;
+  private readonly intervalMs: number;
+  private readonly start = performance.now();
+  private readonly measureFrom: number;
+  private readonly end: number;
+  private sent = 0;
+  private inFlight = 0;
+  errors = 0;
+  overloaded = false;
+  completedInWindow = 0;
+
+  constructor(private readonly options: OpenLoopOptions) {
+    this.inFlightMax = options.inFlightMax ?? 50_000;
+    this.intervalMs = 1000 / options.ratePerSec;
+    this.measureFrom = this.start + options.warmupMs;
+    this.end = this.measureFrom + options.durationMs;
+  }
+
+  async paceByPolling(): Promise<void> {
+    while (!this.overloaded && performance.now() < this.end) {
+      this.sendDue(0);
+      // Timers sleep at least ~1 ms here, so a next send further away than that is slept
+      // towards; a nearer one is waited for by yielding (setImmediate), which keeps the
+      // schedule to within microseconds at the cost of keeping one core busy at high rates.
+      const untilNextMs = this.start + this.sent * this.intervalMs - performance.now();
+      if (untilNextMs > 1.5) await new Promise((resolve) => setTimeout(resolve, untilNextMs - 1.2));
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Sends at each tick, and after each answer too: at high rates answers come between ticks. */
+  paceByTicker(): Promise<void> {
+    const { promise: finished, resolve } = Promise.withResolvers<void>();
+    const ticker = new SendTicker({ startMs: this.start, endMs: this.end, intervalMs: this.intervalMs }, () => {
+      if (this.overloaded || performance.now() >= this.end) {
+        ticker.stop();
+        resolve();
+        return;
+      }
+      this.sendDue(TICK_LEAD_MS);
+    });
+    this.afterAnswer = () => {
+      if (!this.overloaded && performance.now() < this.end) this.sendDue(TICK_LEAD_MS);
+    };
+    return finished;
+  }
+
+  private afterAnswer: () => void = () => undefined;
+
+  /** Sends every request whose intended time comes within leadMs from now. */
+  private sendDue(leadMs: number): void {
+    const now = performance.now();
+    const due = Math.min(Math.floor((now + leadMs - this.start) / this.intervalMs) + 1, Math.ceil((this.end - this.start) / this.intervalMs));
+    while (this.sent < due && !this.overloaded) this.sendOne(now);
+  }
+
+  private sendOne(now: number): void {
+    const intended = this.start + this.sent * this.intervalMs;
+    const measured = intended >= this.measureFrom;
+    // Late: from the intended time (the wait was the system's or the runner's). Early: from now.
+    const timedFrom = Math.min(intended, now);
+    const index = this.sent++;
+    this.inFlight += 1;
+    if (this.inFlight >= this.inFlightMax) this.overloaded = true;
+    const request = this.options.send(index).then(
+      () => {
+        const done = performance.now();
+        if (measured) {
+          this.histogram.recordMs(done - timedFrom);
+          if (done <= this.end) this.completedInWindow += 1;
+        }
+        this.afterAnswer();
+      },
+      () => {
+        if (measured) this.errors += 1;
+      },
+    );
+    const tracked = request.finally(() => {
+      this.inFlight -= 1;
+      this.pending.delete(tracked);
+    });
+    this.pending.add(tracked);
+  }
 }

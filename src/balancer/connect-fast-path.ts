@@ -8,9 +8,11 @@ import { fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, t
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
-import { readBody, reply, type UnaryRequest as Request, type UnaryResponse as Response } from "../rpc/connect-unary-wire.ts";
+import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc/serve.ts";
-import { routeCommand, type CommandCase } from "./route-command.ts";
+import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
+import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
 
@@ -18,6 +20,9 @@ interface FastMethod {
   input: DescMessage;
   output: DescMessage;
   commandCase: CommandCase["case"];
+  /** The NodeCommand field that carries this method's request, and the NodeResult field of its response. */
+  commandField: number;
+  resultField: number;
 }
 
 // JSON as connect-es reads it: unknown fields are ignored.
@@ -29,7 +34,10 @@ function methodsOf(...services: DescService[]): Map<string, FastMethod> {
     for (const method of service.methods) {
       if (method.methodKind !== "unary") continue;
       const commandCase = (method.localName as CommandCase["case"]);
-      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase });
+      const resultField = NodeResultSchema.fields.find((field) => field.localName === commandCase)?.number;
+      if (resultField === undefined) throw new Error(`fast path: NodeResult has no field for ${method.name}`);
+      const commandField = nodeCommandField(method.localName);
+      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, commandField, resultField });
     }
   }
   return table;
@@ -37,18 +45,18 @@ function methodsOf(...services: DescService[]): Map<string, FastMethod> {
 
 export interface FastPath {
   /** Answers a request and returns true, or returns false to pass it on. */
-  (request: Request, response: Response): boolean;
+  (exchange: UnaryExchange): boolean;
   /** Requests answered so far, for tests and metrics. */
   answered: number;
 }
 
 export function connectFastPath(routing: RoutingTable, newAccountId: () => string): FastPath {
   const methods = methodsOf(AccountService, OrderService);
-  const fastPath = ((request: Request, response: Response): boolean => {
-    if (request.method !== "POST") return false;
-    const method = methods.get(request.url ?? "");
+  const fastPath = ((exchange: UnaryExchange): boolean => {
+    if (exchange.method !== "POST") return false;
+    const method = methods.get(exchange.path ?? "");
     if (method === undefined) return false;
-    const headers = request.headers;
+    const headers = exchange.headers;
     const contentType = headers["content-type"];
     const json = contentType === "application/json" || contentType === "application/json; charset=utf-8";
     if (!json && contentType !== "application/proto") return false;
@@ -59,12 +67,12 @@ export function connectFastPath(routing: RoutingTable, newAccountId: () => strin
     const timeoutText = headers["connect-timeout-ms"];
     const timeoutMs = timeoutText === undefined ? null : Number(timeoutText);
     if (timeoutMs !== null && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && String(timeoutText).length <= 10)) return false;
-    readBody(request, (body) => {
+    exchange.readBody((body) => {
       if (body === null) {
-        reply(response, json, new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes`, Code.ResourceExhausted));
+        exchange.reply(json, new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes`, Code.ResourceExhausted));
         return;
       }
-      void answer(routing, newAccountId, method, json, body, timeoutMs).then((result) => reply(response, json, result));
+      void answer(routing, newAccountId, method, json, body, timeoutMs).then((result) => exchange.reply(json, result));
     });
     fastPath.answered += 1;
     return true;
@@ -88,10 +96,17 @@ async function answer(
     return new ConnectError(`cannot decode message ${method.input.typeName} from ${json ? "JSON" : "binary"}: ${String(error instanceof Error ? error.message : error)}`, Code.InvalidArgument);
   }
   const keyed = input as unknown as { accountId: string };
-  if (method.commandCase === "createAccount" && keyed.accountId === "") keyed.accountId = newAccountId();
+  const named = method.commandCase === "createAccount" && keyed.accountId === "";
+  if (named) keyed.accountId = newAccountId();
+  // A binary request the balancer did not change goes to the node in the bytes it came in.
+  const encodedCommand = json || named ? undefined : encodedNodeCommand(method.commandField, body);
   try {
-    const routed = routeCommand(routing, { case: method.commandCase, value: input } as CommandCase);
-    const output = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
+    const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand);
+    const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
+    // The node encoded the response already; a binary client gets those bytes as they are.
+    const encoded = json ? null : answer.encodedValueOf(method.resultField);
+    if (encoded !== null) return encoded;
+    const output = resultOf(answer, method.commandCase);
     return json ? toJsonString(method.output, output as never) : toBinary(method.output, output as never);
   } catch (error) {
     return ConnectError.from(error);

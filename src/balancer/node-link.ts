@@ -1,21 +1,34 @@
-// The balancer's connection to one node: calls are gathered into batches (one HTTP/2 request
-// carries every call that arrived in the same turn of the event loop), health is polled, and
-// a node that is down is answered for at once with UNAVAILABLE instead of a hung call.
-import { create } from "@bufbuild/protobuf";
+// The balancer's connection to one node: calls are gathered into batches, health is polled,
+// and a node that is down is answered for at once with UNAVAILABLE instead of a hung call.
+//
+// A batch goes out at the end of the event-loop turn its first call arrived in, unless
+// BATCHES_IN_FLIGHT_MAX batches are already with the node: then calls gather until one comes
+// back. Bun's timers cannot hold a batch for less than ~1 ms, so the wait is the node's own
+// answer time: batches are one call at low rates (nothing added to latency) and grow with the
+// rate (one Execute, its HTTP/2 stream and its encoding shared by many orders).
+import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import {
   NodeService,
   type NodeCommand,
   type NodeResult,
+  NodeCommandSchema,
   ExecuteRequestSchema,
   ExecuteResponseSchema,
 } from "../gen/oms/internal/v1/node_pb.ts";
 import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
+import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
+import { encodedExecuteRequest } from "./node-command-bytes.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
 
 /** Matches the node's own bound on a batch. */
 export const BATCH_COMMANDS_MAX = 4096;
+/**
+ * Two, so that the node decides one batch while the log makes the other durable. A full batch
+ * goes out whatever is in flight: calls never queue behind this bound for more than a batch.
+ */
+export const BATCHES_IN_FLIGHT_MAX = 2;
 
 export interface NodeEndpoint {
   id: string;
@@ -29,8 +42,9 @@ export interface LinkLogger {
 }
 
 interface Pending {
-  command: NodeCommand;
-  resolve: (result: NodeResult) => void;
+  /** An encoded NodeCommand. */
+  command: Uint8Array;
+  resolve: (answer: NodeAnswer) => void;
   reject: (error: ConnectError) => void;
 }
 
@@ -41,6 +55,9 @@ export class NodeLink {
   private readonly healthClient: Client<typeof Health>;
   private queue: Pending[] = [];
   private flushScheduled = false;
+  private batchesInFlight = 0;
+  private batchesSent = 0;
+  private commandsSent = 0;
   /** Until the first health check answers, calls are tried rather than refused. */
   private up = true;
   private healthTimer: ReturnType<typeof setInterval> | null = null;
@@ -60,15 +77,37 @@ export class NodeLink {
     return this.up;
   }
 
+  /** Batches and commands sent to the node so far: their ratio is the mean batch size. */
+  get sent(): { batches: number; commands: number } {
+    return { batches: this.batchesSent, commands: this.commandsSent };
+  }
+
   call(command: NodeCommand): Promise<NodeResult> {
+    return this.answer(command).then((answer) => answer.decode());
+  }
+
+  /** The node's answer still encoded: a binary client may get its bytes as they are. */
+  answer(command: NodeCommand): Promise<NodeAnswer> {
+    return this.answerEncoded(toBinary(NodeCommandSchema, command));
+  }
+
+  /** The same for a NodeCommand already encoded (node-command-bytes.ts). */
+  answerEncoded(command: Uint8Array): Promise<NodeAnswer> {
     if (!this.up) return Promise.reject(this.unavailable("is down"));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
       if (this.queue.length >= BATCH_COMMANDS_MAX) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      else this.scheduleFlush();
+    });
+  }
+
+  /** A partial batch waits for the end of this turn, and for a batch in flight to come back. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.queue.length === 0 || this.batchesInFlight >= BATCHES_IN_FLIGHT_MAX) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.batchesInFlight < BATCHES_IN_FLIGHT_MAX) this.flush();
     });
   }
 
@@ -103,22 +142,31 @@ export class NodeLink {
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     const batch = this.queue.splice(0, BATCH_COMMANDS_MAX);
     if (batch.length === 0) return;
-    if (this.queue.length > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-    const request = create(ExecuteRequestSchema, { commands: batch.map((p) => p.command) });
-    this.executeClient.call(request, this.callTimeoutMs).then(
+    this.batchesInFlight += 1;
+    this.batchesSent += 1;
+    this.commandsSent += batch.length;
+    const request = encodedExecuteRequest(batch.map((p) => p.command));
+    const answered = this.executeClient.callEncoded(request, this.callTimeoutMs).finally(() => {
+      this.batchesInFlight -= 1;
+      this.scheduleFlush();
+    });
+    answered.then(
       (response) => {
-        if (response.results.length !== batch.length) {
-          const error = new ConnectError(`node ${this.endpoint.id} answered ${response.results.length} of ${batch.length} commands`, Code.Internal);
+        let answers: NodeAnswer[];
+        try {
+          answers = nodeAnswersOf(response);
+        } catch (error) {
+          for (const pending of batch) pending.reject(ConnectError.from(error));
+          return;
+        }
+        if (answers.length !== batch.length) {
+          const error = new ConnectError(`node ${this.endpoint.id} answered ${answers.length} of ${batch.length} commands`, Code.Internal);
           for (const pending of batch) pending.reject(error);
           return;
         }
-        batch.forEach((pending, i) => pending.resolve(response.results[i] as NodeResult));
+        batch.forEach((pending, i) => pending.resolve(answers[i] as NodeAnswer));
       },
       (reason: unknown) => {
         const error = this.failure(reason);

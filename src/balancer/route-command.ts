@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
 import { NodeCommandSchema, type NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
 import { connectErrorOfNodeError } from "../rpc/errors.ts";
+import type { NodeAnswer } from "./node-answer.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
 export type CommandCase = NonNullable<MessageInitShape<typeof NodeCommandSchema>["command"]>;
@@ -15,13 +16,28 @@ export async function routeCommand<K extends CommandCase["case"]>(
   routing: RoutingTable,
   command: Extract<CommandCase, { case: K }>,
 ): Promise<Extract<ResultCase, { case: K }>["value"]> {
+  // TypeScript cannot relate the generic result case to the declared one; resultOf checked it.
+  return resultOf<K>(await routedAnswer(routing, command), command.case as K) as never;
+}
+
+/**
+ * The owner's answer, still encoded; a refused account id or a node that is down throws.
+ * encodedCommand, if given, is the command already encoded (node-command-bytes.ts).
+ */
+export function routedAnswer(routing: RoutingTable, command: CommandCase, encodedCommand?: Uint8Array): Promise<NodeAnswer> {
   const accountId = (command.value as { accountId?: string }).accountId ?? "";
   const problem = accountIdProblem(accountId);
-  if (problem !== null) throw new ConnectError(problem.message, Code.InvalidArgument);
-  const result = await routing.ownerOf(accountId).call(create(NodeCommandSchema, { command }));
+  if (problem !== null) return Promise.reject(new ConnectError(problem.message, Code.InvalidArgument));
+  const owner = routing.ownerOf(accountId);
+  return encodedCommand === undefined ? owner.answer(create(NodeCommandSchema, { command })) : owner.answerEncoded(encodedCommand);
+}
+
+/** The result of the case asked for, or the node's refusal thrown as a ConnectError. */
+export function resultOf<K extends CommandCase["case"]>(answer: NodeAnswer, commandCase: K): Extract<ResultCase, { case: K }>["value"] {
+  const result = answer.decode();
   if (result.result.case === "error") throw connectErrorOfNodeError(result.result.value);
-  if (result.result.case !== command.case) {
-    throw new ConnectError(`node answered ${String(result.result.case)} to ${command.case}`, Code.Internal);
+  if (result.result.case !== commandCase) {
+    throw new ConnectError(`node answered ${String(result.result.case)} to ${commandCase}`, Code.Internal);
   }
   // The case was checked just above; TypeScript cannot narrow a generic oneof by it.
   return result.result.value as never;

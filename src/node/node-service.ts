@@ -1,7 +1,7 @@
 // The node's Connect service, as the balancers call it.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { readBody, reply, type UnaryRequest, type UnaryResponse } from "../rpc/connect-unary-wire.ts";
+import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import {
   ExecuteRequestSchema,
   ExecuteResponseSchema,
@@ -34,27 +34,27 @@ async function execute(node: OmsNode, request: ExecuteRequest, newId: () => stri
  * for every batch, and connect-es's per-call machinery was a large part of a node's CPU at low
  * rates, where a batch holds one order. Other protocols and methods go to connect-es.
  */
-export function nodeFastPath(node: OmsNode, newId: () => string): (request: UnaryRequest, response: UnaryResponse) => boolean {
-  return (request, response) => {
-    if (request.method !== "POST" || request.url !== EXECUTE_PATH) return false;
-    if (request.headers["content-type"] !== "application/proto") return false;
-    const encoding = request.headers["content-encoding"];
+export function nodeFastPath(node: OmsNode, newId: () => string): (exchange: UnaryExchange) => boolean {
+  return (exchange) => {
+    if (exchange.method !== "POST" || exchange.path !== EXECUTE_PATH) return false;
+    if (exchange.headers["content-type"] !== "application/proto") return false;
+    const encoding = exchange.headers["content-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    readBody(request, (body) => {
+    exchange.readBody((body) => {
       if (body === null) {
-        reply(response, false, new ConnectError("message is too large", Code.ResourceExhausted));
+        exchange.reply(false, new ConnectError("message is too large", Code.ResourceExhausted));
         return;
       }
       let decoded: ExecuteRequest;
       try {
         decoded = fromBinary(ExecuteRequestSchema, body);
       } catch (error) {
-        reply(response, false, new ConnectError(`cannot decode message ${ExecuteRequestSchema.typeName}: ${String(error)}`, Code.InvalidArgument));
+        exchange.reply(false, new ConnectError(`cannot decode message ${ExecuteRequestSchema.typeName}: ${String(error)}`, Code.InvalidArgument));
         return;
       }
       execute(node, decoded, newId).then(
-        (answer) => reply(response, false, toBinary(ExecuteResponseSchema, answer)),
-        (error: unknown) => reply(response, false, ConnectError.from(error)),
+        (answer) => exchange.reply(false, toBinary(ExecuteResponseSchema, answer)),
+        (error: unknown) => exchange.reply(false, ConnectError.from(error)),
       );
     });
     return true;

@@ -24,6 +24,17 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
   ) {}
 
   call(request: MessageShape<I>, timeoutMs: number): Promise<MessageShape<O>> {
+    return this.callEncoded(toBinary(this.input, request), timeoutMs).then((body) => {
+      try {
+        return fromBinary(this.output, body);
+      } catch (error) {
+        throw new ConnectError(`${this.path}: cannot decode the answer: ${String(error)}`, Code.Internal);
+      }
+    });
+  }
+
+  /** The same call with the request already encoded, answering the undecoded response. */
+  callEncoded(body: Uint8Array, timeoutMs: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
       try {
@@ -51,16 +62,9 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
         clearTimeout(timer);
-        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        if (status === 200) {
-          try {
-            resolve(fromBinary(this.output, body));
-          } catch (error) {
-            reject(new ConnectError(`${this.path}: cannot decode the answer: ${String(error)}`, Code.Internal));
-          }
-          return;
-        }
-        reject(errorOf(status, body));
+        const answer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        if (status === 200) resolve(answer);
+        else reject(errorOf(status, answer));
       });
       stream.on("error", (error) => {
         clearTimeout(timer);
@@ -70,7 +74,7 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
         this.drop();
         reject(new ConnectError(`${this.baseUrl}: ${error.message}`, Code.Unavailable));
       });
-      stream.end(toBinary(this.input, request));
+      stream.end(body);
     });
   }
 

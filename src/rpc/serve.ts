@@ -8,6 +8,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { http1Exchange, http2Exchange, type UnaryExchange } from "./connect-unary-wire.ts";
 import type { Logger } from "./logger.ts";
 
 /** Every HTTP/2 client opens with these 24 bytes (RFC 9113 §3.4); no HTTP/1 request can. */
@@ -38,7 +39,7 @@ export interface ServeRpcOptions {
    * Answers some requests before connect-es sees them (it returns true for those it
    * answered); it must speak the same protocol on the wire.
    */
-  fastPath?: (request: http.IncomingMessage | http2.Http2ServerRequest, response: http.ServerResponse | http2.Http2ServerResponse) => boolean;
+  fastPath?: (exchange: UnaryExchange) => boolean;
 }
 
 export interface RpcServer {
@@ -65,24 +66,25 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   });
   const fastPath = options.fastPath;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
-    if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
-  };
-  const http2Handle = (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
-    if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+    if (fastPath === undefined || !fastPath(http1Exchange(request, response))) handler(request, response);
   };
   const http1Server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: FIRST_BYTES_TIMEOUT_MS },
     http1Handle,
   );
-  const http2Server = http2.createServer(
-    {
-      settings: { maxConcurrentStreams: STREAMS_CONCURRENT_MAX },
-      // The empty-frames flood guard (CVE-2019-9518). Our own node transport never sends
-      // empty DATA frames (see transport.ts), so the stock bound can stay.
-      maxSessionInvalidFrames: SESSION_INVALID_FRAMES_MAX,
-    },
-    http2Handle,
-  );
+  // No 'request' handler: that would make the server build compatibility request and response
+  // objects for every stream, before the fast path could answer from the stream alone.
+  const http2Server = http2.createServer({
+    settings: { maxConcurrentStreams: STREAMS_CONCURRENT_MAX },
+    // The empty-frames flood guard (CVE-2019-9518). Our own node transport never sends
+    // empty DATA frames (see transport.ts), so the stock bound can stay.
+    maxSessionInvalidFrames: SESSION_INVALID_FRAMES_MAX,
+  });
+  // A server's streams are ServerHttp2Streams; Node's typings give the event the base type.
+  http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
+    if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
+    compatibilityRequest(stream, headers, rawHeaders, handler);
+  });
   const sockets = new Set<net.Socket>();
   const counts = { http1: 0, http2: 0 };
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -111,6 +113,35 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     return closing;
   };
   return { port, connectionCounts: () => ({ ...counts }), close };
+}
+
+/**
+ * What node:http2 does for a stream when the server has a 'request' handler (Bun 1.4.5 and
+ * Node alike): the compatibility request and response, CONNECT refused (no 'connect'
+ * listener), Expect answered as a server without 'checkContinue' listeners does.
+ */
+function compatibilityRequest(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  rawHeaders: string[],
+  handler: (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void,
+): void {
+  const request = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+  const response = new http2.Http2ServerResponse(stream);
+  if (headers[":method"] === "CONNECT") {
+    response.statusCode = http2.constants.HTTP_STATUS_METHOD_NOT_ALLOWED;
+    response.end();
+    return;
+  }
+  if (headers.expect !== undefined) {
+    if (headers.expect !== "100-continue") {
+      response.statusCode = http2.constants.HTTP_STATUS_EXPECTATION_FAILED;
+      response.end();
+      return;
+    }
+    response.writeContinue();
+  }
+  handler(request, response);
 }
 
 /**

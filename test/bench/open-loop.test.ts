@@ -1,0 +1,37 @@
+// The open-loop runner's bookkeeping under both pacings: every request of the run is sent once,
+// in schedule order, and each acknowledged one is counted and timed (timing is not asserted:
+// the machine's speed is the benchmarks' business).
+import { describe, expect, test } from "bun:test";
+import { runOpenLoop } from "../../bench/lib/open-loop.ts";
+
+describe.each(["poll", "ticker"] as const)("runOpenLoop, %s pacing", (pacing) => {
+  test("sends each index once, in order, at about the rate asked, and times every answer", async () => {
+    const indexes: number[] = [];
+    const result = await runOpenLoop({
+      ratePerSec: 2_000,
+      warmupMs: 100,
+      durationMs: 400,
+      pacing,
+      send: (index) => {
+        indexes.push(index);
+        return Promise.resolve();
+      },
+    });
+    expect(indexes).toEqual(indexes.map((_, i) => i));
+    // 500 ms at 2,000/s; the schedule is fixed, so only the last few may miss the end.
+    expect(indexes.length).toBeGreaterThan(900);
+    expect(indexes.length).toBeLessThanOrEqual(1_000);
+    expect(result.errors).toBe(0);
+    expect(result.overloaded).toBe(false);
+    expect(result.latency.count).toBeGreaterThan(700);
+    expect(result.latency.count).toBeLessThanOrEqual(800);
+  }, 10_000);
+
+  test("counts failed sends as errors and stops, overloaded, at the bound on requests in flight", async () => {
+    const failing = await runOpenLoop({ ratePerSec: 1_000, warmupMs: 1, durationMs: 100, pacing, send: () => Promise.reject(new Error("refused")) });
+    expect(failing.errors).toBeGreaterThan(0);
+    expect(failing.latency.count).toBe(0);
+    const stuck = await runOpenLoop({ ratePerSec: 1_000, warmupMs: 1, durationMs: 5_000, inFlightMax: 20, pacing, send: () => new Promise<void>((resolve) => setTimeout(resolve, 200)) });
+    expect(stuck.overloaded).toBe(true);
+  }, 10_000);
+});
