@@ -18,11 +18,12 @@ export interface OpenLoopOptions {
   /** A bound on requests in flight: past it the run is overloaded and stops early. */
   inFlightMax?: number;
   /**
-   * How the runner waits for its next send. "poll" (the default) yields with setImmediate and
-   * keeps to the schedule within microseconds, at the cost of one busy core. "ticker" sleeps
-   * on a worker thread (send-ticker.ts) and sends what is due at each tick: requests go out
-   * within ~0.2 ms of their time (late ones timed from their intended start, early ones from
-   * their real one), for a load generator that shares its machine with the system it measures.
+   * How the runner waits for its next send. "ticker" (the default) sleeps on a worker thread
+   * (send-ticker.ts) and sends what is due at each tick: requests go out within ~0.2 ms of
+   * their time (late ones timed from their intended start, early ones from their real one),
+   * for a load generator that shares its two cores with the system it measures. "poll" yields
+   * with setImmediate and keeps to the schedule within microseconds, at the cost of one busy
+   * core that the system measured then lacks.
    */
   pacing?: "poll" | "ticker";
 }
@@ -39,7 +40,7 @@ export interface OpenLoopResult {
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const run = new OpenLoopRun(options);
-  await (options.pacing === "ticker" ? run.paceByTicker() : run.paceByPolling());
+  await (options.pacing === "poll" ? run.paceByPolling() : run.paceByTicker());
   await Promise.all(run.pending);
   return {
     ratePerSec: options.ratePerSec,
