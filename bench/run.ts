@@ -8,6 +8,7 @@ const ROOT = join(import.meta.dir, "..");
 
 async function levels(): Promise<BenchLevel[]> {
   const modules = [
+    await import("./disk.bench.ts"),
     await import("./core.bench.ts"),
     await import("./node.bench.ts"),
     await import("./e2e.bench.ts"),
