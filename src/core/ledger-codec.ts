@@ -12,7 +12,7 @@
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
 // Account, Order or Position fails to compile here until the codec carries it.
 import type { Account, Position } from "./account.ts";
-import type { Order, OrderStatus, OrderType, Side, TimeInForce } from "./order.ts";
+import { ORDER_STATUSES, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
@@ -62,18 +62,7 @@ const ORDER_FIELDS_COMPLETE: [Exclude<keyof Order, (typeof ORDER_FIELDS)[number]
 const SIDES: ReadonlySet<Side> = new Set(["buy", "sell"]);
 const ORDER_TYPES: ReadonlySet<OrderType> = new Set(["market", "limit", "stop", "stop_limit"]);
 const TIMES_IN_FORCE: ReadonlySet<TimeInForce> = new Set(["day", "gtc", "ioc", "fok"]);
-const ORDER_STATUSES: ReadonlySet<OrderStatus> = new Set([
-  "new",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "replaced",
-  "pending_cancel",
-  "pending_replace",
-  "pending_new",
-]);
+const KNOWN_STATUSES: ReadonlySet<OrderStatus> = new Set(ORDER_STATUSES);
 
 export function encodeLedger(ledger: Ledger): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -300,7 +289,7 @@ function orderFromJson(value: unknown, path: string): Order {
     collarPrice: nullable(json, "collarPrice", path, asBigInteger),
     replaces: nullable(json, "replaces", path, asText),
     accountId: text(json, "accountId", path),
-    status: member(json, "status", ORDER_STATUSES, path),
+    status: member(json, "status", KNOWN_STATUSES, path),
     filledQty: bigInteger(json, "filledQty", path),
     filledNotional: bigInteger(json, "filledNotional", path),
     holdCash: bigInteger(json, "holdCash", path),

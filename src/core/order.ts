@@ -17,6 +17,23 @@ export type OrderStatus =
   | "pending_replace"
   | "pending_new";
 
+/** Every status, each once: for checks that must cover them all. */
+export const ORDER_STATUSES = [
+  "new",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "rejected",
+  "expired",
+  "replaced",
+  "pending_cancel",
+  "pending_replace",
+  "pending_new",
+] as const satisfies readonly OrderStatus[];
+// A status added to OrderStatus fails to compile here until ORDER_STATUSES lists it.
+const ORDER_STATUSES_COMPLETE: [Exclude<OrderStatus, (typeof ORDER_STATUSES)[number]>] extends [never] ? true : false = true;
+if (!ORDER_STATUSES_COMPLETE) throw new Error("invariant: ORDER_STATUSES lacks a status");
+
 export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
   "filled",
   "canceled",

@@ -1,21 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { newAccount, type Account } from "../../src/core/account.ts";
 import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
-import type { Order, OrderStatus } from "../../src/core/order.ts";
+import { ORDER_STATUSES as ALL_STATUSES, type Order, type OrderStatus } from "../../src/core/order.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
-const ALL_STATUSES: OrderStatus[] = [
-  "new",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "replaced",
-  "pending_cancel",
-  "pending_replace",
-  "pending_new",
-];
 
 function order(accountId: string, id: string, status: OrderStatus, index: number): Order {
   const buy = index % 2 === 0;

@@ -1,19 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { isOpen, TERMINAL_STATUSES, type OrderStatus } from "../../src/core/order.ts";
+import { isOpen, ORDER_STATUSES as ALL_STATUSES, TERMINAL_STATUSES } from "../../src/core/order.ts";
 import { priceProblem } from "../../src/core/price-rules.ts";
 
-const ALL_STATUSES: OrderStatus[] = [
-  "new",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "rejected",
-  "expired",
-  "replaced",
-  "pending_cancel",
-  "pending_replace",
-  "pending_new",
-];
 
 describe("order status", () => {
   test("isOpen is false exactly for the terminal statuses", () => {
