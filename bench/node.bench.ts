@@ -64,8 +64,9 @@ const HANDLER_TRIALS = 1;
 const THROUGHPUT_TRIAL_ORDERS = SNAPSHOT_EVERY_RECORDS * SHARD_COUNT;
 /** ...or stops after this long, whichever comes first, so a slow node keeps the level's budget. */
 const THROUGHPUT_TRIAL_MS_MAX = 5_000;
-/** Rising; the first rate the node cannot keep up with is the last one run. */
-const OPEN_LOOP_RATES_PER_S = [10_000, 25_000, 50_000] as const;
+/** Rising; the first rate the node cannot keep up with is the last one run. BENCH_NODE_RATES
+ * (e.g. 500,2000,10000) replaces them: the low rates show the tail that batching cannot hide. */
+const OPEN_LOOP_RATES_PER_S: readonly number[] = ratesFromEnvironment() ?? [10_000, 25_000, 50_000];
 const OPEN_LOOP_WARMUP_MS = 500;
 const OPEN_LOOP_MEASURE_MS = 2_000;
 /** An open-loop run past this many in flight is overloaded (the runner stops it). */
@@ -418,6 +419,15 @@ function describe(result: OpenLoopResult): string {
     (result.errors > 0 ? `, ${result.errors} errors` : "") +
     (result.overloaded ? " (overloaded)" : "")
   );
+}
+
+/** BENCH_NODE_RATES=500,2000 runs the open loops at those rates instead of the default ones. */
+function ratesFromEnvironment(): number[] | null {
+  const text = process.env["BENCH_NODE_RATES"];
+  if (text === undefined || text.trim() === "") return null;
+  const rates = text.split(",").map((rate) => Number(rate.trim()));
+  if (!rates.every((rate) => Number.isSafeInteger(rate) && rate > 0)) throw new Error(`node: BENCH_NODE_RATES must be positive integers separated by commas, got ${text}`);
+  return rates;
 }
 
 /** The machine is shared and noisy: each result says how busy it was. */
