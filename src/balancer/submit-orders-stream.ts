@@ -8,6 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import {
+  SubmitOrdersRequestSchema,
   SubmitOrdersResponseSchema,
   type SubmitOrderRequest,
   type SubmitOrderResponse,
@@ -87,7 +88,7 @@ class OrderSession {
     } catch (error) {
       // A message that cannot be decoded or a stream the client broke: what is in flight is
       // still answered, then the stream ends with this error.
-      this.readError = ConnectError.from(error);
+      this.readError = readFailure(error);
     }
     this.reading = false;
     this.wake();
@@ -143,6 +144,16 @@ class OrderSession {
     });
     this.accountTails.set(accountId, queued);
   }
+}
+
+/**
+ * connect-es reports a request it cannot decode as INTERNAL; on this side of the stream it can
+ * only be the client's bytes, so the client hears INVALID_ARGUMENT, as a unary call's would.
+ */
+function readFailure(reason: unknown): ConnectError {
+  const error = ConnectError.from(reason);
+  if (error.code !== Code.Internal) return error;
+  return new ConnectError(`cannot decode message ${SubmitOrdersRequestSchema.typeName}: ${error.rawMessage}`, Code.InvalidArgument);
 }
 
 /** The answer to one request; never rejects: every failure becomes the order's refusal. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClient, type Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { mkdtempSync } from "node:fs";
+import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
@@ -198,3 +199,23 @@ for (const [protocol, label] of [["grpc", "gRPC"], ["connect", "Connect over HTT
     }, TEST_TIMEOUT_MS);
   });
 }
+
+test("a stream whose bytes are not a SubmitOrdersRequest ends invalid_argument and the balancer keeps serving", async () => {
+  const session = http2.connect(balancerUrl);
+  // A Connect envelope (flags 0, length 5) whose message is a truncated field.
+  const envelope = Buffer.from([0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  const stream = session.request({ ":method": "POST", ":path": "/oms.v1.OrderService/SubmitOrders", "content-type": "application/connect+proto" });
+  stream.end(envelope);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  session.close();
+  const body = Buffer.concat(chunks);
+  // The last envelope is the end-of-stream message (flag 2), JSON.
+  expect(body[0]).toBe(2);
+  const end = JSON.parse(body.subarray(5).toString("utf8")) as { error?: { code: string; message: string } };
+  expect(end.error?.code).toBe("invalid_argument");
+  expect(end.error?.message).toContain("SubmitOrdersRequest");
+  const accountId = accountOnShard("after-garbage", 0);
+  const accounts = createClient(AccountService, createClientTransport(balancerUrl, "connect"));
+  expect((await accounts.createAccount({ accountId })).account?.id).toBe(accountId);
+}, TEST_TIMEOUT_MS);
