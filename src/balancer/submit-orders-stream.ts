@@ -101,6 +101,11 @@ class OrderSession {
     if (this.readyHead === this.ready.length) {
       this.ready.length = 0;
       this.readyHead = 0;
+    } else if (this.readyHead >= this.inFlightMax) {
+      // Under steady load the queue may never run empty: drop the written ones now and then,
+      // so that it holds at most about 2 × inFlightMax entries.
+      this.ready.splice(0, this.readyHead);
+      this.readyHead = 0;
     }
     this.inFlight -= 1;
     const reader = this.wakeReader;
