@@ -1,6 +1,7 @@
 // The e2e benchmark's load generator, a process of its own so that its CPU is counted apart
 // from the balancer's and the node's: a Connect client of the public API (connect-es, as any
-// TypeScript client) driving SubmitOrder open-loop at the rates its parent asks for.
+// TypeScript client) driving SubmitOrder, or SubmitOrders streams, open-loop at the rates its
+// parent asks for.
 //
 //   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2 [--client lean|connect-es]
 //
@@ -9,8 +10,10 @@
 //
 // It reads one JSON request per line on stdin and answers each with one JSON line on stdout:
 //   {"op":"fund"}                                            → {"op":"fund","ms":…}
-//   {"op":"run","ratePerSec":…,"warmupMs":…,"durationMs":…,"inFlightMax":…}
+//   {"op":"run","ratePerSec":…,"warmupMs":…,"durationMs":…,"inFlightMax":…[,"streams":N]}
 //                                                            → {"op":"run","result":OpenLoopResult,"firstError":…}
+// With "streams", the run sends its orders on N SubmitOrders streams opened for the run (an
+// account's orders always on the same one), each timed from its intended start to its answer.
 // It exits when stdin closes, so it never outlives the benchmark that started it.
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -20,6 +23,7 @@ import { OrderService, SubmitOrderRequestSchema, type SubmitOrderRequest } from 
 import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../src/rpc/transport.ts";
 import { LeanSubmitClient } from "./lean-connect-client.ts";
+import { StreamSubmitClient } from "./stream-submit-client.ts";
 import { runOpenLoop } from "./lib/open-loop.ts";
 
 /** Every account can pay for far more resting $100 orders than a run sends it. */
@@ -35,6 +39,8 @@ export interface LoadRequest {
   warmupMs?: number;
   durationMs?: number;
   inFlightMax?: number;
+  /** SubmitOrders streams to send on instead of unary SubmitOrder calls. */
+  streams?: number;
 }
 
 function parseOptions(argv: string[]): { url: string; accounts: number; httpVersion: "1.1" | "2"; lean: boolean } {
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
   const transport = createClientTransport(options.url, "connect", { httpVersion: options.httpVersion, timeoutMs: CALL_TIMEOUT_MS });
   const accountClient = createClient(AccountService, transport);
   const orderClient = createClient(OrderService, transport);
+  const streamOrderClient = createClient(OrderService, createClientTransport(options.url, "connect", { httpVersion: "2", timeoutMs: CALL_TIMEOUT_MS }));
   const accountIds = Array.from({ length: options.accounts }, (_, i) => `e2e-${i}`);
   // One request per account, built once: the generator should spend its CPU on the calls.
   const requests: SubmitOrderRequest[] = accountIds.map((accountId) =>
@@ -86,6 +93,8 @@ async function main(): Promise<void> {
       reply({ op: "fund", ms: Math.round(performance.now() - started) });
     } else {
       let firstError: string | null = null;
+      // Bidirectional streams need HTTP/2, whatever --http says for the unary calls.
+      const streams = request.streams === undefined ? null : new StreamSubmitClient(streamOrderClient, positive(request.streams, "streams"));
       const result = await runOpenLoop({
         ratePerSec: positive(request.ratePerSec, "ratePerSec"),
         warmupMs: positive(request.warmupMs, "warmupMs"),
@@ -95,7 +104,8 @@ async function main(): Promise<void> {
         pacing: "ticker",
         send: async (index) => {
           try {
-            if (lean !== null) await lean.submit(encoded[index % encoded.length] as Uint8Array);
+            if (streams !== null) await streams.submit(index, requests[index % requests.length] as SubmitOrderRequest, index % requests.length);
+            else if (lean !== null) await lean.submit(encoded[index % encoded.length] as Uint8Array);
             else await orderClient.submitOrder(requests[index % requests.length] as SubmitOrderRequest);
           } catch (error) {
             firstError ??= error instanceof Error ? error.message : String(error);
@@ -103,6 +113,7 @@ async function main(): Promise<void> {
           }
         },
       });
+      await streams?.close();
       reply({ op: "run", result, firstError });
     }
   }

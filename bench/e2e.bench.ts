@@ -1,7 +1,8 @@
 // The e2e level: a Connect client → balancer → node → SQLite log → acknowledgement, over
 // loopback, every part a process of its own as an operator runs them: `oms node`, `oms balancer`
 // and a load generator (bench/e2e-load.ts) driving OrderService.SubmitOrder open-loop at rising
-// rates until the system falls behind. Each process's CPU over each run is read from /proc, so
+// rates until the system falls behind; then, as a row of its own, the same orders on SubmitOrders
+// streams (one session per client instead of a call per order). Each process's CPU over each run is read from /proc, so
 // the report says which one saturated.
 import { createClient } from "@connectrpc/connect";
 import type { Subprocess } from "bun";
@@ -21,7 +22,11 @@ const SHARD_COUNT = 16;
 /** Pre-funded accounts the orders rotate over: every shard busy. */
 const ACCOUNTS = 2048;
 /** Rising; the first rate the system cannot keep up with is the last one run. */
-const RATES_PER_S: readonly number[] = ratesFromEnvironment() ?? [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000];
+const RATES_PER_S: readonly number[] = ratesFromEnvironment("BENCH_E2E_RATES") ?? [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000];
+/** The same for SubmitOrders streams (BENCH_E2E_STREAM_RATES); "none" skips either row. */
+const STREAM_RATES_PER_S: readonly number[] = ratesFromEnvironment("BENCH_E2E_STREAM_RATES") ?? [5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000];
+/** SubmitOrders streams the load generator opens for a run: a client's few sessions. */
+const STREAMS = 2;
 /**
  * Set, each process runs under `bun --cpu-prof` and writes its profile here when it stops: to
  * see where the time goes at the rates chosen with BENCH_E2E_RATES.
@@ -72,13 +77,13 @@ interface RateRun {
 
 export const level: BenchLevel = {
   name: "e2e",
-  budgetSeconds: 90,
+  budgetSeconds: 150,
   async run(log) {
     const dataDir = mkdtempSync(join(tmpdir(), "oms-bench-e2e-"));
     const processes = new Processes();
     try {
-      const runs = await measure(dataDir, processes, log);
-      return figuresOf(runs);
+      const { unary, stream } = await measure(dataDir, processes, log);
+      return [...(unary.length === 0 ? [] : figuresOf(unary)), ...streamFiguresOf(stream)];
     } finally {
       await processes.stopAll();
       rmSync(dataDir, { recursive: true, force: true });
@@ -86,7 +91,7 @@ export const level: BenchLevel = {
   },
 };
 
-async function measure(dataDir: string, processes: Processes, log: (line: string) => void): Promise<RateRun[]> {
+async function measure(dataDir: string, processes: Processes, log: (line: string) => void): Promise<{ unary: RateRun[]; stream: RateRun[] }> {
   const [nodePort, balancerPort] = [await freePort(), await freePort()];
   const configPath = writeConfig(dataDir, nodePort, balancerPort);
   // --exit-with-parent: a node whose parent dies stops too, as under `oms dev`.
@@ -99,19 +104,32 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
   const funded = await loader.request({ op: "fund" });
   log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; SubmitOrder by a lean Connect binary client over HTTP/2 (bench/lean-connect-client.ts)`);
   await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec) });
+  const unary = await risingRates(RATES_PER_S, (ratePerSec) => runRate(loader, processes, ratePerSec, WARMUP_MS), log);
+  if (STREAM_RATES_PER_S.length > 0) {
+    log(`SubmitOrders: the same orders on ${STREAMS} streams (connect-es, Connect binary over HTTP/2), an account's orders always on one`);
+    // The streaming code of the balancer and the loader has not been compiled yet either.
+    await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec), streams: STREAMS });
+  }
+  const stream = await risingRates(STREAM_RATES_PER_S, (ratePerSec) => runRate(loader, processes, ratePerSec, WARMUP_MS, STREAMS), log, "SubmitOrders stream ");
+  return { unary, stream };
+}
+
+/** Each rate in turn, until one is not kept up (it is the last one run). */
+async function risingRates(rates: readonly number[], run: (ratePerSec: number) => Promise<RateRun>, log: (line: string) => void, label = ""): Promise<RateRun[]> {
   const runs: RateRun[] = [];
-  for (const ratePerSec of RATES_PER_S) {
-    const run = await runRate(loader, processes, ratePerSec, WARMUP_MS);
-    runs.push(run);
-    log(describe(run));
-    if (!keptUp(run)) break;
+  for (const ratePerSec of rates) {
+    const done = await run(ratePerSec);
+    runs.push(done);
+    log(label + describe(done));
+    if (!keptUp(done)) break;
   }
   return runs;
 }
 
 /** One open-loop run; each process's CPU is read when the measured window opens and closes. */
-async function runRate(loader: Loader, processes: Processes, ratePerSec: number, warmupMs: number): Promise<RateRun> {
-  const reply = loader.request({ op: "run", ratePerSec, warmupMs, durationMs: MEASURE_MS, inFlightMax: inFlightMaxAt(ratePerSec) });
+async function runRate(loader: Loader, processes: Processes, ratePerSec: number, warmupMs: number, streams?: number): Promise<RateRun> {
+  const request: LoadRequest = { op: "run", ratePerSec, warmupMs, durationMs: MEASURE_MS, inFlightMax: inFlightMaxAt(ratePerSec) };
+  const reply = loader.request(streams === undefined ? request : { ...request, streams });
   await Bun.sleep(warmupMs);
   const before = processes.cpuSeconds("process");
   const mainBefore = processes.cpuSeconds("main thread");
@@ -132,11 +150,12 @@ async function runRate(loader: Loader, processes: Processes, ratePerSec: number,
 }
 
 /** BENCH_E2E_RATES=5000,10000 runs only those rates: for comparing changes and for profiles. */
-function ratesFromEnvironment(): number[] | null {
-  const text = process.env["BENCH_E2E_RATES"];
+function ratesFromEnvironment(variable: string): number[] | null {
+  const text = process.env[variable];
   if (text === undefined || text.trim() === "") return null;
+  if (text.trim() === "none") return [];
   const rates = text.split(",").map((rate) => Number(rate.trim()));
-  if (!rates.every((rate) => Number.isSafeInteger(rate) && rate > 0)) throw new Error(`e2e: BENCH_E2E_RATES must be positive integers separated by commas, got ${text}`);
+  if (!rates.every((rate) => Number.isSafeInteger(rate) && rate > 0)) throw new Error(`e2e: ${variable} must be positive integers separated by commas, or none, got ${text}`);
   return rates;
 }
 
@@ -196,6 +215,33 @@ function figuresOf(runs: readonly RateRun[]): Figure[] {
     unit: "orders/s",
     target: { value: SUSTAINED_TARGET_PER_S, comparison: ">=" },
     note: `not overloaded, no errors, ≥ ${ACHIEVED_SHARE_MIN * 100}% of the rate achieved; ${saturation}`,
+  });
+  return figures;
+}
+
+/** The SubmitOrders row: latencies per rate and the highest rate sustained; no targets (the headline is unary). */
+function streamFiguresOf(runs: readonly RateRun[]): Figure[] {
+  const figures: Figure[] = [];
+  for (const run of runs) {
+    const { result } = run;
+    const what = `SubmitOrders stream @ ${result.ratePerSec.toLocaleString("en-US")}/s`;
+    figures.push(
+      { level: "e2e", name: `${what} latency p50`, value: result.latency.p50_us, unit: "µs", note: runNote(run) },
+      { level: "e2e", name: `${what} latency p99`, value: result.latency.p99_us, unit: "µs" },
+      { level: "e2e", name: `${what} latency p99.9`, value: result.latency.p999_us, unit: "µs" },
+      { level: "e2e", name: `${what} latency max`, value: result.latency.max_us, unit: "µs" },
+    );
+  }
+  if (runs.length === 0) return figures;
+  const sustained = runs.filter(keptUp);
+  const last = runs[runs.length - 1];
+  const saturation = last === undefined || keptUp(last) ? "no rate tried overloaded it" : `first overloaded at ${last.result.ratePerSec}/s (${cpuText(last.cpu)}; ${machineText(last)})`;
+  figures.push({
+    level: "e2e",
+    name: "SubmitOrders stream highest sustained rate",
+    value: Math.max(0, ...sustained.map((run) => run.result.ratePerSec)),
+    unit: "orders/s",
+    note: `${STREAMS} streams; of the rates tried: ${runs.map((run) => run.result.ratePerSec).join(", ")}/s; ${saturation}`,
   });
   return figures;
 }

@@ -6,6 +6,7 @@ import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
+import { submitOrdersStream } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
 export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string): (router: ConnectRouter) => void {
@@ -25,6 +26,8 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       getOrder: (request) => route({ case: "getOrder", value: request }),
       listOrders: (request) => route({ case: "listOrders", value: request }),
       streamTradeUpdates: (request, context) => streamTradeUpdates(routing, request, context),
+      // Each order as submitOrder above takes it: the same checks, the same batched Execute.
+      submitOrders: (requests, context) => submitOrdersStream(requests, (order) => route({ case: "submitOrder", value: order }), context.signal),
     });
   };
 }

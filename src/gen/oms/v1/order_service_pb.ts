@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oms/v1/order_service.proto.
  */
 export const file_oms_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("ChpvbXMvdjEvb3JkZXJfc2VydmljZS5wcm90bxIGb21zLnYxIvABChJTdWJtaXRPcmRlclJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEhoKBHNpZGUYBCABKA4yDC5vbXMudjEuU2lkZRIfCgR0eXBlGAUgASgOMhEub21zLnYxLk9yZGVyVHlwZRIqCg10aW1lX2luX2ZvcmNlGAYgASgOMhMub21zLnYxLlRpbWVJbkZvcmNlEgsKA3F0eRgHIAEoCRITCgtsaW1pdF9wcmljZRgIIAEoCRISCgpzdG9wX3ByaWNlGAkgASgJIjMKE1N1Ym1pdE9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5vbXMudjEuT3JkZXIiOgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkiMwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIcCgVvcmRlchgBIAEoCzINLm9tcy52MS5PcmRlciK2AQoTUmVwbGFjZU9yZGVyUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEgsKA3F0eRgDIAEoCRITCgtsaW1pdF9wcmljZRgEIAEoCRISCgpzdG9wX3ByaWNlGAUgASgJEioKDXRpbWVfaW5fZm9yY2UYBiABKA4yEy5vbXMudjEuVGltZUluRm9yY2USFwoPY2xpZW50X29yZGVyX2lkGAcgASgJIjQKFFJlcGxhY2VPcmRlclJlc3BvbnNlEhwKBW9yZGVyGAEgASgLMg0ub21zLnYxLk9yZGVyIlsKD0dldE9yZGVyUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhIKCG9yZGVyX2lkGAIgASgJSAASGQoPY2xpZW50X29yZGVyX2lkGAMgASgJSABCBQoDa2V5IjAKEEdldE9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5vbXMudjEuT3JkZXIieQoRTGlzdE9yZGVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS5vbXMudjEuT3JkZXJTdGF0dXNGaWx0ZXISEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiTAoSTGlzdE9yZGVyc1Jlc3BvbnNlEh0KBm9yZGVycxgBIAMoCzINLm9tcy52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoZU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkEKGlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlEiMKBnVwZGF0ZRgBIAEoCzITLm9tcy52MS5UcmFkZVVwZGF0ZSqTAQoRT3JkZXJTdGF0dXNGaWx0ZXISIwofT1JERVJfU1RBVFVTX0ZJTFRFUl9VTlNQRUNJRklFRBAAEhwKGE9SREVSX1NUQVRVU19GSUxURVJfT1BFThABEh4KGk9SREVSX1NUQVRVU19GSUxURVJfQ0xPU0VEEAISGwoXT1JERVJfU1RBVFVTX0ZJTFRFUl9BTEwQAzLMAwoMT3JkZXJTZXJ2aWNlEkYKC1N1Ym1pdE9yZGVyEhoub21zLnYxLlN1Ym1pdE9yZGVyUmVxdWVzdBobLm9tcy52MS5TdWJtaXRPcmRlclJlc3BvbnNlEkYKC0NhbmNlbE9yZGVyEhoub21zLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBobLm9tcy52MS5DYW5jZWxPcmRlclJlc3BvbnNlEkkKDFJlcGxhY2VPcmRlchIbLm9tcy52MS5SZXBsYWNlT3JkZXJSZXF1ZXN0Ghwub21zLnYxLlJlcGxhY2VPcmRlclJlc3BvbnNlEj0KCEdldE9yZGVyEhcub21zLnYxLkdldE9yZGVyUmVxdWVzdBoYLm9tcy52MS5HZXRPcmRlclJlc3BvbnNlEkMKCkxpc3RPcmRlcnMSGS5vbXMudjEuTGlzdE9yZGVyc1JlcXVlc3QaGi5vbXMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEl0KElN0cmVhbVRyYWRlVXBkYXRlcxIhLm9tcy52MS5TdHJlYW1UcmFkZVVwZGF0ZXNSZXF1ZXN0GiIub21zLnYxLlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_oms_v1_trading]);
+  fileDesc("ChpvbXMvdjEvb3JkZXJfc2VydmljZS5wcm90bxIGb21zLnYxIvABChJTdWJtaXRPcmRlclJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEhoKBHNpZGUYBCABKA4yDC5vbXMudjEuU2lkZRIfCgR0eXBlGAUgASgOMhEub21zLnYxLk9yZGVyVHlwZRIqCg10aW1lX2luX2ZvcmNlGAYgASgOMhMub21zLnYxLlRpbWVJbkZvcmNlEgsKA3F0eRgHIAEoCRITCgtsaW1pdF9wcmljZRgIIAEoCRISCgpzdG9wX3ByaWNlGAkgASgJIjMKE1N1Ym1pdE9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5vbXMudjEuT3JkZXIiTQoTU3VibWl0T3JkZXJzUmVxdWVzdBILCgN0YWcYASABKAQSKQoFb3JkZXIYAiABKAsyGi5vbXMudjEuU3VibWl0T3JkZXJSZXF1ZXN0InYKFFN1Ym1pdE9yZGVyc1Jlc3BvbnNlEgsKA3RhZxgBIAEoBBIeCgVvcmRlchgCIAEoCzINLm9tcy52MS5PcmRlckgAEicKB3JlZnVzYWwYAyABKAsyFC5vbXMudjEuT3JkZXJSZWZ1c2FsSABCCAoGcmVzdWx0Ii0KDE9yZGVyUmVmdXNhbBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiOgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkiMwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIcCgVvcmRlchgBIAEoCzINLm9tcy52MS5PcmRlciK2AQoTUmVwbGFjZU9yZGVyUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEgsKA3F0eRgDIAEoCRITCgtsaW1pdF9wcmljZRgEIAEoCRISCgpzdG9wX3ByaWNlGAUgASgJEioKDXRpbWVfaW5fZm9yY2UYBiABKA4yEy5vbXMudjEuVGltZUluRm9yY2USFwoPY2xpZW50X29yZGVyX2lkGAcgASgJIjQKFFJlcGxhY2VPcmRlclJlc3BvbnNlEhwKBW9yZGVyGAEgASgLMg0ub21zLnYxLk9yZGVyIlsKD0dldE9yZGVyUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhIKCG9yZGVyX2lkGAIgASgJSAASGQoPY2xpZW50X29yZGVyX2lkGAMgASgJSABCBQoDa2V5IjAKEEdldE9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5vbXMudjEuT3JkZXIieQoRTGlzdE9yZGVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS5vbXMudjEuT3JkZXJTdGF0dXNGaWx0ZXISEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiTAoSTGlzdE9yZGVyc1Jlc3BvbnNlEh0KBm9yZGVycxgBIAMoCzINLm9tcy52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoZU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkEKGlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlEiMKBnVwZGF0ZRgBIAEoCzITLm9tcy52MS5UcmFkZVVwZGF0ZSqTAQoRT3JkZXJTdGF0dXNGaWx0ZXISIwofT1JERVJfU1RBVFVTX0ZJTFRFUl9VTlNQRUNJRklFRBAAEhwKGE9SREVSX1NUQVRVU19GSUxURVJfT1BFThABEh4KGk9SREVSX1NUQVRVU19GSUxURVJfQ0xPU0VEEAISGwoXT1JERVJfU1RBVFVTX0ZJTFRFUl9BTEwQAzKbBAoMT3JkZXJTZXJ2aWNlEkYKC1N1Ym1pdE9yZGVyEhoub21zLnYxLlN1Ym1pdE9yZGVyUmVxdWVzdBobLm9tcy52MS5TdWJtaXRPcmRlclJlc3BvbnNlEkYKC0NhbmNlbE9yZGVyEhoub21zLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBobLm9tcy52MS5DYW5jZWxPcmRlclJlc3BvbnNlEkkKDFJlcGxhY2VPcmRlchIbLm9tcy52MS5SZXBsYWNlT3JkZXJSZXF1ZXN0Ghwub21zLnYxLlJlcGxhY2VPcmRlclJlc3BvbnNlEj0KCEdldE9yZGVyEhcub21zLnYxLkdldE9yZGVyUmVxdWVzdBoYLm9tcy52MS5HZXRPcmRlclJlc3BvbnNlEkMKCkxpc3RPcmRlcnMSGS5vbXMudjEuTGlzdE9yZGVyc1JlcXVlc3QaGi5vbXMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEl0KElN0cmVhbVRyYWRlVXBkYXRlcxIhLm9tcy52MS5TdHJlYW1UcmFkZVVwZGF0ZXNSZXF1ZXN0GiIub21zLnYxLlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlMAESTQoMU3VibWl0T3JkZXJzEhsub21zLnYxLlN1Ym1pdE9yZGVyc1JlcXVlc3QaHC5vbXMudjEuU3VibWl0T3JkZXJzUmVzcG9uc2UoATABYgZwcm90bzM", [file_oms_v1_trading]);
 
 /**
  * @generated from message oms.v1.SubmitOrderRequest
@@ -98,6 +98,103 @@ export const SubmitOrderResponseSchema: GenMessage<SubmitOrderResponse> = /*@__P
   messageDesc(file_oms_v1_order_service, 1);
 
 /**
+ * @generated from message oms.v1.SubmitOrdersRequest
+ */
+export type SubmitOrdersRequest = Message<"oms.v1.SubmitOrdersRequest"> & {
+  /**
+   * The client's correlation number, echoed in this order's answer. The server does not
+   * interpret it: reusing a tag is allowed, and makes answers ambiguous only for the client.
+   *
+   * @generated from field: uint64 tag = 1;
+   */
+  tag: bigint;
+
+  /**
+   * The order, as SubmitOrder takes it. Missing is refused (code "invalid_argument", naming
+   * `order`).
+   *
+   * @generated from field: oms.v1.SubmitOrderRequest order = 2;
+   */
+  order?: SubmitOrderRequest | undefined;
+};
+
+/**
+ * Describes the message oms.v1.SubmitOrdersRequest.
+ * Use `create(SubmitOrdersRequestSchema)` to create a new message.
+ */
+export const SubmitOrdersRequestSchema: GenMessage<SubmitOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_oms_v1_order_service, 2);
+
+/**
+ * @generated from message oms.v1.SubmitOrdersResponse
+ */
+export type SubmitOrdersResponse = Message<"oms.v1.SubmitOrdersResponse"> & {
+  /**
+   * The tag of the request this answers.
+   *
+   * @generated from field: uint64 tag = 1;
+   */
+  tag: bigint;
+
+  /**
+   * @generated from oneof oms.v1.SubmitOrdersResponse.result
+   */
+  result: {
+    /**
+     * Accepted: the order as SubmitOrder would have returned it, already in the log.
+     *
+     * @generated from field: oms.v1.Order order = 2;
+     */
+    value: Order;
+    case: "order";
+  } | {
+    /**
+     * Refused: nothing changed.
+     *
+     * @generated from field: oms.v1.OrderRefusal refusal = 3;
+     */
+    value: OrderRefusal;
+    case: "refusal";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message oms.v1.SubmitOrdersResponse.
+ * Use `create(SubmitOrdersResponseSchema)` to create a new message.
+ */
+export const SubmitOrdersResponseSchema: GenMessage<SubmitOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_oms_v1_order_service, 3);
+
+/**
+ * Why one order of a SubmitOrders stream was refused.
+ *
+ * @generated from message oms.v1.OrderRefusal
+ */
+export type OrderRefusal = Message<"oms.v1.OrderRefusal"> & {
+  /**
+   * The Connect code name SubmitOrder would have failed with: "invalid_argument", "not_found",
+   * "already_exists", "failed_precondition", "unavailable", "deadline_exceeded", "internal".
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The same message SubmitOrder would have given; it starts with the field at fault.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message oms.v1.OrderRefusal.
+ * Use `create(OrderRefusalSchema)` to create a new message.
+ */
+export const OrderRefusalSchema: GenMessage<OrderRefusal> = /*@__PURE__*/
+  messageDesc(file_oms_v1_order_service, 4);
+
+/**
  * @generated from message oms.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"oms.v1.CancelOrderRequest"> & {
@@ -117,7 +214,7 @@ export type CancelOrderRequest = Message<"oms.v1.CancelOrderRequest"> & {
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 2);
+  messageDesc(file_oms_v1_order_service, 5);
 
 /**
  * @generated from message oms.v1.CancelOrderResponse
@@ -134,7 +231,7 @@ export type CancelOrderResponse = Message<"oms.v1.CancelOrderResponse"> & {
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 3);
+  messageDesc(file_oms_v1_order_service, 6);
 
 /**
  * @generated from message oms.v1.ReplaceOrderRequest
@@ -185,7 +282,7 @@ export type ReplaceOrderRequest = Message<"oms.v1.ReplaceOrderRequest"> & {
  * Use `create(ReplaceOrderRequestSchema)` to create a new message.
  */
 export const ReplaceOrderRequestSchema: GenMessage<ReplaceOrderRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 4);
+  messageDesc(file_oms_v1_order_service, 7);
 
 /**
  * @generated from message oms.v1.ReplaceOrderResponse
@@ -204,7 +301,7 @@ export type ReplaceOrderResponse = Message<"oms.v1.ReplaceOrderResponse"> & {
  * Use `create(ReplaceOrderResponseSchema)` to create a new message.
  */
 export const ReplaceOrderResponseSchema: GenMessage<ReplaceOrderResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 5);
+  messageDesc(file_oms_v1_order_service, 8);
 
 /**
  * @generated from message oms.v1.GetOrderRequest
@@ -238,7 +335,7 @@ export type GetOrderRequest = Message<"oms.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 6);
+  messageDesc(file_oms_v1_order_service, 9);
 
 /**
  * @generated from message oms.v1.GetOrderResponse
@@ -255,7 +352,7 @@ export type GetOrderResponse = Message<"oms.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 7);
+  messageDesc(file_oms_v1_order_service, 10);
 
 /**
  * @generated from message oms.v1.ListOrdersRequest
@@ -293,7 +390,7 @@ export type ListOrdersRequest = Message<"oms.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 8);
+  messageDesc(file_oms_v1_order_service, 11);
 
 /**
  * @generated from message oms.v1.ListOrdersResponse
@@ -319,7 +416,7 @@ export type ListOrdersResponse = Message<"oms.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 9);
+  messageDesc(file_oms_v1_order_service, 12);
 
 /**
  * @generated from message oms.v1.StreamTradeUpdatesRequest
@@ -336,7 +433,7 @@ export type StreamTradeUpdatesRequest = Message<"oms.v1.StreamTradeUpdatesReques
  * Use `create(StreamTradeUpdatesRequestSchema)` to create a new message.
  */
 export const StreamTradeUpdatesRequestSchema: GenMessage<StreamTradeUpdatesRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 10);
+  messageDesc(file_oms_v1_order_service, 13);
 
 /**
  * @generated from message oms.v1.StreamTradeUpdatesResponse
@@ -353,7 +450,7 @@ export type StreamTradeUpdatesResponse = Message<"oms.v1.StreamTradeUpdatesRespo
  * Use `create(StreamTradeUpdatesResponseSchema)` to create a new message.
  */
 export const StreamTradeUpdatesResponseSchema: GenMessage<StreamTradeUpdatesResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_order_service, 11);
+  messageDesc(file_oms_v1_order_service, 14);
 
 /**
  * @generated from enum oms.v1.OrderStatusFilter
@@ -441,6 +538,21 @@ export const OrderService: GenService<{
     methodKind: "server_streaming";
     input: typeof StreamTradeUpdatesRequestSchema;
     output: typeof StreamTradeUpdatesResponseSchema;
+  },
+  /**
+   * A session for high-volume clients: many orders on one stream, each validated and decided
+   * exactly as SubmitOrder would, each answered once (an order accepted only after the log has
+   * it). A refused order does not end the stream. Answers of one account come in the order its
+   * requests were sent; answers of different accounts may interleave. When the client ends its
+   * side, the orders still in flight are answered, then the stream ends. Needs HTTP/2 (gRPC, or
+   * Connect over HTTP/2); gRPC-web and HTTP/1.1 clients use SubmitOrder.
+   *
+   * @generated from rpc oms.v1.OrderService.SubmitOrders
+   */
+  submitOrders: {
+    methodKind: "bidi_streaming";
+    input: typeof SubmitOrdersRequestSchema;
+    output: typeof SubmitOrdersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_oms_v1_order_service, 0);
