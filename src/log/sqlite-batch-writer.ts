@@ -3,13 +3,14 @@
 // blocking commit was over a quarter of a loaded node's time).
 import type { Database, Statement } from "bun:sqlite";
 import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
-import { walWriterWorker, type WriteBatch, type WriteResult } from "./sqlite-wal-writer.ts";
+import { walWriterWorker, type CloseWriter, type WriteBatch, type WriteResult } from "./sqlite-wal-writer.ts";
 
 export interface BatchWriter {
   /** Resolves once the rows are committed durably; rejects if the transaction failed. The
    * packed bytes are the writer's from then on (the thread writer moves their buffer). */
   write(packed: PackedRows): Promise<void>;
-  close(): void;
+  /** After the last write has been answered: releases the writer's connection. */
+  close(): Promise<void>;
 }
 
 export class InlineBatchWriter implements BatchWriter {
@@ -30,8 +31,9 @@ export class InlineBatchWriter implements BatchWriter {
     }
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.insert.finalize();
+    return Promise.resolve();
   }
 }
 
@@ -60,11 +62,13 @@ export class ThreadBatchWriter implements BatchWriter {
     return this.send({ packed } satisfies WriteBatch, [packed.bytes.buffer as ArrayBuffer]);
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    // The thread closes its connection first, so the file is fully closed once this resolves.
+    await this.send({ close: true }, []).catch(() => undefined);
     this.worker.terminate();
   }
 
-  private send(message: WriteBatch | { open: string }, transfer: ArrayBuffer[]): Promise<void> {
+  private send(message: WriteBatch | CloseWriter | { open: string }, transfer: ArrayBuffer[]): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.waiting.push({ resolve, reject });
     this.worker.postMessage(message, transfer);

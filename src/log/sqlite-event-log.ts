@@ -152,7 +152,7 @@ export class SqliteEventLog implements EventLog {
       await this.idle.promise;
     }
     this.closed = true;
-    this.writer.close();
+    await this.writer.close();
     this.selectRecords.finalize();
     this.selectLastOffset.finalize();
     this.db.close();

@@ -13,14 +13,16 @@ export const WAL_SCHEMA = `CREATE TABLE IF NOT EXISTS wal_records (
 
 /** What every connection that writes the log sets; FULL makes each commit fsync the WAL, so
  * an acknowledged append survives power loss. */
-export const DURABLE_PRAGMAS = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`];
+// busy_timeout comes first: switching to WAL may itself meet a lock (another connection to the
+// file closing or checkpointing) and must wait for it rather than fail the open.
+export const DURABLE_PRAGMAS = [`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`, "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"];
 
 export function openDurably(db: Database, path: string): void {
-  const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get();
+  for (const pragma of DURABLE_PRAGMAS) db.run(pragma);
+  const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get();
   if (journal?.journal_mode !== "wal") {
     throw new Error(`event log: ${path} cannot use WAL journaling (got ${journal?.journal_mode}); use a file on a local disk`);
   }
-  for (const pragma of DURABLE_PRAGMAS.slice(1)) db.run(pragma);
   const synchronous = db.query<{ synchronous: bigint }, []>("PRAGMA synchronous").get();
   if (synchronous?.synchronous !== 2n) throw new Error(`event log: ${path} did not accept synchronous = FULL`);
 }

@@ -13,25 +13,39 @@ export interface WriteBatch {
   packed: PackedRows;
 }
 
+/** Asks the thread to close its connection before it is terminated (see the close branch). */
+export interface CloseWriter {
+  close: true;
+}
+
 export type WriteResult = { ok: true } | { ok: false; error: string };
 
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
 const forEachPackedRow = ${forEachPackedRow.toString()};
+let db = null;
+let insert = null;
 let insertAll = null;
 self.onmessage = (message) => {
   const data = message.data;
   try {
     if (data.open !== undefined) {
-      const db = new Database(data.open, { create: true, readwrite: true, strict: true, safeIntegers: true });
+      db = new Database(data.open, { create: true, readwrite: true, strict: true, safeIntegers: true });
       for (const pragma of ${JSON.stringify(DURABLE_PRAGMAS)}) db.run(pragma);
       const synchronous = db.query("PRAGMA synchronous").get();
       if (synchronous.synchronous !== 2n) throw new Error("synchronous = FULL was not accepted");
       db.run(${JSON.stringify(WAL_SCHEMA)});
-      const insert = db.prepare('INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)');
+      insert = db.prepare('INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)');
       insertAll = db.transaction((packed) => {
         forEachPackedRow(packed, (shard, offset, record) => insert.run(shard, offset, record));
       }).immediate;
+    } else if (data.close !== undefined) {
+      // Closed here rather than left to terminate(): a connection dropped with the thread
+      // would close (and checkpoint) at some later moment, when the file may be opened again.
+      insertAll = null;
+      insert?.finalize();
+      db?.close();
+      db = null;
     } else {
       if (insertAll === null) throw new Error("writer used before it was opened");
       insertAll(data.packed);

@@ -12,19 +12,28 @@ export interface RenewRequest {
 // The update is fenced by owner and epoch: a lease that a newer claim took changes no row.
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
+let db = null;
+let extend = null;
 let extendAll = null;
 self.onmessage = (message) => {
   const data = message.data;
   try {
     if (data.open !== undefined) {
-      const db = new Database(data.open, { readwrite: true, strict: true, safeIntegers: true });
+      db = new Database(data.open, { readwrite: true, strict: true, safeIntegers: true });
       for (const pragma of ${JSON.stringify(CLAIMS_PRAGMAS)}) db.run(pragma);
       const synchronous = db.query("PRAGMA synchronous").get();
       if (synchronous.synchronous !== 2n) throw new Error("synchronous = FULL was not accepted");
-      const extend = db.prepare("UPDATE shard_owners SET lease_expires_at_ms = ? WHERE shard = ? AND owner = ? AND epoch = ?");
+      extend = db.prepare("UPDATE shard_owners SET lease_expires_at_ms = ? WHERE shard = ? AND owner = ? AND epoch = ?");
       extendAll = db.transaction((renew) =>
         renew.leases.map((lease) => extend.run(renew.expiresAtMs, lease.shard, lease.owner, lease.epoch).changes === 1),
       ).immediate;
+      postMessage({ ok: true, value: [] });
+    } else if (data.close !== undefined) {
+      // Closed here rather than left to terminate() (see the snapshot writer).
+      extendAll = null;
+      extend?.finalize();
+      db?.close();
+      db = null;
       postMessage({ ok: true, value: [] });
     } else {
       if (extendAll === null) throw new Error("lease renewer used before it was opened");
@@ -38,7 +47,7 @@ self.onmessage = (message) => {
 
 /** Renews on a worker thread; answers come back in the order the renewals were sent. */
 export class LeaseRenewerThread {
-  private readonly calls = new WorkerCalls<{ open: string } | { renew: RenewRequest }, boolean[]>("lease renewer", WORKER_SOURCE);
+  private readonly calls = new WorkerCalls<{ open: string } | { renew: RenewRequest } | { close: true }, boolean[]>("lease renewer", WORKER_SOURCE);
 
   /** The file must exist with its table: the claims store creates both before this opens. */
   constructor(path: string) {
@@ -52,6 +61,6 @@ export class LeaseRenewerThread {
   }
 
   close(): Promise<void> {
-    return this.calls.close();
+    return this.calls.close({ close: true });
   }
 }

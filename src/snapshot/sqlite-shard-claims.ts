@@ -55,12 +55,12 @@ export class SqliteShardClaims implements ShardClaims {
 
   static open(path: string, options: SqliteShardClaimsOptions = {}): SqliteShardClaims {
     const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    const journal = db.query<{ journal_mode: string }, []>(CLAIMS_PRAGMAS[0] as string).get();
+    for (const pragma of CLAIMS_PRAGMAS) db.run(pragma);
+    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get();
     if (journal?.journal_mode !== "wal") {
       db.close();
       throw new Error(`shard claims: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
     }
-    for (const pragma of CLAIMS_PRAGMAS.slice(1)) db.run(pragma);
     db.run(
       `CREATE TABLE IF NOT EXISTS shard_owners (
          shard INTEGER PRIMARY KEY, owner TEXT NOT NULL, epoch INTEGER NOT NULL CHECK (epoch >= 1),

@@ -11,4 +11,6 @@ export const SNAPSHOT_SCHEMA = `CREATE TABLE IF NOT EXISTS shard_snapshots (
 
 /** Every connection to the file sets these; FULL makes a save fsync, so a saved snapshot
  * survives power loss (a torn one would seed a wrong ledger). */
-export const SNAPSHOT_PRAGMAS = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`];
+// busy_timeout comes first: switching to WAL may itself meet a lock (another connection to the
+// file closing or checkpointing) and must wait for it rather than fail the open.
+export const SNAPSHOT_PRAGMAS = [`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`, "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"];

@@ -33,12 +33,12 @@ export class SqliteSnapshotStore implements SnapshotStore {
 
   static open(path: string, options: SqliteSnapshotStoreOptions = {}): SqliteSnapshotStore {
     const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    const journal = db.query<{ journal_mode: string }, []>(SNAPSHOT_PRAGMAS[0] as string).get();
+    for (const pragma of SNAPSHOT_PRAGMAS) db.run(pragma);
+    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get();
     if (journal?.journal_mode !== "wal") {
       db.close();
       throw new Error(`snapshot store: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
     }
-    for (const pragma of SNAPSHOT_PRAGMAS.slice(1)) db.run(pragma);
     // Created here, before the writer opens the file, so that a load finds the table at once.
     db.run(SNAPSHOT_SCHEMA);
     return new SqliteSnapshotStore(

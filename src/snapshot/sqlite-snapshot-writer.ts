@@ -20,12 +20,14 @@ export interface SaveRequest {
 // one may already be compacted away, and only a stale shard owner would write it).
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
+let db = null;
+let statements = [];
 let replace = null;
 self.onmessage = (message) => {
   const data = message.data;
   try {
     if (data.open !== undefined) {
-      const db = new Database(data.open, { create: true, readwrite: true, strict: true, safeIntegers: true });
+      db = new Database(data.open, { create: true, readwrite: true, strict: true, safeIntegers: true });
       for (const pragma of ${JSON.stringify(SNAPSHOT_PRAGMAS)}) db.run(pragma);
       const synchronous = db.query("PRAGMA synchronous").get();
       if (synchronous.synchronous !== 2n) throw new Error("synchronous = FULL was not accepted");
@@ -44,6 +46,14 @@ self.onmessage = (message) => {
         }
         upsert.run(s.shard, s.nextOffset, s.nextSequence, s.epoch, s.state, s.takenAtMs);
       }).immediate;
+      statements = [select, upsert];
+    } else if (data.close !== undefined) {
+      // Closed here rather than left to terminate(), which would drop the connection at some
+      // later moment, when the file may be opened again.
+      replace = null;
+      for (const statement of statements) statement.finalize();
+      db?.close();
+      db = null;
     } else if (data.save !== undefined) {
       if (replace === null) throw new Error("snapshot writer used before it was opened");
       replace(data.save);
@@ -57,7 +67,7 @@ self.onmessage = (message) => {
 
 /** Saves on a worker thread; answers come back in the order the saves were sent. */
 export class SnapshotWriterThread {
-  private readonly calls = new WorkerCalls<{ open: string } | { save: SaveRequest }, null>("snapshot writer", WORKER_SOURCE);
+  private readonly calls = new WorkerCalls<{ open: string } | { save: SaveRequest } | { close: true }, null>("snapshot writer", WORKER_SOURCE);
 
   constructor(path: string) {
     // The open is answered like a save; a failure to open fails the first save.
@@ -77,6 +87,6 @@ export class SnapshotWriterThread {
 
   /** Waits for the saves sent so far, then stops the thread. */
   close(): Promise<void> {
-    return this.calls.close();
+    return this.calls.close({ close: true });
   }
 }

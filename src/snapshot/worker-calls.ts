@@ -51,9 +51,13 @@ export class WorkerCalls<Request, Answer> {
     return promise;
   }
 
-  /** Waits for the answers to what was sent, then stops the thread. */
-  async close(): Promise<void> {
+  /**
+   * Waits for the answers to what was sent, sends closeRequest (the thread closes what it
+   * holds open, e.g. its database connection) and waits for its answer, then stops the thread.
+   */
+  async close(closeRequest: Request): Promise<void> {
     await this.drained;
+    await this.call(closeRequest).catch(() => undefined);
     this.worker.terminate();
   }
 }
