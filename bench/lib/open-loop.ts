@@ -30,7 +30,10 @@ export interface OpenLoopOptions {
 
 export interface OpenLoopResult {
   ratePerSec: number;
-  /** Requests acknowledged per second over the measured window. */
+  /**
+   * Requests acknowledged per second over the measured window; for an overloaded run, over the
+   * part of the window before the runner stopped (not over the whole window it never ran).
+   */
   achievedPerSec: number;
   latency: LatencySummary;
   errors: number;
@@ -44,7 +47,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   await Promise.all(run.pending);
   return {
     ratePerSec: options.ratePerSec,
-    achievedPerSec: Math.round(run.completedInWindow / (options.durationMs / 1000)),
+    achievedPerSec: run.achievedPerSec(),
     latency: run.histogram.summary(),
     errors: run.errors,
     overloaded: run.overloaded,
@@ -63,13 +66,22 @@ class OpenLoopRun {
   private inFlight = 0;
   errors = 0;
   overloaded = false;
-  completedInWindow = 0;
+  /** When the bound on requests in flight was reached and the runner stopped sending. */
+  private overloadedAtMs: number | null = null;
+  private completedInWindow = 0;
 
   constructor(private readonly options: OpenLoopOptions) {
     this.inFlightMax = options.inFlightMax ?? 50_000;
     this.intervalMs = 1000 / options.ratePerSec;
     this.measureFrom = this.start + options.warmupMs;
     this.end = this.measureFrom + options.durationMs;
+  }
+
+  /** Answers per second in the measured window, up to where an overloaded run stopped. */
+  achievedPerSec(): number {
+    const windowEnd = Math.min(this.end, Math.max(this.measureFrom, this.overloadedAtMs ?? this.end));
+    const windowMs = windowEnd - this.measureFrom;
+    return windowMs <= 0 ? 0 : Math.round(this.completedInWindow / (windowMs / 1000));
   }
 
   async paceByPolling(): Promise<void> {
@@ -117,13 +129,16 @@ class OpenLoopRun {
     const timedFrom = Math.min(intended, now);
     const index = this.sent++;
     this.inFlight += 1;
-    if (this.inFlight >= this.inFlightMax) this.overloaded = true;
+    if (this.inFlight >= this.inFlightMax) {
+      this.overloaded = true;
+      this.overloadedAtMs = now;
+    }
     const request = this.options.send(index).then(
       () => {
         const done = performance.now();
         if (measured) {
           this.histogram.recordMs(done - timedFrom);
-          if (done <= this.end) this.completedInWindow += 1;
+          if (done <= (this.overloadedAtMs ?? this.end)) this.completedInWindow += 1;
         }
         this.afterAnswer();
       },

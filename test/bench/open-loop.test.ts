@@ -34,4 +34,22 @@ describe.each(["poll", "ticker"] as const)("runOpenLoop, %s pacing", (pacing) =>
     const stuck = await runOpenLoop({ ratePerSec: 1_000, warmupMs: 1, durationMs: 5_000, inFlightMax: 20, pacing, send: () => new Promise<void>((resolve) => setTimeout(resolve, 200)) });
     expect(stuck.overloaded).toBe(true);
   }, 10_000);
+
+  test("an overloaded run's achieved rate is over the time it ran, not over the whole window", async () => {
+    // The first 300 answers come at once, then every answer takes 200 ms: the runner reaches
+    // its bound of 20 in flight after ~320 ms of a 5 s window, having had ~300 answers.
+    const result = await runOpenLoop({
+      ratePerSec: 1_000,
+      warmupMs: 1,
+      durationMs: 5_000,
+      inFlightMax: 20,
+      pacing,
+      send: (index) => (index < 300 ? Promise.resolve() : new Promise<void>((resolve) => setTimeout(resolve, 200))),
+    });
+    expect(result.overloaded).toBe(true);
+    // ~1,000/s while it ran (less on a slow machine that stops later); over the whole 5 s
+    // window it would read ~60/s.
+    expect(result.achievedPerSec).toBeGreaterThan(200);
+    expect(result.achievedPerSec).toBeLessThan(2_000);
+  }, 10_000);
 });
