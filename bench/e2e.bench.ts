@@ -22,9 +22,9 @@ const SHARD_COUNT = 16;
 /** Pre-funded accounts the orders rotate over: every shard busy. */
 const ACCOUNTS = 2048;
 /** Rising; the first rate the system cannot keep up with is the last one run. */
-const RATES_PER_S: readonly number[] = ratesFromEnvironment("BENCH_E2E_RATES") ?? [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000];
+const RATES_PER_S: readonly number[] = ratesFromEnvironment("BENCH_E2E_RATES") ?? [500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 30_000];
 /** The same for SubmitOrders streams (BENCH_E2E_STREAM_RATES); "none" skips either row. */
-const STREAM_RATES_PER_S: readonly number[] = ratesFromEnvironment("BENCH_E2E_STREAM_RATES") ?? [5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000];
+const STREAM_RATES_PER_S: readonly number[] = ratesFromEnvironment("BENCH_E2E_STREAM_RATES") ?? [5_000, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000];
 /** SubmitOrders streams the load generator opens for a run: a client's few sessions. */
 const STREAMS = 2;
 /**
