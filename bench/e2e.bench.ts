@@ -4,18 +4,16 @@
 // rates until the system falls behind; then, as a row of its own, the same orders on SubmitOrders
 // streams (one session per client instead of a call per order). Each process's CPU over each run is read from /proc, so
 // the report says which one saturated.
-import { createClient } from "@connectrpc/connect";
 import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Health, HealthCheckResponse_ServingStatus } from "../src/gen/grpc/health/v1/health_pb.ts";
-import { createNodeSession, createNodeTransport } from "../src/rpc/transport.ts";
 import type { LoadRequest } from "./e2e-load.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import type { OpenLoopResult } from "./lib/open-loop.ts";
 import type { Figure } from "./lib/report.ts";
 import { freePort } from "../src/rpc/free-port.ts";
+import { waitUntilServing } from "../src/rpc/wait-until-serving.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..");
 const SHARD_COUNT = 16;
@@ -53,7 +51,6 @@ const SUSTAINED_TARGET_PER_S = 20_000;
 const CLIENT_HTTP_VERSION = "2";
 
 const SERVING_TIMEOUT_MS = 30_000;
-const SERVING_POLL_MS = 50;
 const STOP_GRACE_MS = 2_000;
 const LOADER_REPLY_TIMEOUT_MS = 120_000;
 
@@ -302,25 +299,11 @@ function writeConfig(dataDir: string, nodePort: number, balancerPort: number): s
 
 /** Until Health says SERVING (for a node: after recovery), or the process dies, or time runs out. */
 async function waitServing(url: string, started: BenchProcess): Promise<void> {
-  const session = createNodeSession(url);
-  const health = createClient(Health, createNodeTransport(url, { session, timeoutMs: 1_000 }));
-  const deadline = Date.now() + SERVING_TIMEOUT_MS;
-  let last = "no answer yet";
+  const exitedBecause = () => (started.exited() ? String(started.proc.exitCode ?? started.proc.signalCode) : null);
   try {
-    for (;;) {
-      if (started.exited()) throw new Error(`${started.role} exited before serving:\n${started.output()}`);
-      if (Date.now() > deadline) throw new Error(`${started.role} not SERVING after ${SERVING_TIMEOUT_MS} ms (${last}):\n${started.output()}`);
-      try {
-        const { status } = await health.check({ service: "" });
-        if (status === HealthCheckResponse_ServingStatus.SERVING) return;
-        last = `status ${HealthCheckResponse_ServingStatus[status]}`;
-      } catch (error) {
-        last = String(error);
-      }
-      await Bun.sleep(SERVING_POLL_MS);
-    }
-  } finally {
-    session.abort();
+    await waitUntilServing(url, { timeoutMs: SERVING_TIMEOUT_MS, exitedBecause });
+  } catch (error) {
+    throw new Error(`${started.role} ${error instanceof Error ? error.message : String(error)}:\n${started.output()}`, { cause: error });
   }
 }
 

@@ -4,7 +4,6 @@
 // funded, limit buys and sells, fills and cancels, spread over the shards by account as the
 // node spreads them. Replay starts from no snapshot, the worst case a restart can meet; a last
 // start from snapshots taken at the end of the log shows the usual case.
-import { createClient } from "@connectrpc/connect";
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +12,6 @@ import { shardOf } from "../src/config/shard-of.ts";
 import type { Command } from "../src/core/command.ts";
 import { encodeLedger } from "../src/core/ledger-codec.ts";
 import { apply, decide, type Ledger } from "../src/core/state-machine.ts";
-import { Health } from "../src/gen/grpc/health/v1/health_pb.ts";
 import type { EventLog } from "../src/log/event-log.ts";
 import { KafkaEventLog } from "../src/log/kafka-event-log.ts";
 import { KafkaMockCluster } from "../src/log/kafka-mock-cluster.ts";
@@ -21,14 +19,13 @@ import { decodeRecord, encodeRecord } from "../src/log/record-codec.ts";
 import { SqliteEventLog } from "../src/log/sqlite-event-log.ts";
 import { recoverShard } from "../src/node/recovery.ts";
 import type { ShardLedger } from "../src/node/shard-ledgers.ts";
-import { SERVER_HEALTH, ServingStatus } from "../src/rpc/health.ts";
-import { createNodeSession, createNodeTransport } from "../src/rpc/transport.ts";
 import type { SnapshotStore } from "../src/snapshot/snapshot-store.ts";
 import { SqliteSnapshotStore } from "../src/snapshot/sqlite-snapshot-store.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { OrderFlow, TRADING_MIX } from "./lib/order-flow.ts";
 import type { Figure } from "./lib/report.ts";
 import { freePort } from "../src/rpc/free-port.ts";
+import { waitUntilServing } from "../src/rpc/wait-until-serving.ts";
 
 const LEVEL = "recovery";
 const SHARD_COUNT = 4;
@@ -55,7 +52,6 @@ const REPO_ROOT = join(import.meta.dir, "..");
 /** A million events replay in seconds; a node that takes this long is broken, not slow. */
 const SERVING_TIMEOUT_MS = 120_000;
 const SERVING_POLL_MS = 20;
-const HEALTH_CALL_TIMEOUT_MS = 1_000;
 
 export const level: BenchLevel = {
   name: LEVEL,
@@ -382,7 +378,11 @@ async function timeNodeStart(dataDir: string, files: readonly { from: string; to
   const stderr = new Response(proc.stderr).text();
   let ms: number;
   try {
-    await waitForServing(`http://127.0.0.1:${port}`, () => proc.exitCode !== null || proc.signalCode !== null);
+    await waitUntilServing(`http://127.0.0.1:${port}`, {
+      timeoutMs: SERVING_TIMEOUT_MS,
+      pollMs: SERVING_POLL_MS,
+      exitedBecause: () => (proc.exitCode !== null || proc.signalCode !== null ? String(proc.exitCode ?? proc.signalCode) : null),
+    });
     ms = performance.now() - startedMs;
   } catch (error) {
     proc.kill("SIGKILL");
@@ -425,30 +425,6 @@ function startPhases(output: string, spawnedAtMs: number): string {
   );
 }
 
-/** Polls grpc Health on one HTTP/2 session (it reconnects by itself while the node is not listening yet). */
-async function waitForServing(url: string, exited: () => boolean): Promise<void> {
-  const session = createNodeSession(url);
-  const health = createClient(Health, createNodeTransport(url, { session, timeoutMs: HEALTH_CALL_TIMEOUT_MS }));
-  const deadlineMs = performance.now() + SERVING_TIMEOUT_MS;
-  let last = "no answer yet";
-  try {
-    for (;;) {
-      if (exited()) throw new Error("the process exited");
-      if (performance.now() > deadlineMs) throw new Error(`not SERVING after ${SERVING_TIMEOUT_MS} ms (${last})`);
-      try {
-        const { status } = await health.check({ service: SERVER_HEALTH });
-        if (status === ServingStatus.SERVING) return;
-        last = `status ${ServingStatus[status]}`;
-      } catch (error) {
-        // Not listening yet: still replaying.
-        last = String(error);
-      }
-      await Bun.sleep(SERVING_POLL_MS);
-    }
-  } finally {
-    session.abort();
-  }
-}
 
 
 function describeKinds(kinds: Map<string, number>): string {

@@ -2,15 +2,13 @@
 // processes, each with its SQLite log and snapshots under the data directory and its
 // simulated venue. Killing this process (even with SIGKILL) stops the nodes too; starting it
 // again on the same data directory brings back every acknowledged change.
-import { createClient } from "@connectrpc/connect";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
-import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
 import { selfCommand } from "./child-process.ts";
 import { startBalancer } from "./start-balancer.ts";
 import { freePort } from "../rpc/free-port.ts";
+import { waitUntilServing } from "../rpc/wait-until-serving.ts";
 
 const NODE_READY_TIMEOUT_MS = 120_000;
 
@@ -68,22 +66,10 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
 }
 
 async function waitServing(url: string): Promise<void> {
-  const session = createNodeSession(url);
-  const health = createClient(Health, createNodeTransport(url, { timeoutMs: 1000, session }));
-  const deadline = Date.now() + NODE_READY_TIMEOUT_MS;
   try {
-    for (;;) {
-      try {
-        const response = await health.check({ service: "" });
-        if (response.status === HealthCheckResponse_ServingStatus.SERVING) return;
-      } catch {
-        // Not listening yet: the node is still replaying its log.
-      }
-      if (Date.now() > deadline) throw new Error(`node at ${url} did not become ready in ${NODE_READY_TIMEOUT_MS} ms`);
-      await Bun.sleep(50);
-    }
-  } finally {
-    session.abort();
+    await waitUntilServing(url, { timeoutMs: NODE_READY_TIMEOUT_MS });
+  } catch (error) {
+    throw new Error(`node at ${url} did not become ready: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 

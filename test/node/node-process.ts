@@ -1,17 +1,12 @@
 // An `oms node` process started the way an operator starts one (its own config file, its own
 // data directory), for tests that kill it and start it again on the same directory.
 import type { Subprocess } from "bun";
-import { createClient } from "@connectrpc/connect";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Health } from "../../src/gen/grpc/health/v1/health_pb.ts";
-import { SERVER_HEALTH, ServingStatus } from "../../src/rpc/health.ts";
-import { createNodeSession, createNodeTransport } from "../../src/rpc/transport.ts";
+import { waitUntilServing } from "../../src/rpc/wait-until-serving.ts";
 
 /** Starting includes recovering every shard from the log; a slow CI machine gets this long. */
 const SERVING_TIMEOUT_MS = 20_000;
-const SERVING_POLL_MS = 50;
-const HEALTH_CALL_TIMEOUT_MS = 1_000;
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 
 export interface NodeProcessConfig {
@@ -92,29 +87,11 @@ export async function killNodeProcess(node: NodeProcess): Promise<void> {
 }
 
 async function waitForServing(node: NodeProcess): Promise<void> {
-  // One session for every poll: it reconnects by itself while the node is not listening yet.
-  const session = createNodeSession(node.url);
-  const health = createClient(Health, createNodeTransport(node.url, { session, timeoutMs: HEALTH_CALL_TIMEOUT_MS }));
-  const deadline = Date.now() + SERVING_TIMEOUT_MS;
-  let last = "no answer yet";
+  const exitedBecause = () => (node.proc.exitCode !== null || node.proc.signalCode !== null ? String(node.proc.exitCode ?? node.proc.signalCode) : null);
   try {
-    for (;;) {
-      if (node.proc.exitCode !== null || node.proc.signalCode !== null) {
-        throw new Error(`oms node exited (${node.proc.exitCode ?? node.proc.signalCode}) before serving:\n${node.output()}`);
-      }
-      if (Date.now() > deadline) throw new Error(`oms node not SERVING after ${SERVING_TIMEOUT_MS} ms (${last}):\n${node.output()}`);
-      try {
-        const { status } = await health.check({ service: SERVER_HEALTH });
-        if (status === ServingStatus.SERVING) return;
-        last = `status ${ServingStatus[status]}`;
-      } catch (error) {
-        // Not listening yet: the node is still recovering its shards.
-        last = String(error);
-      }
-      await Bun.sleep(SERVING_POLL_MS);
-    }
-  } finally {
-    session.abort();
+    await waitUntilServing(node.url, { timeoutMs: SERVING_TIMEOUT_MS, exitedBecause });
+  } catch (error) {
+    throw new Error(`oms node ${error instanceof Error ? error.message : String(error)}:\n${node.output()}`, { cause: error });
   }
 }
 
