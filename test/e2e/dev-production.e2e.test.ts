@@ -10,6 +10,7 @@ import { AccountService } from "../../src/gen/oms/v1/account_service_pb.ts";
 import { OrderService, OrderStatusFilter } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import type { KafkaMockCluster } from "../../src/log/kafka-mock-cluster.ts";
+import { processAlive as alive } from "../../src/cli/child-process.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
 import { startKafkaMock } from "../support/kafka-mock.ts";
 import { startPostgres, type PostgresServer } from "../support/postgres.ts";
@@ -51,15 +52,6 @@ afterAll(async () => {
 /** Each node's pid, from the claim it keeps on its data directory. */
 function nodePids(): number[] {
   return ["node-a", "node-b"].map((id) => Number(readFileSync(join(dataDir, id, "owner.pid"), "utf8").trim()));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test("orders go through; kcat sees them in the topic; psql sees them in the read model; kill -9 and a restart lose nothing", async () => {
