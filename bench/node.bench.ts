@@ -15,9 +15,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeLink } from "../src/balancer/node-link.ts";
 import { openNodeStorage } from "../src/cli/node-storage.ts";
+import { configuredNodeOptions } from "../src/cli/start-node.ts";
 import { CLUSTER_DEFAULTS, type ClusterConfig } from "../src/config/cluster-config.ts";
 import { parseClusterConfig } from "../src/config/parse-cluster-config.ts";
-import { shardOf } from "../src/config/shard-of.ts";
 import { CASH_SCALE } from "../src/core/money.ts";
 import type { SubmitOrder } from "../src/core/command.ts";
 import { NodeCommandSchema, type NodeCommand } from "../src/gen/oms/internal/v1/node_pb.ts";
@@ -219,19 +219,9 @@ async function startBenchNode(config: ClusterConfig): Promise<BenchNode> {
   const logger = createLogger({ level: config.logLevel, fields: { component: "bench-node" } });
   const storage = await openNodeStorage(config, NODE_ID, logger);
   const venue = new SimulatedVenue({ seed: config.venue.seed, now: Date.now, manual: true });
+  const shards = Array.from({ length: SHARD_COUNT }, (_, shard) => shard);
   const node = await OmsNode.start({
-    nodeId: NODE_ID,
-    shardCount: config.shardCount,
-    shards: Array.from({ length: SHARD_COUNT }, (_, shard) => shard),
-    shardOf: (accountId) => shardOf(accountId, config.shardCount),
-    log: storage.log,
-    snapshots: storage.snapshots,
-    claims: storage.claims,
-    venue,
-    logger,
-    snapshotEveryRecords: config.snapshot.everyRecords,
-    leaseMs: config.node.leaseMs,
-    ackTimeoutMs: config.node.ackTimeoutMs,
+    ...configuredNodeOptions(config, NODE_ID, shards, storage, venue, logger),
     onFatal: (error) => {
       throw error;
     },

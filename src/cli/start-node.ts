@@ -4,18 +4,44 @@ import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
 import { nodeFastPath, nodeServiceRoutes } from "../node/node-service.ts";
-import { OmsNode } from "../node/oms-node.ts";
+import { OmsNode, type OmsNodeOptions } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
-import { createLogger } from "../rpc/logger.ts";
+import { createLogger, type Logger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
 import { SimulatedVenue } from "../venue/simulated-venue.ts";
+import type { Venue } from "../venue/venue.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { openNodeStorage } from "./node-storage.ts";
+import { openNodeStorage, type NodeStorage } from "./node-storage.ts";
 
 export interface RunningNode {
   node: OmsNode;
   server: RpcServer;
   stop(): Promise<void>;
+}
+
+/** What the configuration says an OMS node starts with; the node benchmark starts its node so too. */
+export function configuredNodeOptions(
+  config: ClusterConfig,
+  nodeId: string,
+  shards: readonly number[],
+  storage: NodeStorage,
+  venue: Venue,
+  logger: Logger,
+): OmsNodeOptions {
+  return {
+    nodeId,
+    shardCount: config.shardCount,
+    shards,
+    shardOf: (accountId) => shardOf(accountId, config.shardCount),
+    log: storage.log,
+    snapshots: storage.snapshots,
+    claims: storage.claims,
+    venue,
+    logger,
+    snapshotEveryRecords: config.snapshot.everyRecords,
+    leaseMs: config.node.leaseMs,
+    ackTimeoutMs: config.node.ackTimeoutMs,
+  };
 }
 
 export async function startNode(config: ClusterConfig, nodeId: string): Promise<RunningNode> {
@@ -29,20 +55,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
   const venue = new SimulatedVenue({ seed: config.venue.seed, tickMs: config.venue.tickMs, sessionMs: config.venue.sessionMs, now: Date.now });
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.NOT_SERVING);
-  const node = await OmsNode.start({
-    nodeId,
-    shardCount: config.shardCount,
-    shards: spec.shards,
-    shardOf: (accountId) => shardOf(accountId, config.shardCount),
-    log: storage.log,
-    snapshots: storage.snapshots,
-    claims: storage.claims,
-    venue,
-    logger,
-    snapshotEveryRecords: config.snapshot.everyRecords,
-    leaseMs: config.node.leaseMs,
-    ackTimeoutMs: config.node.ackTimeoutMs,
-  });
+  const node = await OmsNode.start(configuredNodeOptions(config, nodeId, spec.shards, storage, venue, logger));
   const server = await serveRpc({
     host: spec.host,
     port: spec.port,
