@@ -3,7 +3,8 @@
 // blocking commit was over a quarter of a loaded node's time).
 import type { Database, Statement } from "bun:sqlite";
 import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
-import { walWriterWorker, type CloseWriter, type WriteBatch, type WriteResult } from "./sqlite-wal-writer.ts";
+import { WAL_WRITER_SOURCE, type CloseWriter, type WriteBatch } from "./sqlite-wal-writer.ts";
+import { WorkerCalls } from "./worker-calls.ts";
 
 export interface BatchWriter {
   /** Resolves once the rows are committed durably; rejects if the transaction failed. The
@@ -38,40 +39,20 @@ export class InlineBatchWriter implements BatchWriter {
 }
 
 export class ThreadBatchWriter implements BatchWriter {
-  private readonly worker: Worker;
   /** Answers come back in the order batches were sent: one worker, one queue. */
-  private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private readonly calls = new WorkerCalls<WriteBatch | CloseWriter | { open: string }, void>("event log writer", WAL_WRITER_SOURCE);
 
   constructor(path: string) {
-    this.worker = walWriterWorker();
-    this.worker.onmessage = (message: MessageEvent<WriteResult>) => {
-      const next = this.waiting.shift();
-      if (next === undefined) throw new Error("event log writer: an answer nobody waited for");
-      if (message.data.ok) next.resolve();
-      else next.reject(new Error(message.data.error));
-    };
-    this.worker.onerror = (event) => {
-      const error = new Error(`event log writer thread failed: ${event.message}`);
-      for (const waiting of this.waiting.splice(0)) waiting.reject(error);
-    };
     // The open is answered like a batch; a failure to open fails the first write.
-    this.send({ open: path }, []).catch(() => undefined);
+    this.calls.call({ open: path }).catch(() => undefined);
   }
 
   write(packed: PackedRows): Promise<void> {
-    return this.send({ packed } satisfies WriteBatch, [packed.bytes.buffer as ArrayBuffer]);
+    return this.calls.call({ packed } satisfies WriteBatch, [packed.bytes.buffer as ArrayBuffer]);
   }
 
-  async close(): Promise<void> {
-    // The thread closes its connection first, so the file is fully closed once this resolves.
-    await this.send({ close: true }, []).catch(() => undefined);
-    this.worker.terminate();
-  }
-
-  private send(message: WriteBatch | CloseWriter | { open: string }, transfer: ArrayBuffer[]): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.waiting.push({ resolve, reject });
-    this.worker.postMessage(message, transfer);
-    return promise;
+  /** After the batches sent have been answered, the thread closes its connection, then stops. */
+  close(): Promise<void> {
+    return this.calls.close({ close: true });
   }
 }

@@ -2,9 +2,8 @@
 // deciding commands while a commit waits for fsync. One batch at a time: a batch is answered
 // only after its transaction has committed with synchronous=FULL.
 //
-// The worker's code is a string run from a Blob URL: a worker file would have to be found at
-// a path that differs between `bun src/...` and the compiled binary, and a Blob needs no path.
-// It is covered by the EventLog contract tests run with the thread writer, the kill -9 tests
+// The worker's code is a string that WorkerCalls runs from a Blob URL (see there why). It is
+// covered by the EventLog contract tests run with the thread writer, the kill -9 tests
 // and the compiled-binary test.
 import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
 import { DURABLE_PRAGMAS, WAL_SCHEMA } from "./sqlite-wal-schema.ts";
@@ -18,9 +17,8 @@ export interface CloseWriter {
   close: true;
 }
 
-export type WriteResult = { ok: true } | { ok: false; error: string };
-
-const WORKER_SOURCE = `
+/** The writer thread's code, run by WorkerCalls; it answers every message with a WorkerAnswer. */
+export const WAL_WRITER_SOURCE = `
 import { Database } from "bun:sqlite";
 const forEachPackedRow = ${forEachPackedRow.toString()};
 let db = null;
@@ -56,10 +54,3 @@ self.onmessage = (message) => {
   }
 };
 `;
-
-let workerUrl: string | null = null;
-
-export function walWriterWorker(): Worker {
-  workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-  return new Worker(workerUrl);
-}

@@ -2,7 +2,7 @@
 // commit and fsync do not stop the node's event loop (on a busy disk that was a stall of
 // several to tens of ms, a few times per lease). One transaction for all the leases given.
 import { CLAIMS_PRAGMAS } from "./sqlite-claims-schema.ts";
-import { WorkerCalls } from "./worker-calls.ts";
+import { WorkerCalls } from "../log/worker-calls.ts";
 
 export interface RenewRequest {
   leases: { shard: number; owner: string; epoch: bigint }[];

@@ -4,7 +4,7 @@
 // at a time, answered in order, each only after its transaction has committed with
 // synchronous=FULL.
 import { SNAPSHOT_PRAGMAS, SNAPSHOT_SCHEMA } from "./sqlite-snapshot-schema.ts";
-import { WorkerCalls } from "./worker-calls.ts";
+import { WorkerCalls } from "../log/worker-calls.ts";
 
 export interface SaveRequest {
   shard: number;

@@ -1,7 +1,7 @@
 // A worker thread's answers stay matched to the calls that asked, and a failed thread refuses
 // calls instead of leaving them unanswered (a store's close() waits for its calls).
 import { expect, test } from "bun:test";
-import { WorkerCalls } from "../../src/snapshot/worker-calls.ts";
+import { WorkerCalls } from "../../src/log/worker-calls.ts";
 
 const ECHO = `self.onmessage = (message) => postMessage({ ok: true, value: message.data.n * 2 });`;
 // Bun 1.4.5's expect().rejects never settles on a promise that a worker settles: caught by hand.

@@ -1,6 +1,6 @@
 // Calls to a worker thread that answers each message with one result, in the order sent: the
-// SQLite stores' writer threads (snapshot saves, lease renewals), so that a write and its fsync
-// do not stop the node's event loop. The worker's code is a string run from a Blob URL: a
+// SQLite writer threads (log commits, snapshot saves, lease renewals), so that a write and its
+// fsync do not stop the node's event loop. The worker's code is a string run from a Blob URL: a
 // worker file would sit at a different path under `bun src/...` and in the compiled binary.
 
 export type WorkerAnswer<T> = { ok: true; value: T } | { ok: false; error: string };
