@@ -94,6 +94,8 @@ class OpenLoopRun {
   private readonly start = performance.now();
   private readonly measureFrom: number;
   private readonly end: number;
+  /** Requests in the schedule: one every intervalMs over warm-up and window. */
+  private readonly sendsMax: number;
   private sent = 0;
   private inFlight = 0;
   errors = 0;
@@ -114,6 +116,9 @@ class OpenLoopRun {
     this.intervalMs = 1000 / options.ratePerSec;
     this.measureFrom = this.start + options.warmupMs;
     this.end = this.measureFrom + options.durationMs;
+    // From the times given, not from end − start: performance.now() values are large enough that
+    // the difference can come out a hair over (start + 100 + 400 − start > 500), one send too many.
+    this.sendsMax = Math.ceil(((options.warmupMs + options.durationMs) * options.ratePerSec) / 1000 - 1e-9);
   }
 
   /** Answers per second in the measured window, up to where an overloaded run stopped. */
@@ -179,7 +184,7 @@ class OpenLoopRun {
   /** Sends every request whose intended time comes within leadMs from now. */
   private sendDue(leadMs: number): void {
     const now = performance.now();
-    const due = Math.min(Math.floor((now + leadMs - this.start) / this.intervalMs) + 1, Math.ceil((this.end - this.start) / this.intervalMs));
+    const due = Math.min(Math.floor((now + leadMs - this.start) / this.intervalMs) + 1, this.sendsMax);
     while (this.sent < due && !this.overloaded) this.sendOne(now);
   }
 
