@@ -12,9 +12,8 @@ import { join } from "node:path";
 import type { LoadRequest } from "./e2e-load.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { searchCeiling, type CeilingSearch } from "./lib/ceiling-search.ts";
-import type { LatencySummary } from "./lib/histogram.ts";
 import type { OpenLoopResult } from "./lib/open-loop.ts";
-import { summarizeOverload } from "./lib/overload-summary.ts";
+import { reportedLatency, summarizeOverload } from "./lib/overload-summary.ts";
 import type { Figure } from "./lib/report.ts";
 import { freePort } from "../src/rpc/free-port.ts";
 import { waitUntilServing } from "../src/rpc/wait-until-serving.ts";
@@ -161,19 +160,19 @@ async function runRate(loader: Loader, processes: Processes, ratePerSec: number,
   const request: LoadRequest = { op: "run", ratePerSec, warmupMs, durationMs: MEASURE_MS, inFlightMax: inFlightMaxAt(ratePerSec) };
   const started = cpuReading(processes);
   const reply = loader.request(streams === undefined ? request : { ...request, streams });
-  let stoppedEarly = false;
-  void reply.then(() => (stoppedEarly = true), () => undefined);
   await Promise.race([Bun.sleep(warmupMs), reply]);
   const windowOpened = cpuReading(processes);
   const loadAverage = loadavg()[0] ?? 0;
   // The window closes at its end, or earlier if the run stopped overloaded.
   await Promise.race([Bun.sleep(MEASURE_MS), reply]);
-  const closed = cpuReading(processes);
-  const opened = stoppedEarly ? started : windowOpened;
-  const [before, mainBefore, after, mainAfter] = [opened.process, opened.mainThread, closed.process, closed.mainThread];
-  const elapsedS = (closed.atMs - opened.atMs) / 1000;
+  const windowClosed = cpuReading(processes);
   const answer = await reply;
   const result = answer["result"] as OpenLoopResult;
+  // Stopped at its bound: from the run's start to its last answer, every answer counted.
+  const stoppedEarly = result.overloaded;
+  const [opened, closed] = stoppedEarly ? [started, cpuReading(processes)] : [windowOpened, windowClosed];
+  const [before, mainBefore, after, mainAfter] = [opened.process, opened.mainThread, closed.process, closed.mainThread];
+  const elapsedS = (closed.atMs - opened.atMs) / 1000;
   const orders = Math.max(1, stoppedEarly ? result.whole.latency.count : result.achievedPerSec * elapsedS);
   const cpu = perRole((role) => Math.round((100 * (after[role] - before[role])) / elapsedS));
   const mainThreadCpu = perRole((role) => Math.round((100 * (mainAfter[role] - mainBefore[role])) / elapsedS));
@@ -303,8 +302,8 @@ function streamFiguresOf(runs: readonly RateRun[]): Figure[] {
  * window opened, of every answer it had (else it would read 0 µs).
  */
 function latencyFigures(what: string, run: RateRun, sustainedPerSec: number | null): Figure[] {
-  const { latency, whole } = shownLatency(run);
-  const note = runNote(run, sustainedPerSec) + (whole ? "; latencies over the whole run: none was answered in the measured window" : "");
+  const { latency, wholeRun } = reportedLatency(run.result);
+  const note = runNote(run, sustainedPerSec) + (wholeRun ? "; latencies over the whole run: none was answered in the measured window" : "");
   return [
     { level: "e2e", name: `${what} latency p50`, value: latency.p50_us, unit: "µs", note },
     { level: "e2e", name: `${what} latency p99`, value: latency.p99_us, unit: "µs" },
@@ -313,19 +312,13 @@ function latencyFigures(what: string, run: RateRun, sustainedPerSec: number | nu
   ];
 }
 
-function shownLatency(run: RateRun): { latency: LatencySummary; whole: boolean } {
-  const { result } = run;
-  const whole = result.latency.count === 0 && result.whole.latency.count > 0;
-  return { latency: whole ? result.whole.latency : result.latency, whole };
-}
-
 /** Measured if 10,000/s was run; else a lower bound: the p99 of a lower rate that already overloaded. */
 function p99At10k(runs: readonly RateRun[]): Figure {
   const at10k = runs.find((run) => run.result.ratePerSec === 10_000);
   const lower = lowestNotSustained(runs) ?? runs[runs.length - 1];
   const base = { level: "e2e", name: "SubmitOrder p99 @ 10,000/s", unit: "µs", target: { value: P99_AT_10K_TARGET_US, comparison: "<=" as const } };
-  if (at10k !== undefined) return { ...base, value: shownLatency(at10k).latency.p99_us, note: runNote(at10k, highestSustained(runs)) };
-  const value = lower === undefined ? 0 : shownLatency(lower).latency.p99_us;
+  if (at10k !== undefined) return { ...base, value: reportedLatency(at10k.result).latency.p99_us, note: runNote(at10k, highestSustained(runs)) };
+  const value = lower === undefined ? 0 : reportedLatency(lower.result).latency.p99_us;
   return { ...base, value, note: `not run: the system overloaded at ${lower?.result.ratePerSec}/s already; that run's p99 is shown, a lower bound` };
 }
 
@@ -358,7 +351,7 @@ function perOrderText(cpuPerOrderUs: PerRole): string {
 
 function describe(run: RateRun, sustainedPerSec: number | null): string {
   const { result } = run;
-  const { latency } = shownLatency(run);
+  const { latency } = reportedLatency(run.result);
   return (
     `@ ${result.ratePerSec}/s: achieved ${result.achievedPerSec}/s, p50 ${latency.p50_us} µs, p99 ${latency.p99_us} µs, ` +
     `p99.9 ${latency.p999_us} µs, max ${latency.max_us} µs; ${runNote(run, sustainedPerSec)}`

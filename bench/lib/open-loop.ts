@@ -188,6 +188,13 @@ class OpenLoopRun {
     while (this.sent < due && !this.overloaded) this.sendOne(now);
   }
 
+  /** A request is out of flight before anything else happens on its answer (afterAnswer may send). */
+  private settled(): number {
+    this.inFlight -= 1;
+    this.lastSettledAt = performance.now();
+    return this.lastSettledAt;
+  }
+
   private sendOne(now: number): void {
     const intended = this.start + this.sent * this.intervalMs;
     const measured = intended >= this.measureFrom;
@@ -202,7 +209,7 @@ class OpenLoopRun {
     }
     const request = this.options.send(index).then(
       () => {
-        const done = performance.now();
+        const done = this.settled();
         this.wholeHistogram.recordMs(done - timedFrom);
         if (this.stoppedAt === null) this.answeredWhileSending += 1;
         else this.answeredAfterStop += 1;
@@ -213,16 +220,13 @@ class OpenLoopRun {
         this.afterAnswer();
       },
       (error: unknown) => {
+        this.settled();
         if (measured) this.errors += 1;
         const kind = this.options.failureKind?.(error) ?? "failed";
         this.failures[kind] = (this.failures[kind] ?? 0) + 1;
       },
     );
-    const tracked = request.finally(() => {
-      this.inFlight -= 1;
-      this.lastSettledAt = performance.now();
-      this.pending.delete(tracked);
-    });
+    const tracked = request.finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
 }

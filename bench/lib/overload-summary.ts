@@ -55,6 +55,15 @@ export function summarizeOverload(result: OpenLoopResult, sustainedPerSec: numbe
   return { pace, answeredPerSec, shareOfReference, stoppedInWarmup, failed, text };
 }
 
+/**
+ * The latencies to report for a run: of its measured window, or, for a run that stopped at its
+ * bound with no answer in the window (it never opened), of every answer it had, not 0 µs.
+ */
+export function reportedLatency(result: OpenLoopResult): { latency: LatencySummary; wholeRun: boolean } {
+  const wholeRun = result.latency.count === 0 && result.whole.latency.count > 0;
+  return { latency: wholeRun ? result.whole.latency : result.latency, wholeRun };
+}
+
 function failuresText(failures: Record<string, number>): string {
   return Object.entries(failures)
     .sort(([, a], [, b]) => b - a)

@@ -51,6 +51,10 @@ describe.each(["poll", "ticker"] as const)("runOpenLoop, %s pacing", (pacing) =>
     // window it would read ~60/s.
     expect(result.achievedPerSec).toBeGreaterThan(200);
     expect(result.achievedPerSec).toBeLessThan(2_000);
+    // Stopped with the bound in flight, each of which was answered after the stop.
+    expect(result.whole.inFlightAtStop).toBe(20);
+    expect(result.whole.answeredAfterStop).toBe(20);
+    expect(result.whole.answeredWhileSending).toBe(result.whole.sent - 20);
   }, 10_000);
 
   test("a run stopped at its bound in the warm-up still accounts for every request it sent", async () => {
