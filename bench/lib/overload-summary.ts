@@ -50,7 +50,7 @@ export function summarizeOverload(result: OpenLoopResult, sustainedPerSec: numbe
   const drain = whole.inFlightAtStop === 0 ? "" : `; those settled in ${seconds(whole.drainMs)}, ${count(whole.answeredAfterStop)} answered`;
   const failures = failed === 0 ? "nothing failed" : `${count(failed)} failed (${failuresText(whole.failures)})`;
   const text =
-    `${verdict}: answered ${count(answeredPerSec)}/s while sending, ${Math.round(shareOfReference * 100)}% of ${referenceText}; ` +
+    `${verdict}: answered ${count(answeredPerSec)}/s while sending (warm-up included), ${Math.round(shareOfReference * 100)}% of ${referenceText}; ` +
     `${stop}${drain}; ${failures}; of ${count(whole.sent)} sent, the ${count(whole.latency.count)} answered took ${latencyText(whole.latency)}`;
   return { pace, answeredPerSec, shareOfReference, stoppedInWarmup, failed, text };
 }
