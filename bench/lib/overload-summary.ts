@@ -47,7 +47,10 @@ export function summarizeOverload(result: OpenLoopResult, sustainedPerSec: numbe
     ? `stopped at the bound of ${count(whole.inFlightAtStop)} in flight after ${seconds(whole.stoppedAtMs)}` +
       (stoppedInWarmup ? ` (in the ${seconds(whole.warmupMs)} warm-up: the measured window never opened)` : "")
     : `${count(whole.inFlightAtStop)} still in flight at the end of the window`;
-  const drain = whole.inFlightAtStop === 0 ? "" : `; those settled in ${seconds(whole.drainMs)}, ${count(whole.answeredAfterStop)} answered`;
+  // A queue drains at about the pace it sustains; a system that answers faster once the load
+  // stops was held back by the load itself (e.g. a load generator sharing its cores).
+  const drainRate = whole.drainMs <= 0 ? "" : ` (${count(Math.round(whole.answeredAfterStop / (whole.drainMs / 1000)))}/s)`;
+  const drain = whole.inFlightAtStop === 0 ? "" : `; those settled in ${seconds(whole.drainMs)}${drainRate}, ${count(whole.answeredAfterStop)} answered`;
   const failures = failed === 0 ? "nothing failed" : `${count(failed)} failed (${failuresText(whole.failures)})`;
   const text =
     `${verdict}: answered ${count(answeredPerSec)}/s while sending (warm-up included), ${Math.round(shareOfReference * 100)}% of ${referenceText}; ` +

@@ -38,7 +38,7 @@ test("answering at the rate sustained while the excess waits, nothing failed, is
   expect(summary.stoppedInWarmup).toBe(false);
   expect(summary.text).toStartWith("a plain queue");
   expect(summary.text).toContain("answered 10,000/s while sending (warm-up included), 100% of the 10,000/s sustained");
-  expect(summary.text).toContain("stopped at the bound of 6,250 in flight after 3.0 s; those settled in 600 ms, 6,250 answered");
+  expect(summary.text).toContain("stopped at the bound of 6,250 in flight after 3.0 s; those settled in 600 ms (10,417/s), 6,250 answered");
   expect(summary.text).toContain("nothing failed");
   expect(summary.text).toContain("of 36,250 sent, the 36,250 answered took p50 300,000 µs, p99 800,000 µs, max 950,000 µs");
 });
@@ -73,5 +73,5 @@ test("with no rate sustained, the rate asked is the reference", () => {
 test("a run that fell behind without reaching the bound says what it still held at the end of its window", () => {
   const summary = summarizeOverload(run(10_000, { stoppedAtMs: 9_000, answeredWhileSending: 85_000, inFlightAtStop: 900, answeredAfterStop: 900 }, false), 7_500);
   expect(summary.stoppedInWarmup).toBe(false);
-  expect(summary.text).toContain("900 still in flight at the end of the window; those settled in 600 ms, 900 answered");
+  expect(summary.text).toContain("900 still in flight at the end of the window; those settled in 600 ms (1,500/s), 900 answered");
 });
