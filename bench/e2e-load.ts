@@ -24,6 +24,7 @@ import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../src/rpc/transport.ts";
 import { LeanSubmitClient } from "./lean-connect-client.ts";
 import { StreamSubmitClient } from "./stream-submit-client.ts";
+import { connectFailureKind } from "./lib/connect-failure-kind.ts";
 import { runOpenLoop } from "./lib/open-loop.ts";
 
 /** Every account can pay for far more resting $100 orders than a run sends it. */
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
         inFlightMax: positive(request.inFlightMax, "inFlightMax"),
         // The generator shares two cores with the balancer and the node: it must not keep one busy.
         pacing: "ticker",
+        // For the report of a run past saturation: timed out, refused, or no answer at all.
+        failureKind: connectFailureKind,
         send: async (index) => {
           try {
             if (streams !== null) await streams.submit(index, requests[index % requests.length] as SubmitOrderRequest, index % requests.length);

@@ -1,7 +1,8 @@
 // The e2e level: a Connect client → balancer → node → SQLite log → acknowledgement, over
 // loopback, every part a process of its own as an operator runs them: `oms node`, `oms balancer`
 // and a load generator (bench/e2e-load.ts) driving OrderService.SubmitOrder open-loop at rising
-// rates until the system falls behind; then, as a row of its own, the same orders on SubmitOrders
+// rates until the system falls behind, then a few rates between the last one it kept up with and
+// that one, to find where its ceiling lies; then, as a row of its own, the same orders on SubmitOrders
 // streams (one session per client instead of a call per order). Each process's CPU over each run is read from /proc, so
 // the report says which one saturated.
 import type { Subprocess } from "bun";
@@ -10,7 +11,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LoadRequest } from "./e2e-load.ts";
 import type { BenchLevel } from "./lib/level.ts";
+import { searchCeiling, type CeilingSearch } from "./lib/ceiling-search.ts";
 import type { OpenLoopResult } from "./lib/open-loop.ts";
+import { reportedLatency, summarizeOverload } from "./lib/overload-summary.ts";
 import type { Figure } from "./lib/report.ts";
 import { freePort } from "../src/rpc/free-port.ts";
 import { waitUntilServing } from "../src/rpc/wait-until-serving.ts";
@@ -42,6 +45,12 @@ const IN_FLIGHT_SECONDS_MAX = 0.5;
 const IN_FLIGHT_MIN = 1_000;
 /** A rate achieved below this share of what was asked is a rate not kept up. */
 const ACHIEVED_SHARE_MIN = 0.95;
+/**
+ * After the unary ladder: bisection between its highest sustained rate and its first rate not
+ * sustained, until they are as close as the judgement of a run is fine (a 5% shortfall), at most
+ * three runs (~30 s): 10,000 and 12,500/s become a bracket ~300/s wide.
+ */
+const CEILING_SEARCH: CeilingSearch = { resolutionShare: 1 - ACHIEVED_SHARE_MIN, probesMax: 3, stepPerSec: 125 };
 /** The latency bound the headline figure is about. */
 const P99_BOUND_US = 1_500;
 const P99_AT_10K_TARGET_US = 1_000;
@@ -69,12 +78,14 @@ interface RateRun {
   mainThreadCpu: PerRole;
   /** CPU time per acknowledged order over the measured window: robust to a noisy machine. */
   cpuPerOrderUs: PerRole;
+  /** The run stopped before its window's end: its CPU is over all of it, per order it answered. */
+  cpuOverWholeRun: boolean;
   loadAverage: number;
 }
 
 export const level: BenchLevel = {
   name: "e2e",
-  budgetSeconds: 150,
+  budgetSeconds: 180,
   async run(log) {
     const dataDir = mkdtempSync(join(tmpdir(), "oms-bench-e2e-"));
     const processes = new Processes();
@@ -101,7 +112,9 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
   const funded = await loader.request({ op: "fund" });
   log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; SubmitOrder by a lean Connect binary client over HTTP/2 (bench/lean-connect-client.ts)`);
   await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec) });
-  const unary = await risingRates(RATES_PER_S, (ratePerSec) => runRate(loader, processes, ratePerSec, WARMUP_MS), log);
+  const runUnary = (ratePerSec: number) => runRate(loader, processes, ratePerSec, WARMUP_MS);
+  const ladder = await risingRates(RATES_PER_S, runUnary, log);
+  const unary = [...ladder, ...(await probeCeiling(ladder, runUnary, log))];
   if (STREAM_RATES_PER_S.length > 0) {
     log(`SubmitOrders: the same orders on ${STREAMS} streams (connect-es, Connect binary over HTTP/2), an account's orders always on one`);
     // The streaming code of the balancer and the loader has not been compiled yet either.
@@ -117,33 +130,54 @@ async function risingRates(rates: readonly number[], run: (ratePerSec: number) =
   for (const ratePerSec of rates) {
     const done = await run(ratePerSec);
     runs.push(done);
-    log(label + describe(done));
+    log(label + describe(done, highestSustained(runs)));
     if (!keptUp(done)) break;
   }
   return runs;
 }
 
-/** One open-loop run; each process's CPU is read when the measured window opens and closes. */
+/** The ceiling search after a ladder that ended on a rate not kept up above one that was. */
+async function probeCeiling(ladder: readonly RateRun[], run: (ratePerSec: number) => Promise<RateRun>, log: (line: string) => void): Promise<RateRun[]> {
+  const sustainedPerSec = highestSustained(ladder);
+  const last = ladder[ladder.length - 1];
+  if (sustainedPerSec === null || last === undefined || keptUp(last)) return [];
+  const probes: RateRun[] = [];
+  await searchCeiling({ sustainedPerSec, notSustainedPerSec: last.result.ratePerSec }, CEILING_SEARCH, async (ratePerSec) => {
+    const done = await run(ratePerSec);
+    probes.push(done);
+    log(`ceiling probe ${describe(done, highestSustained([...ladder, ...probes]))}`);
+    return keptUp(done);
+  });
+  return probes;
+}
+
+/**
+ * One open-loop run; each process's CPU is read when the measured window opens and closes (for
+ * a run that stopped at its bound before the window's end, over all of it, warm-up and drain
+ * included: its window is too short, or never opened).
+ */
 async function runRate(loader: Loader, processes: Processes, ratePerSec: number, warmupMs: number, streams?: number): Promise<RateRun> {
   const request: LoadRequest = { op: "run", ratePerSec, warmupMs, durationMs: MEASURE_MS, inFlightMax: inFlightMaxAt(ratePerSec) };
+  const started = cpuReading(processes);
   const reply = loader.request(streams === undefined ? request : { ...request, streams });
-  await Bun.sleep(warmupMs);
-  const before = processes.cpuSeconds("process");
-  const mainBefore = processes.cpuSeconds("main thread");
-  const opened = performance.now();
+  await Promise.race([Bun.sleep(warmupMs), reply]);
+  const windowOpened = cpuReading(processes);
   const loadAverage = loadavg()[0] ?? 0;
   // The window closes at its end, or earlier if the run stopped overloaded.
   await Promise.race([Bun.sleep(MEASURE_MS), reply]);
-  const after = processes.cpuSeconds("process");
-  const mainAfter = processes.cpuSeconds("main thread");
-  const elapsedS = (performance.now() - opened) / 1000;
+  const windowClosed = cpuReading(processes);
   const answer = await reply;
   const result = answer["result"] as OpenLoopResult;
-  const orders = Math.max(1, result.achievedPerSec * elapsedS);
+  // Stopped at its bound: from the run's start to its last answer, every answer counted.
+  const stoppedEarly = result.overloaded;
+  const [opened, closed] = stoppedEarly ? [started, cpuReading(processes)] : [windowOpened, windowClosed];
+  const [before, mainBefore, after, mainAfter] = [opened.process, opened.mainThread, closed.process, closed.mainThread];
+  const elapsedS = (closed.atMs - opened.atMs) / 1000;
+  const orders = Math.max(1, stoppedEarly ? result.whole.latency.count : result.achievedPerSec * elapsedS);
   const cpu = perRole((role) => Math.round((100 * (after[role] - before[role])) / elapsedS));
   const mainThreadCpu = perRole((role) => Math.round((100 * (mainAfter[role] - mainBefore[role])) / elapsedS));
   const cpuPerOrderUs = perRole((role) => Math.round((1e6 * (after[role] - before[role])) / orders));
-  return { result, firstError: (answer["firstError"] as string | null) ?? null, cpu, mainThreadCpu, cpuPerOrderUs, loadAverage };
+  return { result, firstError: (answer["firstError"] as string | null) ?? null, cpu, mainThreadCpu, cpuPerOrderUs, cpuOverWholeRun: stoppedEarly, loadAverage };
 }
 
 /** BENCH_E2E_RATES=5000,10000 runs only those rates: for comparing changes and for profiles. */
@@ -154,6 +188,10 @@ function ratesFromEnvironment(variable: string): number[] | null {
   const rates = text.split(",").map((rate) => Number(rate.trim()));
   if (!rates.every((rate) => Number.isSafeInteger(rate) && rate > 0)) throw new Error(`e2e: ${variable} must be positive integers separated by commas, or none, got ${text}`);
   return rates;
+}
+
+function cpuReading(processes: Processes): { process: PerRole; mainThread: PerRole; atMs: number } {
+  return { process: processes.cpuSeconds("process"), mainThread: processes.cpuSeconds("main thread"), atMs: performance.now() };
 }
 
 function perRole(value: (role: Role) => number): PerRole {
@@ -169,31 +207,37 @@ function keptUp(run: RateRun): boolean {
   return !result.overloaded && result.errors === 0 && result.achievedPerSec >= ACHIEVED_SHARE_MIN * result.ratePerSec;
 }
 
+/** The highest rate of these runs that was kept up, or null if none was. */
+function highestSustained(runs: readonly RateRun[]): number | null {
+  const rates = runs.filter(keptUp).map((run) => run.result.ratePerSec);
+  return rates.length === 0 ? null : Math.max(...rates);
+}
+
+/** The lowest rate not kept up above every rate that was: the upper end of the ceiling's bracket. */
+function lowestNotSustained(runs: readonly RateRun[]): RateRun | undefined {
+  const sustainedPerSec = highestSustained(runs) ?? 0;
+  const above = runs.filter((run) => !keptUp(run) && run.result.ratePerSec > sustainedPerSec);
+  return above.sort((a, b) => a.result.ratePerSec - b.result.ratePerSec)[0];
+}
+
 function figuresOf(runs: readonly RateRun[]): Figure[] {
-  const figures: Figure[] = [];
-  for (const run of runs) {
-    const { result } = run;
-    const what = `SubmitOrder @ ${result.ratePerSec.toLocaleString("en-US")}/s`;
-    figures.push(
-      { level: "e2e", name: `${what} latency p50`, value: result.latency.p50_us, unit: "µs", note: runNote(run) },
-      { level: "e2e", name: `${what} latency p99`, value: result.latency.p99_us, unit: "µs" },
-      { level: "e2e", name: `${what} latency p99.9`, value: result.latency.p999_us, unit: "µs" },
-      { level: "e2e", name: `${what} latency max`, value: result.latency.max_us, unit: "µs" },
-    );
-  }
+  const sustainedPerSec = highestSustained(runs);
+  const byRate = [...runs].sort((a, b) => a.result.ratePerSec - b.result.ratePerSec);
+  const figures = byRate.flatMap((run) => latencyFigures(`SubmitOrder @ ${run.result.ratePerSec.toLocaleString("en-US")}/s`, run, sustainedPerSec));
   const sustained = runs.filter(keptUp);
   const withinBound = sustained.filter((run) => run.result.latency.p99_us < P99_BOUND_US);
-  const last = runs[runs.length - 1];
-  const saturation = last === undefined || keptUp(last) ? "no rate tried overloaded it" : `first overloaded at ${last.result.ratePerSec}/s (${cpuText(last.cpu)}; main threads ${cpuText(last.mainThreadCpu)}; ${machineText(last)})`;
+  const ceiling = lowestNotSustained(runs);
+  const saturation = ceiling === undefined ? "no rate tried overloaded it" : `not sustained at ${ceiling.result.ratePerSec}/s (${cpuText(ceiling.cpu)}; main threads ${cpuText(ceiling.mainThreadCpu)}; ${machineText(ceiling)})`;
+  const tried = `of the rates tried, in the order run: ${runs.map((run) => run.result.ratePerSec).join(", ")}/s`;
   figures.push({
     level: "e2e",
     name: `highest rate with p99 < ${P99_BOUND_US.toLocaleString("en-US")} µs`,
     value: Math.max(0, ...withinBound.map((run) => run.result.ratePerSec)),
     unit: "orders/s",
-    note: `of the rates tried: ${runs.map((run) => run.result.ratePerSec).join(", ")}/s`,
+    note: tried,
   });
   figures.push(p99At10k(runs));
-  const top = sustained[sustained.length - 1];
+  const top = sustained.find((run) => run.result.ratePerSec === sustainedPerSec);
   if (top !== undefined) {
     for (const role of ROLES) {
       figures.push({
@@ -208,55 +252,87 @@ function figuresOf(runs: readonly RateRun[]): Figure[] {
   figures.push({
     level: "e2e",
     name: "highest sustained rate",
-    value: Math.max(0, ...sustained.map((run) => run.result.ratePerSec)),
+    value: sustainedPerSec ?? 0,
     unit: "orders/s",
     target: { value: SUSTAINED_TARGET_PER_S, comparison: ">=" },
     note: `not overloaded, no errors, ≥ ${ACHIEVED_SHARE_MIN * 100}% of the rate achieved; ${saturation}`,
   });
+  if (ceiling !== undefined) {
+    figures.push({
+      level: "e2e",
+      name: "lowest rate not sustained",
+      value: ceiling.result.ratePerSec,
+      unit: "orders/s",
+      note: `the ceiling lies between the highest sustained rate and this one (a run's judgement is ±${Math.round((1 - ACHIEVED_SHARE_MIN) * 100)}%); ${tried}`,
+    });
+  }
+  const highest = byRate[byRate.length - 1];
+  if (highest !== undefined && !keptUp(highest)) {
+    const past = summarizeOverload(highest.result, sustainedPerSec);
+    figures.push({
+      level: "e2e",
+      name: "past saturation: answered per second",
+      value: past.answeredPerSec,
+      unit: "orders/s",
+      note: `at ${highest.result.ratePerSec}/s, the highest rate tried (${past.pace}): ${past.text}`,
+    });
+  }
   return figures;
 }
 
 /** The SubmitOrders row: latencies per rate and the highest rate sustained; no targets (the headline is unary). */
 function streamFiguresOf(runs: readonly RateRun[]): Figure[] {
-  const figures: Figure[] = [];
-  for (const run of runs) {
-    const { result } = run;
-    const what = `SubmitOrders stream @ ${result.ratePerSec.toLocaleString("en-US")}/s`;
-    figures.push(
-      { level: "e2e", name: `${what} latency p50`, value: result.latency.p50_us, unit: "µs", note: runNote(run) },
-      { level: "e2e", name: `${what} latency p99`, value: result.latency.p99_us, unit: "µs" },
-      { level: "e2e", name: `${what} latency p99.9`, value: result.latency.p999_us, unit: "µs" },
-      { level: "e2e", name: `${what} latency max`, value: result.latency.max_us, unit: "µs" },
-    );
-  }
+  const sustainedPerSec = highestSustained(runs);
+  const figures = runs.flatMap((run) => latencyFigures(`SubmitOrders stream @ ${run.result.ratePerSec.toLocaleString("en-US")}/s`, run, sustainedPerSec));
   if (runs.length === 0) return figures;
-  const sustained = runs.filter(keptUp);
-  const last = runs[runs.length - 1];
-  const saturation = last === undefined || keptUp(last) ? "no rate tried overloaded it" : `first overloaded at ${last.result.ratePerSec}/s (${cpuText(last.cpu)}; ${machineText(last)})`;
+  const last = lowestNotSustained(runs);
+  const saturation = last === undefined ? "no rate tried overloaded it" : `first overloaded at ${last.result.ratePerSec}/s (${cpuText(last.cpu)}; ${machineText(last)})`;
   figures.push({
     level: "e2e",
     name: "SubmitOrders stream highest sustained rate",
-    value: Math.max(0, ...sustained.map((run) => run.result.ratePerSec)),
+    value: sustainedPerSec ?? 0,
     unit: "orders/s",
     note: `${STREAMS} streams; of the rates tried: ${runs.map((run) => run.result.ratePerSec).join(", ")}/s; ${saturation}`,
   });
   return figures;
 }
 
+/**
+ * A run's p50 … max: of its measured window, or, for a run that stopped at its bound before the
+ * window opened, of every answer it had (else it would read 0 µs).
+ */
+function latencyFigures(what: string, run: RateRun, sustainedPerSec: number | null): Figure[] {
+  const { latency, wholeRun } = reportedLatency(run.result);
+  const note = runNote(run, sustainedPerSec) + (wholeRun ? "; latencies over the whole run: none was answered in the measured window" : "");
+  return [
+    { level: "e2e", name: `${what} latency p50`, value: latency.p50_us, unit: "µs", note },
+    { level: "e2e", name: `${what} latency p99`, value: latency.p99_us, unit: "µs" },
+    { level: "e2e", name: `${what} latency p99.9`, value: latency.p999_us, unit: "µs" },
+    { level: "e2e", name: `${what} latency max`, value: latency.max_us, unit: "µs" },
+  ];
+}
+
 /** Measured if 10,000/s was run; else a lower bound: the p99 of a lower rate that already overloaded. */
 function p99At10k(runs: readonly RateRun[]): Figure {
   const at10k = runs.find((run) => run.result.ratePerSec === 10_000);
-  const last = runs[runs.length - 1];
+  const lower = lowestNotSustained(runs) ?? runs[runs.length - 1];
   const base = { level: "e2e", name: "SubmitOrder p99 @ 10,000/s", unit: "µs", target: { value: P99_AT_10K_TARGET_US, comparison: "<=" as const } };
-  if (at10k !== undefined) return { ...base, value: at10k.result.latency.p99_us, note: runNote(at10k) };
-  return { ...base, value: last?.result.latency.p99_us ?? 0, note: `not run: the system overloaded at ${last?.result.ratePerSec}/s already; that run's p99 is shown, a lower bound` };
+  if (at10k !== undefined) return { ...base, value: reportedLatency(at10k.result).latency.p99_us, note: runNote(at10k, highestSustained(runs)) };
+  const value = lower === undefined ? 0 : reportedLatency(lower.result).latency.p99_us;
+  return { ...base, value, note: `not run: the system overloaded at ${lower?.result.ratePerSec}/s already; that run's p99 is shown, a lower bound` };
 }
 
-function runNote(run: RateRun): string {
+/** Whether the run kept up, its CPU, and for a run that did not, what it did past saturation. */
+function runNote(run: RateRun, sustainedPerSec: number | null): string {
   const { result } = run;
   const state = keptUp(run) ? "kept up" : result.overloaded ? "OVERLOADED" : "fell behind";
   const errors = result.errors === 0 ? "" : `, ${result.errors} errors (${run.firstError ?? "?"})`;
-  return `${state}: achieved ${result.achievedPerSec}/s${errors}; CPU ${cpuText(run.cpu)} (main threads ${cpuText(run.mainThreadCpu)}), ${machineText(run)}; CPU per order ${perOrderText(run.cpuPerOrderUs)}; load average ${run.loadAverage.toFixed(1)} on ${cpus().length} cores`;
+  const past = keptUp(run) ? null : summarizeOverload(result, sustainedPerSec);
+  const achieved = past?.stoppedInWarmup === true ? "no measured window" : `achieved ${result.achievedPerSec}/s`;
+  return (
+    `${state}: ${achieved}${errors}${past === null ? "" : `; ${past.text}`}; CPU${run.cpuOverWholeRun ? " over the whole run" : ""} ${cpuText(run.cpu)} (main threads ${cpuText(run.mainThreadCpu)}), ` +
+    `${machineText(run)}; CPU per order ${perOrderText(run.cpuPerOrderUs)}; load average ${run.loadAverage.toFixed(1)} on ${cpus().length} cores`
+  );
 }
 
 function cpuText(cpu: PerRole): string {
@@ -273,12 +349,12 @@ function perOrderText(cpuPerOrderUs: PerRole): string {
   return ROLES.map((role) => `${role} ${cpuPerOrderUs[role]} µs`).join(", ");
 }
 
-function describe(run: RateRun): string {
+function describe(run: RateRun, sustainedPerSec: number | null): string {
   const { result } = run;
-  const { latency } = result;
+  const { latency } = reportedLatency(run.result);
   return (
     `@ ${result.ratePerSec}/s: achieved ${result.achievedPerSec}/s, p50 ${latency.p50_us} µs, p99 ${latency.p99_us} µs, ` +
-    `p99.9 ${latency.p999_us} µs, max ${latency.max_us} µs; ${runNote(run)}`
+    `p99.9 ${latency.p999_us} µs, max ${latency.max_us} µs; ${runNote(run, sustainedPerSec)}`
   );
 }
 

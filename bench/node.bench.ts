@@ -31,6 +31,7 @@ import { createNodeSession, createNodeTransport } from "../src/rpc/transport.ts"
 import { SimulatedVenue } from "../src/venue/simulated-venue.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { runOpenLoop, type OpenLoopResult } from "./lib/open-loop.ts";
+import { reportedLatency, summarizeOverload } from "./lib/overload-summary.ts";
 import type { Figure } from "./lib/report.ts";
 
 const SHARD_COUNT = 16;
@@ -185,7 +186,9 @@ function pathFigures(levelName: string, what: string, path: Path, results: PathR
         (results.firstError === null ? "" : `; first error: ${results.firstError}`),
     },
   ];
-  for (const result of results.openLoops) figures.push(...latencyFigures(levelName, `${what} @ ${result.ratePerSec.toLocaleString("en-US")}/s`, result));
+  const sustained = results.openLoops.filter(keptUp).map((result) => result.ratePerSec);
+  const sustainedPerSec = sustained.length === 0 ? null : Math.max(...sustained);
+  for (const result of results.openLoops) figures.push(...latencyFigures(levelName, `${what} @ ${result.ratePerSec.toLocaleString("en-US")}/s`, result, sustainedPerSec));
   if (errors > 0) figures.push({ level: levelName, name: `${what}: open-loop errors`, value: errors, unit: "orders", note: results.firstError ?? "" });
   return figures;
 }
@@ -382,12 +385,14 @@ async function closedLoop(send: Send, bounds: { ordersMax: number; msMax: number
   return { perSec, errors };
 }
 
-function latencyFigures(levelName: string, what: string, result: OpenLoopResult): Figure[] {
+function latencyFigures(levelName: string, what: string, result: OpenLoopResult, sustainedPerSec: number | null): Figure[] {
+  const { latency, wholeRun } = reportedLatency(result);
   const note =
     `open loop, ${OPEN_LOOP_MEASURE_MS / 1000} s after ${OPEN_LOOP_WARMUP_MS / 1000} s warm-up; achieved ${result.achievedPerSec}/s` +
     (result.errors > 0 ? `, ${result.errors} errors` : "") +
-    (result.overloaded ? `, OVERLOADED (${OPEN_LOOP_IN_FLIGHT_MAX} in flight)` : "");
-  const { latency } = result;
+    (result.overloaded ? `, OVERLOADED (${OPEN_LOOP_IN_FLIGHT_MAX} in flight)` : "") +
+    (keptUp(result) ? "" : `; ${summarizeOverload(result, sustainedPerSec).text}`) +
+    (wholeRun ? "; latencies over the whole run: none was answered in the measured window" : "");
   return [
     { level: levelName, name: `${what} latency p50`, value: latency.p50_us, unit: "µs", note },
     { level: levelName, name: `${what} latency p99`, value: latency.p99_us, unit: "µs" },
@@ -402,7 +407,7 @@ function keptUp(result: OpenLoopResult): boolean {
 }
 
 function describe(result: OpenLoopResult): string {
-  const { latency } = result;
+  const { latency } = reportedLatency(result);
   return (
     `@ ${result.ratePerSec}/s: achieved ${result.achievedPerSec}/s, p50 ${latency.p50_us} µs, p99 ${latency.p99_us} µs, ` +
     `p99.9 ${latency.p999_us} µs, max ${latency.max_us} µs` +

@@ -26,6 +26,8 @@ export interface OpenLoopOptions {
    * core that the system measured then lacks.
    */
   pacing?: "poll" | "ticker";
+  /** Names what kind of failure a rejected send was ("timed out", "refused", …); "failed" if not given. */
+  failureKind?: (error: unknown) => string;
 }
 
 export interface OpenLoopResult {
@@ -39,11 +41,38 @@ export interface OpenLoopResult {
   errors: number;
   /** True when requests in flight reached inFlightMax: the system could not keep up. */
   overloaded: boolean;
+  /** The whole run, warm-up and drain included: what tells a queue from a collapse. */
+  whole: WholeRun;
+}
+
+/**
+ * Everything the run sent, from its start to the last answer: for a run that stopped at the
+ * bound (maybe in the warm-up, where the measured window never opened) what the system still
+ * did, and what became of the requests it held when the runner stopped sending.
+ */
+export interface WholeRun {
+  warmupMs: number;
+  sent: number;
+  /** When the runner stopped sending, in ms from its start: warmupMs + durationMs, or earlier at the bound. */
+  stoppedAtMs: number;
+  /** Answered successfully before the runner stopped sending. */
+  answeredWhileSending: number;
+  /** Requests in flight when the runner stopped sending (inFlightMax, for a run that reached it). */
+  inFlightAtStop: number;
+  /** Of those, the ones answered successfully afterwards (the rest failed). */
+  answeredAfterStop: number;
+  /** From the stop until the last request in flight settled. */
+  drainMs: number;
+  /** Failed sends by kind (OpenLoopOptions.failureKind), warm-up and drain included. */
+  failures: Record<string, number>;
+  /** Latency of every request answered successfully, warm-up and drain included. */
+  latency: LatencySummary;
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const run = new OpenLoopRun(options);
   await (options.pacing === "poll" ? run.paceByPolling() : run.paceByTicker());
+  run.stopSending();
   await Promise.all(run.pending);
   return {
     ratePerSec: options.ratePerSec,
@@ -51,17 +80,22 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     latency: run.histogram.summary(),
     errors: run.errors,
     overloaded: run.overloaded,
+    whole: run.wholeRun(),
   };
 }
 
 class OpenLoopRun {
   readonly histogram = new LatencyHistogram();
+  /** Every answered request, the warm-up's and the drain's too. */
+  private readonly wholeHistogram = new LatencyHistogram();
   readonly pending = new Set<Promise<void>>();
   private readonly inFlightMax: number;
   private readonly intervalMs: number;
   private readonly start = performance.now();
   private readonly measureFrom: number;
   private readonly end: number;
+  /** Requests in the schedule: one every intervalMs over warm-up and window. */
+  private readonly sendsMax: number;
   private sent = 0;
   private inFlight = 0;
   errors = 0;
@@ -69,12 +103,22 @@ class OpenLoopRun {
   /** When the bound on requests in flight was reached and the runner stopped sending. */
   private overloadedAtMs: number | null = null;
   private completedInWindow = 0;
+  /** Set when the runner has stopped sending (performance.now() time). */
+  private stoppedAt: number | null = null;
+  private inFlightAtStop = 0;
+  private answeredWhileSending = 0;
+  private answeredAfterStop = 0;
+  private lastSettledAt = 0;
+  private readonly failures: Record<string, number> = {};
 
   constructor(private readonly options: OpenLoopOptions) {
     this.inFlightMax = options.inFlightMax ?? 50_000;
     this.intervalMs = 1000 / options.ratePerSec;
     this.measureFrom = this.start + options.warmupMs;
     this.end = this.measureFrom + options.durationMs;
+    // From the times given, not from end − start: performance.now() values are large enough that
+    // the difference can come out a hair over (start + 100 + 400 − start > 500), one send too many.
+    this.sendsMax = Math.ceil(((options.warmupMs + options.durationMs) * options.ratePerSec) / 1000 - 1e-9);
   }
 
   /** Answers per second in the measured window, up to where an overloaded run stopped. */
@@ -82,6 +126,28 @@ class OpenLoopRun {
     const windowEnd = Math.min(this.end, Math.max(this.measureFrom, this.overloadedAtMs ?? this.end));
     const windowMs = windowEnd - this.measureFrom;
     return windowMs <= 0 ? 0 : Math.round(this.completedInWindow / (windowMs / 1000));
+  }
+
+  /** At the end of the run's time, or when the bound is reached (the first call counts). */
+  stopSending(now = performance.now()): void {
+    if (this.stoppedAt !== null) return;
+    this.stoppedAt = now;
+    this.inFlightAtStop = this.inFlight;
+  }
+
+  wholeRun(): WholeRun {
+    const stoppedAt = this.stoppedAt ?? performance.now();
+    return {
+      warmupMs: this.options.warmupMs,
+      sent: this.sent,
+      stoppedAtMs: Math.round(stoppedAt - this.start),
+      answeredWhileSending: this.answeredWhileSending,
+      inFlightAtStop: this.inFlightAtStop,
+      answeredAfterStop: this.answeredAfterStop,
+      drainMs: this.inFlightAtStop === 0 ? 0 : Math.round(Math.max(0, this.lastSettledAt - stoppedAt)),
+      failures: { ...this.failures },
+      latency: this.wholeHistogram.summary(),
+    };
   }
 
   async paceByPolling(): Promise<void> {
@@ -118,8 +184,15 @@ class OpenLoopRun {
   /** Sends every request whose intended time comes within leadMs from now. */
   private sendDue(leadMs: number): void {
     const now = performance.now();
-    const due = Math.min(Math.floor((now + leadMs - this.start) / this.intervalMs) + 1, Math.ceil((this.end - this.start) / this.intervalMs));
+    const due = Math.min(Math.floor((now + leadMs - this.start) / this.intervalMs) + 1, this.sendsMax);
     while (this.sent < due && !this.overloaded) this.sendOne(now);
+  }
+
+  /** A request is out of flight before anything else happens on its answer (afterAnswer may send). */
+  private settled(): number {
+    this.inFlight -= 1;
+    this.lastSettledAt = performance.now();
+    return this.lastSettledAt;
   }
 
   private sendOne(now: number): void {
@@ -132,24 +205,28 @@ class OpenLoopRun {
     if (this.inFlight >= this.inFlightMax) {
       this.overloaded = true;
       this.overloadedAtMs = now;
+      this.stopSending(now);
     }
     const request = this.options.send(index).then(
       () => {
-        const done = performance.now();
+        const done = this.settled();
+        this.wholeHistogram.recordMs(done - timedFrom);
+        if (this.stoppedAt === null) this.answeredWhileSending += 1;
+        else this.answeredAfterStop += 1;
         if (measured) {
           this.histogram.recordMs(done - timedFrom);
           if (done <= (this.overloadedAtMs ?? this.end)) this.completedInWindow += 1;
         }
         this.afterAnswer();
       },
-      () => {
+      (error: unknown) => {
+        this.settled();
         if (measured) this.errors += 1;
+        const kind = this.options.failureKind?.(error) ?? "failed";
+        this.failures[kind] = (this.failures[kind] ?? 0) + 1;
       },
     );
-    const tracked = request.finally(() => {
-      this.inFlight -= 1;
-      this.pending.delete(tracked);
-    });
+    const tracked = request.finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
 }

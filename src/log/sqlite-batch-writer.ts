@@ -3,8 +3,8 @@
 // blocking commit was over a quarter of a loaded node's time).
 import type { Database, Statement } from "bun:sqlite";
 import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
-import { WAL_WRITER_SOURCE, type CloseWriter, type WriteBatch } from "./sqlite-wal-writer.ts";
-import { WorkerCalls } from "./worker-calls.ts";
+import { SqliteThread } from "./sqlite-thread.ts";
+import { WAL_WRITER, type WriteBatch } from "./sqlite-wal-writer.ts";
 
 export interface BatchWriter {
   /** Resolves once the rows are committed durably; rejects if the transaction failed. The
@@ -40,19 +40,18 @@ export class InlineBatchWriter implements BatchWriter {
 
 export class ThreadBatchWriter implements BatchWriter {
   /** Answers come back in the order batches were sent: one worker, one queue. */
-  private readonly calls = new WorkerCalls<WriteBatch | CloseWriter | { open: string }, void>("event log writer", WAL_WRITER_SOURCE);
+  private readonly thread: SqliteThread<WriteBatch, void>;
 
   constructor(path: string) {
-    // The open is answered like a batch; a failure to open fails the first write.
-    this.calls.call({ open: path }).catch(() => undefined);
+    this.thread = new SqliteThread(WAL_WRITER, path);
   }
 
   write(packed: PackedRows): Promise<void> {
-    return this.calls.call({ packed } satisfies WriteBatch, [packed.bytes.buffer as ArrayBuffer]);
+    return this.thread.call({ packed }, [packed.bytes.buffer as ArrayBuffer]);
   }
 
   /** After the batches sent have been answered, the thread closes its connection, then stops. */
   close(): Promise<void> {
-    return this.calls.close({ close: true });
+    return this.thread.close();
   }
 }

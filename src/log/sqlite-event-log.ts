@@ -6,7 +6,8 @@ import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "./event-lo
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import { packRows } from "./sqlite-packed-batch.ts";
 import { InlineBatchWriter, ThreadBatchWriter, type BatchWriter } from "./sqlite-batch-writer.ts";
-import { openDurably, WAL_SCHEMA } from "./sqlite-wal-schema.ts";
+import { openDurableDatabase } from "./sqlite-durable-open.ts";
+import { WAL_SCHEMA } from "./sqlite-wal-schema.ts";
 
 /** Appends made in one tick share one transaction, and so one fsync. 4096 records keeps a
  * batch's transaction to a few megabytes and its commit well under the time a caller waits. */
@@ -66,8 +67,7 @@ export class SqliteEventLog implements EventLog {
     if (!Number.isSafeInteger(batchRecordsMax) || batchRecordsMax < 1) {
       throw new Error(`event log: batchRecordsMax must be a positive integer, got ${batchRecordsMax}`);
     }
-    const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    openDurably(db, path);
+    const db = openDurableDatabase(Database, path, { create: true, what: "event log" });
     db.run(WAL_SCHEMA);
     const writer =
       options.writer === "thread"

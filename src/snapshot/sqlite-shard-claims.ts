@@ -4,8 +4,8 @@
 // the clock is this process's, passed in so that tests can move it.
 import { Database, type Statement } from "bun:sqlite";
 import { checkClaim, checkClaimWait, type ShardClaims, type ShardLease } from "./shard-claims.ts";
-import { CLAIMS_PRAGMAS } from "./sqlite-claims-schema.ts";
 import { LeaseRenewerThread } from "./sqlite-lease-renewer.ts";
+import { openDurableDatabase } from "../log/sqlite-durable-open.ts";
 
 /** How often a claim looks again while another owner's lease is live. */
 const CLAIM_POLL_MS = 100;
@@ -54,13 +54,8 @@ export class SqliteShardClaims implements ShardClaims {
   }
 
   static open(path: string, options: SqliteShardClaimsOptions = {}): SqliteShardClaims {
-    const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    for (const pragma of CLAIMS_PRAGMAS) db.run(pragma);
-    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get();
-    if (journal?.journal_mode !== "wal") {
-      db.close();
-      throw new Error(`shard claims: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
-    }
+    // FULL: a claim acknowledged and then lost in a power cut would hand its epoch out twice.
+    const db = openDurableDatabase(Database, path, { create: true, what: "shard claims" });
     db.run(
       `CREATE TABLE IF NOT EXISTS shard_owners (
          shard INTEGER PRIMARY KEY, owner TEXT NOT NULL, epoch INTEGER NOT NULL CHECK (epoch >= 1),

@@ -3,8 +3,9 @@
 // so each save is one transaction and synchronous=FULL makes it durable before it resolves.
 // Saves run on a thread of their own (sqlite-snapshot-writer.ts), loads on the caller's.
 import { Database, type Statement } from "bun:sqlite";
-import { SNAPSHOT_PRAGMAS, SNAPSHOT_SCHEMA } from "./sqlite-snapshot-schema.ts";
+import { SNAPSHOT_SCHEMA } from "./sqlite-snapshot-schema.ts";
 import { SnapshotWriterThread } from "./sqlite-snapshot-writer.ts";
+import { openDurableDatabase } from "../log/sqlite-durable-open.ts";
 import type { SaveOptions, ShardSnapshot, SnapshotStore } from "./snapshot-store.ts";
 
 const SHARD_MAX = 0xffff_ffff;
@@ -32,13 +33,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   ) {}
 
   static open(path: string, options: SqliteSnapshotStoreOptions = {}): SqliteSnapshotStore {
-    const db = new Database(path, { create: true, readwrite: true, strict: true, safeIntegers: true });
-    for (const pragma of SNAPSHOT_PRAGMAS) db.run(pragma);
-    const journal = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get();
-    if (journal?.journal_mode !== "wal") {
-      db.close();
-      throw new Error(`snapshot store: ${path} cannot use WAL journaling (got ${journal?.journal_mode})`);
-    }
+    const db = openDurableDatabase(Database, path, { create: true, what: "snapshot store" });
     // Created here, before the writer opens the file, so that a load finds the table at once.
     db.run(SNAPSHOT_SCHEMA);
     return new SqliteSnapshotStore(

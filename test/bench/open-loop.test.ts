@@ -51,5 +51,46 @@ describe.each(["poll", "ticker"] as const)("runOpenLoop, %s pacing", (pacing) =>
     // window it would read ~60/s.
     expect(result.achievedPerSec).toBeGreaterThan(200);
     expect(result.achievedPerSec).toBeLessThan(2_000);
+    // Stopped with the bound in flight, each of which was answered after the stop.
+    expect(result.whole.inFlightAtStop).toBe(20);
+    expect(result.whole.answeredAfterStop).toBe(20);
+    expect(result.whole.answeredWhileSending).toBe(result.whole.sent - 20);
+  }, 10_000);
+
+  test("a run stopped at its bound in the warm-up still accounts for every request it sent", async () => {
+    // Every answer takes 200 ms: the bound of 20 in flight is reached ~20 ms into a 2 s warm-up,
+    // so the measured window never opens; what was sent, answered and failed is still told.
+    const result = await runOpenLoop({
+      ratePerSec: 1_000,
+      warmupMs: 2_000,
+      durationMs: 1_000,
+      inFlightMax: 20,
+      pacing,
+      send: (index) => new Promise<void>((resolve, reject) => setTimeout(() => (index % 5 === 0 ? reject(new Error("unavailable")) : resolve()), 200)),
+      failureKind: (error) => (error instanceof Error ? error.message : "?"),
+    });
+    expect(result.overloaded).toBe(true);
+    expect(result.achievedPerSec).toBe(0);
+    expect(result.latency.count).toBe(0);
+    const { whole } = result;
+    expect(whole.warmupMs).toBe(2_000);
+    expect(whole.stoppedAtMs).toBeLessThan(2_000);
+    expect(whole.sent).toBe(20);
+    expect(whole.answeredWhileSending).toBe(0);
+    expect(whole.inFlightAtStop).toBe(20);
+    // Indexes 0, 5, 10 and 15 failed; the other 16 were answered, all after the stop.
+    expect(whole.failures).toEqual({ unavailable: 4 });
+    expect(whole.answeredAfterStop).toBe(16);
+    expect(whole.latency.count).toBe(16);
+    expect(whole.drainMs).toBeGreaterThan(0);
+  }, 10_000);
+
+  test("a run that kept up answered everything while sending and left nothing to drain but its last sends", async () => {
+    const result = await runOpenLoop({ ratePerSec: 2_000, warmupMs: 50, durationMs: 200, pacing, send: () => Promise.resolve() });
+    const { whole } = result;
+    expect(whole.failures).toEqual({});
+    expect(whole.answeredWhileSending + whole.answeredAfterStop).toBe(whole.sent);
+    expect(whole.latency.count).toBe(whole.sent);
+    expect(whole.stoppedAtMs).toBeGreaterThanOrEqual(250);
   }, 10_000);
 });

@@ -1,0 +1,87 @@
+// What a run that did not keep up still did, from its whole-run figures (open-loop.ts): the
+// pace at which it answered while the load came, what it held when the runner stopped and how
+// that drained, what failed, and the latency of what was answered. A system past saturation
+// that keeps answering at about the rate it sustained, while the excess waits in line, is a
+// plain queue; one whose answers slow to a fraction of that, or that fails requests, is not.
+import type { LatencySummary } from "./histogram.ts";
+import type { OpenLoopResult } from "./open-loop.ts";
+
+/** Answering at least this share of the highest rate sustained: the system held its pace. */
+export const PACE_HELD_SHARE_MIN = 0.9;
+/** Answering less than this share of it: the system collapsed rather than queued. */
+export const COLLAPSE_SHARE_MAX = 0.5;
+
+export type Pace = "held" | "slowed" | "collapsed";
+
+export interface OverloadSummary {
+  pace: Pace;
+  /** Answered per second while the runner sent (warm-up included): the system's pace under the load. */
+  answeredPerSec: number;
+  /** answeredPerSec over the reference: the highest rate sustained, or the rate asked if none was. */
+  shareOfReference: number;
+  /** The runner stopped at the bound before the measured window opened. */
+  stoppedInWarmup: boolean;
+  failed: number;
+  /** One line for the report, saying all of the above. */
+  text: string;
+}
+
+export function summarizeOverload(result: OpenLoopResult, sustainedPerSec: number | null): OverloadSummary {
+  const { whole } = result;
+  const answeredPerSec = whole.stoppedAtMs <= 0 ? 0 : Math.round(whole.answeredWhileSending / (whole.stoppedAtMs / 1000));
+  const reference = sustainedPerSec ?? result.ratePerSec;
+  const shareOfReference = reference <= 0 ? 0 : answeredPerSec / reference;
+  const pace: Pace = shareOfReference >= PACE_HELD_SHARE_MIN ? "held" : shareOfReference < COLLAPSE_SHARE_MAX ? "collapsed" : "slowed";
+  const failed = Object.values(whole.failures).reduce((sum, count) => sum + count, 0);
+  const stoppedInWarmup = result.overloaded && whole.stoppedAtMs < whole.warmupMs;
+  const referenceText = sustainedPerSec === null ? `the ${count(result.ratePerSec)}/s asked (no rate was sustained)` : `the ${count(sustainedPerSec)}/s sustained`;
+  const verdict =
+    pace === "held" && failed === 0
+      ? "a plain queue: it kept answering at about the rate it sustains while the excess waited"
+      : pace === "held"
+        ? "it kept its pace but failed requests"
+        : pace === "slowed"
+          ? "it slowed under the load"
+          : "it collapsed under the load";
+  const stop = result.overloaded
+    ? `stopped at the bound of ${count(whole.inFlightAtStop)} in flight after ${seconds(whole.stoppedAtMs)}` +
+      (stoppedInWarmup ? ` (in the ${seconds(whole.warmupMs)} warm-up: the measured window never opened)` : "")
+    : `${count(whole.inFlightAtStop)} still in flight at the end of the window`;
+  // A queue drains at about the pace it sustains; a system that answers faster once the load
+  // stops was held back by the load itself (e.g. a load generator sharing its cores).
+  const drainRate = whole.drainMs <= 0 ? "" : ` (${count(Math.round(whole.answeredAfterStop / (whole.drainMs / 1000)))}/s)`;
+  const drain = whole.inFlightAtStop === 0 ? "" : `; those settled in ${seconds(whole.drainMs)}${drainRate}, ${count(whole.answeredAfterStop)} answered`;
+  const failures = failed === 0 ? "nothing failed" : `${count(failed)} failed (${failuresText(whole.failures)})`;
+  const text =
+    `${verdict}: answered ${count(answeredPerSec)}/s while sending (warm-up included), ${Math.round(shareOfReference * 100)}% of ${referenceText}; ` +
+    `${stop}${drain}; ${failures}; of ${count(whole.sent)} sent, the ${count(whole.latency.count)} answered took ${latencyText(whole.latency)}`;
+  return { pace, answeredPerSec, shareOfReference, stoppedInWarmup, failed, text };
+}
+
+/**
+ * The latencies to report for a run: of its measured window, or, for a run that stopped at its
+ * bound with no answer in the window (it never opened), of every answer it had, not 0 µs.
+ */
+export function reportedLatency(result: OpenLoopResult): { latency: LatencySummary; wholeRun: boolean } {
+  const wholeRun = result.latency.count === 0 && result.whole.latency.count > 0;
+  return { latency: wholeRun ? result.whole.latency : result.latency, wholeRun };
+}
+
+function failuresText(failures: Record<string, number>): string {
+  return Object.entries(failures)
+    .sort(([, a], [, b]) => b - a)
+    .map(([kind, n]) => `${count(n)} ${kind}`)
+    .join(", ");
+}
+
+function latencyText(latency: LatencySummary): string {
+  return `p50 ${count(latency.p50_us)} µs, p99 ${count(latency.p99_us)} µs, max ${count(latency.max_us)} µs`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
