@@ -30,6 +30,8 @@ const ORDER_ENUMS = new Set([0x20, 0x28, 0x30]);
 const RESPONSE_TAG = 0x08;
 const RESPONSE_ORDER = 0x12;
 const RESPONSE_REFUSAL = 0x1a;
+/** SubmitOrderResponse.order. */
+const RESPONSE_ORDER_KEY = 0x0a;
 const NO_TAG = new Uint8Array(0);
 
 /**
@@ -137,11 +139,19 @@ function decodedRequest(bytes: Uint8Array): OrderRequest {
  * it); null otherwise, and then orderOfResponse tells what it is.
  */
 export function encodedOrderOf(response: Uint8Array): Uint8Array | null {
-  if (response[0] !== 0x0a) return null;
-  const length = lengthAt(response, 1);
+  return soleFieldOf(response, RESPONSE_ORDER_KEY);
+}
+
+/**
+ * The value of a message's length-delimited field when the message is that one field and nothing
+ * else, as NodeAnswer.encodedValueOf reads it, without a reader object per order.
+ */
+export function soleFieldOf(message: Uint8Array, key: number): Uint8Array | null {
+  if (key > 0x7f || message[0] !== key) return null;
+  const length = lengthAt(message, 1);
   if (length < 0) return null;
-  const start = varintEnd(response, 1, 5);
-  return start + length === response.length ? response.subarray(start) : null;
+  const start = varintEnd(message, 1, 5);
+  return start + length === message.length ? message.subarray(start) : null;
 }
 
 /** The Order of a SubmitOrderResponse in another shape, or the refusal of one without an order. */

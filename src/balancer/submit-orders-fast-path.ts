@@ -26,11 +26,21 @@ import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import type { SentCommand } from "./node-link.ts";
 import { resultOf } from "./route-command.ts";
 import { STREAM_ORDERS_IN_FLIGHT_MAX } from "./submit-orders-stream.ts";
-import { encodedOrderOf, encodedRefusal, orderAnswerBytes, orderOfResponse, orderRequestOf, writeOrderAnswer, type OrderRequest } from "./submit-orders-bytes.ts";
+import {
+  encodedOrderOf,
+  encodedRefusal,
+  orderAnswerBytes,
+  orderOfResponse,
+  orderRequestOf,
+  soleFieldOf,
+  writeOrderAnswer,
+  type OrderRequest,
+} from "./submit-orders-bytes.ts";
 
 const SUBMIT_ORDERS_PATH = `/${OrderService.typeName}/${OrderService.method.submitOrders.name}`;
 const SUBMIT_ORDER_COMMAND_FIELD = nodeCommandField("submitOrder");
-const SUBMIT_ORDER_RESULT_FIELD = NodeResultSchema.field.submitOrder.number;
+/** NodeResult.submit_order's key (field number << 3 | length-delimited). */
+const SUBMIT_ORDER_RESULT_KEY = (NodeResultSchema.field.submitOrder.number << 3) | 2;
 
 /** Hands one order's command to the node that owns `accountId` (NodeLink.send). */
 export type SendOrder = (accountId: string, command: SentCommand) => void;
@@ -289,7 +299,7 @@ class OrderStreamSession {
 
 /** The Order bytes of a node's answer to SubmitOrder, or its refusal. */
 function orderOfAnswer(answer: NodeAnswer): Uint8Array | ConnectError {
-  const response = answer.encodedValueOf(SUBMIT_ORDER_RESULT_FIELD);
+  const response = soleFieldOf(answer.bytes, SUBMIT_ORDER_RESULT_KEY);
   if (response !== null) return encodedOrderOf(response) ?? orderOfResponse(response);
   try {
     const decoded = resultOf(answer, "submitOrder");

@@ -11,8 +11,11 @@ import {
   orderAnswerBytes,
   orderOfResponse,
   orderRequestOf,
+  soleFieldOf,
   writeOrderAnswer,
 } from "../../src/balancer/submit-orders-bytes.ts";
+import { NodeAnswer } from "../../src/balancer/node-answer.ts";
+import { NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import {
   SubmitOrderRequestSchema,
   SubmitOrderResponseSchema,
@@ -113,4 +116,15 @@ test("the Order of a node's SubmitOrderResponse is passed on as its bytes; one w
   const refused = orderOfResponse(empty);
   expect(refused).toBeInstanceOf(ConnectError);
   expect([(refused as ConnectError).code, (refused as ConnectError).rawMessage]).toEqual([Code.Internal, "node answered SubmitOrder without an order"]);
+});
+
+test("a node's answer is passed through only when it is the submit_order result alone, as NodeAnswer.encodedValueOf reads it", () => {
+  const key = (5 << 3) | 2;
+  const accepted = create(NodeResultSchema, { result: { case: "submitOrder", value: { order: { id: "o-1", clientOrderId: "c".repeat(300) } } } });
+  const refused = create(NodeResultSchema, { result: { case: "error", value: { code: Code.NotFound, message: "account_id: account a not found" } } });
+  const withExtra = new BinaryWriter().raw(toBinary(NodeResultSchema, accepted)).tag(20, WireType.Varint).int32(1).finish();
+  for (const bytes of [toBinary(NodeResultSchema, accepted), toBinary(NodeResultSchema, refused), withExtra, new Uint8Array(0), Uint8Array.from([key, 0x05, 0x0a])]) {
+    expect(soleFieldOf(bytes, key)).toEqual(new NodeAnswer(bytes).encodedValueOf(5));
+  }
+  expect(soleFieldOf(toBinary(NodeResultSchema, accepted), key)).not.toBeNull();
 });
