@@ -147,6 +147,11 @@ class OrderStreamSession {
       this.onShutdown();
       return;
     }
+    // A deadline already past ends the call before anything is read, as connect-es's does.
+    if (this.wire.timeoutMs !== null && this.wire.timeoutMs <= 0) {
+      this.finish(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+      return;
+    }
     this.shutdown.addEventListener("abort", this.onShutdown);
     if (this.wire.timeoutMs !== null) {
       this.deadline = setTimeout(() => this.finish(new ConnectError("the operation timed out", Code.DeadlineExceeded)), this.wire.timeoutMs);

@@ -75,6 +75,8 @@ function connectTimeoutMs(text: string): number | undefined {
  */
 export class EnvelopeReader {
   private chunks: Buffer[] = [];
+  /** Where the unread bytes start in chunks[0]: a position, not a slice, to spare a view per read. */
+  private offset = 0;
   private buffered = 0;
 
   constructor(private readonly protocol: StreamWire["protocol"]) {}
@@ -89,14 +91,15 @@ export class EnvelopeReader {
   next(): Uint8Array | null | ConnectError {
     for (;;) {
       if (this.buffered < ENVELOPE_HEADER_BYTES) return null;
-      const head = this.peekHead();
-      const length = head.readUInt32BE(1);
+      const head = this.headChunk();
+      const length = head.readUInt32BE(this.offset + 1);
       if (length > MESSAGE_BYTES_MAX) {
         return new ConnectError(`message size ${length} is larger than configured readMaxBytes ${MESSAGE_BYTES_MAX}`, Code.ResourceExhausted);
       }
       if (this.buffered < ENVELOPE_HEADER_BYTES + length) return null;
-      const flags = head[0] as number;
-      this.take(ENVELOPE_HEADER_BYTES);
+      const flags = head[this.offset] as number;
+      this.offset += ENVELOPE_HEADER_BYTES;
+      this.buffered -= ENVELOPE_HEADER_BYTES;
       const message = this.take(length);
       if ((flags & FLAG_COMPRESSED) !== 0) return new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
       if (this.protocol === "connect" && (flags & FLAG_END_STREAM) !== 0) continue;
@@ -109,10 +112,12 @@ export class EnvelopeReader {
     return this.buffered === 0 ? null : new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   }
 
-  private peekHead(): Buffer {
+  /** chunks[0], holding a whole envelope header at offset (joined with the next chunks if it was split). */
+  private headChunk(): Buffer {
     const first = this.chunks[0] as Buffer;
-    if (first.length >= ENVELOPE_HEADER_BYTES) return first;
-    this.chunks = [Buffer.concat(this.chunks)];
+    if (first.length - this.offset >= ENVELOPE_HEADER_BYTES) return first;
+    this.chunks = [Buffer.concat([first.subarray(this.offset), ...this.chunks.slice(1)])];
+    this.offset = 0;
     return this.chunks[0] as Buffer;
   }
 
@@ -121,25 +126,28 @@ export class EnvelopeReader {
     if (length === 0) return EMPTY;
     this.buffered -= length;
     const first = this.chunks[0] as Buffer;
-    if (first.length > length) {
-      this.chunks[0] = first.subarray(length);
-      return first.subarray(0, length);
-    }
-    if (first.length === length) {
-      this.chunks.shift();
-      return first;
+    const start = this.offset;
+    if (first.length - start >= length) {
+      this.offset += length;
+      if (this.offset === first.length) this.dropFirst();
+      return first.subarray(start, start + length);
     }
     const taken = Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
       const chunk = this.chunks[0] as Buffer;
-      const part = Math.min(chunk.length, length - filled);
-      chunk.copy(taken, filled, 0, part);
+      const part = Math.min(chunk.length - this.offset, length - filled);
+      chunk.copy(taken, filled, this.offset, this.offset + part);
       filled += part;
-      if (part === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(part);
+      this.offset += part;
+      if (this.offset === chunk.length) this.dropFirst();
     }
     return taken;
+  }
+
+  private dropFirst(): void {
+    this.chunks.shift();
+    this.offset = 0;
   }
 }
 

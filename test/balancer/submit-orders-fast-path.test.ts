@@ -292,6 +292,16 @@ for (const protocol of ["grpc", "connect"] as const) {
       expect([call.answers.length, endCode(call), call.end?.message]).toEqual([0, "deadline_exceeded", "the operation timed out"]);
     });
 
+    test("a deadline already past ends the stream deadline_exceeded before any order is read", async () => {
+      const { held, url } = await leanServer();
+      const call = new RawCall(url, protocol, protocol === "grpc" ? { "grpc-timeout": "0m" } : { "connect-timeout-ms": "0" });
+      call.finish(envelopes({ tag: 1n, order: order("alice", "a1") }));
+      await until(() => call.end !== null);
+      await turns();
+      call.close();
+      expect([held.length, call.answers.length, endCode(call)]).toEqual([0, 0, "deadline_exceeded"]);
+    });
+
     test("a server shutting down ends the stream unavailable", async () => {
       const { held, server, url } = await leanServer();
       const call = new RawCall(url, protocol);
