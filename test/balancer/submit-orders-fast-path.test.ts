@@ -107,6 +107,15 @@ class RawCall {
     this.done = new Promise((resolve) => this.stream.on("close", () => resolve()));
   }
 
+  /** Stops taking the answers off the stream, so that HTTP/2 flow control holds the server back. */
+  pauseReading(): void {
+    this.stream.pause();
+  }
+
+  resumeReading(): void {
+    this.stream.resume();
+  }
+
   write(bytes: Uint8Array): void {
     this.stream.write(bytes);
   }
@@ -281,6 +290,30 @@ for (const protocol of ["grpc", "connect"] as const) {
       expect(new Set(call.answers.map((a) => a.tag)).size).toBe(count);
       expect(call.end?.code).toBe("ok");
     });
+
+    test("a client that does not read its answers is not read either (its answers back up, then its orders wait on the bound), and all is answered once it reads", async () => {
+      const { held, url } = await leanServer();
+      const call = new RawCall(url, protocol);
+      call.pauseReading();
+      const count = 2000;
+      call.finish(envelopes(...Array.from({ length: count }, (_, i) => ({ tag: BigInt(i + 1), order: order(`acct-${i % 5}`, `o${i}`) }))));
+      // Each answer ~1 KiB: the whole lot is far more than any window and buffer on the way.
+      let answered = 0;
+      for (let idle = 0; idle < 50; idle++) {
+        while (answered < held.length) accept(held[answered++]!, { clientOrderId: `${"y".repeat(1000)}${answered}` });
+        if (answered < held.length) idle = 0;
+        await turns(1);
+      }
+      expect(held.length).toBeLessThan(count);
+      call.resumeReading();
+      for (;;) {
+        while (answered < held.length) accept(held[answered++]!, { clientOrderId: `${"y".repeat(1000)}${answered}` });
+        if (call.end !== null) break;
+        await turns(1);
+      }
+      call.close();
+      expect([call.answers.length, call.end?.code]).toEqual([count, "ok"]);
+    }, 30_000);
 
     test("a deadline ends the stream deadline_exceeded without the answers in flight", async () => {
       const { held, url } = await leanServer();
