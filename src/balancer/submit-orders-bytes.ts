@@ -7,9 +7,9 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { OrderRefusalSchema, SubmitOrderRequestSchema, SubmitOrderResponseSchema, SubmitOrdersRequestSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
-import { codeName } from "../rpc/connect-unary-wire.ts";
 
 /** A SubmitOrdersRequest as the stream needs it. */
 export interface OrderRequest {
@@ -166,9 +166,9 @@ export function orderOfResponse(response: Uint8Array): Uint8Array | ConnectError
   return toBinary(OrderSchema, decoded.order);
 }
 
-/** An OrderRefusal's bytes: the unary call's Connect code name and message. */
+/** An OrderRefusal's bytes: the unary call's Connect code name and message, as submit-orders-stream.ts writes them. */
 export function encodedRefusal(error: ConnectError): Uint8Array {
-  return toBinary(OrderRefusalSchema, create(OrderRefusalSchema, { code: codeName(error.code), message: error.rawMessage }));
+  return toBinary(OrderRefusalSchema, create(OrderRefusalSchema, { code: codeToString(error.code), message: error.rawMessage }));
 }
 
 /** The bytes of a SubmitOrdersResponse holding an answer (an Order or an OrderRefusal), written at `offset`. */
