@@ -28,17 +28,18 @@ const TEST_TIMEOUT_MS = 30_000;
 const running: { stop(): Promise<void> }[] = [];
 let balancerUrl = "";
 let balancer: RunningBalancer;
-/** The same cluster behind a balancer without its lean paths: connect-es answers every stream. */
-let plainUrl = "";
+let config: ClusterConfig;
 
 beforeAll(async () => {
   const base = loadClusterConfig(undefined, {});
-  const config: ClusterConfig = {
+  config = {
     ...base,
     shardCount: SHARD_COUNT,
     logLevel: "error",
     dataDir: mkdtempSync(join(tmpdir(), "oms-submit-orders-")),
-    balancer: { ...base.balancer, port: 0, healthIntervalMs: 100, callTimeoutMs: 5000 },
+    // A health check may take up to a second (its timeout is the interval, at most 1 s): on a loaded
+    // machine a 100 ms one timed out now and then, and a live node was refused as down.
+    balancer: { ...base.balancer, port: 0, healthIntervalMs: 1000, callTimeoutMs: 5000 },
     nodes: [
       { id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0] },
       { id: "node-b", host: "127.0.0.1", port: await freePort(), shards: [1] },
@@ -50,9 +51,7 @@ beforeAll(async () => {
   balancer = await startBalancer(config);
   running.push(balancer);
   balancerUrl = `http://127.0.0.1:${balancer.server.port}`;
-  const plain = await startBalancer(config, 0, { fastPath: false });
-  running.push(plain);
-  plainUrl = `http://127.0.0.1:${plain.server.port}`;
+
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -268,6 +267,13 @@ test("for the same bytes the lean path answers byte for byte what connect-es ans
     }),
   );
   const garbage = Buffer.from([0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  // The same cluster behind a balancer without its lean paths: connect-es answers every stream.
+  const plain = await startBalancer(config, 0, { fastPath: false });
+  running.push(plain);
+  const plainUrl = `http://127.0.0.1:${plain.server.port}`;
+  // Until its first health checks answer, a new balancer tries node-c rather than calling it down.
+  const nodeCDown = (answer: { body: string }) => Buffer.from(answer.body, "hex").includes("(shards 2) is down");
+  while (!nodeCDown(await rawCall(plainUrl, "application/grpc", envelopes))) await Bun.sleep(20);
   for (const contentType of ["application/grpc", "application/connect+proto"]) {
     // Both paths write the balancer's own refusals at once and the node's answers when they come,
     // in their account's order, so the bytes compare whole. (Garbage after orders in flight is not compared: connect-es then ends the stream
