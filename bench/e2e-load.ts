@@ -5,8 +5,10 @@
 //
 //   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2 [--client lean|connect-es]
 //
-// SubmitOrder goes through a lean Connect client by default (bench/lean-connect-client.ts; the
-// same protocol on the wire, a fraction of the client CPU); setup calls use connect-es.
+// SubmitOrder and SubmitOrders go through lean Connect clients by default
+// (bench/lean-connect-client.ts, bench/lean-stream-submit-client.ts: the same protocol on the
+// wire, a fraction of the client CPU); `--client connect-es` selects connect-es's for both;
+// setup calls use connect-es.
 //
 // It reads one JSON request per line on stdin and answers each with one JSON line on stdout:
 //   {"op":"fund"}                                            → {"op":"fund","ms":…}
@@ -23,6 +25,7 @@ import { OrderService, SubmitOrderRequestSchema, type SubmitOrderRequest } from 
 import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../src/rpc/transport.ts";
 import { LeanSubmitClient } from "./lean-connect-client.ts";
+import { LeanStreamSubmitClient } from "./lean-stream-submit-client.ts";
 import { StreamSubmitClient } from "./stream-submit-client.ts";
 import { connectFailureKind } from "./lib/connect-failure-kind.ts";
 import { runOpenLoop } from "./lib/open-loop.ts";
@@ -95,7 +98,8 @@ async function main(): Promise<void> {
     } else {
       let firstError: string | null = null;
       // Bidirectional streams need HTTP/2, whatever --http says for the unary calls.
-      const streams = request.streams === undefined ? null : new StreamSubmitClient(streamOrderClient, positive(request.streams, "streams"));
+      const streamCount = request.streams === undefined ? null : positive(request.streams, "streams");
+      const streams = streamCount === null ? null : lean !== null ? new LeanStreamSubmitClient(options.url, streamCount) : new StreamSubmitClient(streamOrderClient, streamCount);
       const result = await runOpenLoop({
         ratePerSec: positive(request.ratePerSec, "ratePerSec"),
         warmupMs: positive(request.warmupMs, "warmupMs"),
@@ -107,7 +111,8 @@ async function main(): Promise<void> {
         failureKind: connectFailureKind,
         send: async (index) => {
           try {
-            if (streams !== null) await streams.submit(index, requests[index % requests.length] as SubmitOrderRequest, index % requests.length);
+            if (streams instanceof LeanStreamSubmitClient) await streams.submit(index, encoded[index % encoded.length] as Uint8Array, index % encoded.length);
+            else if (streams !== null) await streams.submit(index, requests[index % requests.length] as SubmitOrderRequest, index % requests.length);
             else if (lean !== null) await lean.submit(encoded[index % encoded.length] as Uint8Array);
             else await orderClient.submitOrder(requests[index % requests.length] as SubmitOrderRequest);
           } catch (error) {

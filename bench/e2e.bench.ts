@@ -58,6 +58,11 @@ const SUSTAINED_TARGET_PER_S = 20_000;
 /** HTTP/2, one multiplexed connection: measured ~190 µs of client CPU per call against ~240
  * for connect-node's HTTP/1.1 client (a keep-alive socket per call in flight). */
 const CLIENT_HTTP_VERSION = "2";
+/**
+ * The load generator's clients: "lean" (the default) or "connect-es" (BENCH_E2E_CLIENT), to
+ * see what a client costs or to compare with figures taken before the lean clients.
+ */
+const CLIENT = process.env["BENCH_E2E_CLIENT"] ?? "lean";
 
 const SERVING_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 2_000;
@@ -108,15 +113,16 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
   const balancer = processes.start("balancer", ["src/cli/main.ts", "balancer", "--config", configPath]);
   await waitServing(`http://127.0.0.1:${balancerPort}`, balancer);
   const url = `http://127.0.0.1:${balancerPort}`;
-  const loader = new Loader(processes.start("loader", ["bench/e2e-load.ts", "--url", url, "--accounts", String(ACCOUNTS), "--http", CLIENT_HTTP_VERSION]));
+  const loader = new Loader(processes.start("loader", ["bench/e2e-load.ts", "--url", url, "--accounts", String(ACCOUNTS), "--http", CLIENT_HTTP_VERSION, "--client", CLIENT]));
   const funded = await loader.request({ op: "fund" });
-  log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; SubmitOrder by a lean Connect binary client over HTTP/2 (bench/lean-connect-client.ts)`);
+  log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; SubmitOrder by ${CLIENT === "lean" ? "a lean Connect binary client over HTTP/2 (bench/lean-connect-client.ts)" : "connect-es (Connect binary over HTTP/2)"}`);
   await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec) });
   const runUnary = (ratePerSec: number) => runRate(loader, processes, ratePerSec, WARMUP_MS);
   const ladder = await risingRates(RATES_PER_S, runUnary, log);
   const unary = [...ladder, ...(await probeCeiling(ladder, runUnary, log))];
   if (STREAM_RATES_PER_S.length > 0) {
-    log(`SubmitOrders: the same orders on ${STREAMS} streams (connect-es, Connect binary over HTTP/2), an account's orders always on one`);
+    const client = CLIENT === "lean" ? "a lean Connect binary client over HTTP/2, bench/lean-stream-submit-client.ts" : "connect-es, Connect binary over HTTP/2";
+    log(`SubmitOrders: the same orders on ${STREAMS} streams (${client}), an account's orders always on one`);
     // The streaming code of the balancer and the loader has not been compiled yet either.
     await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec), streams: STREAMS });
   }

@@ -41,11 +41,16 @@ export interface LinkLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
 }
 
-interface Pending {
+/** Told the node's answer to one command, or why there is none. */
+export interface AnswerReceiver {
+  resolve(answer: NodeAnswer): void;
+  reject(error: ConnectError): void;
+}
+
+/** A command for the node and the receiver of its answer. */
+export interface SentCommand extends AnswerReceiver {
   /** An encoded NodeCommand. */
-  command: Uint8Array;
-  resolve: (answer: NodeAnswer) => void;
-  reject: (error: ConnectError) => void;
+  readonly command: Uint8Array;
 }
 
 export class NodeLink {
@@ -53,7 +58,7 @@ export class NodeLink {
   /** Execute, the hot call, through a lean Connect client; streams and health through connect-es. */
   private readonly executeClient: LeanUnaryClient<typeof ExecuteRequestSchema, typeof ExecuteResponseSchema>;
   private readonly healthClient: Client<typeof Health>;
-  private queue: Pending[] = [];
+  private queue: SentCommand[] = [];
   private flushScheduled = false;
   private batchesInFlight = 0;
   private batchesSent = 0;
@@ -94,11 +99,22 @@ export class NodeLink {
   /** The same for a NodeCommand already encoded (node-command-bytes.ts). */
   answerEncoded(command: Uint8Array): Promise<NodeAnswer> {
     if (!this.up) return Promise.reject(this.unavailable("is down"));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
-      if (this.queue.length >= BATCH_COMMANDS_MAX) this.flush();
-      else this.scheduleFlush();
-    });
+    return new Promise((resolve, reject) => this.enqueue({ command, resolve, reject }));
+  }
+
+  /**
+   * The same without a promise: the receiver (which carries the command) is told. A node that is
+   * down rejects at once, before this returns. The SubmitOrders lean path sends each order so.
+   */
+  send(pending: SentCommand): void {
+    if (!this.up) pending.reject(this.unavailable("is down"));
+    else this.enqueue(pending);
+  }
+
+  private enqueue(pending: SentCommand): void {
+    this.queue.push(pending);
+    if (this.queue.length >= BATCH_COMMANDS_MAX) this.flush();
+    else this.scheduleFlush();
   }
 
   /** A partial batch waits for the end of this turn, and for a batch in flight to come back. */

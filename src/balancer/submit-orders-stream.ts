@@ -4,6 +4,9 @@
 // message the unary call would have failed with. Reading and answering run side by side, so
 // many orders are in flight at once; the bound below makes a client that sends faster than it
 // reads wait (HTTP/2 flow control carries the wait back to it) instead of filling memory.
+// Streams in gRPC or Connect binary over HTTP/2 (every client of ours, and most others) are
+// answered by submit-orders-fast-path.ts under the same contract; connect-es brings the rest
+// here (JSON, compressed requests, what else the lean path leaves to it).
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";

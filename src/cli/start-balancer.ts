@@ -5,6 +5,7 @@ import { shardOf } from "../config/shard-of.ts";
 import { connectFastPath } from "../balancer/connect-fast-path.ts";
 import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
+import { submitOrdersFastPath } from "../balancer/submit-orders-fast-path.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { createLogger } from "../rpc/logger.ts";
@@ -15,6 +16,8 @@ export interface RunningBalancer {
   server: RpcServer;
   /** Unary calls the balancer answered on its lean path rather than through connect-es. */
   fastPathAnswered(): number;
+  /** SubmitOrders streams the balancer answered on its lean path rather than through connect-es. */
+  fastPathStreams(): number;
   stop(): Promise<void>;
 }
 
@@ -37,11 +40,13 @@ export async function startBalancer(
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.SERVING);
   const fastPath = options.fastPath ? connectFastPath(routing, () => Bun.randomUUIDv7()) : null;
+  const streamPath = options.fastPath ? submitOrdersFastPath((accountId, command) => routing.ownerOf(accountId).send(command)) : null;
   const server = await serveRpc({
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
     ...(fastPath === null ? {} : { fastPath }),
+    ...(streamPath === null ? {} : { http2StreamPath: streamPath }),
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);
@@ -52,6 +57,7 @@ export async function startBalancer(
   return {
     server,
     fastPathAnswered: () => fastPath?.answered ?? 0,
+    fastPathStreams: () => streamPath?.streams ?? 0,
     stop: async () => {
       for (const link of links) link.close();
       await server.close();

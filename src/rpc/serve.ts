@@ -40,6 +40,11 @@ export interface ServeRpcOptions {
    * answered); it must speak the same protocol on the wire.
    */
   fastPath?: (exchange: UnaryExchange) => boolean;
+  /**
+   * The same for whole HTTP/2 streams (a streaming call answered frame by frame), tried first.
+   * shutdown aborts when close() begins: a stream it took must then end, as connect-es's do.
+   */
+  http2StreamPath?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, shutdown: AbortSignal) => boolean;
 }
 
 export interface RpcServer {
@@ -81,7 +86,9 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     maxSessionInvalidFrames: SESSION_INVALID_FRAMES_MAX,
   });
   // A server's streams are ServerHttp2Streams; Node's typings give the event the base type.
+  const streamPath = options.http2StreamPath;
   http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
+    if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
     if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);
   });

@@ -18,6 +18,16 @@ test("a NodeCommand built from its value's bytes is the bytes of the NodeCommand
   expect(() => nodeCommandField("noSuchCommand")).toThrow("NodeCommand has no field noSuchCommand");
 });
 
+test("a NodeCommand and an ExecuteRequest around values of multi-byte lengths are the bytes toBinary gives", () => {
+  for (const length of [127, 128, 300, 20_000]) {
+    const long = create(SubmitOrderRequestSchema, { ...submit, clientOrderId: "x".repeat(length) });
+    const command = create(NodeCommandSchema, { command: { case: "submitOrder", value: long } });
+    const encoded = encodedNodeCommand(nodeCommandField("submitOrder"), toBinary(SubmitOrderRequestSchema, long));
+    expect(encoded).toEqual(toBinary(NodeCommandSchema, command));
+    expect(encodedExecuteRequest([encoded, encoded])).toEqual(toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands: [command, command] })));
+  }
+});
+
 test("an ExecuteRequest of encoded commands is the bytes of the ExecuteRequest, commands in order", () => {
   const commands = [submitCommand, cancelCommand, submitCommand];
   expect(encodedExecuteRequest(commands.map((command) => toBinary(NodeCommandSchema, command)))).toEqual(toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands })));
