@@ -68,6 +68,8 @@ const THROUGHPUT_TRIAL_MS_MAX = 5_000;
 /** Rising; the first rate the node cannot keep up with is the last one run. BENCH_NODE_RATES
  * (e.g. 500,2000,10000) replaces them: the low rates show the tail that batching cannot hide. */
 const OPEN_LOOP_RATES_PER_S: readonly number[] = ratesFromEnvironment() ?? [10_000, 25_000, 50_000];
+/** BENCH_NODE_LOGS (e.g. kafka) runs only those logs: comparing a change to one log takes half the time. */
+const LOGS: readonly LogKind[] = logsFromEnvironment() ?? ["sqlite", "kafka"];
 const OPEN_LOOP_WARMUP_MS = 500;
 const OPEN_LOOP_MEASURE_MS = 2_000;
 /** An open-loop run past this many in flight is overloaded (the runner stops it). */
@@ -107,7 +109,8 @@ export const level: BenchLevel = {
   budgetSeconds: 60,
   async run(log) {
     const figures: Figure[] = [];
-    figures.push(...(await benchLog("sqlite", log, () => benchConfig())));
+    if (LOGS.includes("sqlite")) figures.push(...(await benchLog("sqlite", log, () => benchConfig())));
+    if (!LOGS.includes("kafka")) return figures;
     const cluster = KafkaMockCluster.start({ brokers: 1 });
     try {
       let topics = 0;
@@ -423,6 +426,16 @@ function ratesFromEnvironment(): number[] | null {
   const rates = text.split(",").map((rate) => Number(rate.trim()));
   if (!rates.every((rate) => Number.isSafeInteger(rate) && rate > 0)) throw new Error(`node: BENCH_NODE_RATES must be positive integers separated by commas, got ${text}`);
   return rates;
+}
+
+/** BENCH_NODE_LOGS=kafka runs only the Kafka log's rows (sqlite, kafka, or both separated by a comma). */
+function logsFromEnvironment(): LogKind[] | null {
+  const text = process.env["BENCH_NODE_LOGS"];
+  if (text === undefined || text.trim() === "") return null;
+  const logs = text.split(",").map((kind) => kind.trim());
+  const known: readonly string[] = ["sqlite", "kafka"];
+  if (!logs.every((kind) => known.includes(kind))) throw new Error(`node: BENCH_NODE_LOGS must be sqlite, kafka or both separated by a comma, got ${text}`);
+  return logs as LogKind[];
 }
 
 /** The machine is shared and noisy: each result says how busy it was. */
