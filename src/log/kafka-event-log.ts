@@ -41,9 +41,12 @@ const DEFAULTS = {
   fetchPartitionBytesMax: 4 * 1024 * 1024,
 } as const;
 
-/** A record's bytes in a request beyond its key, value and header values: the header names
- * (39 bytes) and Kafka's record framing (varints, attributes, deltas). */
-const RECORD_OVERHEAD_BYTES = 96;
+/** A record's bytes in a request beyond its key and value: Kafka's record framing (length,
+ * attributes, timestamp and offset deltas, key and value lengths, header count), at most 32. */
+const RECORD_OVERHEAD_BYTES = 32;
+/** Kafka headers that records written before 2026-11 carry, repeating the value's header; they
+ * are no longer written (kafkajs encodes each header into its own buffers, which doubled the
+ * main thread's cost of a record), and are still checked where present. */
 const HEADER_FORMAT = "oms-format-version";
 const HEADER_EPOCH = "oms-epoch";
 const HEADER_SEQUENCE = "oms-sequence";
@@ -158,9 +161,7 @@ export class KafkaEventLog implements EventLog {
     } catch (cause) {
       return Promise.reject(cause);
     }
-    const epoch = header.epoch.toString();
-    const sequence = header.sequence.toString();
-    const bytes = value.byteLength + Buffer.byteLength(record.accountId) + epoch.length + sequence.length + RECORD_OVERHEAD_BYTES;
+    const bytes = value.byteLength + Buffer.byteLength(record.accountId) + RECORD_OVERHEAD_BYTES;
     if (bytes > this.settings.batchBytesMax) {
       return Promise.reject(
         new Error(`event log: topic ${this.settings.topic} partition ${header.shard}: a record of about ${bytes} bytes is over the ${this.settings.batchBytesMax} bytes a request may carry`),
@@ -173,9 +174,8 @@ export class KafkaEventLog implements EventLog {
         partition: header.shard,
         // Epoch markers have no account: their key is the empty string, like any other key.
         key: record.accountId,
+        // No Kafka headers: the value carries the record's header (shard, epoch, sequence).
         value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        // For other consumers of the topic; the value carries the same header and is what counts.
-        headers: { [HEADER_FORMAT]: FORMAT_TEXT, [HEADER_EPOCH]: epoch, [HEADER_SEQUENCE]: sequence },
       },
       bytes,
       resolve,

@@ -7,6 +7,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from "
 import type { LogRecord, RecordHeader, StoredRecord } from "../../src/log/event-log.ts";
 import { KafkaAppendQueue } from "../../src/log/kafka-append-queue.ts";
 import { KafkaEventLog, type KafkaEventLogOptions } from "../../src/log/kafka-event-log.ts";
+import { KafkaPartitionReader } from "../../src/log/kafka-partition-reader.ts";
 import { encodeRecord } from "../../src/log/record-codec.ts";
 import { startKafkaMock, type KafkaMockCluster } from "../support/kafka-mock.ts";
 
@@ -112,7 +113,7 @@ function replaySequences(records: StoredRecord[]): { kept: bigint[]; copies: num
 }
 
 /** Writes bytes straight into a partition, as a foreign or broken producer would. */
-async function produceRaw(topic: string, partition: number, value: Buffer): Promise<void> {
+async function produceRaw(topic: string, partition: number, value: Buffer, headers: Record<string, string> = {}): Promise<void> {
   const retry = { retries: 2, initialRetryTime: 50, maxRetryTime: 200, factor: 0.2, multiplier: 2 };
   const kafka = new Kafka({
     clientId: "oms-test-raw",
@@ -133,7 +134,7 @@ async function produceRaw(topic: string, partition: number, value: Buffer): Prom
   });
   await producer.connect();
   try {
-    await producer.send({ topic, acks: -1, timeout: 5_000, compression: CompressionTypes.None, messages: [{ partition, key: "raw", value }] });
+    await producer.send({ topic, acks: -1, timeout: 5_000, compression: CompressionTypes.None, messages: [{ partition, key: "raw", value, headers }] });
   } finally {
     await producer.disconnect();
   }
@@ -288,6 +289,32 @@ describe("KafkaEventLog reads", () => {
       expect((await log.read(1, 0n, 3)).map((stored) => stored.offset)).toEqual([0n, 1n, 2n]);
       await expect(log.read(1, 0n, 10)).rejects.toThrow(`event log: topic ${topic} partition 1 offset 3: log record: not a valid oms.log.v1.Record`);
       await expect(log.read(1, 3n, 1)).rejects.toThrow("partition 1 offset 3");
+    },
+    READ_TEST_MS_MAX,
+  );
+
+  test(
+    "records carry the account as key and no Kafka headers; the headers older records carry are checked against the value",
+    async () => {
+      // A topic and log of its own: the shared log's shards are all taken by the other tests.
+      const topic = newTopic();
+      const log = await openLog(topic);
+      const written = [deposit("acct-1", 5n), EPOCH_MARKER];
+      expect(await Promise.all(written.map((record, index) => log.append(at(0, BigInt(index)), record)))).toEqual([0n, 1n]);
+      const kafka = new Kafka({ clientId: "oms-test-raw-reader", brokers: mock.bootstrapServers.split(","), logLevel: logLevel.NOTHING });
+      const reader = new KafkaPartitionReader({ kafka, topic, clientId: "oms-test-raw-reader", logger, readTimeoutMs: 20_000, fetchPartitionBytesMax: 1 << 20 });
+      try {
+        const raw = await reader.fetchRange(0, 0n, 2n);
+        expect(raw.map((message) => [message.key?.toString(), message.headers])).toEqual([["acct-1", {}], ["", {}]]);
+      } finally {
+        await reader.close();
+      }
+      const older = (sequence: bigint, epochHeader: string) =>
+        produceRaw(topic, 0, Buffer.from(encodeRecord(at(0, sequence), deposit("a", 1n))), { "oms-format-version": "1", "oms-epoch": epochHeader, "oms-sequence": String(sequence) });
+      await older(2n, "1");
+      expect(await log.read(0, 2n, 1)).toEqual([{ offset: 2n, header: at(0, 2n), record: deposit("a", 1n) }]);
+      await older(3n, "9");
+      await expect(log.read(0, 3n, 1)).rejects.toThrow(`event log: topic ${topic} partition 0 offset 3: Kafka header oms-epoch is 9 but the record says 1`);
     },
     READ_TEST_MS_MAX,
   );
