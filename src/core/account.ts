@@ -21,7 +21,12 @@ export interface Account {
   orders: Map<string, Order>;
   /** Order ids in creation order, for newest-first listing and stable paging. */
   orderIds: string[];
-  orderIdsByClientOrderId: Map<string, string>;
+  /**
+   * The order id of each order whose client order id is not its own order id. Most submits
+   * name no client order id and the node gives them the order id, so most orders need no entry
+   * here: orderByClientOrderId() finds those through orders. Half the inserts per submit.
+   */
+  orderIdsByDistinctClientOrderId: Map<string, string>;
   /** Count of events applied to this account: the trade-update sequence. */
   eventSeq: number;
 }
@@ -35,9 +40,21 @@ export function newAccount(id: string, createdAtMs: number): Account {
     positions: new Map(),
     orders: new Map(),
     orderIds: [],
-    orderIdsByClientOrderId: new Map(),
+    orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: 0,
   };
+}
+
+/**
+ * The order that carries this client order id, if any. A client order id belongs to at most
+ * one order of an account (decide refuses a second), so the entry found first is the only one.
+ */
+export function orderByClientOrderId(account: Account, clientOrderId: string): Order | undefined {
+  const orderId = account.orderIdsByDistinctClientOrderId.get(clientOrderId);
+  if (orderId !== undefined) return account.orders.get(orderId);
+  // An order whose id is this string carries it as its client order id only if it was given none.
+  const order = account.orders.get(clientOrderId);
+  return order !== undefined && order.clientOrderId === clientOrderId ? order : undefined;
 }
 
 export function buyingPower(account: Account): Cash {

@@ -98,7 +98,7 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
   };
   account.orders.set(order.id, order);
   account.orderIds.push(order.id);
-  account.orderIdsByClientOrderId.set(order.clientOrderId, order.id);
+  if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
   // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.
   addToHeldTotals(account, order.symbol, holdCash, holdQty);
   return order;

@@ -6,7 +6,10 @@
 // encodes to the same bytes whatever order its objects' properties were created in. Since
 // version 3 an order is an array of its fields in ORDER_FIELDS order rather than an object
 // (half the bytes and a third of the encoding time, which a node pays on every snapshot);
-// version 1 and 2 snapshots, with orders as objects, still decode. Bigints
+// version 1 and 2 snapshots, with orders as objects, still decode. Since version 4 an account's
+// orders are listed in creation order and nothing derivable from them is written: not the
+// creation-order id list, nor the client order id index (see orderIdsByDistinctClientOrderId);
+// the decoder rebuilds both, checking that an older snapshot's copies agree. Bigints
 // are decimal strings; the decoder knows from the field which ones they are and checks every
 // field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
@@ -17,13 +20,15 @@ import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
 /** Bumped whenever the layout changes; a decoder refuses versions it does not know. */
-export const LEDGER_FORMAT_VERSION = 3;
+export const LEDGER_FORMAT_VERSION = 4;
 /**
  * Versions 1 and 2 wrote each order as an object (1 also a submitFingerprints list per account,
  * now ignored: idempotency compares the earlier order's terms); version 3 writes an order as a
- * tuple in ORDER_FIELDS order.
+ * tuple in ORDER_FIELDS order. Versions 1 to 3 also wrote orderIds (the creation order) and
+ * orderIdsByClientOrderId (an entry for every order); version 4 lists the orders in creation
+ * order and writes neither.
  */
-const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 /** An order's fields in the order a version 3 snapshot lists them. */
 const ORDER_FIELDS = [
@@ -166,10 +171,12 @@ function accountToJson(account: Account): unknown {
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
-  for (const [orderId, order] of account.orders) {
-    if (orderId !== order.id) fail(`ledger: account ${account.id}: order ${order.id} is filed under ${orderId}`);
+  for (const orderId of account.orderIds) {
+    const order = account.orders.get(orderId);
+    if (order === undefined || order.id !== orderId) fail(`ledger: account ${account.id}: order ${orderId} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }
+  if (orders.length !== account.orders.size) fail(`ledger: account ${account.id}: ${account.orders.size} orders filed, ${orders.length} listed`);
   return {
     id: account.id,
     createdAtMs: safe(account.createdAtMs, "account", account.id, "createdAtMs"),
@@ -177,8 +184,6 @@ function accountToJson(account: Account): unknown {
     heldCash: String(account.heldCash),
     positions,
     orders,
-    orderIds: account.orderIds,
-    orderIdsByClientOrderId: [...account.orderIdsByClientOrderId],
     eventSeq: safe(account.eventSeq, "account", account.id, "eventSeq"),
   };
 }
@@ -245,8 +250,8 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
     orders: new Map(),
-    orderIds: textList(json, "orderIds", path),
-    orderIdsByClientOrderId: textMap(json, "orderIdsByClientOrderId", path),
+    orderIds: [],
+    orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: integer(json, "eventSeq", path),
   };
   asArray(json["positions"], `${path}.positions`).forEach((item, index) => {
@@ -254,13 +259,54 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     if (account.positions.has(position.symbol)) fail(`${path}: position ${position.symbol} appears twice`);
     account.positions.set(position.symbol, position);
   });
-  asArray(json["orders"], `${path}.orders`).forEach((item, index) => {
+  const orders = asArray(json["orders"], `${path}.orders`).map((item, index) => {
     const where = `${path}.orders[${index}]`;
-    const order = orderFromJson(version < 3 ? item : orderObjectOf(item, where), where);
-    if (account.orders.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
-    account.orders.set(order.id, order);
+    return orderFromJson(version < 3 ? item : orderObjectOf(item, where), where);
   });
+  const listed = version < 4 ? inCreationOrder(orders, textList(json, "orderIds", path), path) : orders;
+  for (const order of listed) {
+    if (account.orders.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
+    // As apply's openOrder files an order, so the same derived indexes come back.
+    account.orders.set(order.id, order);
+    account.orderIds.push(order.id);
+    if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
+  }
+  if (version < 4) checkClientOrderIds(account, textMap(json, "orderIdsByClientOrderId", path), path);
   return account;
+}
+
+/** A version 1–3 account's orders (in the order its Map held them) in its orderIds order. */
+function inCreationOrder(orders: readonly Order[], orderIds: readonly string[], path: string): Order[] {
+  const byId = new Map<string, Order>();
+  for (const order of orders) {
+    if (byId.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
+    byId.set(order.id, order);
+  }
+  if (orderIds.length !== byId.size) fail(`${path}.orderIds: lists ${orderIds.length} orders, the account has ${byId.size}`);
+  return orderIds.map((orderId, index) => {
+    const order = byId.get(orderId);
+    if (order === undefined) fail(`${path}.orderIds[${index}]: order ${orderId} is not among the account's orders`);
+    byId.delete(orderId);
+    return order;
+  });
+}
+
+/**
+ * A version 1–3 client order id index held an entry for every order; version 4 rebuilds only
+ * the entries whose client order id differs from the order id. Each old entry must name an
+ * order that carries that client order id, so the rebuilt index answers every lookup the same.
+ */
+function checkClientOrderIds(account: Account, written: ReadonlyMap<string, string>, path: string): void {
+  for (const [clientOrderId, orderId] of written) {
+    if (account.orders.get(orderId)?.clientOrderId !== clientOrderId) {
+      fail(`${path}.orderIdsByClientOrderId: ${clientOrderId} names order ${orderId}, which does not carry that client order id`);
+    }
+  }
+  let distinct = 0;
+  for (const [clientOrderId, orderId] of written) if (clientOrderId !== orderId) distinct += 1;
+  if (distinct !== account.orderIdsByDistinctClientOrderId.size) {
+    fail(`${path}.orderIdsByClientOrderId: ${distinct} entries differ from their order id, the orders carry ${account.orderIdsByDistinctClientOrderId.size}`);
+  }
 }
 
 function positionFromJson(value: unknown, path: string): Position {

@@ -1,7 +1,7 @@
 // One handler per public method, as the node runs it: parse the wire request, build the
 // core command with the node's ids, clock and market price, commit or read, render the reply.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { Account } from "../core/account.ts";
+import { orderByClientOrderId, type Account } from "../core/account.ts";
 import { isOpen } from "../core/order.ts";
 import { reject } from "../core/rejection.ts";
 import type { NodeCommand, NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
@@ -168,8 +168,7 @@ function getOrder(node: OmsNode, request: GetOrderRequest): Promise<Outcome<Resu
     node.read(accountId, (account): Outcome<ResultCase> => {
       const key = request.key;
       if (key.case === undefined || key.value === "") return { ok: false, rejection: reject("invalid_argument", "order_id: order_id or client_order_id is required") };
-      const orderId = key.case === "orderId" ? key.value : account.orderIdsByClientOrderId.get(key.value);
-      const order = orderId === undefined ? undefined : account.orders.get(orderId);
+      const order = key.case === "orderId" ? account.orders.get(key.value) : orderByClientOrderId(account, key.value);
       if (order === undefined) {
         const field = key.case === "orderId" ? "order_id" : "client_order_id";
         return { ok: false, rejection: reject("not_found", `${field}: order ${key.value} not found`) };

@@ -9,7 +9,8 @@ function order(accountId: string, id: string, status: OrderStatus, index: number
   const buy = index % 2 === 0;
   return {
     id,
-    clientOrderId: `client-${id}`,
+    // Half the orders carry their own id as client order id, as a submit that names none does.
+    clientOrderId: index % 2 === 0 ? id : `client-${id}`,
     symbol: index % 3 === 0 ? "MSFT" : "AAPL",
     side: buy ? "buy" : "sell",
     type: (["market", "limit", "stop", "stop_limit"] as const)[index % 4] ?? "market",
@@ -41,7 +42,9 @@ function order(accountId: string, id: string, status: OrderStatus, index: number
 }
 
 /** Two accounts filed out of alphabetical order, one of them untouched since creation, the
- * other with positions and orders of every status, each Map filled out of sorted order. */
+ * other with positions and orders of every status, each Map filled out of sorted order. The
+ * orders are filed as apply files them: by id, in creation order, and by client order id where
+ * it is not the order id. */
 function sampleLedger(): Ledger {
   const trader: Account = newAccount("acct-b", 1_700_000_000_000);
   trader.cash = 1_000_000_000_000n;
@@ -52,9 +55,9 @@ function sampleLedger(): Ledger {
   [...ALL_STATUSES].reverse().forEach((status, index) => {
     const made = order(trader.id, `ord-${status}`, status, index);
     trader.orders.set(made.id, made);
-    trader.orderIdsByClientOrderId.set(made.clientOrderId, made.id);
+    trader.orderIds.push(made.id);
+    if (made.clientOrderId !== made.id) trader.orderIdsByDistinctClientOrderId.set(made.clientOrderId, made.id);
   });
-  trader.orderIds = ALL_STATUSES.map((status) => `ord-${status}`);
   const ledger: Ledger = new Map();
   ledger.set(trader.id, trader);
   ledger.set("acct-a", newAccount("acct-a", 1_699_999_999_999));
@@ -68,10 +71,27 @@ const V3_ORDER_FIELDS = [
   "rejectReason", "createdAtMs", "updatedAtMs", "filledAtMs", "canceledAtMs", "expiredAtMs", "replacedAtMs", "rejectedAtMs",
 ];
 
-/** A version 2 snapshot rewritten as version 1 wrote it: each order an object of named fields. */
-/** A version 3 snapshot rewritten as the older layout with orders as objects (versions 1 and 2). */
-function asObjectVersion(bytes: Uint8Array, version: 1 | 2): any {
+/**
+ * A version 4 snapshot rewritten as version 3 wrote it: the orders in another order than their
+ * creation (a version 3 listed them as its Map held them), with the creation order in orderIds
+ * and every order in orderIdsByClientOrderId.
+ */
+function asVersion3(bytes: Uint8Array): any {
   const document = JSON.parse(new TextDecoder().decode(bytes));
+  document.version = 3;
+  const at = (field: string) => V3_ORDER_FIELDS.indexOf(field);
+  for (const account of document.accounts) {
+    const orders: unknown[][] = account.orders;
+    account.orders = [...orders].reverse();
+    account.orderIds = orders.map((tuple) => tuple[at("id")]);
+    account.orderIdsByClientOrderId = orders.map((tuple) => [tuple[at("clientOrderId")], tuple[at("id")]]);
+  }
+  return document;
+}
+
+/** A version 4 snapshot rewritten as the older layout with orders as objects (versions 1 and 2). */
+function asObjectVersion(bytes: Uint8Array, version: 1 | 2): any {
+  const document = asVersion3(bytes);
   document.version = version;
   for (const account of document.accounts) {
     account.orders = account.orders.map((tuple: unknown[]) => {
@@ -103,9 +123,39 @@ describe("ledger codec", () => {
     if (original === undefined || copy === undefined) throw new Error("acct-b is missing");
     expect([...copy.positions.keys()]).toEqual(["MSFT", "AAPL"]);
     expect([...copy.orders.keys()]).toEqual([...original.orders.keys()]);
-    expect([...copy.orders.keys()]).not.toEqual(copy.orderIds);
     expect(copy.orderIds).toEqual(original.orderIds);
-    expect([...copy.orderIdsByClientOrderId]).toEqual([...original.orderIdsByClientOrderId]);
+    expect([...copy.orderIdsByDistinctClientOrderId]).toEqual([...original.orderIdsByDistinctClientOrderId]);
+    expect(copy.orderIdsByDistinctClientOrderId.size).toBe(ALL_STATUSES.length / 2);
+  });
+
+  test("version 4 writes neither the creation order nor the client order id index: both are rebuilt from the orders", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    expect(document.version).toBe(4);
+    expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions"]);
+    const ids = document.accounts[0].orders.map((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("id")]);
+    expect(ids).toEqual(sampleLedger().get("acct-b")?.orderIds);
+  });
+
+  test("a version 3 snapshot, its orders out of creation order and every client order id indexed, decodes to the same ledger", () => {
+    const ledger = sampleLedger();
+    const document = asVersion3(encodeLedger(ledger));
+    expect(document.accounts[0].orders[0][0]).not.toBe(document.accounts[0].orderIds[0]);
+    expect(decodeLedger(encodeText(document))).toEqual(ledger);
+  });
+
+  test("a version 3 snapshot whose orderIds or client order id index disagree with its orders is refused", () => {
+    const missing = asVersion3(encodeLedger(sampleLedger()));
+    missing.accounts[0].orderIds.pop();
+    expect(() => decodeLedger(encodeText(missing))).toThrow("accounts[0].orderIds: lists 9 orders, the account has 10");
+    const unknown = asVersion3(encodeLedger(sampleLedger()));
+    unknown.accounts[0].orderIds[2] = "ord-nowhere";
+    expect(() => decodeLedger(encodeText(unknown))).toThrow("accounts[0].orderIds[2]: order ord-nowhere is not among the account's orders");
+    const wrong = asVersion3(encodeLedger(sampleLedger()));
+    wrong.accounts[0].orderIdsByClientOrderId[1][1] = wrong.accounts[0].orderIdsByClientOrderId[0][1];
+    expect(() => decodeLedger(encodeText(wrong))).toThrow("which does not carry that client order id");
+    const lacking = asVersion3(encodeLedger(sampleLedger()));
+    lacking.accounts[0].orderIdsByClientOrderId = lacking.accounts[0].orderIdsByClientOrderId.filter(([key, id]: string[]) => key === id);
+    expect(() => decodeLedger(encodeText(lacking))).toThrow("0 entries differ from their order id, the orders carry 5");
   });
 
   test("bigints come back as bigints and nulls as nulls", () => {
@@ -157,13 +207,13 @@ describe("ledger codec", () => {
   });
 
   test("an unknown version is refused, naming the versions this reader knows", () => {
-    const bytes = encodeText({ format: "oms.ledger", version: 4, accounts: [] });
-    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 4 is not supported (this reader knows 1 and 2 and 3)");
+    const bytes = encodeText({ format: "oms.ledger", version: 5, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 5 is not supported (this reader knows 1 and 2 and 3 and 4)");
   });
 
-  test("orders are written as tuples in a fixed field order (version 3)", () => {
+  test("orders are written as tuples in a fixed field order (version 4)", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    expect(document.version).toBe(3);
+    expect(document.version).toBe(4);
     const first = sampleLedger().get("acct-b")!.orders.values().next().value!;
     const tuple = document.accounts[0].orders[0];
     expect(tuple).toHaveLength(V3_ORDER_FIELDS.length);

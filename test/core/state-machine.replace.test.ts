@@ -114,6 +114,17 @@ describe("replace_order validation", () => {
     expectRejected(decide(ledger, replace({ clientOrderId: "client-5", qty: 5n })), "already_exists", "client_order_id");
     expectRejected(decide(ledger, replace({ clientOrderId: "client-1", qty: 5n })), "already_exists", "client_order_id");
   });
+
+  test("a client order id that an order carries as its own order id is in use; an order id alone is not", () => {
+    const ledger = fundedLedger();
+    accept(ledger, submit({ orderId: "ord-1", clientOrderId: "client-1" }));
+    accept(ledger, submit({ orderId: "ord-5", qty: 1n }));
+    expectRejected(decide(ledger, replace({ clientOrderId: "ord-5", qty: 5n })), "already_exists", "client_order_id");
+    // ord-1 carries client-1, so "ord-1" is free as a client order id, as it always was.
+    accept(ledger, replace({ clientOrderId: "ord-1", qty: 5n }));
+    expect(orderOf(ledger, "ord-2").clientOrderId).toBe("ord-1");
+    expectRejected(decide(ledger, submit({ orderId: "ord-9", clientOrderId: "ord-1", qty: 5n })), "already_exists", "client_order_id");
+  });
 });
 
 describe("replace_order request", () => {

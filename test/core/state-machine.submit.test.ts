@@ -265,6 +265,33 @@ describe("submit_order idempotency by client order id", () => {
     expect(canonical(ledger)).toBe(before);
   });
 
+  // A client order id that is its order's own id is found through the order, not an index
+  // entry (orderByClientOrderId): these pin that the fallback answers as an entry would.
+  test("resubmitting an order that named no client order id (its client order id is its order id) is a duplicate", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1" }));
+    expect(accountOf(ledger).orderIdsByDistinctClientOrderId.size).toBe(0);
+    expect(decide(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1" }))).toEqual({ ok: true, events: [], duplicateOf: "ord-1" });
+    expectRejected(decide(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1", qty: 11n })), "already_exists", "client_order_id");
+  });
+
+  test("a client order id equal to the id of an order that carries another client order id is free", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
+    expectEvents(decide(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1" })), ["order_accepted"]);
+    run(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1", qty: 3n }));
+    // From now on that client order id names ord-2, and resubmitting it is ord-2's duplicate.
+    expect(decide(ledger, submit({ orderId: "ord-3", clientOrderId: "ord-1", qty: 3n }))).toEqual({ ok: true, events: [], duplicateOf: "ord-2" });
+    expect(decide(ledger, submit({ orderId: "ord-3", clientOrderId: "client-7" }))).toEqual({ ok: true, events: [], duplicateOf: "ord-1" });
+  });
+
+  test("a new order id that is taken is already_exists naming order_id, also when it is the client order id", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
+    expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "ord-1" })), "already_exists", "order_id");
+    expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "client-8" })), "already_exists", "order_id");
+  });
+
   test("a duplicate stays a duplicate after the first order was filled", () => {
     const ledger = fundedLedger();
     run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
