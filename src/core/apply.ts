@@ -28,22 +28,15 @@ export function applyEvent(ledger: Ledger, accountId: string, event: Event): voi
       return requestReplace(account, event);
     case "order_filled":
       return fill(account, event);
-    case "order_canceled": {
-      const order = close(account, event.orderId, "canceled", event.atMs);
-      order.canceledAtMs = event.atMs;
+    case "order_canceled":
+      close(account, event.orderId, "canceled", event.atMs);
       return;
-    }
-    case "order_expired": {
-      const order = close(account, event.orderId, "expired", event.atMs);
-      order.expiredAtMs = event.atMs;
+    case "order_expired":
+      close(account, event.orderId, "expired", event.atMs);
       return;
-    }
-    case "order_rejected": {
-      const order = close(account, event.orderId, "rejected", event.atMs);
-      order.rejectReason = event.reason;
-      order.rejectedAtMs = event.atMs;
+    case "order_rejected":
+      close(account, event.orderId, "rejected", event.atMs).rejectReason = event.reason;
       return;
-    }
     case "order_replaced":
       return confirmReplace(account, event.orderId, event.newOrderId, event.atMs);
     case "order_replace_rejected":
@@ -90,11 +83,6 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     rejectReason: "",
     createdAtMs: atMs,
     updatedAtMs: atMs,
-    filledAtMs: null,
-    canceledAtMs: null,
-    expiredAtMs: null,
-    replacedAtMs: null,
-    rejectedAtMs: null,
   };
   account.orders.set(order.id, order);
   account.orderIds.push(order.id);
@@ -125,7 +113,6 @@ function fill(account: Account, event: OrderFilled): void {
   }
   if (order.filledQty === order.qty) {
     changeHold(account, order, -order.holdCash, -order.holdQty);
-    order.filledAtMs = event.atMs;
     setStatus(order, "filled", event.atMs);
   } else {
     const partial = order.status === "new" || order.status === "partially_filled";
@@ -148,7 +135,6 @@ function confirmReplace(account: Account, orderId: string, newOrderId: string, a
   changeHold(account, old, -old.holdCash, -old.holdQty);
   old.pendingReplace = null;
   old.replacedBy = newOrderId;
-  old.replacedAtMs = atMs;
   setStatus(old, "replaced", atMs);
   const holdCash = holdCashOf(replacement, replacement.qty);
   const holdQty = holdQtyOf(replacement, replacement.qty);
@@ -162,9 +148,7 @@ function refuseReplace(account: Account, orderId: string, newOrderId: string, re
   if (old.status === "pending_replace") {
     setStatus(old, old.filledQty > 0n ? "partially_filled" : "new", atMs);
   }
-  const replacement = close(account, newOrderId, "rejected", atMs);
-  replacement.rejectReason = reason;
-  replacement.rejectedAtMs = atMs;
+  close(account, newOrderId, "rejected", atMs).rejectReason = reason;
 }
 
 /**
@@ -184,6 +168,8 @@ function addToHeldTotals(account: Account, symbol: string, cashDelta: bigint, qt
 }
 
 function setStatus(order: Order, status: OrderStatus, atMs: number): void {
+  // A closed order's last update is when it closed (closedAtMs): nothing may move it after.
+  if (!isOpen(order.status)) throw new Error(`invariant: order ${order.id} is ${order.status} and cannot become ${status}`);
   order.status = status;
   order.updatedAtMs = atMs;
 }

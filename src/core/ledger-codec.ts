@@ -9,13 +9,15 @@
 // version 1 and 2 snapshots, with orders as objects, still decode. Since version 4 an account's
 // orders are listed in creation order and nothing derivable from them is written: not the
 // creation-order id list, nor the client order id index (see orderIdsByDistinctClientOrderId);
-// the decoder rebuilds both, checking that an older snapshot's copies agree. Bigints
+// the decoder rebuilds both, checking that an older snapshot's copies agree. Nor are an order's
+// five closing times (filledAtMs and the like): closedAtMs() derives them from its status and
+// last update, and an older snapshot's are checked to agree. Bigints
 // are decimal strings; the decoder knows from the field which ones they are and checks every
 // field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
 // Account, Order or Position fails to compile here until the codec carries it.
 import type { Account, Position } from "./account.ts";
-import { ORDER_STATUSES, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
+import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
@@ -24,13 +26,13 @@ export const LEDGER_FORMAT_VERSION = 4;
 /**
  * Versions 1 and 2 wrote each order as an object (1 also a submitFingerprints list per account,
  * now ignored: idempotency compares the earlier order's terms); version 3 writes an order as a
- * tuple in ORDER_FIELDS order. Versions 1 to 3 also wrote orderIds (the creation order) and
- * orderIdsByClientOrderId (an entry for every order); version 4 lists the orders in creation
- * order and writes neither.
+ * tuple in V3_ORDER_FIELDS order. Versions 1 to 3 also wrote orderIds (the creation order),
+ * orderIdsByClientOrderId (an entry for every order) and each order's closing times; version 4
+ * lists the orders in creation order as ORDER_FIELDS tuples and writes none of them.
  */
 const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
-/** An order's fields in the order a version 3 snapshot lists them. */
+/** An order's fields in the order a version 4 snapshot lists them. */
 const ORDER_FIELDS = [
   "id",
   "clientOrderId",
@@ -55,12 +57,17 @@ const ORDER_FIELDS = [
   "rejectReason",
   "createdAtMs",
   "updatedAtMs",
-  "filledAtMs",
-  "canceledAtMs",
-  "expiredAtMs",
-  "replacedAtMs",
-  "rejectedAtMs",
 ] as const satisfies readonly (keyof Order)[];
+/** The closing times versions 1 to 3 wrote after updatedAtMs, each with the status it belongs to. */
+const OLD_CLOSING_TIMES = [
+  ["filledAtMs", "filled"],
+  ["canceledAtMs", "canceled"],
+  ["expiredAtMs", "expired"],
+  ["replacedAtMs", "replaced"],
+  ["rejectedAtMs", "rejected"],
+] as const satisfies readonly (readonly [string, ClosedStatus])[];
+/** A version 3 snapshot's order tuple. */
+const V3_ORDER_FIELDS: readonly string[] = [...ORDER_FIELDS, ...OLD_CLOSING_TIMES.map(([field]) => field)];
 // A field added to Order fails to compile here until ORDER_FIELDS (and orderToTuple) carry it.
 const ORDER_FIELDS_COMPLETE: [Exclude<keyof Order, (typeof ORDER_FIELDS)[number]>] extends [never] ? true : false = true;
 
@@ -188,7 +195,7 @@ function accountToJson(account: Account): unknown {
   };
 }
 
-/** The order's fields in ORDER_FIELDS order (a version 3 snapshot's order). */
+/** The order's fields in ORDER_FIELDS order (a version 4 snapshot's order). */
 function orderToTuple(order: Order): unknown[] {
   const pending = order.pendingReplace;
   return [
@@ -215,23 +222,18 @@ function orderToTuple(order: Order): unknown[] {
     order.rejectReason,
     safe(order.createdAtMs, "order", order.id, "createdAtMs"),
     safe(order.updatedAtMs, "order", order.id, "updatedAtMs"),
-    nullableSafe(order.filledAtMs, "order", order.id, "filledAtMs"),
-    nullableSafe(order.canceledAtMs, "order", order.id, "canceledAtMs"),
-    nullableSafe(order.expiredAtMs, "order", order.id, "expiredAtMs"),
-    nullableSafe(order.replacedAtMs, "order", order.id, "replacedAtMs"),
-    nullableSafe(order.rejectedAtMs, "order", order.id, "rejectedAtMs"),
   ];
 }
 
 /**
- * A version 3 order tuple as the version 1/2 object, so that one reader checks all: a field
- * that is wrong is named by the same path whichever version held it.
+ * A version 3 or 4 order tuple as the version 1/2 object, so that one reader checks all: a
+ * field that is wrong is named by the same path whichever version held it.
  */
-function orderObjectOf(value: unknown, path: string): { [key: string]: unknown } {
+function orderObjectOf(value: unknown, path: string, fields: readonly string[]): { [key: string]: unknown } {
   const tuple = asArray(value, path);
-  if (tuple.length !== ORDER_FIELDS.length) fail(`${path}: must be an array of the ${ORDER_FIELDS.length} order fields, got ${tuple.length}`);
+  if (tuple.length !== fields.length) fail(`${path}: must be an array of the ${fields.length} order fields, got ${tuple.length}`);
   const json: { [key: string]: unknown } = {};
-  for (let index = 0; index < ORDER_FIELDS.length; index++) json[ORDER_FIELDS[index] as string] = tuple[index];
+  for (let index = 0; index < fields.length; index++) json[fields[index] as string] = tuple[index];
   const pending = json["pendingReplace"];
   if (pending !== null) {
     const pair = asArray(pending, `${path}.pendingReplace`);
@@ -261,7 +263,10 @@ function accountFromJson(value: unknown, path: string, version: number): Account
   });
   const orders = asArray(json["orders"], `${path}.orders`).map((item, index) => {
     const where = `${path}.orders[${index}]`;
-    return orderFromJson(version < 3 ? item : orderObjectOf(item, where), where);
+    const json = version < 3 ? asObject(item, where) : orderObjectOf(item, where, version < 4 ? V3_ORDER_FIELDS : ORDER_FIELDS);
+    const order = orderFromJson(json, where);
+    if (version < 4) checkClosingTimes(order, json, where);
+    return order;
   });
   const listed = version < 4 ? inCreationOrder(orders, textList(json, "orderIds", path), path) : orders;
   for (const order of listed) {
@@ -320,8 +325,7 @@ function positionFromJson(value: unknown, path: string): Position {
   };
 }
 
-function orderFromJson(value: unknown, path: string): Order {
-  const json = asObject(value, path);
+function orderFromJson(json: { [key: string]: unknown }, path: string): Order {
   return {
     id: text(json, "id", path),
     clientOrderId: text(json, "clientOrderId", path),
@@ -346,12 +350,20 @@ function orderFromJson(value: unknown, path: string): Order {
     rejectReason: text(json, "rejectReason", path),
     createdAtMs: integer(json, "createdAtMs", path),
     updatedAtMs: integer(json, "updatedAtMs", path),
-    filledAtMs: nullable(json, "filledAtMs", path, asInteger),
-    canceledAtMs: nullable(json, "canceledAtMs", path, asInteger),
-    expiredAtMs: nullable(json, "expiredAtMs", path, asInteger),
-    replacedAtMs: nullable(json, "replacedAtMs", path, asInteger),
-    rejectedAtMs: nullable(json, "rejectedAtMs", path, asInteger),
   };
+}
+
+/**
+ * A version 1–3 order's closing times must be what closedAtMs() now derives (its last update
+ * for the status it closed with, null for the others), or the API would show other times.
+ */
+function checkClosingTimes(order: Order, json: { [key: string]: unknown }, path: string): void {
+  for (const [field, status] of OLD_CLOSING_TIMES) {
+    const written = nullable(json, field, path, asInteger);
+    if (written !== closedAtMs(order, status)) {
+      fail(`${path}.${field}: ${String(written)} is not the order's closing time (${order.status}, last updated at ${order.updatedAtMs})`);
+    }
+  }
 }
 
 function pendingReplaceFromJson(value: unknown, path: string, key: string): { newOrderId: string; filledQty: bigint } {
@@ -390,10 +402,6 @@ function textMap(json: { [key: string]: unknown }, key: string, path: string): M
 function safe(value: number, kind: "account" | "order", id: string, field: string): number {
   if (!Number.isSafeInteger(value)) fail(`ledger: ${kind} ${id} ${field} ${value} is not a safe integer`);
   return value;
-}
-
-function nullableSafe(value: number | null, kind: "account" | "order", id: string, field: string): number | null {
-  return value === null ? null : safe(value, kind, id, field);
 }
 
 function nullableBigint(value: bigint | null): string | null {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { newAccount, type Account } from "../../src/core/account.ts";
 import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
-import { ORDER_STATUSES as ALL_STATUSES, type Order, type OrderStatus } from "../../src/core/order.ts";
+import { closedAtMs, ORDER_STATUSES as ALL_STATUSES, type ClosedStatus, type Order, type OrderStatus } from "../../src/core/order.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
 
@@ -32,12 +32,8 @@ function order(accountId: string, id: string, status: OrderStatus, index: number
     replacedBy: status === "replaced" ? "ord-pending_new" : null,
     rejectReason: status === "rejected" ? "venue: symbol halted \u{1F6D1} \ud800" : "",
     createdAtMs: 1_700_000_000_000 + index,
-    updatedAtMs: 1_700_000_000_500 + index,
-    filledAtMs: status === "filled" ? 1_700_000_001_000 : null,
-    canceledAtMs: status === "canceled" ? 0 : null,
-    expiredAtMs: status === "expired" ? 1_700_000_002_000 : null,
-    replacedAtMs: status === "replaced" ? 1_700_000_003_000 : null,
-    rejectedAtMs: status === "rejected" ? 1_700_000_004_000 : null,
+    // Zero is a time like any other (the canceled order's closing time must not read as none).
+    updatedAtMs: status === "canceled" ? 0 : 1_700_000_000_500 + index,
   };
 }
 
@@ -64,17 +60,22 @@ function sampleLedger(): Ledger {
   return ledger;
 }
 
-/** The version 2 order tuple's layout, written out: reordering it would misread stored snapshots. */
+/** The version 3 order tuple's layout, written out: reordering it would misread stored snapshots. */
 const V3_ORDER_FIELDS = [
   "id", "clientOrderId", "symbol", "side", "type", "timeInForce", "qty", "limitPrice", "stopPrice", "collarPrice", "replaces",
   "accountId", "status", "filledQty", "filledNotional", "holdCash", "holdQty", "lastExecutionSeq", "pendingReplace", "replacedBy",
   "rejectReason", "createdAtMs", "updatedAtMs", "filledAtMs", "canceledAtMs", "expiredAtMs", "replacedAtMs", "rejectedAtMs",
 ];
+/** Version 4's tuple: version 3's without the five closing times, which follow from status and updatedAtMs. */
+const V4_ORDER_FIELDS = V3_ORDER_FIELDS.slice(0, V3_ORDER_FIELDS.indexOf("filledAtMs"));
+const CLOSED_BY_TIME: [string, OrderStatus][] = [
+  ["filledAtMs", "filled"], ["canceledAtMs", "canceled"], ["expiredAtMs", "expired"], ["replacedAtMs", "replaced"], ["rejectedAtMs", "rejected"],
+];
 
 /**
  * A version 4 snapshot rewritten as version 3 wrote it: the orders in another order than their
  * creation (a version 3 listed them as its Map held them), with the creation order in orderIds
- * and every order in orderIdsByClientOrderId.
+ * and every order in orderIdsByClientOrderId, and each order's five closing times.
  */
 function asVersion3(bytes: Uint8Array): any {
   const document = JSON.parse(new TextDecoder().decode(bytes));
@@ -82,6 +83,10 @@ function asVersion3(bytes: Uint8Array): any {
   const at = (field: string) => V3_ORDER_FIELDS.indexOf(field);
   for (const account of document.accounts) {
     const orders: unknown[][] = account.orders;
+    for (const tuple of orders) {
+      const closedAt = (status: OrderStatus) => (tuple[at("status")] === status ? tuple[at("updatedAtMs")] : null);
+      tuple.push(...CLOSED_BY_TIME.map(([, status]) => closedAt(status)));
+    }
     account.orders = [...orders].reverse();
     account.orderIds = orders.map((tuple) => tuple[at("id")]);
     account.orderIdsByClientOrderId = orders.map((tuple) => [tuple[at("clientOrderId")], tuple[at("id")]]);
@@ -141,6 +146,30 @@ describe("ledger codec", () => {
     const document = asVersion3(encodeLedger(ledger));
     expect(document.accounts[0].orders[0][0]).not.toBe(document.accounts[0].orderIds[0]);
     expect(decodeLedger(encodeText(document))).toEqual(ledger);
+  });
+
+  test("a version 3 snapshot's closing times come back as the API showed them", () => {
+    const document = asVersion3(encodeLedger(sampleLedger()));
+    const tuples: unknown[][] = document.accounts[0].orders;
+    const canceled = tuples.find((tuple) => tuple[V3_ORDER_FIELDS.indexOf("status")] === "canceled")!;
+    expect(canceled[V3_ORDER_FIELDS.indexOf("canceledAtMs")]).toBe(0);
+    const decoded = decodeLedger(encodeText(document)).get("acct-b")!;
+    for (const order of decoded.orders.values()) {
+      for (const [field, status] of CLOSED_BY_TIME) {
+        const tuple = tuples.find((t) => t[0] === order.id)!;
+        expect(closedAtMs(order, status as ClosedStatus)).toBe(tuple[V3_ORDER_FIELDS.indexOf(field)] as number | null);
+      }
+    }
+  });
+
+  test("a version 3 order whose closing time is not its last update, or is set for another status, is refused", () => {
+    const late = asVersion3(encodeLedger(sampleLedger()));
+    const filled = late.accounts[0].orders.findIndex((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("status")] === "filled");
+    late.accounts[0].orders[filled][V3_ORDER_FIELDS.indexOf("filledAtMs")] += 1;
+    expect(() => decodeLedger(encodeText(late))).toThrow(`accounts[0].orders[${filled}].filledAtMs: `);
+    const stray = asVersion3(encodeLedger(sampleLedger()));
+    stray.accounts[0].orders[filled][V3_ORDER_FIELDS.indexOf("canceledAtMs")] = 5;
+    expect(() => decodeLedger(encodeText(stray))).toThrow(`accounts[0].orders[${filled}].canceledAtMs: 5 is not the order's closing time (filled`);
   });
 
   test("a version 3 snapshot whose orderIds or client order id index disagree with its orders is refused", () => {
@@ -216,10 +245,10 @@ describe("ledger codec", () => {
     expect(document.version).toBe(4);
     const first = sampleLedger().get("acct-b")!.orders.values().next().value!;
     const tuple = document.accounts[0].orders[0];
-    expect(tuple).toHaveLength(V3_ORDER_FIELDS.length);
-    expect(tuple[V3_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
-    expect(tuple[V3_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
-    expect(tuple[V3_ORDER_FIELDS.indexOf("rejectedAtMs")]).toBe(first.rejectedAtMs);
+    expect(tuple).toHaveLength(V4_ORDER_FIELDS.length);
+    expect(tuple[V4_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
+    expect(tuple[V4_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
+    expect(tuple[V4_ORDER_FIELDS.indexOf("updatedAtMs")]).toBe(first.updatedAtMs);
   });
 
   test("a version 2 snapshot, with orders as objects, still decodes to the same ledger", () => {
@@ -246,7 +275,7 @@ describe("ledger codec", () => {
 
   test("a damaged field is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[3][V3_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
+    document.accounts[0].orders[3][V4_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
     expect(() => decodeLedger(encodeText(document))).toThrow(
       "ledger snapshot: accounts[0].orders[3].holdCash: must be a decimal integer string",
     );
@@ -254,19 +283,19 @@ describe("ledger codec", () => {
 
   test("an unknown order status is refused", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[0][V3_ORDER_FIELDS.indexOf("status")] = "done_for_day";
+    document.accounts[0].orders[0][V4_ORDER_FIELDS.indexOf("status")] = "done_for_day";
     expect(() => decodeLedger(encodeText(document))).toThrow('accounts[0].orders[0].status: "done_for_day" is not one of');
   });
 
   test("an order tuple of the wrong length is refused rather than read with fields shifted", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
     document.accounts[0].orders[1].pop();
-    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 28 order fields, got 27");
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 23 order fields, got 22");
   });
 
   test("a damaged pending replace in an order tuple is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    const at = V3_ORDER_FIELDS.indexOf("pendingReplace");
+    const at = V4_ORDER_FIELDS.indexOf("pendingReplace");
     const order = document.accounts[0].orders.find((tuple: unknown[]) => tuple[at] !== null);
     order[at] = [order[at][0]];
     expect(() => decodeLedger(encodeText(document))).toThrow(".pendingReplace: must be [newOrderId, filledQty]");
