@@ -1,5 +1,6 @@
 import type { Cash, Qty } from "./money.ts";
 import type { Order } from "./order.ts";
+import { OrderList } from "./order-list.ts";
 
 export interface Position {
   symbol: string;
@@ -19,8 +20,8 @@ export interface Account {
   heldCash: Cash;
   positions: Map<string, Position>;
   orders: Map<string, Order>;
-  /** Order ids in creation order, for newest-first listing and stable paging. */
-  orderIds: string[];
+  /** The same orders oldest first, for newest-first listing and stable paging. */
+  ordersByAge: OrderList;
   /**
    * The order id of each order whose client order id is not its own order id. Most submits
    * name no client order id and the node gives them the order id, so most orders need no entry
@@ -39,7 +40,7 @@ export function newAccount(id: string, createdAtMs: number): Account {
     heldCash: 0n,
     positions: new Map(),
     orders: new Map(),
-    orderIds: [],
+    ordersByAge: new OrderList(),
     orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: 0,
   };

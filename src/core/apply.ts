@@ -85,7 +85,7 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     updatedAtMs: atMs,
   };
   account.orders.set(order.id, order);
-  account.orderIds.push(order.id);
+  account.ordersByAge.push(order);
   if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
   // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.
   addToHeldTotals(account, order.symbol, holdCash, holdQty);

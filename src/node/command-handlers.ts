@@ -190,16 +190,17 @@ function listOrders(node: OmsNode, request: ListOrdersRequest): Promise<Outcome<
     }
     return node.read(accountId, (account): Outcome<ResultCase> => {
       // The token is the position, in creation order, below which the next page starts.
-      let cursor = account.orderIds.length;
+      let cursor = account.ordersByAge.length;
       if (request.pageToken !== "") {
         const parsed = /^\d{1,12}$/.test(request.pageToken) ? Number(request.pageToken) : NaN;
-        if (!(parsed <= account.orderIds.length)) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
+        if (!(parsed <= account.ordersByAge.length)) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
         cursor = parsed;
       }
       const orders = [];
       while (cursor > 0 && orders.length < pageSize) {
         cursor -= 1;
-        const order = orderOf(account, account.orderIds[cursor] ?? "");
+        const order = account.ordersByAge.at(cursor);
+        if (order === undefined) throw new Error(`invariant: account ${account.id} lists ${account.ordersByAge.length} orders but has none at ${cursor}`);
         const open = isOpen(order.status);
         if (filter === OrderStatusFilter.ALL || (filter === OrderStatusFilter.OPEN) === open) orders.push(orderView(order));
       }

@@ -155,7 +155,7 @@ describe("submit_order holds", () => {
     expect(accountOf(ledger).heldCash).toBe(usd("87.5"));
     expect(accountOf(ledger).cash).toBe(usd("1000"));
     expect(buyingPower(accountOf(ledger))).toBe(usd("912.5"));
-    expect(accountOf(ledger).orderIds).toEqual(["ord-1"]);
+    expect([...accountOf(ledger).ordersByAge].map((order) => order.id)).toEqual(["ord-1"]);
   });
 
   test("a market buy holds qty × the collar above the ask", () => {
