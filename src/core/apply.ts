@@ -56,7 +56,6 @@ function requestReplace(account: Account, event: OrderReplaceRequested): void {
 }
 
 function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, holdCash: bigint, holdQty: bigint, atMs: number): Order {
-  if (account.orders.has(terms.id)) throw new Error(`invariant: order ${terms.id} created twice`);
   // Field by field rather than a spread of the terms: one allocation of a fixed shape, and
   // nothing but Order's own fields kept for the order's life (the terms may come from a decoder).
   const order: Order = {
@@ -84,7 +83,11 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     createdAtMs: atMs,
     updatedAtMs: atMs,
   };
+  // An id already taken leaves the count unchanged: one Map operation per order rather than a
+  // lookup before the insert (a broken invariant stops the node, so the overwrite never serves).
+  const ordersBefore = account.orders.size;
   account.orders.set(order.id, order);
+  if (account.orders.size === ordersBefore) throw new Error(`invariant: order ${order.id} created twice`);
   account.ordersByAge.push(order);
   if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
   // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.

@@ -4,9 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { availableQty, buyingPower } from "../../src/core/account.ts";
 import type { SubmitOrder } from "../../src/core/command.ts";
 import type { OrderAccepted } from "../../src/core/event.ts";
-import { decide } from "../../src/core/state-machine.ts";
+import { apply, decide } from "../../src/core/state-machine.ts";
 import {
   accountOf,
+  ACCOUNT_ID,
   canonical,
   expectEvents,
   expectRejected,
@@ -290,6 +291,13 @@ describe("submit_order idempotency by client order id", () => {
     run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
     expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "ord-1" })), "already_exists", "order_id");
     expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "client-8" })), "already_exists", "order_id");
+  });
+
+  test("applying an accepted order whose id is taken is a broken invariant, not a second order", () => {
+    const ledger = fundedLedger();
+    const [accepted] = expectEvents(decide(ledger, submit({ orderId: "ord-1" })), ["order_accepted"]);
+    apply(ledger, ACCOUNT_ID, accepted!);
+    expect(() => apply(ledger, ACCOUNT_ID, accepted!)).toThrow("invariant: order ord-1 created twice");
   });
 
   test("a duplicate stays a duplicate after the first order was filled", () => {
