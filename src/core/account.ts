@@ -1,6 +1,6 @@
 import type { Cash, Qty } from "./money.ts";
 import type { Order } from "./order.ts";
-import { OrderList } from "./order-list.ts";
+import { newOrderList, type OrderList } from "./order-list.ts";
 
 export interface Position {
   symbol: string;
@@ -40,7 +40,7 @@ export function newAccount(id: string, createdAtMs: number): Account {
     heldCash: 0n,
     positions: new Map(),
     orders: new Map(),
-    ordersByAge: new OrderList(),
+    ordersByAge: newOrderList(),
     orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: 0,
   };

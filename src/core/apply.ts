@@ -3,6 +3,7 @@
 import { newAccount, type Account, type Position } from "./account.ts";
 import type { Event, OrderAccepted, OrderFilled, OrderReplaceRequested } from "./event.ts";
 import { isOpen, type Order, type OrderStatus, type OrderTerms } from "./order.ts";
+import { addOrder } from "./order-list.ts";
 import { holdCashOf, holdQtyOf } from "./order-terms.ts";
 import type { Ledger } from "./state-machine.ts";
 
@@ -88,7 +89,7 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
   const ordersBefore = account.orders.size;
   account.orders.set(order.id, order);
   if (account.orders.size === ordersBefore) throw new Error(`invariant: order ${order.id} created twice`);
-  account.ordersByAge.push(order);
+  addOrder(account.ordersByAge, order);
   if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
   // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.
   addToHeldTotals(account, order.symbol, holdCash, holdQty);

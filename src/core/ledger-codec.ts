@@ -18,7 +18,7 @@
 // Account, Order or Position fails to compile here until the codec carries it.
 import type { Account, Position } from "./account.ts";
 import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
-import { OrderList } from "./order-list.ts";
+import { addOrder, newOrderList, oldestFirst } from "./order-list.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
@@ -179,7 +179,7 @@ function accountToJson(account: Account): unknown {
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
-  for (const order of account.ordersByAge) {
+  for (const order of oldestFirst(account.ordersByAge)) {
     if (account.orders.get(order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }
@@ -252,7 +252,7 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
     orders: new Map(),
-    ordersByAge: new OrderList(),
+    ordersByAge: newOrderList(),
     orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: integer(json, "eventSeq", path),
   };
@@ -273,7 +273,7 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     if (account.orders.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
     // As apply's openOrder files an order, so the same derived indexes come back.
     account.orders.set(order.id, order);
-    account.ordersByAge.push(order);
+    addOrder(account.ordersByAge, order);
     if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
   }
   if (version < 4) checkClientOrderIds(account, textMap(json, "orderIdsByClientOrderId", path), path);

@@ -1,5 +1,7 @@
 // An account's orders in creation order, for newest-first listing and stable paging (a page
 // token is a position in this list, and orders are never removed, so a position never moves).
+// Plain data with functions, like the rest of the ledger, so a ledger stays a tree of plain
+// objects, Maps and arrays (structuredClone and the snapshot codec see all of it).
 import type { Order } from "./order.ts";
 
 /**
@@ -10,28 +12,28 @@ import type { Order } from "./order.ts";
  */
 const CHUNK_ORDERS = 1024;
 
-export class OrderList {
-  private readonly chunks: Order[][] = [];
-  private count = 0;
+export interface OrderList {
+  /** Every chunk but the last holds CHUNK_ORDERS orders. */
+  chunks: Order[][];
+  length: number;
+}
 
-  get length(): number {
-    return this.count;
-  }
+export function newOrderList(): OrderList {
+  return { chunks: [], length: 0 };
+}
 
-  push(order: Order): void {
-    const index = this.count % CHUNK_ORDERS;
-    if (index === 0) this.chunks.push([order]);
-    else (this.chunks[this.chunks.length - 1] as Order[]).push(order);
-    this.count += 1;
-  }
+export function addOrder(list: OrderList, order: Order): void {
+  if (list.length % CHUNK_ORDERS === 0) list.chunks.push([order]);
+  else (list.chunks[list.chunks.length - 1] as Order[]).push(order);
+  list.length += 1;
+}
 
-  /** The order created position-th (from 0), or undefined outside 0..length-1. */
-  at(position: number): Order | undefined {
-    if (!(position >= 0 && position < this.count)) return undefined;
-    return this.chunks[Math.floor(position / CHUNK_ORDERS)]?.[position % CHUNK_ORDERS];
-  }
+/** The order created position-th (from 0), or undefined outside 0..length-1. */
+export function orderAt(list: OrderList, position: number): Order | undefined {
+  if (!(position >= 0 && position < list.length)) return undefined;
+  return list.chunks[Math.floor(position / CHUNK_ORDERS)]?.[position % CHUNK_ORDERS];
+}
 
-  *[Symbol.iterator](): Generator<Order> {
-    for (const chunk of this.chunks) yield* chunk;
-  }
+export function* oldestFirst(list: OrderList): Generator<Order> {
+  for (const chunk of list.chunks) yield* chunk;
 }

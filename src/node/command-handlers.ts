@@ -3,6 +3,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { orderByClientOrderId, type Account } from "../core/account.ts";
 import { isOpen } from "../core/order.ts";
+import { orderAt } from "../core/order-list.ts";
 import { reject } from "../core/rejection.ts";
 import type { NodeCommand, NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
@@ -199,7 +200,7 @@ function listOrders(node: OmsNode, request: ListOrdersRequest): Promise<Outcome<
       const orders = [];
       while (cursor > 0 && orders.length < pageSize) {
         cursor -= 1;
-        const order = account.ordersByAge.at(cursor);
+        const order = orderAt(account.ordersByAge, cursor);
         if (order === undefined) throw new Error(`invariant: account ${account.id} lists ${account.ordersByAge.length} orders but has none at ${cursor}`);
         const open = isOpen(order.status);
         if (filter === OrderStatusFilter.ALL || (filter === OrderStatusFilter.OPEN) === open) orders.push(orderView(order));

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { newAccount, type Account } from "../../src/core/account.ts";
 import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
 import { closedAtMs, ORDER_STATUSES as ALL_STATUSES, type ClosedStatus, type Order, type OrderStatus } from "../../src/core/order.ts";
-import { OrderList } from "../../src/core/order-list.ts";
+import { addOrder, newOrderList, oldestFirst } from "../../src/core/order-list.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
 
@@ -52,7 +52,7 @@ function sampleLedger(): Ledger {
   [...ALL_STATUSES].reverse().forEach((status, index) => {
     const made = order(trader.id, `ord-${status}`, status, index);
     trader.orders.set(made.id, made);
-    trader.ordersByAge.push(made);
+    addOrder(trader.ordersByAge, made);
     if (made.clientOrderId !== made.id) trader.orderIdsByDistinctClientOrderId.set(made.clientOrderId, made.id);
   });
   const ledger: Ledger = new Map();
@@ -129,8 +129,8 @@ describe("ledger codec", () => {
     if (original === undefined || copy === undefined) throw new Error("acct-b is missing");
     expect([...copy.positions.keys()]).toEqual(["MSFT", "AAPL"]);
     expect([...copy.orders.keys()]).toEqual([...original.orders.keys()]);
-    expect([...copy.ordersByAge].map((made) => made.id)).toEqual([...original.ordersByAge].map((made) => made.id));
-    expect([...copy.ordersByAge].every((made) => copy.orders.get(made.id) === made)).toBe(true);
+    expect([...oldestFirst(copy.ordersByAge)].map((made) => made.id)).toEqual([...oldestFirst(original.ordersByAge)].map((made) => made.id));
+    expect([...oldestFirst(copy.ordersByAge)].every((made) => copy.orders.get(made.id) === made)).toBe(true);
     expect([...copy.orderIdsByDistinctClientOrderId]).toEqual([...original.orderIdsByDistinctClientOrderId]);
     expect(copy.orderIdsByDistinctClientOrderId.size).toBe(ALL_STATUSES.length / 2);
   });
@@ -140,7 +140,7 @@ describe("ledger codec", () => {
     expect(document.version).toBe(4);
     expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions"]);
     const ids = document.accounts[0].orders.map((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("id")]);
-    expect(ids).toEqual([...sampleLedger().get("acct-b")!.ordersByAge].map((made) => made.id));
+    expect(ids).toEqual([...oldestFirst(sampleLedger().get("acct-b")!.ordersByAge)].map((made) => made.id));
   });
 
   test("a version 3 snapshot, its orders out of creation order and every client order id indexed, decodes to the same ledger", () => {
@@ -211,8 +211,8 @@ describe("ledger codec", () => {
         const reversed = Object.fromEntries(Object.entries(made).reverse()) as unknown as Order;
         account.orders.set(id, reversed);
       }
-      account.ordersByAge = new OrderList();
-      for (const reversed of account.orders.values()) account.ordersByAge.push(reversed);
+      account.ordersByAge = newOrderList();
+      for (const reversed of account.orders.values()) addOrder(account.ordersByAge, reversed);
     }
     expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
   });

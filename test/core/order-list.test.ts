@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Order } from "../../src/core/order.ts";
-import { OrderList } from "../../src/core/order-list.ts";
+import { addOrder, newOrderList, oldestFirst, orderAt } from "../../src/core/order-list.ts";
 
 /** Only identity matters to the list: a stand-in carrying its position as id. */
 function made(position: number): Order {
@@ -9,24 +9,33 @@ function made(position: number): Order {
 
 describe("an account's orders by age", () => {
   test("keeps every order at its creation position across chunk boundaries, and iterates oldest first", () => {
-    const list = new OrderList();
+    const list = newOrderList();
     const orders = Array.from({ length: 2 * 1024 + 3 }, (_, position) => made(position));
-    for (const order of orders) list.push(order);
+    for (const order of orders) addOrder(list, order);
     expect(list.length).toBe(orders.length);
+    expect(list.chunks.map((chunk) => chunk.length)).toEqual([1024, 1024, 3]);
     for (const position of [0, 1, 1023, 1024, 1025, 2047, 2048, orders.length - 1]) {
-      expect(list.at(position)).toBe(orders[position]!);
+      expect(orderAt(list, position)).toBe(orders[position]!);
     }
-    expect([...list]).toEqual(orders);
+    expect([...oldestFirst(list)]).toEqual(orders);
   });
 
   test("has nothing outside 0..length-1", () => {
-    const list = new OrderList();
-    expect(list.at(0)).toBeUndefined();
-    list.push(made(0));
-    expect(list.at(-1)).toBeUndefined();
-    expect(list.at(1)).toBeUndefined();
-    expect(list.at(0.5)).toBeUndefined();
-    expect(list.at(Number.NaN)).toBeUndefined();
-    expect([...new OrderList()]).toEqual([]);
+    const list = newOrderList();
+    expect(orderAt(list, 0)).toBeUndefined();
+    addOrder(list, made(0));
+    expect(orderAt(list, -1)).toBeUndefined();
+    expect(orderAt(list, 1)).toBeUndefined();
+    expect(orderAt(list, 0.5)).toBeUndefined();
+    expect(orderAt(list, Number.NaN)).toBeUndefined();
+    expect([...oldestFirst(newOrderList())]).toEqual([]);
+  });
+
+  test("is plain data: a structured clone is an equal list", () => {
+    const list = newOrderList();
+    for (let position = 0; position < 1030; position++) addOrder(list, made(position));
+    const copy = structuredClone(list);
+    expect(copy).toEqual(list);
+    expect(orderAt(copy, 1029)?.id).toBe("ord-1029");
   });
 });
