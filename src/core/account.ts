@@ -1,6 +1,6 @@
 import type { Cash, Qty } from "./money.ts";
 import type { Order } from "./order.ts";
-import { newOrderList, type OrderList } from "./order-list.ts";
+import { addOrder, orderCount, type OrderList } from "./order-list.ts";
 
 export interface Position {
   symbol: string;
@@ -12,20 +12,24 @@ export interface Position {
   costBasis: Cash;
 }
 
-export interface Account {
+/** An account is also the list of its orders by age (see OrderList). */
+export interface Account extends OrderList {
   id: string;
   createdAtMs: number;
   cash: Cash;
   /** Cash promised to open buy orders: always the sum of their holdCash. */
   heldCash: Cash;
   positions: Map<string, Position>;
-  orders: Map<string, Order>;
-  /** The same orders oldest first, for newest-first listing and stable paging. */
-  ordersByAge: OrderList;
+  /**
+   * The account's orders by id, in two Maps (see findOrder and RECENT_ORDERS_MAX): the newest
+   * orders, and the rest once there are more than that; null until then.
+   */
+  recentOrders: Map<string, Order>;
+  settledOrders: Map<string, Order> | null;
   /**
    * The order id of each order whose client order id is not its own order id. Most submits
    * name no client order id and the node gives them the order id, so most orders need no entry
-   * here: orderByClientOrderId() finds those through orders. Half the inserts per submit.
+   * here: orderByClientOrderId() finds those by order id. Half the inserts per submit.
    */
   orderIdsByDistinctClientOrderId: Map<string, string>;
   /** Count of events applied to this account: the trade-update sequence. */
@@ -39,11 +43,45 @@ export function newAccount(id: string, createdAtMs: number): Account {
     cash: 0n,
     heldCash: 0n,
     positions: new Map(),
-    orders: new Map(),
-    ordersByAge: newOrderList(),
+    recentOrders: new Map(),
+    settledOrders: null,
+    olderOrderChunks: [],
+    newestOrders: [],
     orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: 0,
   };
+}
+
+/**
+ * Orders recentOrders holds before they move to settledOrders. The collector rescans an old Map
+ * whole at every young collection after it is written (measured: one account with a million
+ * orders in one Map made each young collection ~30 ms, against ~1 ms at ten thousand). With two
+ * Maps an order is written into the small one, and the large one is written once per this many
+ * orders; a lookup that misses the small one costs a second.
+ */
+export const RECENT_ORDERS_MAX = 65_536;
+
+export function findOrder(account: Account, orderId: string): Order | undefined {
+  return account.recentOrders.get(orderId) ?? account.settledOrders?.get(orderId);
+}
+
+/**
+ * Files a new order under its id, its age and (when it is not its id) its client order id: the
+ * one way orders enter an account, for apply and for a snapshot's decoder alike, so both build
+ * the same Maps in the same order.
+ */
+export function fileOrder(account: Account, order: Order): void {
+  if (findOrder(account, order.id) !== undefined) throw new Error(`invariant: order ${order.id} created twice in account ${account.id}`);
+  account.recentOrders.set(order.id, order);
+  addOrder(account, order);
+  if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
+  // Counted from the list rather than the Map: the list's fields are on the account already read.
+  if (orderCount(account) % RECENT_ORDERS_MAX === 0) {
+    const settled = account.settledOrders ?? new Map<string, Order>();
+    for (const [orderId, recent] of account.recentOrders) settled.set(orderId, recent);
+    account.settledOrders = settled;
+    account.recentOrders = new Map();
+  }
 }
 
 /**
@@ -52,9 +90,9 @@ export function newAccount(id: string, createdAtMs: number): Account {
  */
 export function orderByClientOrderId(account: Account, clientOrderId: string): Order | undefined {
   const orderId = account.orderIdsByDistinctClientOrderId.get(clientOrderId);
-  if (orderId !== undefined) return account.orders.get(orderId);
+  if (orderId !== undefined) return findOrder(account, orderId);
   // An order whose id is this string carries it as its client order id only if it was given none.
-  const order = account.orders.get(clientOrderId);
+  const order = findOrder(account, clientOrderId);
   return order !== undefined && order.clientOrderId === clientOrderId ? order : undefined;
 }
 

@@ -1,9 +1,8 @@
 // Applying events. An event is a fact already in the log: applying it cannot fail, so
 // anything that does not fit here is a bug and throws.
-import { newAccount, type Account, type Position } from "./account.ts";
+import { fileOrder, findOrder, newAccount, type Account, type Position } from "./account.ts";
 import type { Event, OrderAccepted, OrderFilled, OrderReplaceRequested } from "./event.ts";
 import { isOpen, type Order, type OrderStatus, type OrderTerms } from "./order.ts";
-import { addOrder } from "./order-list.ts";
 import { holdCashOf, holdQtyOf } from "./order-terms.ts";
 import type { Ledger } from "./state-machine.ts";
 
@@ -84,13 +83,7 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     createdAtMs: atMs,
     updatedAtMs: atMs,
   };
-  // An id already taken leaves the count unchanged: one Map operation per order rather than a
-  // lookup before the insert (a broken invariant stops the node, so the overwrite never serves).
-  const ordersBefore = account.orders.size;
-  account.orders.set(order.id, order);
-  if (account.orders.size === ordersBefore) throw new Error(`invariant: order ${order.id} created twice`);
-  addOrder(account.ordersByAge, order);
-  if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
+  fileOrder(account, order);
   // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.
   addToHeldTotals(account, order.symbol, holdCash, holdQty);
   return order;
@@ -179,7 +172,7 @@ function setStatus(order: Order, status: OrderStatus, atMs: number): void {
 }
 
 function orderOf(account: Account, orderId: string): Order {
-  const order = account.orders.get(orderId);
+  const order = findOrder(account, orderId);
   if (order === undefined) throw new Error(`invariant: event for unknown order ${orderId} in account ${account.id}`);
   return order;
 }

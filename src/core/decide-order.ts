@@ -1,5 +1,5 @@
 // Decisions on client order commands: submit, cancel, replace.
-import { availableQty, buyingPower, orderByClientOrderId, type Account } from "./account.ts";
+import { availableQty, buyingPower, findOrder, orderByClientOrderId, type Account } from "./account.ts";
 import type { CancelOrder, ReplaceOrder, SubmitOrder } from "./command.ts";
 import type { Event } from "./event.ts";
 import { formatCash, type Cash, type Qty } from "./money.ts";
@@ -18,7 +18,7 @@ export function decideSubmit(account: Account, command: SubmitOrder): Decision {
     if (sameSubmit(earlier, command)) return { ok: true, events: [], duplicateOf: earlier.id };
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" was already used for a different order`);
   }
-  if (account.orders.has(command.orderId)) {
+  if (findOrder(account, command.orderId) !== undefined) {
     return refuse("already_exists", `order_id: ${command.orderId} already exists`);
   }
   const terms: OrderTerms = {
@@ -42,7 +42,7 @@ export function decideSubmit(account: Account, command: SubmitOrder): Decision {
 }
 
 export function decideCancel(account: Account, command: CancelOrder): Decision {
-  const order = account.orders.get(command.orderId);
+  const order = findOrder(account, command.orderId);
   if (order === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
   switch (order.status) {
     case "new":
@@ -59,7 +59,7 @@ export function decideCancel(account: Account, command: CancelOrder): Decision {
 }
 
 export function decideReplace(account: Account, command: ReplaceOrder): Decision {
-  const old = account.orders.get(command.orderId);
+  const old = findOrder(account, command.orderId);
   if (old === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
   if (old.status !== "new" && old.status !== "partially_filled") {
     return refuse("failed_precondition", `order_id: order ${old.id} is ${old.status} and cannot be replaced`);
@@ -92,7 +92,7 @@ export function decideReplace(account: Account, command: ReplaceOrder): Decision
   if (orderByClientOrderId(account, command.clientOrderId) !== undefined) {
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" is already in use`);
   }
-  if (account.orders.has(command.newOrderId)) {
+  if (findOrder(account, command.newOrderId) !== undefined) {
     return refuse("already_exists", `order_id: ${command.newOrderId} already exists`);
   }
   // Buying power holds the larger of the old and the new order while the venue decides.

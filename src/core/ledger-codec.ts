@@ -16,9 +16,9 @@
 // field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
 // Account, Order or Position fails to compile here until the codec carries it.
-import type { Account, Position } from "./account.ts";
+import { fileOrder, findOrder, type Account, type Position } from "./account.ts";
 import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
-import { addOrder, newOrderList, oldestFirst } from "./order-list.ts";
+import { oldestFirst } from "./order-list.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
@@ -179,11 +179,12 @@ function accountToJson(account: Account): unknown {
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
-  for (const order of oldestFirst(account.ordersByAge)) {
-    if (account.orders.get(order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
+  for (const order of oldestFirst(account)) {
+    if (findOrder(account, order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }
-  if (orders.length !== account.orders.size) fail(`ledger: account ${account.id}: ${account.orders.size} orders filed, ${orders.length} listed`);
+  const filed = account.recentOrders.size + (account.settledOrders?.size ?? 0);
+  if (orders.length !== filed) fail(`ledger: account ${account.id}: ${filed} orders filed, ${orders.length} listed`);
   return {
     id: account.id,
     createdAtMs: safe(account.createdAtMs, "account", account.id, "createdAtMs"),
@@ -251,8 +252,10 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     cash: bigInteger(json, "cash", path),
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
-    orders: new Map(),
-    ordersByAge: newOrderList(),
+    recentOrders: new Map(),
+    settledOrders: null,
+    olderOrderChunks: [],
+    newestOrders: [],
     orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: integer(json, "eventSeq", path),
   };
@@ -270,11 +273,9 @@ function accountFromJson(value: unknown, path: string, version: number): Account
   });
   const listed = version < 4 ? inCreationOrder(orders, textList(json, "orderIds", path), path) : orders;
   for (const order of listed) {
-    if (account.orders.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
-    // As apply's openOrder files an order, so the same derived indexes come back.
-    account.orders.set(order.id, order);
-    addOrder(account.ordersByAge, order);
-    if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
+    if (findOrder(account, order.id) !== undefined) fail(`${path}: order ${order.id} appears twice`);
+    // As apply files an order, so the same Maps and derived indexes come back.
+    fileOrder(account, order);
   }
   if (version < 4) checkClientOrderIds(account, textMap(json, "orderIdsByClientOrderId", path), path);
   return account;
@@ -303,7 +304,7 @@ function inCreationOrder(orders: readonly Order[], orderIds: readonly string[], 
  */
 function checkClientOrderIds(account: Account, written: ReadonlyMap<string, string>, path: string): void {
   for (const [clientOrderId, orderId] of written) {
-    if (account.orders.get(orderId)?.clientOrderId !== clientOrderId) {
+    if (findOrder(account, orderId)?.clientOrderId !== clientOrderId) {
       fail(`${path}.orderIdsByClientOrderId: ${clientOrderId} names order ${orderId}, which does not carry that client order id`);
     }
   }

@@ -1,39 +1,44 @@
 // An account's orders in creation order, for newest-first listing and stable paging (a page
 // token is a position in this list, and orders are never removed, so a position never moves).
-// Plain data with functions, like the rest of the ledger, so a ledger stays a tree of plain
-// objects, Maps and arrays (structuredClone and the snapshot codec see all of it).
+// The Account holds these fields itself (it is an OrderList): adding an order then touches no
+// object between the account and the array it pushes to, as the submit path's one array did.
 import type { Order } from "./order.ts";
 
 /**
  * Orders a chunk holds. Adding an order writes only to the newest chunk; a full chunk is never
  * written again, so once the collector has promoted it, it is not rescanned on every young
  * collection as one array of all the account's orders was (an account may hold millions).
- * 1024 pointers are 8 KiB: small to rescan, and the list of chunks grows once per 1024 orders.
+ * 1024 pointers are 8 KiB: small to rescan, and the list of full chunks grows once per 1024.
  */
-const CHUNK_ORDERS = 1024;
+export const CHUNK_ORDERS = 1024;
 
 export interface OrderList {
-  /** Every chunk but the last holds CHUNK_ORDERS orders. */
-  chunks: Order[][];
-  length: number;
-}
-
-export function newOrderList(): OrderList {
-  return { chunks: [], length: 0 };
+  /** Full chunks, oldest first, CHUNK_ORDERS orders each. */
+  olderOrderChunks: Order[][];
+  /** The chunk being filled: fewer than CHUNK_ORDERS orders. */
+  newestOrders: Order[];
 }
 
 export function addOrder(list: OrderList, order: Order): void {
-  if (list.length % CHUNK_ORDERS === 0) list.chunks.push([order]);
-  else (list.chunks[list.chunks.length - 1] as Order[]).push(order);
-  list.length += 1;
+  list.newestOrders.push(order);
+  if (list.newestOrders.length === CHUNK_ORDERS) {
+    list.olderOrderChunks.push(list.newestOrders);
+    list.newestOrders = [];
+  }
 }
 
-/** The order created position-th (from 0), or undefined outside 0..length-1. */
+export function orderCount(list: OrderList): number {
+  return list.olderOrderChunks.length * CHUNK_ORDERS + list.newestOrders.length;
+}
+
+/** The order created position-th (from 0), or undefined outside 0..count-1. */
 export function orderAt(list: OrderList, position: number): Order | undefined {
-  if (!(position >= 0 && position < list.length)) return undefined;
-  return list.chunks[Math.floor(position / CHUNK_ORDERS)]?.[position % CHUNK_ORDERS];
+  if (!(position >= 0 && position < orderCount(list))) return undefined;
+  const chunk = Math.floor(position / CHUNK_ORDERS);
+  return (chunk < list.olderOrderChunks.length ? list.olderOrderChunks[chunk] : list.newestOrders)?.[position % CHUNK_ORDERS];
 }
 
 export function* oldestFirst(list: OrderList): Generator<Order> {
-  for (const chunk of list.chunks) yield* chunk;
+  for (const chunk of list.olderOrderChunks) yield* chunk;
+  yield* list.newestOrders;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { newAccount, type Account } from "../../src/core/account.ts";
+import { fileOrder, findOrder, newAccount, type Account } from "../../src/core/account.ts";
 import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
 import { closedAtMs, ORDER_STATUSES as ALL_STATUSES, type ClosedStatus, type Order, type OrderStatus } from "../../src/core/order.ts";
-import { addOrder, newOrderList, oldestFirst } from "../../src/core/order-list.ts";
+import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
 
@@ -51,9 +51,7 @@ function sampleLedger(): Ledger {
   trader.positions.set("AAPL", { symbol: "AAPL", qty: 0n, heldQty: 0n, costBasis: 0n });
   [...ALL_STATUSES].reverse().forEach((status, index) => {
     const made = order(trader.id, `ord-${status}`, status, index);
-    trader.orders.set(made.id, made);
-    addOrder(trader.ordersByAge, made);
-    if (made.clientOrderId !== made.id) trader.orderIdsByDistinctClientOrderId.set(made.clientOrderId, made.id);
+    fileOrder(trader, made);
   });
   const ledger: Ledger = new Map();
   ledger.set(trader.id, trader);
@@ -128,9 +126,9 @@ describe("ledger codec", () => {
     const copy = decoded.get("acct-b");
     if (original === undefined || copy === undefined) throw new Error("acct-b is missing");
     expect([...copy.positions.keys()]).toEqual(["MSFT", "AAPL"]);
-    expect([...copy.orders.keys()]).toEqual([...original.orders.keys()]);
-    expect([...oldestFirst(copy.ordersByAge)].map((made) => made.id)).toEqual([...oldestFirst(original.ordersByAge)].map((made) => made.id));
-    expect([...oldestFirst(copy.ordersByAge)].every((made) => copy.orders.get(made.id) === made)).toBe(true);
+    expect([...copy.recentOrders.keys()]).toEqual([...original.recentOrders.keys()]);
+    expect([...oldestFirst(copy)].map((made) => made.id)).toEqual([...oldestFirst(original)].map((made) => made.id));
+    expect([...oldestFirst(copy)].every((made) => findOrder(copy, made.id) === made)).toBe(true);
     expect([...copy.orderIdsByDistinctClientOrderId]).toEqual([...original.orderIdsByDistinctClientOrderId]);
     expect(copy.orderIdsByDistinctClientOrderId.size).toBe(ALL_STATUSES.length / 2);
   });
@@ -140,7 +138,7 @@ describe("ledger codec", () => {
     expect(document.version).toBe(4);
     expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions"]);
     const ids = document.accounts[0].orders.map((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("id")]);
-    expect(ids).toEqual([...oldestFirst(sampleLedger().get("acct-b")!.ordersByAge)].map((made) => made.id));
+    expect(ids).toEqual([...oldestFirst(sampleLedger().get("acct-b")!)].map((made) => made.id));
   });
 
   test("a version 3 snapshot, its orders out of creation order and every client order id indexed, decodes to the same ledger", () => {
@@ -156,7 +154,7 @@ describe("ledger codec", () => {
     const canceled = tuples.find((tuple) => tuple[V3_ORDER_FIELDS.indexOf("status")] === "canceled")!;
     expect(canceled[V3_ORDER_FIELDS.indexOf("canceledAtMs")]).toBe(0);
     const decoded = decodeLedger(encodeText(document)).get("acct-b")!;
-    for (const order of decoded.orders.values()) {
+    for (const order of oldestFirst(decoded)) {
       for (const [field, status] of CLOSED_BY_TIME) {
         const tuple = tuples.find((t) => t[0] === order.id)!;
         expect(closedAtMs(order, status as ClosedStatus)).toBe(tuple[V3_ORDER_FIELDS.indexOf(field)] as number | null);
@@ -191,13 +189,14 @@ describe("ledger codec", () => {
 
   test("bigints come back as bigints and nulls as nulls", () => {
     const decoded = decodeLedger(encodeLedger(sampleLedger()));
-    const partial = decoded.get("acct-b")?.orders.get("ord-partially_filled");
+    const trader = decoded.get("acct-b")!;
+    const partial = findOrder(trader, "ord-partially_filled");
     expect(typeof partial?.filledNotional).toBe("bigint");
     expect(partial?.filledNotional).toBe(75_700_000_000_000_000_000_000n);
-    const stop = [...(decoded.get("acct-b")?.orders.values() ?? [])].find((made) => made.stopPrice !== null);
+    const stop = [...oldestFirst(trader)].find((made) => made.stopPrice !== null);
     expect(stop?.stopPrice).toBe(0n);
-    expect(decoded.get("acct-b")?.orders.get("ord-new")?.pendingReplace).toBeNull();
-    expect(decoded.get("acct-b")?.orders.get("ord-pending_replace")?.pendingReplace).toEqual({
+    expect(findOrder(trader, "ord-new")?.pendingReplace).toBeNull();
+    expect(findOrder(trader, "ord-pending_replace")?.pendingReplace).toEqual({
       newOrderId: "ord-pending_new",
       filledQty: 0n,
     });
@@ -206,13 +205,10 @@ describe("ledger codec", () => {
   test("the same ledger encodes to the same bytes, whatever order its properties were set in", () => {
     const ledger = sampleLedger();
     const reshuffled = sampleLedger();
-    for (const account of reshuffled.values()) {
-      for (const [id, made] of account.orders) {
-        const reversed = Object.fromEntries(Object.entries(made).reverse()) as unknown as Order;
-        account.orders.set(id, reversed);
-      }
-      account.ordersByAge = newOrderList();
-      for (const reversed of account.orders.values()) addOrder(account.ordersByAge, reversed);
+    for (const [accountId, account] of reshuffled) {
+      const refiled = { ...newAccount(account.id, account.createdAtMs), cash: account.cash, heldCash: account.heldCash, positions: account.positions, eventSeq: account.eventSeq };
+      for (const made of oldestFirst(account)) fileOrder(refiled, Object.fromEntries(Object.entries(made).reverse()) as unknown as Order);
+      reshuffled.set(accountId, refiled);
     }
     expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
   });
@@ -247,7 +243,7 @@ describe("ledger codec", () => {
   test("orders are written as tuples in a fixed field order (version 4)", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
     expect(document.version).toBe(4);
-    const first = sampleLedger().get("acct-b")!.orders.values().next().value!;
+    const first = oldestFirst(sampleLedger().get("acct-b")!).next().value!;
     const tuple = document.accounts[0].orders[0];
     expect(tuple).toHaveLength(V4_ORDER_FIELDS.length);
     expect(tuple[V4_ORDER_FIELDS.indexOf("id")]).toBe(first.id);

@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { Order } from "../../src/core/order.ts";
-import { addOrder, newOrderList, oldestFirst, orderAt } from "../../src/core/order-list.ts";
+import { addOrder, oldestFirst, orderAt, orderCount, type OrderList } from "../../src/core/order-list.ts";
+
+function newOrderList(): OrderList {
+  return { olderOrderChunks: [], newestOrders: [] };
+}
 
 /** Only identity matters to the list: a stand-in carrying its position as id. */
 function made(position: number): Order {
@@ -12,15 +16,25 @@ describe("an account's orders by age", () => {
     const list = newOrderList();
     const orders = Array.from({ length: 2 * 1024 + 3 }, (_, position) => made(position));
     for (const order of orders) addOrder(list, order);
-    expect(list.length).toBe(orders.length);
-    expect(list.chunks.map((chunk) => chunk.length)).toEqual([1024, 1024, 3]);
+    expect(orderCount(list)).toBe(orders.length);
+    expect(list.olderOrderChunks.map((chunk) => chunk.length)).toEqual([1024, 1024]);
+    expect(list.newestOrders).toHaveLength(3);
     for (const position of [0, 1, 1023, 1024, 1025, 2047, 2048, orders.length - 1]) {
       expect(orderAt(list, position)).toBe(orders[position]!);
     }
     expect([...oldestFirst(list)]).toEqual(orders);
   });
 
-  test("has nothing outside 0..length-1", () => {
+  test("starts a new chunk as one fills, so a full chunk is never written again", () => {
+    const list = newOrderList();
+    for (let position = 0; position < 1024; position++) addOrder(list, made(position));
+    expect(list.olderOrderChunks).toHaveLength(1);
+    expect(list.newestOrders).toEqual([]);
+    expect(orderAt(list, 1023)?.id).toBe("ord-1023");
+    expect(orderAt(list, 1024)).toBeUndefined();
+  });
+
+  test("has nothing outside 0..count-1", () => {
     const list = newOrderList();
     expect(orderAt(list, 0)).toBeUndefined();
     addOrder(list, made(0));

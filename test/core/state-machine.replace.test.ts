@@ -159,7 +159,7 @@ describe("replace_order request", () => {
     expect(orderOf(ledger, "ord-2").status).toBe("pending_new");
     expect(orderOf(ledger, "ord-2").replaces).toBe("ord-1");
     expect(orderOf(ledger, "ord-2").filledQty).toBe(0n);
-    expect([...oldestFirst(accountOf(ledger).ordersByAge)].map((order) => order.id)).toEqual(["ord-1", "ord-2"]);
+    expect([...oldestFirst(accountOf(ledger))].map((order) => order.id)).toEqual(["ord-1", "ord-2"]);
   });
 
   test("a null qty on a partially filled order means its remaining qty", () => {

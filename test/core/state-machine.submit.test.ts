@@ -5,7 +5,7 @@ import { availableQty, buyingPower } from "../../src/core/account.ts";
 import type { SubmitOrder } from "../../src/core/command.ts";
 import type { OrderAccepted } from "../../src/core/event.ts";
 import { apply, decide } from "../../src/core/state-machine.ts";
-import { oldestFirst } from "../../src/core/order-list.ts";
+import { oldestFirst, orderCount } from "../../src/core/order-list.ts";
 import {
   accountOf,
   ACCOUNT_ID,
@@ -157,7 +157,7 @@ describe("submit_order holds", () => {
     expect(accountOf(ledger).heldCash).toBe(usd("87.5"));
     expect(accountOf(ledger).cash).toBe(usd("1000"));
     expect(buyingPower(accountOf(ledger))).toBe(usd("912.5"));
-    expect([...oldestFirst(accountOf(ledger).ordersByAge)].map((order) => order.id)).toEqual(["ord-1"]);
+    expect([...oldestFirst(accountOf(ledger))].map((order) => order.id)).toEqual(["ord-1"]);
   });
 
   test("a market buy holds qty × the collar above the ask", () => {
@@ -176,7 +176,7 @@ describe("submit_order holds", () => {
     const ledger = fundedLedger(usd("99.9999"));
     const message = expectRejected(decide(ledger, submit({ qty: 10n, limitPrice: usd("10") })), "failed_precondition");
     expect(message).toContain("buying power");
-    expect(accountOf(ledger).orders.size).toBe(0);
+    expect(orderCount(accountOf(ledger))).toBe(0);
   });
 
   test("buying power already held by an open buy is not available to the next buy", () => {
