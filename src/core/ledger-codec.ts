@@ -18,7 +18,7 @@
 // Account, Order or Position fails to compile here until the codec carries it.
 import { fileOrder, findOrder, type Account, type Position } from "./account.ts";
 import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
-import { oldestFirst } from "./order-list.ts";
+import { orderChunks } from "./order-list.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
@@ -179,7 +179,7 @@ function accountToJson(account: Account): unknown {
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
-  for (const order of oldestFirst(account)) {
+  for (const chunk of orderChunks(account)) for (const order of chunk) {
     if (findOrder(account, order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }

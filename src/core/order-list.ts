@@ -38,7 +38,16 @@ export function orderAt(list: OrderList, position: number): Order | undefined {
   return (chunk < list.olderOrderChunks.length ? list.olderOrderChunks[chunk] : list.newestOrders)?.[position % CHUNK_ORDERS];
 }
 
+/**
+ * The chunks oldest first, the newest (partly filled) last: for a loop over every order, two
+ * array loops rather than a generator (a node walks every order at each snapshot and restart,
+ * and resuming a generator per order made a restart's venue reconcile twice as slow).
+ */
+export function orderChunks(list: OrderList): readonly (readonly Order[])[] {
+  return [...list.olderOrderChunks, list.newestOrders];
+}
+
+/** Every order oldest first, where a generator's cost does not matter. */
 export function* oldestFirst(list: OrderList): Generator<Order> {
-  for (const chunk of list.olderOrderChunks) yield* chunk;
-  yield* list.newestOrders;
+  for (const chunk of orderChunks(list)) yield* chunk;
 }

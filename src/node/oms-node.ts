@@ -2,7 +2,7 @@
 // through commit(): decide, apply, append to the log, and only once the log has it, tell the
 // client, the venue and the trade-update streams.
 import { findOrder, type Account } from "../core/account.ts";
-import { oldestFirst } from "../core/order-list.ts";
+import { orderChunks } from "../core/order-list.ts";
 import type { Command } from "../core/command.ts";
 import type { Event } from "../core/event.ts";
 import { checkInvariants, checkTouched } from "../core/invariants.ts";
@@ -293,7 +293,7 @@ export class OmsNode {
     const replaces: { old: Order; replacement: Order }[] = [];
     for (const shard of this.shards.values()) {
       for (const account of shard.ledger.values()) {
-        for (const order of oldestFirst(account)) {
+        for (const chunk of orderChunks(account)) for (const order of chunk) {
           if (!isOpen(order.status) || order.status === "pending_new") continue;
           open.push(venueOrderOf(order));
           if (order.status === "pending_cancel") cancels.push(order.id);
