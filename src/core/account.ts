@@ -1,6 +1,6 @@
 import type { Cash, Qty } from "./money.ts";
 import type { Order } from "./order.ts";
-import { addOrder, orderCount, type OrderList } from "./order-list.ts";
+import { addOrder, type OrderList } from "./order-list.ts";
 
 export interface Position {
   symbol: string;
@@ -20,12 +20,8 @@ export interface Account extends OrderList {
   /** Cash promised to open buy orders: always the sum of their holdCash. */
   heldCash: Cash;
   positions: Map<string, Position>;
-  /**
-   * The account's orders by id, in two Maps (see findOrder and RECENT_ORDERS_MAX): the newest
-   * orders, and the rest once there are more than that; null until then.
-   */
-  recentOrders: Map<string, Order>;
-  settledOrders: Map<string, Order> | null;
+  /** The account's orders by id; read through findOrder, added through fileOrder. */
+  orders: Map<string, Order>;
   /**
    * The order id of each order whose client order id is not its own order id. Most submits
    * name no client order id and the node gives them the order id, so most orders need no entry
@@ -43,8 +39,7 @@ export function newAccount(id: string, createdAtMs: number): Account {
     cash: 0n,
     heldCash: 0n,
     positions: new Map(),
-    recentOrders: new Map(),
-    settledOrders: null,
+    orders: new Map(),
     olderOrderChunks: [],
     newestOrders: [],
     orderIdsByDistinctClientOrderId: new Map(),
@@ -52,36 +47,27 @@ export function newAccount(id: string, createdAtMs: number): Account {
   };
 }
 
-/**
- * Orders recentOrders holds before they move to settledOrders. The collector rescans an old Map
- * whole at every young collection after it is written (measured: one account with a million
- * orders in one Map made each young collection ~30 ms, against ~1 ms at ten thousand). With two
- * Maps an order is written into the small one, and the large one is written once per this many
- * orders; a lookup that misses the small one costs a second.
- */
-export const RECENT_ORDERS_MAX = 65_536;
+// One Map of orders by id, whatever the account's size. The collector rescans a written old Map
+// whole, so a large account's young collections do more work (measured with explicit eden GCs:
+// ~30-60 ms at a million orders in one account against ~1 ms at ten thousand). Splitting it in
+// a small Map of the newest orders and a large one written once per 65,536 cut that work to
+// ~3-5 ms, but moving the small Map into the large one stopped the command that did it for
+// 35-45 ms, where one Map's worst command over the same run was ~8 ms: a worse tail, so not done.
 
 export function findOrder(account: Account, orderId: string): Order | undefined {
-  return account.recentOrders.get(orderId) ?? account.settledOrders?.get(orderId);
+  return account.orders.get(orderId);
 }
 
 /**
  * Files a new order under its id, its age and (when it is not its id) its client order id: the
  * one way orders enter an account, for apply and for a snapshot's decoder alike, so both build
- * the same Maps in the same order.
+ * the same Maps and list in the same order.
  */
 export function fileOrder(account: Account, order: Order): void {
   if (findOrder(account, order.id) !== undefined) throw new Error(`invariant: order ${order.id} created twice in account ${account.id}`);
-  account.recentOrders.set(order.id, order);
+  account.orders.set(order.id, order);
   addOrder(account, order);
   if (order.clientOrderId !== order.id) account.orderIdsByDistinctClientOrderId.set(order.clientOrderId, order.id);
-  // Counted from the list rather than the Map: the list's fields are on the account already read.
-  if (orderCount(account) % RECENT_ORDERS_MAX === 0) {
-    const settled = account.settledOrders ?? new Map<string, Order>();
-    for (const [orderId, recent] of account.recentOrders) settled.set(orderId, recent);
-    account.settledOrders = settled;
-    account.recentOrders = new Map();
-  }
 }
 
 /**

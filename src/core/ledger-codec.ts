@@ -183,7 +183,7 @@ function accountToJson(account: Account): unknown {
     if (findOrder(account, order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }
-  const filed = account.recentOrders.size + (account.settledOrders?.size ?? 0);
+  const filed = account.orders.size;
   if (orders.length !== filed) fail(`ledger: account ${account.id}: ${filed} orders filed, ${orders.length} listed`);
   return {
     id: account.id,
@@ -252,8 +252,7 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     cash: bigInteger(json, "cash", path),
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
-    recentOrders: new Map(),
-    settledOrders: null,
+    orders: new Map(),
     olderOrderChunks: [],
     newestOrders: [],
     orderIdsByDistinctClientOrderId: new Map(),

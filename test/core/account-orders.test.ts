@@ -1,14 +1,14 @@
-// An account with more orders than its recent Map holds: orders move to the settled Map, and
-// every lookup, check and snapshot still sees them all.
+// An account with more orders than one chunk of its list by age holds: every lookup, check and
+// snapshot still sees them all, in creation order.
 import { describe, expect, test } from "bun:test";
-import { findOrder, RECENT_ORDERS_MAX } from "../../src/core/account.ts";
+import { findOrder } from "../../src/core/account.ts";
 import { checkInvariants } from "../../src/core/invariants.ts";
 import { decodeLedger, encodeLedger } from "../../src/core/ledger-codec.ts";
-import { oldestFirst } from "../../src/core/order-list.ts";
+import { CHUNK_ORDERS, oldestFirst, orderAt, orderCount } from "../../src/core/order-list.ts";
 import { decide } from "../../src/core/state-machine.ts";
-import { accept, accountOf, cancel, expectEvents, expectRejected, fundedLedger, orderOf, submit, usd } from "./fixtures.ts";
+import { accept, accountOf, cancel, expectEvents, expectRejected, fundedLedger, submit, usd } from "./fixtures.ts";
 
-const ORDERS = RECENT_ORDERS_MAX + 5;
+const ORDERS = 2 * CHUNK_ORDERS + 5;
 
 function ledgerWithManyOrders() {
   const ledger = fundedLedger(usd("100000000"));
@@ -20,34 +20,32 @@ function ledgerWithManyOrders() {
   return ledger;
 }
 
-describe("an account with more orders than its recent Map holds", () => {
+describe("an account with orders in several chunks", () => {
   const ledger = ledgerWithManyOrders();
   const account = accountOf(ledger);
 
-  test("keeps the older orders in the settled Map and the newest in the recent one, all listed oldest first", () => {
-    expect(account.settledOrders?.size).toBe(RECENT_ORDERS_MAX);
-    expect(account.recentOrders.size).toBe(5);
-    expect(findOrder(account, "ord-0")?.id).toBe("ord-0");
-    expect(findOrder(account, `ord-${ORDERS - 1}`)?.id).toBe(`ord-${ORDERS - 1}`);
-    expect(findOrder(account, "ord-nowhere")).toBeUndefined();
-    const listed = [...oldestFirst(account)];
-    expect(listed).toHaveLength(ORDERS);
-    expect(listed[0]?.id).toBe("ord-0");
-    expect(listed[ORDERS - 1]?.id).toBe(`ord-${ORDERS - 1}`);
+  test("lists every order at its creation position and finds each by id", () => {
+    expect(account.olderOrderChunks).toHaveLength(2);
+    expect(orderCount(account)).toBe(ORDERS);
+    for (const position of [0, CHUNK_ORDERS - 1, CHUNK_ORDERS, 2 * CHUNK_ORDERS, ORDERS - 1]) {
+      expect(orderAt(account, position)?.id).toBe(`ord-${position}`);
+      expect(findOrder(account, `ord-${position}`)).toBe(orderAt(account, position)!);
+    }
+    expect([...oldestFirst(account)].map((order) => order.id)).toEqual(Array.from({ length: ORDERS }, (_, index) => `ord-${index}`));
   });
 
-  test("a settled order's id and client order id are still taken, and it can still be canceled", () => {
+  test("an old order's id and client order id are still taken, and it can still be canceled", () => {
     expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "fresh", qty: 1n, limitPrice: usd("1") })), "already_exists", "order_id");
     expect(decide(ledger, submit({ orderId: "ord-new", clientOrderId: "client-1", qty: 1n, limitPrice: usd("1") }))).toEqual({ ok: true, events: [], duplicateOf: "ord-1" });
     expect(decide(ledger, submit({ orderId: "ord-new", clientOrderId: "ord-2", qty: 1n, limitPrice: usd("1") }))).toEqual({ ok: true, events: [], duplicateOf: "ord-2" });
     expectEvents(decide(ledger, cancel("ord-0")), ["order_cancel_requested"]);
   });
 
-  test("keeps its invariants, and a snapshot brings the same Maps back", () => {
+  test("keeps its invariants, and a snapshot brings the same chunks and Maps back", () => {
     checkInvariants(account);
     const copy = accountOf(decodeLedger(encodeLedger(ledger)));
-    expect(copy.settledOrders?.size).toBe(RECENT_ORDERS_MAX);
-    expect([...copy.recentOrders.keys()]).toEqual([...account.recentOrders.keys()]);
-    expect(orderOf(new Map([[copy.id, copy]]), "ord-3")).toEqual(orderOf(ledger, "ord-3"));
+    expect(copy).toEqual(account);
+    expect(copy.olderOrderChunks.map((chunk) => chunk.length)).toEqual([CHUNK_ORDERS, CHUNK_ORDERS]);
+    expect([...copy.orderIdsByDistinctClientOrderId.keys()]).toEqual([...account.orderIdsByDistinctClientOrderId.keys()]);
   });
 });

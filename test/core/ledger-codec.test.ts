@@ -126,7 +126,7 @@ describe("ledger codec", () => {
     const copy = decoded.get("acct-b");
     if (original === undefined || copy === undefined) throw new Error("acct-b is missing");
     expect([...copy.positions.keys()]).toEqual(["MSFT", "AAPL"]);
-    expect([...copy.recentOrders.keys()]).toEqual([...original.recentOrders.keys()]);
+    expect([...copy.orders.keys()]).toEqual([...original.orders.keys()]);
     expect([...oldestFirst(copy)].map((made) => made.id)).toEqual([...oldestFirst(original)].map((made) => made.id));
     expect([...oldestFirst(copy)].every((made) => findOrder(copy, made.id) === made)).toBe(true);
     expect([...copy.orderIdsByDistinctClientOrderId]).toEqual([...original.orderIdsByDistinctClientOrderId]);
