@@ -1,6 +1,6 @@
 // Applying events. An event is a fact already in the log: applying it cannot fail, so
 // anything that does not fit here is a bug and throws.
-import { newAccount, type Account, type Position } from "./account.ts";
+import { fileOrder, findOrder, newAccount, type Account, type Position } from "./account.ts";
 import type { Event, OrderAccepted, OrderFilled, OrderReplaceRequested } from "./event.ts";
 import { isOpen, type Order, type OrderStatus, type OrderTerms } from "./order.ts";
 import { holdCashOf, holdQtyOf } from "./order-terms.ts";
@@ -28,22 +28,15 @@ export function applyEvent(ledger: Ledger, accountId: string, event: Event): voi
       return requestReplace(account, event);
     case "order_filled":
       return fill(account, event);
-    case "order_canceled": {
-      const order = close(account, event.orderId, "canceled", event.atMs);
-      order.canceledAtMs = event.atMs;
+    case "order_canceled":
+      close(account, event.orderId, "canceled", event.atMs);
       return;
-    }
-    case "order_expired": {
-      const order = close(account, event.orderId, "expired", event.atMs);
-      order.expiredAtMs = event.atMs;
+    case "order_expired":
+      close(account, event.orderId, "expired", event.atMs);
       return;
-    }
-    case "order_rejected": {
-      const order = close(account, event.orderId, "rejected", event.atMs);
-      order.rejectReason = event.reason;
-      order.rejectedAtMs = event.atMs;
+    case "order_rejected":
+      close(account, event.orderId, "rejected", event.atMs).rejectReason = event.reason;
       return;
-    }
     case "order_replaced":
       return confirmReplace(account, event.orderId, event.newOrderId, event.atMs);
     case "order_replace_rejected":
@@ -63,7 +56,6 @@ function requestReplace(account: Account, event: OrderReplaceRequested): void {
 }
 
 function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, holdCash: bigint, holdQty: bigint, atMs: number): Order {
-  if (account.orders.has(terms.id)) throw new Error(`invariant: order ${terms.id} created twice`);
   // Field by field rather than a spread of the terms: one allocation of a fixed shape, and
   // nothing but Order's own fields kept for the order's life (the terms may come from a decoder).
   const order: Order = {
@@ -90,15 +82,8 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     rejectReason: "",
     createdAtMs: atMs,
     updatedAtMs: atMs,
-    filledAtMs: null,
-    canceledAtMs: null,
-    expiredAtMs: null,
-    replacedAtMs: null,
-    rejectedAtMs: null,
   };
-  account.orders.set(order.id, order);
-  account.orderIds.push(order.id);
-  account.orderIdsByClientOrderId.set(order.clientOrderId, order.id);
+  fileOrder(account, order);
   // Born holding its amounts (no 0n + hold: bigint arithmetic allocates); the totals follow.
   addToHeldTotals(account, order.symbol, holdCash, holdQty);
   return order;
@@ -125,7 +110,6 @@ function fill(account: Account, event: OrderFilled): void {
   }
   if (order.filledQty === order.qty) {
     changeHold(account, order, -order.holdCash, -order.holdQty);
-    order.filledAtMs = event.atMs;
     setStatus(order, "filled", event.atMs);
   } else {
     const partial = order.status === "new" || order.status === "partially_filled";
@@ -148,7 +132,6 @@ function confirmReplace(account: Account, orderId: string, newOrderId: string, a
   changeHold(account, old, -old.holdCash, -old.holdQty);
   old.pendingReplace = null;
   old.replacedBy = newOrderId;
-  old.replacedAtMs = atMs;
   setStatus(old, "replaced", atMs);
   const holdCash = holdCashOf(replacement, replacement.qty);
   const holdQty = holdQtyOf(replacement, replacement.qty);
@@ -162,9 +145,7 @@ function refuseReplace(account: Account, orderId: string, newOrderId: string, re
   if (old.status === "pending_replace") {
     setStatus(old, old.filledQty > 0n ? "partially_filled" : "new", atMs);
   }
-  const replacement = close(account, newOrderId, "rejected", atMs);
-  replacement.rejectReason = reason;
-  replacement.rejectedAtMs = atMs;
+  close(account, newOrderId, "rejected", atMs).rejectReason = reason;
 }
 
 /**
@@ -184,12 +165,14 @@ function addToHeldTotals(account: Account, symbol: string, cashDelta: bigint, qt
 }
 
 function setStatus(order: Order, status: OrderStatus, atMs: number): void {
+  // A closed order's last update is when it closed (closedAtMs): nothing may move it after.
+  if (!isOpen(order.status)) throw new Error(`invariant: order ${order.id} is ${order.status} and cannot become ${status}`);
   order.status = status;
   order.updatedAtMs = atMs;
 }
 
 function orderOf(account: Account, orderId: string): Order {
-  const order = account.orders.get(orderId);
+  const order = findOrder(account, orderId);
   if (order === undefined) throw new Error(`invariant: event for unknown order ${orderId} in account ${account.id}`);
   return order;
 }

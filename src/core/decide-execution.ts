@@ -1,13 +1,13 @@
 // Decisions on what the venue reports. The venue is outside our control, so a report that
 // contradicts the ledger is refused (and the node raises it loudly), never applied.
-import type { Account } from "./account.ts";
+import { findOrder, type Account } from "./account.ts";
 import type { ApplyExecution } from "./command.ts";
 import { isOpen, remainingQty, type Order } from "./order.ts";
 import { reject } from "./rejection.ts";
 import type { Decision } from "./state-machine.ts";
 
 export function decideExecution(account: Account, command: ApplyExecution): Decision {
-  const order = account.orders.get(command.orderId);
+  const order = findOrder(account, command.orderId);
   if (order === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
   const { execution, atMs } = command;
   const orderId = order.id;

@@ -1,5 +1,5 @@
 // Decisions on client order commands: submit, cancel, replace.
-import { availableQty, buyingPower, type Account } from "./account.ts";
+import { availableQty, buyingPower, findOrder, orderByClientOrderId, type Account } from "./account.ts";
 import type { CancelOrder, ReplaceOrder, SubmitOrder } from "./command.ts";
 import type { Event } from "./event.ts";
 import { formatCash, type Cash, type Qty } from "./money.ts";
@@ -13,12 +13,12 @@ export function decideSubmit(account: Account, command: SubmitOrder): Decision {
   const problem = termsProblem(type, timeInForce, qty, limitPrice, stopPrice);
   if (problem !== null) return { ok: false, rejection: problem };
   const collarPrice = collarOf(command.side, type, limitPrice, stopPrice, command.askPrice);
-  const earlier = account.orderIdsByClientOrderId.get(command.clientOrderId);
+  const earlier = orderByClientOrderId(account, command.clientOrderId);
   if (earlier !== undefined) {
-    if (sameSubmit(account.orders.get(earlier), command)) return { ok: true, events: [], duplicateOf: earlier };
+    if (sameSubmit(earlier, command)) return { ok: true, events: [], duplicateOf: earlier.id };
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" was already used for a different order`);
   }
-  if (account.orders.has(command.orderId)) {
+  if (findOrder(account, command.orderId) !== undefined) {
     return refuse("already_exists", `order_id: ${command.orderId} already exists`);
   }
   const terms: OrderTerms = {
@@ -42,7 +42,7 @@ export function decideSubmit(account: Account, command: SubmitOrder): Decision {
 }
 
 export function decideCancel(account: Account, command: CancelOrder): Decision {
-  const order = account.orders.get(command.orderId);
+  const order = findOrder(account, command.orderId);
   if (order === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
   switch (order.status) {
     case "new":
@@ -59,7 +59,7 @@ export function decideCancel(account: Account, command: CancelOrder): Decision {
 }
 
 export function decideReplace(account: Account, command: ReplaceOrder): Decision {
-  const old = account.orders.get(command.orderId);
+  const old = findOrder(account, command.orderId);
   if (old === undefined) return refuse("not_found", `order_id: order ${command.orderId} not found`);
   if (old.status !== "new" && old.status !== "partially_filled") {
     return refuse("failed_precondition", `order_id: order ${old.id} is ${old.status} and cannot be replaced`);
@@ -89,10 +89,10 @@ export function decideReplace(account: Account, command: ReplaceOrder): Decision
   if (unchanged(old, terms)) {
     return refuse("invalid_argument", "qty, limit_price, stop_price, time_in_force: order parameters are not changed");
   }
-  if (account.orderIdsByClientOrderId.has(command.clientOrderId)) {
+  if (orderByClientOrderId(account, command.clientOrderId) !== undefined) {
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" is already in use`);
   }
-  if (account.orders.has(command.newOrderId)) {
+  if (findOrder(account, command.newOrderId) !== undefined) {
     return refuse("already_exists", `order_id: ${command.newOrderId} already exists`);
   }
   // Buying power holds the larger of the old and the new order while the venue decides.
@@ -127,9 +127,8 @@ function holdShortfall(account: Account, terms: OrderTerms, holdCash: Cash, hold
  * the earlier one) rather than a different one. Only a submitted order counts: a replacement's
  * client_order_id was never a submit, so a submit reusing it is a different order.
  */
-function sameSubmit(earlier: Order | undefined, command: SubmitOrder): boolean {
+function sameSubmit(earlier: Order, command: SubmitOrder): boolean {
   return (
-    earlier !== undefined &&
     earlier.replaces === null &&
     earlier.symbol === command.symbol &&
     earlier.side === command.side &&

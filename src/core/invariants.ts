@@ -1,6 +1,7 @@
 // The ledger's invariants, checked after every applied command, in production too: a broken
 // one means the OMS would misstate a client's money, so the node stops rather than go on.
-import type { Account } from "./account.ts";
+import { findOrder, type Account } from "./account.ts";
+import { orderChunks } from "./order-list.ts";
 import { isOpen, remainingQty } from "./order.ts";
 
 export function checkInvariants(account: Account): void {
@@ -12,7 +13,7 @@ export function checkInvariants(account: Account): void {
   if (account.heldCash > account.cash) fail(`heldCash ${account.heldCash} > cash ${account.cash}`);
   let heldCash = 0n;
   const heldQty = new Map<string, bigint>();
-  for (const order of account.orders.values()) {
+  for (const chunk of orderChunks(account)) for (const order of chunk) {
     if (order.filledQty < 0n || order.filledQty > order.qty) fail(`order ${order.id} filledQty ${order.filledQty} outside 0..${order.qty}`);
     if (!isOpen(order.status)) {
       if (order.holdCash !== 0n || order.holdQty !== 0n) fail(`closed order ${order.id} still holds`);
@@ -51,7 +52,7 @@ export function checkTouched(account: Account, orderId: string | null): void {
   if (account.cash < 0n) fail(`cash ${account.cash} < 0`);
   if (account.heldCash < 0n || account.heldCash > account.cash) fail(`heldCash ${account.heldCash} outside 0..${account.cash}`);
   if (orderId === null) return;
-  const order = account.orders.get(orderId);
+  const order = findOrder(account, orderId);
   if (order === undefined) return;
   if (order.filledQty > order.qty) fail(`order ${order.id} overfilled`);
   if (!isOpen(order.status) && (order.holdCash !== 0n || order.holdQty !== 0n)) fail(`closed order ${order.id} still holds`);

@@ -6,26 +6,34 @@
 // encodes to the same bytes whatever order its objects' properties were created in. Since
 // version 3 an order is an array of its fields in ORDER_FIELDS order rather than an object
 // (half the bytes and a third of the encoding time, which a node pays on every snapshot);
-// version 1 and 2 snapshots, with orders as objects, still decode. Bigints
+// version 1 and 2 snapshots, with orders as objects, still decode. Since version 4 an account's
+// orders are listed in creation order and nothing derivable from them is written: not the
+// creation-order id list, nor the client order id index (see orderIdsByDistinctClientOrderId);
+// the decoder rebuilds both, checking that an older snapshot's copies agree. Nor are an order's
+// five closing times (filledAtMs and the like): closedAtMs() derives them from its status and
+// last update, and an older snapshot's are checked to agree. Bigints
 // are decimal strings; the decoder knows from the field which ones they are and checks every
 // field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
 // Account, Order or Position fails to compile here until the codec carries it.
-import type { Account, Position } from "./account.ts";
-import { ORDER_STATUSES, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
+import { fileOrder, findOrder, type Account, type Position } from "./account.ts";
+import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
+import { orderChunks } from "./order-list.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
 /** Bumped whenever the layout changes; a decoder refuses versions it does not know. */
-export const LEDGER_FORMAT_VERSION = 3;
+export const LEDGER_FORMAT_VERSION = 4;
 /**
  * Versions 1 and 2 wrote each order as an object (1 also a submitFingerprints list per account,
  * now ignored: idempotency compares the earlier order's terms); version 3 writes an order as a
- * tuple in ORDER_FIELDS order.
+ * tuple in V3_ORDER_FIELDS order. Versions 1 to 3 also wrote orderIds (the creation order),
+ * orderIdsByClientOrderId (an entry for every order) and each order's closing times; version 4
+ * lists the orders in creation order as ORDER_FIELDS tuples and writes none of them.
  */
-const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
-/** An order's fields in the order a version 3 snapshot lists them. */
+/** An order's fields in the order a version 4 snapshot lists them. */
 const ORDER_FIELDS = [
   "id",
   "clientOrderId",
@@ -50,12 +58,17 @@ const ORDER_FIELDS = [
   "rejectReason",
   "createdAtMs",
   "updatedAtMs",
-  "filledAtMs",
-  "canceledAtMs",
-  "expiredAtMs",
-  "replacedAtMs",
-  "rejectedAtMs",
 ] as const satisfies readonly (keyof Order)[];
+/** The closing times versions 1 to 3 wrote after updatedAtMs, each with the status it belongs to. */
+const OLD_CLOSING_TIMES = [
+  ["filledAtMs", "filled"],
+  ["canceledAtMs", "canceled"],
+  ["expiredAtMs", "expired"],
+  ["replacedAtMs", "replaced"],
+  ["rejectedAtMs", "rejected"],
+] as const satisfies readonly (readonly [string, ClosedStatus])[];
+/** A version 3 snapshot's order tuple. */
+const V3_ORDER_FIELDS: readonly string[] = [...ORDER_FIELDS, ...OLD_CLOSING_TIMES.map(([field]) => field)];
 // A field added to Order fails to compile here until ORDER_FIELDS (and orderToTuple) carry it.
 const ORDER_FIELDS_COMPLETE: [Exclude<keyof Order, (typeof ORDER_FIELDS)[number]>] extends [never] ? true : false = true;
 
@@ -166,10 +179,12 @@ function accountToJson(account: Account): unknown {
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
-  for (const [orderId, order] of account.orders) {
-    if (orderId !== order.id) fail(`ledger: account ${account.id}: order ${order.id} is filed under ${orderId}`);
+  for (const chunk of orderChunks(account)) for (const order of chunk) {
+    if (findOrder(account, order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }
+  const filed = account.orders.size;
+  if (orders.length !== filed) fail(`ledger: account ${account.id}: ${filed} orders filed, ${orders.length} listed`);
   return {
     id: account.id,
     createdAtMs: safe(account.createdAtMs, "account", account.id, "createdAtMs"),
@@ -177,13 +192,11 @@ function accountToJson(account: Account): unknown {
     heldCash: String(account.heldCash),
     positions,
     orders,
-    orderIds: account.orderIds,
-    orderIdsByClientOrderId: [...account.orderIdsByClientOrderId],
     eventSeq: safe(account.eventSeq, "account", account.id, "eventSeq"),
   };
 }
 
-/** The order's fields in ORDER_FIELDS order (a version 3 snapshot's order). */
+/** The order's fields in ORDER_FIELDS order (a version 4 snapshot's order). */
 function orderToTuple(order: Order): unknown[] {
   const pending = order.pendingReplace;
   return [
@@ -210,23 +223,18 @@ function orderToTuple(order: Order): unknown[] {
     order.rejectReason,
     safe(order.createdAtMs, "order", order.id, "createdAtMs"),
     safe(order.updatedAtMs, "order", order.id, "updatedAtMs"),
-    nullableSafe(order.filledAtMs, "order", order.id, "filledAtMs"),
-    nullableSafe(order.canceledAtMs, "order", order.id, "canceledAtMs"),
-    nullableSafe(order.expiredAtMs, "order", order.id, "expiredAtMs"),
-    nullableSafe(order.replacedAtMs, "order", order.id, "replacedAtMs"),
-    nullableSafe(order.rejectedAtMs, "order", order.id, "rejectedAtMs"),
   ];
 }
 
 /**
- * A version 3 order tuple as the version 1/2 object, so that one reader checks all: a field
- * that is wrong is named by the same path whichever version held it.
+ * A version 3 or 4 order tuple as the version 1/2 object, so that one reader checks all: a
+ * field that is wrong is named by the same path whichever version held it.
  */
-function orderObjectOf(value: unknown, path: string): { [key: string]: unknown } {
+function orderObjectOf(value: unknown, path: string, fields: readonly string[]): { [key: string]: unknown } {
   const tuple = asArray(value, path);
-  if (tuple.length !== ORDER_FIELDS.length) fail(`${path}: must be an array of the ${ORDER_FIELDS.length} order fields, got ${tuple.length}`);
+  if (tuple.length !== fields.length) fail(`${path}: must be an array of the ${fields.length} order fields, got ${tuple.length}`);
   const json: { [key: string]: unknown } = {};
-  for (let index = 0; index < ORDER_FIELDS.length; index++) json[ORDER_FIELDS[index] as string] = tuple[index];
+  for (let index = 0; index < fields.length; index++) json[fields[index] as string] = tuple[index];
   const pending = json["pendingReplace"];
   if (pending !== null) {
     const pair = asArray(pending, `${path}.pendingReplace`);
@@ -245,8 +253,9 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
     orders: new Map(),
-    orderIds: textList(json, "orderIds", path),
-    orderIdsByClientOrderId: textMap(json, "orderIdsByClientOrderId", path),
+    olderOrderChunks: [],
+    newestOrders: [],
+    orderIdsByDistinctClientOrderId: new Map(),
     eventSeq: integer(json, "eventSeq", path),
   };
   asArray(json["positions"], `${path}.positions`).forEach((item, index) => {
@@ -254,13 +263,55 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     if (account.positions.has(position.symbol)) fail(`${path}: position ${position.symbol} appears twice`);
     account.positions.set(position.symbol, position);
   });
-  asArray(json["orders"], `${path}.orders`).forEach((item, index) => {
+  const orders = asArray(json["orders"], `${path}.orders`).map((item, index) => {
     const where = `${path}.orders[${index}]`;
-    const order = orderFromJson(version < 3 ? item : orderObjectOf(item, where), where);
-    if (account.orders.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
-    account.orders.set(order.id, order);
+    const json = version < 3 ? asObject(item, where) : orderObjectOf(item, where, version < 4 ? V3_ORDER_FIELDS : ORDER_FIELDS);
+    const order = orderFromJson(json, where);
+    if (version < 4) checkClosingTimes(order, json, where);
+    return order;
   });
+  const listed = version < 4 ? inCreationOrder(orders, textList(json, "orderIds", path), path) : orders;
+  for (const order of listed) {
+    if (findOrder(account, order.id) !== undefined) fail(`${path}: order ${order.id} appears twice`);
+    // As apply files an order, so the same Maps and derived indexes come back.
+    fileOrder(account, order);
+  }
+  if (version < 4) checkClientOrderIds(account, textMap(json, "orderIdsByClientOrderId", path), path);
   return account;
+}
+
+/** A version 1–3 account's orders (in the order its Map held them) in its orderIds order. */
+function inCreationOrder(orders: readonly Order[], orderIds: readonly string[], path: string): Order[] {
+  const byId = new Map<string, Order>();
+  for (const order of orders) {
+    if (byId.has(order.id)) fail(`${path}: order ${order.id} appears twice`);
+    byId.set(order.id, order);
+  }
+  if (orderIds.length !== byId.size) fail(`${path}.orderIds: lists ${orderIds.length} orders, the account has ${byId.size}`);
+  return orderIds.map((orderId, index) => {
+    const order = byId.get(orderId);
+    if (order === undefined) fail(`${path}.orderIds[${index}]: order ${orderId} is not among the account's orders`);
+    byId.delete(orderId);
+    return order;
+  });
+}
+
+/**
+ * A version 1–3 client order id index held an entry for every order; version 4 rebuilds only
+ * the entries whose client order id differs from the order id. Each old entry must name an
+ * order that carries that client order id, so the rebuilt index answers every lookup the same.
+ */
+function checkClientOrderIds(account: Account, written: ReadonlyMap<string, string>, path: string): void {
+  for (const [clientOrderId, orderId] of written) {
+    if (findOrder(account, orderId)?.clientOrderId !== clientOrderId) {
+      fail(`${path}.orderIdsByClientOrderId: ${clientOrderId} names order ${orderId}, which does not carry that client order id`);
+    }
+  }
+  let distinct = 0;
+  for (const [clientOrderId, orderId] of written) if (clientOrderId !== orderId) distinct += 1;
+  if (distinct !== account.orderIdsByDistinctClientOrderId.size) {
+    fail(`${path}.orderIdsByClientOrderId: ${distinct} entries differ from their order id, the orders carry ${account.orderIdsByDistinctClientOrderId.size}`);
+  }
 }
 
 function positionFromJson(value: unknown, path: string): Position {
@@ -274,8 +325,7 @@ function positionFromJson(value: unknown, path: string): Position {
   };
 }
 
-function orderFromJson(value: unknown, path: string): Order {
-  const json = asObject(value, path);
+function orderFromJson(json: { [key: string]: unknown }, path: string): Order {
   return {
     id: text(json, "id", path),
     clientOrderId: text(json, "clientOrderId", path),
@@ -300,12 +350,20 @@ function orderFromJson(value: unknown, path: string): Order {
     rejectReason: text(json, "rejectReason", path),
     createdAtMs: integer(json, "createdAtMs", path),
     updatedAtMs: integer(json, "updatedAtMs", path),
-    filledAtMs: nullable(json, "filledAtMs", path, asInteger),
-    canceledAtMs: nullable(json, "canceledAtMs", path, asInteger),
-    expiredAtMs: nullable(json, "expiredAtMs", path, asInteger),
-    replacedAtMs: nullable(json, "replacedAtMs", path, asInteger),
-    rejectedAtMs: nullable(json, "rejectedAtMs", path, asInteger),
   };
+}
+
+/**
+ * A version 1–3 order's closing times must be what closedAtMs() now derives (its last update
+ * for the status it closed with, null for the others), or the API would show other times.
+ */
+function checkClosingTimes(order: Order, json: { [key: string]: unknown }, path: string): void {
+  for (const [field, status] of OLD_CLOSING_TIMES) {
+    const written = nullable(json, field, path, asInteger);
+    if (written !== closedAtMs(order, status)) {
+      fail(`${path}.${field}: ${String(written)} is not the order's closing time (${order.status}, last updated at ${order.updatedAtMs})`);
+    }
+  }
 }
 
 function pendingReplaceFromJson(value: unknown, path: string, key: string): { newOrderId: string; filledQty: bigint } {
@@ -344,10 +402,6 @@ function textMap(json: { [key: string]: unknown }, key: string, path: string): M
 function safe(value: number, kind: "account" | "order", id: string, field: string): number {
   if (!Number.isSafeInteger(value)) fail(`ledger: ${kind} ${id} ${field} ${value} is not a safe integer`);
   return value;
-}
-
-function nullableSafe(value: number | null, kind: "account" | "order", id: string, field: string): number | null {
-  return value === null ? null : safe(value, kind, id, field);
 }
 
 function nullableBigint(value: bigint | null): string | null {

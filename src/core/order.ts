@@ -98,12 +98,19 @@ export interface Order extends OrderTerms {
   replacedBy: string | null;
   rejectReason: string;
   createdAtMs: number;
+  /** The last change of status; for a closed order, when it closed (see closedAtMs). */
   updatedAtMs: number;
-  filledAtMs: number | null;
-  canceledAtMs: number | null;
-  expiredAtMs: number | null;
-  replacedAtMs: number | null;
-  rejectedAtMs: number | null;
+}
+
+export type ClosedStatus = "filled" | "canceled" | "expired" | "replaced" | "rejected";
+
+/**
+ * When the order reached this closing status, or null if it is not in it. A closed order's
+ * status never changes again (apply refuses to), so its last update is when it closed: the
+ * order needs no field per closing status, most of them null all its life.
+ */
+export function closedAtMs(order: Order, status: ClosedStatus): number | null {
+  return order.status === status ? order.updatedAtMs : null;
 }
 
 export function remainingQty(order: Order): Qty {

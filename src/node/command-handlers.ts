@@ -1,8 +1,9 @@
 // One handler per public method, as the node runs it: parse the wire request, build the
 // core command with the node's ids, clock and market price, commit or read, render the reply.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { Account } from "../core/account.ts";
+import { findOrder, orderByClientOrderId, type Account } from "../core/account.ts";
 import { isOpen } from "../core/order.ts";
+import { orderAt, orderCount } from "../core/order-list.ts";
 import { reject } from "../core/rejection.ts";
 import type { NodeCommand, NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
@@ -168,8 +169,7 @@ function getOrder(node: OmsNode, request: GetOrderRequest): Promise<Outcome<Resu
     node.read(accountId, (account): Outcome<ResultCase> => {
       const key = request.key;
       if (key.case === undefined || key.value === "") return { ok: false, rejection: reject("invalid_argument", "order_id: order_id or client_order_id is required") };
-      const orderId = key.case === "orderId" ? key.value : account.orderIdsByClientOrderId.get(key.value);
-      const order = orderId === undefined ? undefined : account.orders.get(orderId);
+      const order = key.case === "orderId" ? findOrder(account, key.value) : orderByClientOrderId(account, key.value);
       if (order === undefined) {
         const field = key.case === "orderId" ? "order_id" : "client_order_id";
         return { ok: false, rejection: reject("not_found", `${field}: order ${key.value} not found`) };
@@ -191,16 +191,17 @@ function listOrders(node: OmsNode, request: ListOrdersRequest): Promise<Outcome<
     }
     return node.read(accountId, (account): Outcome<ResultCase> => {
       // The token is the position, in creation order, below which the next page starts.
-      let cursor = account.orderIds.length;
+      let cursor = orderCount(account);
       if (request.pageToken !== "") {
         const parsed = /^\d{1,12}$/.test(request.pageToken) ? Number(request.pageToken) : NaN;
-        if (!(parsed <= account.orderIds.length)) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
+        if (!(parsed <= orderCount(account))) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
         cursor = parsed;
       }
       const orders = [];
       while (cursor > 0 && orders.length < pageSize) {
         cursor -= 1;
-        const order = orderOf(account, account.orderIds[cursor] ?? "");
+        const order = orderAt(account, cursor);
+        if (order === undefined) throw new Error(`invariant: account ${account.id} lists ${orderCount(account)} orders but has none at ${cursor}`);
         const open = isOpen(order.status);
         if (filter === OrderStatusFilter.ALL || (filter === OrderStatusFilter.OPEN) === open) orders.push(orderView(order));
       }
@@ -214,7 +215,7 @@ function flatten<T>(outcome: Outcome<Outcome<T>>): Outcome<T> {
 }
 
 function orderOf(account: Account, orderId: string) {
-  const order = account.orders.get(orderId);
+  const order = findOrder(account, orderId);
   if (order === undefined) throw new Error(`invariant: order ${orderId} missing from account ${account.id}`);
   return order;
 }

@@ -1,7 +1,8 @@
 // An OMS node: the ledgers of the shards it owns, kept in memory. Every state change goes
 // through commit(): decide, apply, append to the log, and only once the log has it, tell the
 // client, the venue and the trade-update streams.
-import type { Account } from "../core/account.ts";
+import { findOrder, type Account } from "../core/account.ts";
+import { orderChunks } from "../core/order-list.ts";
 import type { Command } from "../core/command.ts";
 import type { Event } from "../core/event.ts";
 import { checkInvariants, checkTouched } from "../core/invariants.ts";
@@ -201,7 +202,8 @@ export class OmsNode {
   /** The order as decided so far, durable or not: only for choosing a market price. */
   peekOrder(accountId: string, orderId: string): Order | undefined {
     const shard = this.shards.get(this.options.shardOf(accountId));
-    return shard?.ledger.get(accountId)?.orders.get(orderId);
+    const account = shard?.ledger.get(accountId);
+    return account === undefined ? undefined : findOrder(account, orderId);
   }
 
   /** A read waits for the account's earlier writes to be durable, so it never shows state the log could lose. */
@@ -250,14 +252,14 @@ export class OmsNode {
   private collectEffects(account: Account, event: Event, effects: (() => void)[]): void {
     const venue = this.options.venue;
     const orderId = orderIdOf(event);
-    const order = orderId === null ? undefined : account.orders.get(orderId);
+    const order = orderId === null ? undefined : findOrder(account, orderId);
     if (event.kind === "order_accepted" && order !== undefined) {
       const routed = venueOrderOf(order);
       effects.push(() => venue.submit(routed));
     } else if (event.kind === "order_cancel_requested") {
       effects.push(() => venue.cancel(event.orderId));
     } else if (event.kind === "order_replace_requested" && order?.pendingReplace != null) {
-      const replacement = account.orders.get(event.terms.id);
+      const replacement = findOrder(account, event.terms.id);
       if (replacement === undefined) throw new Error(`invariant: replacement ${event.terms.id} missing`);
       const routed = venueOrderOf(replacement);
       const expectedFilledQty = order.pendingReplace.filledQty;
@@ -291,11 +293,11 @@ export class OmsNode {
     const replaces: { old: Order; replacement: Order }[] = [];
     for (const shard of this.shards.values()) {
       for (const account of shard.ledger.values()) {
-        for (const order of account.orders.values()) {
+        for (const chunk of orderChunks(account)) for (const order of chunk) {
           if (!isOpen(order.status) || order.status === "pending_new") continue;
           open.push(venueOrderOf(order));
           if (order.status === "pending_cancel") cancels.push(order.id);
-          const replacement = order.pendingReplace === null ? undefined : account.orders.get(order.pendingReplace.newOrderId);
+          const replacement = order.pendingReplace === null ? undefined : findOrder(account, order.pendingReplace.newOrderId);
           if (replacement !== undefined) replaces.push({ old: order, replacement });
         }
       }

@@ -4,7 +4,7 @@ import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { buyingPower, type Account, type Position } from "../core/account.ts";
 import type { Event } from "../core/event.ts";
 import { divideRounded, formatCash, type Price } from "../core/money.ts";
-import type { Order, OrderStatus as CoreStatus, OrderType as CoreType, Side as CoreSide, TimeInForce as CoreTif } from "../core/order.ts";
+import { closedAtMs, type Order, type OrderStatus as CoreStatus, type OrderType as CoreType, type Side as CoreSide, type TimeInForce as CoreTif } from "../core/order.ts";
 import {
   AccountSchema,
   OrderSchema,
@@ -66,11 +66,11 @@ export function orderView(order: Order): OrderView {
     replacedBy: order.replacedBy ?? "",
     createdAt: timestampFromMs(order.createdAtMs),
     updatedAt: timestampFromMs(order.updatedAtMs),
-    ...optionalTime("filledAt", order.filledAtMs),
-    ...optionalTime("canceledAt", order.canceledAtMs),
-    ...optionalTime("expiredAt", order.expiredAtMs),
-    ...optionalTime("replacedAt", order.replacedAtMs),
-    ...optionalTime("rejectedAt", order.rejectedAtMs),
+    ...optionalTime("filledAt", closedAtMs(order, "filled")),
+    ...optionalTime("canceledAt", closedAtMs(order, "canceled")),
+    ...optionalTime("expiredAt", closedAtMs(order, "expired")),
+    ...optionalTime("replacedAt", closedAtMs(order, "replaced")),
+    ...optionalTime("rejectedAt", closedAtMs(order, "rejected")),
   });
 }
 

@@ -7,6 +7,7 @@
 // next record the read model's rows do not reflect (projector_offsets.next_offset). After a
 // restart from a snapshot, records below rowsOffset are applied to the ledger only, because
 // the rows already hold their effect; from rowsOffset on, every record's changes are written.
+import { findOrder } from "../core/account.ts";
 import { checkTouched } from "../core/invariants.ts";
 import { encodeLedger } from "../core/ledger-codec.ts";
 import { apply, type Ledger } from "../core/state-machine.ts";
@@ -137,7 +138,7 @@ export class PartitionProjection {
     const positions = new Map<string, { accountId: string; symbol: string }>();
     for (const [orderId, accountId] of this.#orders) {
       const account = this.#account(accountId);
-      const order = account.orders.get(orderId);
+      const order = findOrder(account, orderId);
       if (order === undefined) throw new Error(`projector: order ${orderId} of account ${accountId} is not in the ledger`);
       checkTouched(account, orderId);
       write.orders.push(orderRow(order));
@@ -176,7 +177,7 @@ export class PartitionProjection {
     for (const event of events) {
       for (const orderId of ordersOf(event)) this.#orders.set(orderId, accountId);
       if (event.kind !== "order_filled") continue;
-      const order = account.orders.get(event.orderId);
+      const order = findOrder(account, event.orderId);
       if (order === undefined) throw new Error(`projector: fill of order ${event.orderId} that account ${accountId} does not have`);
       this.#fills.push(fillRow(order, event));
     }

@@ -1,7 +1,7 @@
 // Command builders and small ledger setups for the core's tests. Every builder has defaults
 // that make a valid command, so a test states only what it is about.
 import { expect } from "bun:test";
-import type { Account, Position } from "../../src/core/account.ts";
+import { findOrder, type Account, type Position } from "../../src/core/account.ts";
 import type {
   ApplyExecution,
   CancelOrder,
@@ -148,7 +148,7 @@ export function accountOf(ledger: Ledger, accountId: string = ACCOUNT_ID): Accou
 }
 
 export function orderOf(ledger: Ledger, orderId: string, accountId: string = ACCOUNT_ID): Order {
-  const order = accountOf(ledger, accountId).orders.get(orderId);
+  const order = findOrder(accountOf(ledger, accountId), orderId);
   if (order === undefined) throw new Error(`test expected order ${orderId} to exist`);
   return order;
 }

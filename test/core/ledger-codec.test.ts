@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { newAccount, type Account } from "../../src/core/account.ts";
+import { fileOrder, findOrder, newAccount, type Account } from "../../src/core/account.ts";
 import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
-import { ORDER_STATUSES as ALL_STATUSES, type Order, type OrderStatus } from "../../src/core/order.ts";
+import { closedAtMs, ORDER_STATUSES as ALL_STATUSES, type ClosedStatus, type Order, type OrderStatus } from "../../src/core/order.ts";
+import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
 
@@ -9,7 +10,8 @@ function order(accountId: string, id: string, status: OrderStatus, index: number
   const buy = index % 2 === 0;
   return {
     id,
-    clientOrderId: `client-${id}`,
+    // Half the orders carry their own id as client order id, as a submit that names none does.
+    clientOrderId: index % 2 === 0 ? id : `client-${id}`,
     symbol: index % 3 === 0 ? "MSFT" : "AAPL",
     side: buy ? "buy" : "sell",
     type: (["market", "limit", "stop", "stop_limit"] as const)[index % 4] ?? "market",
@@ -31,17 +33,15 @@ function order(accountId: string, id: string, status: OrderStatus, index: number
     replacedBy: status === "replaced" ? "ord-pending_new" : null,
     rejectReason: status === "rejected" ? "venue: symbol halted \u{1F6D1} \ud800" : "",
     createdAtMs: 1_700_000_000_000 + index,
-    updatedAtMs: 1_700_000_000_500 + index,
-    filledAtMs: status === "filled" ? 1_700_000_001_000 : null,
-    canceledAtMs: status === "canceled" ? 0 : null,
-    expiredAtMs: status === "expired" ? 1_700_000_002_000 : null,
-    replacedAtMs: status === "replaced" ? 1_700_000_003_000 : null,
-    rejectedAtMs: status === "rejected" ? 1_700_000_004_000 : null,
+    // Zero is a time like any other (the canceled order's closing time must not read as none).
+    updatedAtMs: status === "canceled" ? 0 : 1_700_000_000_500 + index,
   };
 }
 
 /** Two accounts filed out of alphabetical order, one of them untouched since creation, the
- * other with positions and orders of every status, each Map filled out of sorted order. */
+ * other with positions and orders of every status, each Map filled out of sorted order. The
+ * orders are filed as apply files them: by id, in creation order, and by client order id where
+ * it is not the order id. */
 function sampleLedger(): Ledger {
   const trader: Account = newAccount("acct-b", 1_700_000_000_000);
   trader.cash = 1_000_000_000_000n;
@@ -51,27 +51,51 @@ function sampleLedger(): Ledger {
   trader.positions.set("AAPL", { symbol: "AAPL", qty: 0n, heldQty: 0n, costBasis: 0n });
   [...ALL_STATUSES].reverse().forEach((status, index) => {
     const made = order(trader.id, `ord-${status}`, status, index);
-    trader.orders.set(made.id, made);
-    trader.orderIdsByClientOrderId.set(made.clientOrderId, made.id);
+    fileOrder(trader, made);
   });
-  trader.orderIds = ALL_STATUSES.map((status) => `ord-${status}`);
   const ledger: Ledger = new Map();
   ledger.set(trader.id, trader);
   ledger.set("acct-a", newAccount("acct-a", 1_699_999_999_999));
   return ledger;
 }
 
-/** The version 2 order tuple's layout, written out: reordering it would misread stored snapshots. */
+/** The version 3 order tuple's layout, written out: reordering it would misread stored snapshots. */
 const V3_ORDER_FIELDS = [
   "id", "clientOrderId", "symbol", "side", "type", "timeInForce", "qty", "limitPrice", "stopPrice", "collarPrice", "replaces",
   "accountId", "status", "filledQty", "filledNotional", "holdCash", "holdQty", "lastExecutionSeq", "pendingReplace", "replacedBy",
   "rejectReason", "createdAtMs", "updatedAtMs", "filledAtMs", "canceledAtMs", "expiredAtMs", "replacedAtMs", "rejectedAtMs",
 ];
+/** Version 4's tuple: version 3's without the five closing times, which follow from status and updatedAtMs. */
+const V4_ORDER_FIELDS = V3_ORDER_FIELDS.slice(0, V3_ORDER_FIELDS.indexOf("filledAtMs"));
+const CLOSED_BY_TIME: [string, OrderStatus][] = [
+  ["filledAtMs", "filled"], ["canceledAtMs", "canceled"], ["expiredAtMs", "expired"], ["replacedAtMs", "replaced"], ["rejectedAtMs", "rejected"],
+];
 
-/** A version 2 snapshot rewritten as version 1 wrote it: each order an object of named fields. */
-/** A version 3 snapshot rewritten as the older layout with orders as objects (versions 1 and 2). */
-function asObjectVersion(bytes: Uint8Array, version: 1 | 2): any {
+/**
+ * A version 4 snapshot rewritten as version 3 wrote it: the orders in another order than their
+ * creation (a version 3 listed them as its Map held them), with the creation order in orderIds
+ * and every order in orderIdsByClientOrderId, and each order's five closing times.
+ */
+function asVersion3(bytes: Uint8Array): any {
   const document = JSON.parse(new TextDecoder().decode(bytes));
+  document.version = 3;
+  const at = (field: string) => V3_ORDER_FIELDS.indexOf(field);
+  for (const account of document.accounts) {
+    const orders: unknown[][] = account.orders;
+    for (const tuple of orders) {
+      const closedAt = (status: OrderStatus) => (tuple[at("status")] === status ? tuple[at("updatedAtMs")] : null);
+      tuple.push(...CLOSED_BY_TIME.map(([, status]) => closedAt(status)));
+    }
+    account.orders = [...orders].reverse();
+    account.orderIds = orders.map((tuple) => tuple[at("id")]);
+    account.orderIdsByClientOrderId = orders.map((tuple) => [tuple[at("clientOrderId")], tuple[at("id")]]);
+  }
+  return document;
+}
+
+/** A version 4 snapshot rewritten as the older layout with orders as objects (versions 1 and 2). */
+function asObjectVersion(bytes: Uint8Array, version: 1 | 2): any {
+  const document = asVersion3(bytes);
   document.version = version;
   for (const account of document.accounts) {
     account.orders = account.orders.map((tuple: unknown[]) => {
@@ -94,7 +118,7 @@ describe("ledger codec", () => {
     expect(decodeLedger(encodeLedger(ledger))).toEqual(ledger);
   });
 
-  test("every Map and the orderIds array keep their insertion order", () => {
+  test("every Map and the list of orders by age keep their insertion order", () => {
     const ledger = sampleLedger();
     const decoded = decodeLedger(encodeLedger(ledger));
     expect([...decoded.keys()]).toEqual(["acct-b", "acct-a"]);
@@ -103,20 +127,76 @@ describe("ledger codec", () => {
     if (original === undefined || copy === undefined) throw new Error("acct-b is missing");
     expect([...copy.positions.keys()]).toEqual(["MSFT", "AAPL"]);
     expect([...copy.orders.keys()]).toEqual([...original.orders.keys()]);
-    expect([...copy.orders.keys()]).not.toEqual(copy.orderIds);
-    expect(copy.orderIds).toEqual(original.orderIds);
-    expect([...copy.orderIdsByClientOrderId]).toEqual([...original.orderIdsByClientOrderId]);
+    expect([...oldestFirst(copy)].map((made) => made.id)).toEqual([...oldestFirst(original)].map((made) => made.id));
+    expect([...oldestFirst(copy)].every((made) => findOrder(copy, made.id) === made)).toBe(true);
+    expect([...copy.orderIdsByDistinctClientOrderId]).toEqual([...original.orderIdsByDistinctClientOrderId]);
+    expect(copy.orderIdsByDistinctClientOrderId.size).toBe(ALL_STATUSES.length / 2);
+  });
+
+  test("version 4 writes neither the creation order nor the client order id index: both are rebuilt from the orders", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    expect(document.version).toBe(4);
+    expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions"]);
+    const ids = document.accounts[0].orders.map((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("id")]);
+    expect(ids).toEqual([...oldestFirst(sampleLedger().get("acct-b")!)].map((made) => made.id));
+  });
+
+  test("a version 3 snapshot, its orders out of creation order and every client order id indexed, decodes to the same ledger", () => {
+    const ledger = sampleLedger();
+    const document = asVersion3(encodeLedger(ledger));
+    expect(document.accounts[0].orders[0][0]).not.toBe(document.accounts[0].orderIds[0]);
+    expect(decodeLedger(encodeText(document))).toEqual(ledger);
+  });
+
+  test("a version 3 snapshot's closing times come back as the API showed them", () => {
+    const document = asVersion3(encodeLedger(sampleLedger()));
+    const tuples: unknown[][] = document.accounts[0].orders;
+    const canceled = tuples.find((tuple) => tuple[V3_ORDER_FIELDS.indexOf("status")] === "canceled")!;
+    expect(canceled[V3_ORDER_FIELDS.indexOf("canceledAtMs")]).toBe(0);
+    const decoded = decodeLedger(encodeText(document)).get("acct-b")!;
+    for (const order of oldestFirst(decoded)) {
+      for (const [field, status] of CLOSED_BY_TIME) {
+        const tuple = tuples.find((t) => t[0] === order.id)!;
+        expect(closedAtMs(order, status as ClosedStatus)).toBe(tuple[V3_ORDER_FIELDS.indexOf(field)] as number | null);
+      }
+    }
+  });
+
+  test("a version 3 order whose closing time is not its last update, or is set for another status, is refused", () => {
+    const late = asVersion3(encodeLedger(sampleLedger()));
+    const filled = late.accounts[0].orders.findIndex((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("status")] === "filled");
+    late.accounts[0].orders[filled][V3_ORDER_FIELDS.indexOf("filledAtMs")] += 1;
+    expect(() => decodeLedger(encodeText(late))).toThrow(`accounts[0].orders[${filled}].filledAtMs: `);
+    const stray = asVersion3(encodeLedger(sampleLedger()));
+    stray.accounts[0].orders[filled][V3_ORDER_FIELDS.indexOf("canceledAtMs")] = 5;
+    expect(() => decodeLedger(encodeText(stray))).toThrow(`accounts[0].orders[${filled}].canceledAtMs: 5 is not the order's closing time (filled`);
+  });
+
+  test("a version 3 snapshot whose orderIds or client order id index disagree with its orders is refused", () => {
+    const missing = asVersion3(encodeLedger(sampleLedger()));
+    missing.accounts[0].orderIds.pop();
+    expect(() => decodeLedger(encodeText(missing))).toThrow("accounts[0].orderIds: lists 9 orders, the account has 10");
+    const unknown = asVersion3(encodeLedger(sampleLedger()));
+    unknown.accounts[0].orderIds[2] = "ord-nowhere";
+    expect(() => decodeLedger(encodeText(unknown))).toThrow("accounts[0].orderIds[2]: order ord-nowhere is not among the account's orders");
+    const wrong = asVersion3(encodeLedger(sampleLedger()));
+    wrong.accounts[0].orderIdsByClientOrderId[1][1] = wrong.accounts[0].orderIdsByClientOrderId[0][1];
+    expect(() => decodeLedger(encodeText(wrong))).toThrow("which does not carry that client order id");
+    const lacking = asVersion3(encodeLedger(sampleLedger()));
+    lacking.accounts[0].orderIdsByClientOrderId = lacking.accounts[0].orderIdsByClientOrderId.filter(([key, id]: string[]) => key === id);
+    expect(() => decodeLedger(encodeText(lacking))).toThrow("0 entries differ from their order id, the orders carry 5");
   });
 
   test("bigints come back as bigints and nulls as nulls", () => {
     const decoded = decodeLedger(encodeLedger(sampleLedger()));
-    const partial = decoded.get("acct-b")?.orders.get("ord-partially_filled");
+    const trader = decoded.get("acct-b")!;
+    const partial = findOrder(trader, "ord-partially_filled");
     expect(typeof partial?.filledNotional).toBe("bigint");
     expect(partial?.filledNotional).toBe(75_700_000_000_000_000_000_000n);
-    const stop = [...(decoded.get("acct-b")?.orders.values() ?? [])].find((made) => made.stopPrice !== null);
+    const stop = [...oldestFirst(trader)].find((made) => made.stopPrice !== null);
     expect(stop?.stopPrice).toBe(0n);
-    expect(decoded.get("acct-b")?.orders.get("ord-new")?.pendingReplace).toBeNull();
-    expect(decoded.get("acct-b")?.orders.get("ord-pending_replace")?.pendingReplace).toEqual({
+    expect(findOrder(trader, "ord-new")?.pendingReplace).toBeNull();
+    expect(findOrder(trader, "ord-pending_replace")?.pendingReplace).toEqual({
       newOrderId: "ord-pending_new",
       filledQty: 0n,
     });
@@ -125,11 +205,10 @@ describe("ledger codec", () => {
   test("the same ledger encodes to the same bytes, whatever order its properties were set in", () => {
     const ledger = sampleLedger();
     const reshuffled = sampleLedger();
-    for (const account of reshuffled.values()) {
-      for (const [id, made] of account.orders) {
-        const reversed = Object.fromEntries(Object.entries(made).reverse()) as unknown as Order;
-        account.orders.set(id, reversed);
-      }
+    for (const [accountId, account] of reshuffled) {
+      const refiled = { ...newAccount(account.id, account.createdAtMs), cash: account.cash, heldCash: account.heldCash, positions: account.positions, eventSeq: account.eventSeq };
+      for (const made of oldestFirst(account)) fileOrder(refiled, Object.fromEntries(Object.entries(made).reverse()) as unknown as Order);
+      reshuffled.set(accountId, refiled);
     }
     expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
   });
@@ -157,19 +236,19 @@ describe("ledger codec", () => {
   });
 
   test("an unknown version is refused, naming the versions this reader knows", () => {
-    const bytes = encodeText({ format: "oms.ledger", version: 4, accounts: [] });
-    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 4 is not supported (this reader knows 1 and 2 and 3)");
+    const bytes = encodeText({ format: "oms.ledger", version: 5, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 5 is not supported (this reader knows 1 and 2 and 3 and 4)");
   });
 
-  test("orders are written as tuples in a fixed field order (version 3)", () => {
+  test("orders are written as tuples in a fixed field order (version 4)", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    expect(document.version).toBe(3);
-    const first = sampleLedger().get("acct-b")!.orders.values().next().value!;
+    expect(document.version).toBe(4);
+    const first = oldestFirst(sampleLedger().get("acct-b")!).next().value!;
     const tuple = document.accounts[0].orders[0];
-    expect(tuple).toHaveLength(V3_ORDER_FIELDS.length);
-    expect(tuple[V3_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
-    expect(tuple[V3_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
-    expect(tuple[V3_ORDER_FIELDS.indexOf("rejectedAtMs")]).toBe(first.rejectedAtMs);
+    expect(tuple).toHaveLength(V4_ORDER_FIELDS.length);
+    expect(tuple[V4_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
+    expect(tuple[V4_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
+    expect(tuple[V4_ORDER_FIELDS.indexOf("updatedAtMs")]).toBe(first.updatedAtMs);
   });
 
   test("a version 2 snapshot, with orders as objects, still decodes to the same ledger", () => {
@@ -196,7 +275,7 @@ describe("ledger codec", () => {
 
   test("a damaged field is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[3][V3_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
+    document.accounts[0].orders[3][V4_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
     expect(() => decodeLedger(encodeText(document))).toThrow(
       "ledger snapshot: accounts[0].orders[3].holdCash: must be a decimal integer string",
     );
@@ -204,19 +283,19 @@ describe("ledger codec", () => {
 
   test("an unknown order status is refused", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[0][V3_ORDER_FIELDS.indexOf("status")] = "done_for_day";
+    document.accounts[0].orders[0][V4_ORDER_FIELDS.indexOf("status")] = "done_for_day";
     expect(() => decodeLedger(encodeText(document))).toThrow('accounts[0].orders[0].status: "done_for_day" is not one of');
   });
 
   test("an order tuple of the wrong length is refused rather than read with fields shifted", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
     document.accounts[0].orders[1].pop();
-    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 28 order fields, got 27");
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 23 order fields, got 22");
   });
 
   test("a damaged pending replace in an order tuple is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    const at = V3_ORDER_FIELDS.indexOf("pendingReplace");
+    const at = V4_ORDER_FIELDS.indexOf("pendingReplace");
     const order = document.accounts[0].orders.find((tuple: unknown[]) => tuple[at] !== null);
     order[at] = [order[at][0]];
     expect(() => decodeLedger(encodeText(document))).toThrow(".pendingReplace: must be [newOrderId, filledQty]");

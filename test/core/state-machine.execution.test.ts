@@ -1,12 +1,13 @@
 // apply_execution: what a venue report does to an order, its holds, the cash and the position.
 import { describe, expect, test } from "bun:test";
 import { availableQty, buyingPower } from "../../src/core/account.ts";
-import type { Execution } from "../../src/core/command.ts";
-import type { OrderStatus } from "../../src/core/order.ts";
+import type { ApplyExecution, Execution } from "../../src/core/command.ts";
+import { closedAtMs, type ClosedStatus, type OrderStatus } from "../../src/core/order.ts";
 import { decide } from "../../src/core/state-machine.ts";
 import {
   accept,
   accountOf,
+  AT_MS,
   canonical,
   execution,
   expectEvents,
@@ -207,5 +208,34 @@ describe("venue closing an order", () => {
   test("a venue report for an unknown order is not_found", () => {
     const report: Execution = { kind: "canceled", reason: "x" };
     expectRejected(decide(fundedLedger(), execution("ord-404", report)), "not_found", "order_id");
+  });
+});
+
+describe("closing times", () => {
+  const closings: [ClosedStatus, (orderId: string) => ApplyExecution][] = [
+    ["filled", (orderId) => fill(orderId, 1, 10n, usd("10"))],
+    ["canceled", venueCanceled],
+    ["expired", venueExpired],
+    ["rejected", venueRejected],
+  ];
+  test.each(closings)("an order %s has that closing time, when the report came, and no other", (status, report) => {
+    const ledger = fundedLedger();
+    accept(ledger, submit({ orderId: "ord-1" }));
+    accept(ledger, { ...report("ord-1"), atMs: AT_MS + 5 });
+    const order = orderOf(ledger, "ord-1");
+    expect(order.status).toBe(status);
+    for (const other of ["filled", "canceled", "expired", "replaced", "rejected"] as const) {
+      expect(closedAtMs(order, other)).toBe(other === status ? AT_MS + 5 : null);
+    }
+    // Later reports about the closed order change nothing, so its closing time stays.
+    accept(ledger, { ...venueCanceled("ord-1"), atMs: AT_MS + 9 });
+    expect(closedAtMs(orderOf(ledger, "ord-1"), status)).toBe(AT_MS + 5);
+  });
+
+  test("an open order has no closing time", () => {
+    const ledger = fundedLedger();
+    accept(ledger, submit({ orderId: "ord-1" }));
+    accept(ledger, { ...fill("ord-1", 1, 4n, usd("10")), atMs: AT_MS + 5 });
+    expect(closedAtMs(orderOf(ledger, "ord-1"), "filled")).toBeNull();
   });
 });

@@ -5,7 +5,8 @@
 // events on an empty ledger must rebuild the same state.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import type { Account } from "../../src/core/account.ts";
+import { findOrder, type Account } from "../../src/core/account.ts";
+import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Command } from "../../src/core/command.ts";
 import type { Event } from "../../src/core/event.ts";
 import { checkInvariants } from "../../src/core/invariants.ts";
@@ -157,7 +158,8 @@ function choose<T>(items: readonly T[], index: number): T | undefined {
 
 /** The account's orders; `working` keeps those the venue works (new, partially filled), most commands' targets. */
 function ordersOf(ledger: Ledger, accountId: string, which: "working" | "open" | "any"): Order[] {
-  const orders = [...(ledger.get(accountId)?.orders.values() ?? [])];
+  const account = ledger.get(accountId);
+  const orders = account === undefined ? [] : [...oldestFirst(account)];
   if (which === "any") return orders;
   if (which === "open") return orders.filter((order) => !CLOSED.has(order.status));
   return orders.filter((order) => order.status === "new" || order.status === "partially_filled");
@@ -289,7 +291,8 @@ function recordExpected(expected: Expected, ledger: Ledger, accountId: string, e
   if (event.kind !== "account_created") expected.eventSeq.set(accountId, (expected.eventSeq.get(accountId) ?? 0) + 1);
   if (event.kind === "cash_deposited") add(expected.cash, accountId, event.amount);
   if (event.kind !== "order_filled") return;
-  const order = ledger.get(accountId)?.orders.get(event.orderId);
+  const account = ledger.get(accountId);
+  const order = account === undefined ? undefined : findOrder(account, event.orderId);
   if (order === undefined) throw new Error(`fill event for an order the ledger does not have: ${event.orderId}`);
   const notional = event.qty * event.price;
   const sign = order.side === "buy" ? 1n : -1n;
@@ -309,7 +312,7 @@ function expectAccountSound(account: Account, expected: Expected): void {
 
   let heldCash = 0n;
   const heldQty = new Map<string, bigint>();
-  for (const order of account.orders.values()) {
+  for (const order of oldestFirst(account)) {
     const where = `order ${order.id} (${order.side} ${order.type}, ${order.status})`;
     expect({ where, filledQty: order.filledQty >= 0n && order.filledQty <= order.qty }).toEqual({ where, filledQty: true });
     expect({ where, filledQty: order.filledQty }).toEqual({ where, filledQty: expected.filledQty.get(`${account.id}/${order.id}`) ?? 0n });
@@ -404,7 +407,7 @@ function runSteps(steps: Step[]): RunResult {
     for (const account of ledger.values()) {
       checkInvariants(account);
       expectAccountSound(account, expected);
-      for (const order of account.orders.values()) {
+      for (const order of oldestFirst(account)) {
         const key = `${account.id}/${order.id}`;
         const earlier = closedOrders.get(key);
         // A closed order is final: no later event changes its status, fills, holds or times
@@ -458,7 +461,7 @@ describe("core invariants under random command sequences", () => {
         const result = runSteps(generated);
         for (const outcome of result.outcomes) outcomes.add(outcome);
         for (const account of result.ledger.values()) {
-          for (const order of account.orders.values()) seen.add(order.status);
+          for (const order of oldestFirst(account)) seen.add(order.status);
         }
       }),
       { numRuns: 100, seed: 42, includeErrorInReport: true },

@@ -5,6 +5,7 @@ import { availableQty, buyingPower } from "../../src/core/account.ts";
 import type { OrderReplaceRequested } from "../../src/core/event.ts";
 import type { OrderStatus } from "../../src/core/order.ts";
 import { decide } from "../../src/core/state-machine.ts";
+import { oldestFirst } from "../../src/core/order-list.ts";
 import {
   accept,
   accountOf,
@@ -114,6 +115,17 @@ describe("replace_order validation", () => {
     expectRejected(decide(ledger, replace({ clientOrderId: "client-5", qty: 5n })), "already_exists", "client_order_id");
     expectRejected(decide(ledger, replace({ clientOrderId: "client-1", qty: 5n })), "already_exists", "client_order_id");
   });
+
+  test("a client order id that an order carries as its own order id is in use; an order id alone is not", () => {
+    const ledger = fundedLedger();
+    accept(ledger, submit({ orderId: "ord-1", clientOrderId: "client-1" }));
+    accept(ledger, submit({ orderId: "ord-5", qty: 1n }));
+    expectRejected(decide(ledger, replace({ clientOrderId: "ord-5", qty: 5n })), "already_exists", "client_order_id");
+    // ord-1 carries client-1, so "ord-1" is free as a client order id, as it always was.
+    accept(ledger, replace({ clientOrderId: "ord-1", qty: 5n }));
+    expect(orderOf(ledger, "ord-2").clientOrderId).toBe("ord-1");
+    expectRejected(decide(ledger, submit({ orderId: "ord-9", clientOrderId: "ord-1", qty: 5n })), "already_exists", "client_order_id");
+  });
 });
 
 describe("replace_order request", () => {
@@ -147,7 +159,7 @@ describe("replace_order request", () => {
     expect(orderOf(ledger, "ord-2").status).toBe("pending_new");
     expect(orderOf(ledger, "ord-2").replaces).toBe("ord-1");
     expect(orderOf(ledger, "ord-2").filledQty).toBe(0n);
-    expect(accountOf(ledger).orderIds).toEqual(["ord-1", "ord-2"]);
+    expect([...oldestFirst(accountOf(ledger))].map((order) => order.id)).toEqual(["ord-1", "ord-2"]);
   });
 
   test("a null qty on a partially filled order means its remaining qty", () => {

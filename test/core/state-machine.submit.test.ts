@@ -4,9 +4,11 @@ import { describe, expect, test } from "bun:test";
 import { availableQty, buyingPower } from "../../src/core/account.ts";
 import type { SubmitOrder } from "../../src/core/command.ts";
 import type { OrderAccepted } from "../../src/core/event.ts";
-import { decide } from "../../src/core/state-machine.ts";
+import { apply, decide } from "../../src/core/state-machine.ts";
+import { oldestFirst, orderCount } from "../../src/core/order-list.ts";
 import {
   accountOf,
+  ACCOUNT_ID,
   canonical,
   expectEvents,
   expectRejected,
@@ -155,7 +157,7 @@ describe("submit_order holds", () => {
     expect(accountOf(ledger).heldCash).toBe(usd("87.5"));
     expect(accountOf(ledger).cash).toBe(usd("1000"));
     expect(buyingPower(accountOf(ledger))).toBe(usd("912.5"));
-    expect(accountOf(ledger).orderIds).toEqual(["ord-1"]);
+    expect([...oldestFirst(accountOf(ledger))].map((order) => order.id)).toEqual(["ord-1"]);
   });
 
   test("a market buy holds qty × the collar above the ask", () => {
@@ -174,7 +176,7 @@ describe("submit_order holds", () => {
     const ledger = fundedLedger(usd("99.9999"));
     const message = expectRejected(decide(ledger, submit({ qty: 10n, limitPrice: usd("10") })), "failed_precondition");
     expect(message).toContain("buying power");
-    expect(accountOf(ledger).orders.size).toBe(0);
+    expect(orderCount(accountOf(ledger))).toBe(0);
   });
 
   test("buying power already held by an open buy is not available to the next buy", () => {
@@ -263,6 +265,40 @@ describe("submit_order idempotency by client order id", () => {
     const decision = decide(ledger, submit({ orderId: "ord-3", clientOrderId: "client-r", limitPrice: usd("9") }));
     expectRejected(decision, "already_exists", "client_order_id");
     expect(canonical(ledger)).toBe(before);
+  });
+
+  // A client order id that is its order's own id is found through the order, not an index
+  // entry (orderByClientOrderId): these pin that the fallback answers as an entry would.
+  test("resubmitting an order that named no client order id (its client order id is its order id) is a duplicate", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1" }));
+    expect(accountOf(ledger).orderIdsByDistinctClientOrderId.size).toBe(0);
+    expect(decide(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1" }))).toEqual({ ok: true, events: [], duplicateOf: "ord-1" });
+    expectRejected(decide(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1", qty: 11n })), "already_exists", "client_order_id");
+  });
+
+  test("a client order id equal to the id of an order that carries another client order id is free", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
+    expectEvents(decide(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1" })), ["order_accepted"]);
+    run(ledger, submit({ orderId: "ord-2", clientOrderId: "ord-1", qty: 3n }));
+    // From now on that client order id names ord-2, and resubmitting it is ord-2's duplicate.
+    expect(decide(ledger, submit({ orderId: "ord-3", clientOrderId: "ord-1", qty: 3n }))).toEqual({ ok: true, events: [], duplicateOf: "ord-2" });
+    expect(decide(ledger, submit({ orderId: "ord-3", clientOrderId: "client-7" }))).toEqual({ ok: true, events: [], duplicateOf: "ord-1" });
+  });
+
+  test("a new order id that is taken is already_exists naming order_id, also when it is the client order id", () => {
+    const ledger = fundedLedger();
+    run(ledger, submit({ orderId: "ord-1", clientOrderId: "client-7" }));
+    expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "ord-1" })), "already_exists", "order_id");
+    expectRejected(decide(ledger, submit({ orderId: "ord-1", clientOrderId: "client-8" })), "already_exists", "order_id");
+  });
+
+  test("applying an accepted order whose id is taken is a broken invariant, not a second order", () => {
+    const ledger = fundedLedger();
+    const [accepted] = expectEvents(decide(ledger, submit({ orderId: "ord-1" })), ["order_accepted"]);
+    apply(ledger, ACCOUNT_ID, accepted!);
+    expect(() => apply(ledger, ACCOUNT_ID, accepted!)).toThrow("invariant: order ord-1 created twice");
   });
 
   test("a duplicate stays a duplicate after the first order was filled", () => {

@@ -133,6 +133,25 @@ describe("an OMS node", () => {
     await h.stop();
   });
 
+  test("an order submitted without a client_order_id is found by its order id as client_order_id; an order id that carries another is not", async () => {
+    const h = await startNodeHarness();
+    await fundedAccount(h, "gus");
+    const plain = value(await h.run(buy("gus", { type: OrderType.LIMIT, limitPrice: "1" })), "submitOrder").order!;
+    expect(plain.clientOrderId).toBe(plain.id);
+    const keyed = value(await h.run(buy("gus", { clientOrderId: "k9", type: OrderType.LIMIT, limitPrice: "1" })), "submitOrder").order!;
+    const byClientId = (clientOrderId: string) => h.run({ case: "getOrder", value: { accountId: "gus", key: { case: "clientOrderId", value: clientOrderId } } });
+    expect(value(await byClientId(plain.id), "getOrder").order!.id).toBe(plain.id);
+    expect(value(await byClientId("k9"), "getOrder").order!.id).toBe(keyed.id);
+    const missing = errorOf(await byClientId(keyed.id));
+    expect(missing.code).toBe(Code.NotFound);
+    expect(missing.message).toStartWith("client_order_id:");
+    // Resubmitting the plain order under its id as client_order_id returns it rather than a second order.
+    const again = value(await h.run(buy("gus", { clientOrderId: plain.id, type: OrderType.LIMIT, limitPrice: "1" })), "submitOrder").order!;
+    expect(again.id).toBe(plain.id);
+    expect(h.venue.submits).toHaveLength(2);
+    await h.stop();
+  });
+
   test("cancel goes through PENDING_CANCEL to CANCELED and releases the hold; replace makes a new order and ends the old REPLACED", async () => {
     const h = await startNodeHarness();
     await fundedAccount(h, "erin", "10000");

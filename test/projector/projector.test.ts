@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Producer } from "kafkajs";
+import { findOrder } from "../../src/core/account.ts";
 import { divideRounded } from "../../src/core/money.ts";
+import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 import type { LogRecord, RecordHeader } from "../../src/log/event-log.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
@@ -153,7 +155,7 @@ async function expectReadModelIsLedger(sql: PostgresSql, owners: ShardOwners): P
            (extract(epoch from created_at) * 1000)::bigint as created_ms, (extract(epoch from updated_at) * 1000)::bigint as updated_ms
     from orders`;
   const expectedOrders = accounts.flatMap((a) =>
-    [...a.orders.values()].map((o) => ({
+    [...oldestFirst(a)].map((o) => ({
       key: o.id,
       account_id: a.id,
       client_order_id: o.clientOrderId,
@@ -390,7 +392,7 @@ test("duplicate records and a fenced owner's records are ignored exactly as reco
   expect(carol).toEqual({ cash: recovered.cash, reserved: recovered.heldCash });
   // 1000 − 4 × 11.50 − 6 × 11.75 + 0.0001: one deposit of 1000, the fenced deposit and fill absent.
   expect(recovered.cash).toBe(usd("883.5001"));
-  const order = recovered.orders.get("c-1");
+  const order = findOrder(recovered, "c-1");
   const [row] = await s.sql`select status, filled_qty, (filled_avg_price * 10000)::bigint as avg from orders where order_id = 'c-1'`;
   expect(row).toEqual({ status: order?.status, filled_qty: order?.filledQty, avg: divideRounded(order?.filledNotional ?? 0n, 10n) });
   expect(row?.["status"]).toBe("filled");

@@ -10,6 +10,7 @@ import type { Event, OrderFilled } from "../../src/core/event.ts";
 import { parseDecimal } from "../../src/core/money.ts";
 import { apply, decide, type Ledger } from "../../src/core/state-machine.ts";
 import { isOpen } from "../../src/core/order.ts";
+import { oldestFirst } from "../../src/core/order-list.ts";
 import { shardOf } from "../../src/config/shard-of.ts";
 import type { LogRecord, RecordHeader } from "../../src/log/event-log.ts";
 import { encodeRecord } from "../../src/log/record-codec.ts";
@@ -282,7 +283,7 @@ export function tradeRandomly(owners: ShardOwners, random: () => number, clock: 
     const accountId = pick(accountIds);
     const account = owners.ledgerOf(accountId).get(accountId);
     if (account === undefined) throw new Error(`account ${accountId} was not created`);
-    const open = [...account.orders.values()].filter((order) => isOpen(order.status) && order.status !== "pending_new");
+    const open = [...oldestFirst(account)].filter((order) => isOpen(order.status) && order.status !== "pending_new");
     let roll = random();
     // Fills, cancels and replaces need an open order; without one the step deposits or submits.
     if (open.length === 0 && roll >= 0.45) roll = random() * 0.45;
