@@ -23,8 +23,19 @@ import { accountView, orderView, positionView } from "./wire-views.ts";
 export const LIST_ORDERS_PAGE_DEFAULT = 50;
 export const LIST_ORDERS_PAGE_MAX = 500;
 
-export async function handleNodeCommand(node: OmsNode, command: NodeCommand, newId: () => string): Promise<NodeResult> {
-  const c = command.command;
+/** A request's fields without protobuf-es's message properties: the Execute path reads them by hand. */
+export type SubmitOrderFields = Omit<SubmitOrderRequest, "$typeName" | "$unknown">;
+export type CancelOrderFields = Omit<CancelOrderRequest, "$typeName" | "$unknown">;
+export type ReplaceOrderFields = Omit<ReplaceOrderRequest, "$typeName" | "$unknown">;
+
+/** NodeCommand.command, as fromBinary gives it or, for the hot cases, as plain fields. */
+export type NodeCommandCase =
+  | Exclude<NodeCommand["command"], { case: "submitOrder" | "cancelOrder" | "replaceOrder" }>
+  | { case: "submitOrder"; value: SubmitOrderFields }
+  | { case: "cancelOrder"; value: CancelOrderFields }
+  | { case: "replaceOrder"; value: ReplaceOrderFields };
+
+export async function handleNodeCommand(node: OmsNode, c: NodeCommandCase, newId: () => string): Promise<NodeResult> {
   switch (c.case) {
     case "createAccount":
       return result(await createAccount(node, c.value));
@@ -80,7 +91,7 @@ function deposit(node: OmsNode, request: DepositRequest): Promise<Outcome<Result
   });
 }
 
-function submitOrder(node: OmsNode, request: SubmitOrderRequest, newId: () => string): Promise<Outcome<ResultCase>> {
+function submitOrder(node: OmsNode, request: SubmitOrderFields, newId: () => string): Promise<Outcome<ResultCase>> {
   return withAccountId(request.accountId, (accountId) => {
     const clientOrderId = parse.parseClientOrderId(request.clientOrderId);
     if (!clientOrderId.ok) return Promise.resolve(clientOrderId);
@@ -121,7 +132,7 @@ function submitOrder(node: OmsNode, request: SubmitOrderRequest, newId: () => st
   });
 }
 
-function cancelOrder(node: OmsNode, request: CancelOrderRequest): Promise<Outcome<ResultCase>> {
+function cancelOrder(node: OmsNode, request: CancelOrderFields): Promise<Outcome<ResultCase>> {
   return withAccountId(request.accountId, (accountId) => {
     if (request.orderId === "") return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "order_id: is required") });
     return node.commit({ kind: "cancel_order", accountId, orderId: request.orderId, atMs: node.clock() }, (account): ResultCase => ({
@@ -131,7 +142,7 @@ function cancelOrder(node: OmsNode, request: CancelOrderRequest): Promise<Outcom
   });
 }
 
-function replaceOrder(node: OmsNode, request: ReplaceOrderRequest, newId: () => string): Promise<Outcome<ResultCase>> {
+function replaceOrder(node: OmsNode, request: ReplaceOrderFields, newId: () => string): Promise<Outcome<ResultCase>> {
   return withAccountId(request.accountId, (accountId) => {
     if (request.orderId === "") return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "order_id: is required") });
     const clientOrderId = parse.parseClientOrderId(request.clientOrderId);

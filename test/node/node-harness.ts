@@ -80,7 +80,7 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     venue,
     log,
     snapshots,
-    run: (command) => handleNodeCommand(node, create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>), () => `o-${prefix}-${++ids}`),
+    run: (command) => handleNodeCommand(node, create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>).command, () => `o-${prefix}-${++ids}`),
     stop: async () => {
       await node.close();
       await node.release();
