@@ -2,9 +2,9 @@
 // core command with the node's ids, clock and market price, commit or read, render the reply.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { findOrder, orderByClientOrderId, type Account } from "../core/account.ts";
-import { isOpen } from "../core/order.ts";
+import { isOpen, type Order } from "../core/order.ts";
 import { orderAt, orderCount } from "../core/order-list.ts";
-import { reject } from "../core/rejection.ts";
+import { reject, type Rejection } from "../core/rejection.ts";
 import type { NodeCommand, NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import type { CreateAccountRequest, DepositRequest } from "../gen/oms/v1/account_service_pb.ts";
@@ -24,36 +24,72 @@ import { accountView, orderView, positionView } from "./wire-views.ts";
 export const LIST_ORDERS_PAGE_DEFAULT = 50;
 export const LIST_ORDERS_PAGE_MAX = 500;
 
-export async function handleNodeCommand(node: OmsNode, command: NodeCommand, newId: () => string): Promise<NodeResult> {
-  const c = command.command;
+/** A request's fields without protobuf-es's message properties: the Execute path reads them by hand. */
+export type SubmitOrderFields = Omit<SubmitOrderRequest, "$typeName" | "$unknown">;
+export type CancelOrderFields = Omit<CancelOrderRequest, "$typeName" | "$unknown">;
+export type ReplaceOrderFields = Omit<ReplaceOrderRequest, "$typeName" | "$unknown">;
+
+/** NodeCommand.command, as fromBinary gives it or, for the hot cases, as plain fields. */
+export type NodeCommandCase =
+  | Exclude<NodeCommand["command"], { case: "submitOrder" | "cancelOrder" | "replaceOrder" }>
+  | { case: "submitOrder"; value: SubmitOrderFields }
+  | { case: "cancelOrder"; value: CancelOrderFields }
+  | { case: "replaceOrder"; value: ReplaceOrderFields };
+
+/** The cases of NodeResult that hold one Order. */
+export type OrderResultCase = "submitOrder" | "cancelOrder" | "replaceOrder" | "getOrder";
+export type ResultCase = NonNullable<MessageInitShape<typeof NodeResultSchema>["result"]>;
+
+/**
+ * How the node gives back a command's result: as a protobuf-es message (connect-es's route) or
+ * already encoded (the Execute fast path). An order is rendered where the command sees it (in
+ * commit's or read's render), so the reply shows the state this command produced.
+ */
+export interface NodeResults<R> {
+  order(resultCase: OrderResultCase, order: Order): R;
+  rejection(rejection: Rejection): R;
+  /** Every other result, its views already built. */
+  message(result: ResultCase): R;
+}
+
+export const nodeResultMessages: NodeResults<NodeResult> = {
+  // Each order case's response holds the order alone: { order }.
+  order: (resultCase, order) => create(NodeResultSchema, { result: { case: resultCase, value: { order: orderView(order) } } as ResultCase }),
+  rejection: rejectionResult,
+  message: (result) => create(NodeResultSchema, { result }),
+};
+
+export async function handleNodeCommand<R>(node: OmsNode, c: NodeCommandCase, newId: () => string, results: NodeResults<R>): Promise<R> {
   switch (c.case) {
     case "createAccount":
-      return result(await createAccount(node, c.value));
+      return result(results, await createAccount(node, c.value));
     case "deposit":
-      return result(await deposit(node, c.value));
+      return result(results, await deposit(node, c.value));
     case "getAccount":
-      return result(await withAccountId(c.value.accountId, (id) => node.read(id, (a): ResultCase => ({ case: "getAccount", value: { account: accountView(a, lastPrice(node)) } }))));
+      return result(results, await withAccountId(c.value.accountId, (id) => node.read(id, (a): ResultCase => ({ case: "getAccount", value: { account: accountView(a, lastPrice(node)) } }))));
     case "listPositions":
-      return result(await withAccountId(c.value.accountId, (id) => node.read(id, (a): ResultCase => ({ case: "listPositions", value: { positions: positionsOf(node, a) } }))));
+      return result(results, await withAccountId(c.value.accountId, (id) => node.read(id, (a): ResultCase => ({ case: "listPositions", value: { positions: positionsOf(node, a) } }))));
     case "submitOrder":
-      return result(await submitOrder(node, c.value, newId));
+      return rendered(results, await submitOrder(node, c.value, newId, results));
     case "cancelOrder":
-      return result(await cancelOrder(node, c.value));
+      return rendered(results, await cancelOrder(node, c.value, results));
     case "replaceOrder":
-      return result(await replaceOrder(node, c.value, newId));
+      return rendered(results, await replaceOrder(node, c.value, newId, results));
     case "getOrder":
-      return result(await getOrder(node, c.value));
+      return rendered(results, await getOrder(node, c.value, results));
     case "listOrders":
-      return result(await listOrders(node, c.value));
+      return result(results, await listOrders(node, c.value));
     case undefined:
-      return rejectionResult(reject("invalid_argument", "command: is required"));
+      return results.rejection(reject("invalid_argument", "command: is required"));
   }
 }
 
-type ResultCase = NonNullable<MessageInitShape<typeof NodeResultSchema>["result"]>;
+function result<R>(results: NodeResults<R>, outcome: Outcome<ResultCase>): R {
+  return outcome.ok ? results.message(outcome.value) : results.rejection(outcome.rejection);
+}
 
-function result(outcome: Outcome<ResultCase>): NodeResult {
-  return outcome.ok ? create(NodeResultSchema, { result: outcome.value }) : rejectionResult(outcome.rejection);
+function rendered<R>(results: NodeResults<R>, outcome: Outcome<R>): R {
+  return outcome.ok ? outcome.value : results.rejection(outcome.rejection);
 }
 
 async function withAccountId<T>(text: string, then: (accountId: string) => Promise<Outcome<T>>): Promise<Outcome<T>> {
@@ -81,7 +117,7 @@ function deposit(node: OmsNode, request: DepositRequest): Promise<Outcome<Result
   });
 }
 
-function submitOrder(node: OmsNode, request: SubmitOrderRequest, newId: () => string): Promise<Outcome<ResultCase>> {
+function submitOrder<R>(node: OmsNode, request: SubmitOrderFields, newId: () => string, results: NodeResults<R>): Promise<Outcome<R>> {
   return withAccountId(request.accountId, (accountId) => {
     const clientOrderId = parse.parseClientOrderId(request.clientOrderId);
     if (!clientOrderId.ok) return Promise.resolve(clientOrderId);
@@ -115,24 +151,20 @@ function submitOrder(node: OmsNode, request: SubmitOrderRequest, newId: () => st
       askPrice: node.venue.quote(symbol.value)?.ask ?? 0n,
       atMs: node.clock(),
     };
-    return node.commit(command, (account, duplicateOf): ResultCase => ({
-      case: "submitOrder",
-      value: { order: orderView(orderOf(account, duplicateOf ?? orderId)) },
-    }));
+    return node.commit(command, (account, duplicateOf) => results.order("submitOrder", orderOf(account, duplicateOf ?? orderId)));
   });
 }
 
-function cancelOrder(node: OmsNode, request: CancelOrderRequest): Promise<Outcome<ResultCase>> {
+function cancelOrder<R>(node: OmsNode, request: CancelOrderFields, results: NodeResults<R>): Promise<Outcome<R>> {
   return withAccountId(request.accountId, (accountId) => {
     if (request.orderId === "") return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "order_id: is required") });
-    return node.commit({ kind: "cancel_order", accountId, orderId: request.orderId, atMs: node.clock() }, (account): ResultCase => ({
-      case: "cancelOrder",
-      value: { order: orderView(orderOf(account, request.orderId)) },
-    }));
+    return node.commit({ kind: "cancel_order", accountId, orderId: request.orderId, atMs: node.clock() }, (account) =>
+      results.order("cancelOrder", orderOf(account, request.orderId)),
+    );
   });
 }
 
-function replaceOrder(node: OmsNode, request: ReplaceOrderRequest, newId: () => string): Promise<Outcome<ResultCase>> {
+function replaceOrder<R>(node: OmsNode, request: ReplaceOrderFields, newId: () => string, results: NodeResults<R>): Promise<Outcome<R>> {
   return withAccountId(request.accountId, (accountId) => {
     if (request.orderId === "") return Promise.resolve({ ok: false, rejection: reject("invalid_argument", "order_id: is required") });
     const clientOrderId = parse.parseClientOrderId(request.clientOrderId);
@@ -160,13 +192,13 @@ function replaceOrder(node: OmsNode, request: ReplaceOrderRequest, newId: () => 
       askPrice: symbol === undefined ? 0n : (node.venue.quote(symbol)?.ask ?? 0n),
       atMs: node.clock(),
     };
-    return node.commit(command, (account): ResultCase => ({ case: "replaceOrder", value: { order: orderView(orderOf(account, newOrderId)) } }));
+    return node.commit(command, (account) => results.order("replaceOrder", orderOf(account, newOrderId)));
   });
 }
 
-function getOrder(node: OmsNode, request: GetOrderRequest): Promise<Outcome<ResultCase>> {
+function getOrder<R>(node: OmsNode, request: GetOrderRequest, results: NodeResults<R>): Promise<Outcome<R>> {
   return withAccountId(request.accountId, (accountId) =>
-    node.read(accountId, (account): Outcome<ResultCase> => {
+    node.read(accountId, (account): Outcome<R> => {
       const key = request.key;
       if (key.case === undefined || key.value === "") return { ok: false, rejection: reject("invalid_argument", "order_id: order_id or client_order_id is required") };
       const order = key.case === "orderId" ? findOrder(account, key.value) : orderByClientOrderId(account, key.value);
@@ -174,7 +206,7 @@ function getOrder(node: OmsNode, request: GetOrderRequest): Promise<Outcome<Resu
         const field = key.case === "orderId" ? "order_id" : "client_order_id";
         return { ok: false, rejection: reject("not_found", `${field}: order ${key.value} not found`) };
       }
-      return { ok: true, value: { case: "getOrder", value: { order: orderView(order) } } };
+      return { ok: true, value: results.order("getOrder", order) };
     }).then(flatten),
   );
 }

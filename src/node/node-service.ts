@@ -1,9 +1,8 @@
 // The node's Connect service, as the balancers call it.
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import {
-  ExecuteRequestSchema,
   ExecuteResponseSchema,
   NodeService,
   StreamTradeUpdatesResponseSchema,
@@ -11,7 +10,9 @@ import {
   type StreamTradeUpdatesRequest,
   type StreamTradeUpdatesResponse,
 } from "../gen/oms/internal/v1/node_pb.ts";
-import { handleNodeCommand } from "./command-handlers.ts";
+import { handleNodeCommand, nodeResultMessages, type NodeCommandCase, type NodeResults } from "./command-handlers.ts";
+import { decodeExecuteRequest } from "./execute-request-decoder.ts";
+import { encodedNodeResults, encodeExecuteResponse } from "./execute-response-encoder.ts";
 import type { OmsNode } from "./oms-node.ts";
 import { parseAccountId } from "./wire-parse.ts";
 
@@ -20,13 +21,12 @@ export const EXECUTE_BATCH_COMMANDS_MAX = 4096;
 
 const EXECUTE_PATH = `/${NodeService.typeName}/${NodeService.method.execute.name}`;
 
-async function execute(node: OmsNode, request: ExecuteRequest, newId: () => string) {
-  if (request.commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
-    throw new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument);
+function execute<R>(node: OmsNode, commands: readonly NodeCommandCase[], newId: () => string, results: NodeResults<R>): Promise<R[]> {
+  if (commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
+    return Promise.reject(new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument));
   }
   // Commands are decided in the order they arrive; their replies wait for the log.
-  const results = await Promise.all(request.commands.map((command) => handleNodeCommand(node, command, newId)));
-  return create(ExecuteResponseSchema, { results });
+  return Promise.all(commands.map((command) => handleNodeCommand(node, command, newId, results)));
 }
 
 /**
@@ -45,15 +45,15 @@ export function nodeFastPath(node: OmsNode, newId: () => string): (exchange: Una
         exchange.reply(false, new ConnectError("message is too large", Code.ResourceExhausted));
         return;
       }
-      let decoded: ExecuteRequest;
+      let commands: NodeCommandCase[];
       try {
-        decoded = fromBinary(ExecuteRequestSchema, body);
+        commands = decodeExecuteRequest(body);
       } catch (error) {
-        exchange.reply(false, new ConnectError(`cannot decode message ${ExecuteRequestSchema.typeName}: ${String(error)}`, Code.InvalidArgument));
+        exchange.reply(false, ConnectError.from(error));
         return;
       }
-      execute(node, decoded, newId).then(
-        (answer) => exchange.reply(false, toBinary(ExecuteResponseSchema, answer)),
+      execute(node, commands, newId, encodedNodeResults).then(
+        (results) => exchange.reply(false, encodeExecuteResponse(results)),
         (error: unknown) => exchange.reply(false, ConnectError.from(error)),
       );
     });
@@ -64,7 +64,10 @@ export function nodeFastPath(node: OmsNode, newId: () => string): (exchange: Una
 export function nodeServiceRoutes(node: OmsNode, newId: () => string): (router: ConnectRouter) => void {
   return (router) =>
     router.service(NodeService, {
-      execute: (request: ExecuteRequest) => execute(node, request, newId),
+      execute: async (request: ExecuteRequest) => {
+        const commands = request.commands.map((command) => command.command);
+        return create(ExecuteResponseSchema, { results: await execute(node, commands, newId, nodeResultMessages) });
+      },
       streamTradeUpdates(request: StreamTradeUpdatesRequest, context: HandlerContext) {
         return streamTradeUpdates(node, request, context);
       },

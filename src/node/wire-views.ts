@@ -33,7 +33,7 @@ export const TIF_TO_WIRE: Record<CoreTif, TimeInForce> = {
   ioc: TimeInForce.IOC,
   fok: TimeInForce.FOK,
 };
-const STATUS_TO_WIRE: Record<CoreStatus, OrderStatus> = {
+export const STATUS_TO_WIRE: Record<CoreStatus, OrderStatus> = {
   new: OrderStatus.NEW,
   partially_filled: OrderStatus.PARTIALLY_FILLED,
   filled: OrderStatus.FILLED,

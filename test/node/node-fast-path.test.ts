@@ -46,6 +46,37 @@ test("Execute answers the same through the lean path and through connect-es", as
   lean.close();
 });
 
+test("order results, encoded by hand on the lean path, read as connect-es's messages of the same orders", async () => {
+  const lean = new LeanUnaryClient(url, path, ExecuteRequestSchema, ExecuteResponseSchema);
+  const grpc = createClient(NodeService, createClientTransport(url, "grpc"));
+  const setup = create(ExecuteRequestSchema, {
+    commands: [
+      { command: { case: "createAccount", value: { accountId: "fp-2" } } },
+      { command: { case: "deposit", value: { accountId: "fp-2", amount: "100000" } } },
+      { command: { case: "submitOrder", value: { accountId: "fp-2", clientOrderId: "c-1", symbol: "AAPL", side: 1, type: 2, timeInForce: 2, qty: "5", limitPrice: "1.25" } } },
+    ],
+  });
+  const placed = await lean.call(setup, 5_000);
+  const order = placed.results[2]?.result;
+  expect(order?.case).toBe("submitOrder");
+  const orderId = order?.case === "submitOrder" ? (order.value.order?.id ?? "") : "";
+  const read = create(ExecuteRequestSchema, {
+    commands: [
+      { command: { case: "getOrder", value: { accountId: "fp-2", key: { case: "orderId", value: orderId } } } },
+      // Submitting the same client order id again answers with the first order.
+      { command: { case: "submitOrder", value: { accountId: "fp-2", clientOrderId: "c-1", symbol: "AAPL", side: 1, type: 2, timeInForce: 2, qty: "5", limitPrice: "1.25" } } },
+      { command: { case: "cancelOrder", value: { accountId: "fp-2", orderId: "no-such-order" } } },
+    ],
+  });
+  const [viaLean, viaConnect] = [await lean.call(read, 5_000), await grpc.execute(read)];
+  expect(viaLean.results.map((r) => r.result.case)).toEqual(["getOrder", "submitOrder", "error"]);
+  expect(equals(ExecuteResponseSchema, viaLean, viaConnect)).toBe(true);
+  const cancel = create(ExecuteRequestSchema, { commands: [{ command: { case: "cancelOrder", value: { accountId: "fp-2", orderId } } }] });
+  const canceled = (await lean.call(cancel, 5_000)).results[0]?.result;
+  expect(canceled?.case === "cancelOrder" ? canceled.value.order?.id : canceled?.case).toBe(orderId);
+  lean.close();
+});
+
 test("a batch the node refuses whole comes back as its Connect error; a node that is gone is UNAVAILABLE", async () => {
   const lean = new LeanUnaryClient(url, path, ExecuteRequestSchema, ExecuteResponseSchema);
   const tooMany = create(ExecuteRequestSchema, { commands: Array.from({ length: 4097 }, () => ({ command: { case: "getAccount" as const, value: { accountId: "fp-1" } } })) });

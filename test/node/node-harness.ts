@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeCommandSchema, type NodeResult } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
-import { handleNodeCommand } from "../../src/node/command-handlers.ts";
+import { handleNodeCommand, nodeResultMessages } from "../../src/node/command-handlers.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
@@ -80,7 +80,7 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     venue,
     log,
     snapshots,
-    run: (command) => handleNodeCommand(node, create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>), () => `o-${prefix}-${++ids}`),
+    run: (command) => handleNodeCommand(node, create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>).command, () => `o-${prefix}-${++ids}`, nodeResultMessages),
     stop: async () => {
       await node.close();
       await node.release();

@@ -1,0 +1,234 @@
+// The node's hand-written ExecuteRequest reader against protobuf-es's fromBinary: whatever
+// bytes come, it gives the commands fromBinary gives, or both refuse them, its refusal an
+// InvalidArgument naming the field. The hot cases come back as plain fields (not read by
+// fromBinary), the others as fromBinary's messages.
+import { describe, expect, test } from "bun:test";
+import { create, fromBinary, toBinary, type Message, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import fc from "fast-check";
+import { encodedExecuteRequest } from "../../src/balancer/node-command-bytes.ts";
+import { ExecuteRequestSchema, NodeCommandSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
+import { decodeExecuteRequest } from "../../src/node/execute-request-decoder.ts";
+import { unknownFieldArbitrary, type UnknownField } from "../log/record-arbitraries.ts";
+
+const RUNS = 500;
+
+type CommandInit = MessageInitShape<typeof NodeCommandSchema>;
+
+/** Ids as the node sees them, text in any script, and longer text. */
+const wireText = fc.oneof(
+  fc.constantFrom("", "acct-1", "AAPL", "10", "189.25", "0191e7d2-7c1a-7000-8000-000000000000"),
+  fc.string({ unit: "grapheme", maxLength: 12 }),
+  fc.string({ unit: "binary", maxLength: 70 }),
+  fc.string({ unit: "binary-ascii", minLength: 100, maxLength: 200 }),
+);
+/** Enum values: known, UNSPECIFIED, and numbers the schema does not have (negatives too). */
+const wireEnum = fc.oneof(fc.integer({ min: -2, max: 6 }), fc.integer());
+const optional = { requiredKeys: [] as [] };
+const caseOf = <C extends string, V>(kind: C, value: fc.Arbitrary<V>) => fc.record({ case: fc.constant(kind), value });
+
+const commandArbitrary: fc.Arbitrary<CommandInit> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      command: caseOf(
+        "submitOrder",
+        fc.record(
+          {
+            accountId: wireText,
+            clientOrderId: wireText,
+            symbol: wireText,
+            side: wireEnum,
+            type: wireEnum,
+            timeInForce: wireEnum,
+            qty: wireText,
+            limitPrice: wireText,
+            stopPrice: wireText,
+          },
+          optional,
+        ),
+      ),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ command: caseOf("cancelOrder", fc.record({ accountId: wireText, orderId: wireText }, optional)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      command: caseOf(
+        "replaceOrder",
+        fc.record({ accountId: wireText, orderId: wireText, qty: wireText, limitPrice: wireText, stopPrice: wireText, timeInForce: wireEnum, clientOrderId: wireText }, optional),
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ command: caseOf("getAccount", fc.record({ accountId: wireText }, optional)) }) },
+  { weight: 1, arbitrary: fc.record({ command: caseOf("createAccount", fc.record({ accountId: wireText }, optional)) }) },
+  { weight: 1, arbitrary: fc.record({ command: caseOf("deposit", fc.record({ accountId: wireText, amount: wireText }, optional)) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      command: caseOf("listOrders", fc.record({ accountId: wireText, pageSize: fc.nat(), status: wireEnum, pageToken: wireText }, optional)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      command: caseOf("getOrder", fc.record({ accountId: wireText, key: fc.oneof(caseOf("orderId", wireText), caseOf("clientOrderId", wireText)) }, optional)),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({}) },
+);
+
+/** The command as handleNodeCommand reads it: without protobuf-es's own properties. */
+function plain(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (key !== "$typeName" && key !== "$unknown") copy[key] = plain(field);
+  }
+  return copy;
+}
+
+type Outcome = { ok: true; commands: unknown } | { ok: false; error: unknown };
+
+function outcome(decode: () => unknown): Outcome {
+  try {
+    return { ok: true, commands: plain(decode()) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function expectSameOutcome(body: Uint8Array): void {
+  const generic = outcome(() => fromBinary(ExecuteRequestSchema, body).commands.map((command) => command.command));
+  const handWritten = outcome(() => decodeExecuteRequest(body));
+  if (generic.ok) {
+    expect(handWritten).toEqual(generic);
+    return;
+  }
+  expect(handWritten.ok).toBe(false);
+  if (handWritten.ok) return;
+  const error = handWritten.error;
+  expect(error).toBeInstanceOf(ConnectError);
+  expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+  expect((error as ConnectError).rawMessage).toMatch(/^cannot decode message oms\.internal\.v1\.ExecuteRequest: \S+.*: .* \(at byte \d+ of \d+\)/);
+}
+
+/** Each command's bytes are one or more NodeCommand encodings back to back, which protobuf merges. */
+function requestOf(commands: CommandInit[][]): Uint8Array {
+  return encodedExecuteRequest(commands.map((parts) => concat(parts.map((init) => toBinary(NodeCommandSchema, create(NodeCommandSchema, init))))));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
+/** Gives each message of the request, nested ones too, the unknown fields of one pool entry. */
+function withUnknownFields(commands: CommandInit[], pool: UnknownField[][]): Uint8Array {
+  const request = create(ExecuteRequestSchema, { commands });
+  const messages: Message[] = [request];
+  for (const command of request.commands) {
+    messages.push(command);
+    if (command.command.case !== undefined) messages.push(command.command.value);
+  }
+  messages.forEach((message, index) => {
+    const unknown = pool[index % pool.length] ?? [];
+    if (unknown.length > 0) (message as { $unknown?: UnknownField[] }).$unknown = unknown;
+  });
+  return toBinary(ExecuteRequestSchema, request);
+}
+
+describe("ExecuteRequest reader against protobuf-es", () => {
+  test("whatever toBinary writes, it reads as fromBinary does", () => {
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { maxLength: 8 }), (commands) => {
+        const body = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands }));
+        expect(plain(decodeExecuteRequest(body))).toEqual(plain(fromBinary(ExecuteRequestSchema, body).commands.map((command) => command.command)));
+      }),
+      { numRuns: RUNS, seed: 7_001 },
+    );
+  });
+
+  test("a oneof case given twice merges and another case replaces it, as fromBinary reads them", () => {
+    const merged = fc.array(fc.array(commandArbitrary, { minLength: 1, maxLength: 3 }), { maxLength: 5 });
+    fc.assert(
+      fc.property(merged, (commands) => expectSameOutcome(requestOf(commands))),
+      { numRuns: RUNS, seed: 7_002 },
+    );
+  });
+
+  test("unknown fields of every wire type, in every message, are skipped as protobuf skips them", () => {
+    const pool = fc.array(fc.array(unknownFieldArbitrary, { maxLength: 2 }), { minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { maxLength: 5 }), pool, (commands, unknown) => expectSameOutcome(withUnknownFields(commands, unknown))),
+      { numRuns: RUNS, seed: 7_003 },
+    );
+  });
+
+  test("a request cut short anywhere, or with a byte changed, is read as fromBinary reads it or refused naming the field", () => {
+    const damaged = fc.tuple(fc.array(commandArbitrary, { minLength: 1, maxLength: 3 }), fc.nat(), fc.nat({ max: 255 }));
+    fc.assert(
+      fc.property(damaged, ([commands, at, byte]) => {
+        const body = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands }));
+        for (let length = 0; length < body.length; length += 1) expectSameOutcome(body.subarray(0, length));
+        const changed = body.slice();
+        changed[at % changed.length] = byte;
+        expectSameOutcome(changed);
+      }),
+      { numRuns: 200, seed: 7_004 },
+    );
+  });
+
+  test("random bytes are read as fromBinary reads them or refused naming the field", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (body) => expectSameOutcome(body)),
+      { numRuns: 2_000, seed: 7_005 },
+    );
+  });
+});
+
+describe("ExecuteRequest reader", () => {
+  const submit: CommandInit = { command: { case: "submitOrder", value: { accountId: "acct-1", symbol: "AAPL", side: 1, type: 1, timeInForce: 1, qty: "10" } } };
+
+  test("reads the hot commands itself and leaves the others to fromBinary, in the order they came", () => {
+    const body = toBinary(
+      ExecuteRequestSchema,
+      create(ExecuteRequestSchema, {
+        commands: [submit, { command: { case: "getAccount", value: { accountId: "acct-1" } } }, { command: { case: "cancelOrder", value: { accountId: "acct-1", orderId: "o-1" } } }],
+      }),
+    );
+    const commands = decodeExecuteRequest(body);
+    expect(commands.map((command) => command.case)).toEqual(["submitOrder", "getAccount", "cancelOrder"]);
+    expect(commands.map((command) => command.value !== undefined && "$typeName" in command.value)).toEqual([false, true, false]);
+    expect(commands[0]?.value).toEqual({ accountId: "acct-1", clientOrderId: "", symbol: "AAPL", side: 1, type: 1, timeInForce: 1, qty: "10", limitPrice: "", stopPrice: "" });
+  });
+
+  test("a string cut short is refused naming the command and the field", () => {
+    const body = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands: [submit, submit] }));
+    const qtyAt = body.lastIndexOf(0x3a);
+    // The second command's qty says it is longer than its message.
+    const damaged = body.slice();
+    damaged[qtyAt + 1] = 0x7f;
+    const refused = outcome(() => decodeExecuteRequest(damaged));
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect([(refused.error as ConnectError).code, (refused.error as ConnectError).rawMessage]).toEqual([
+      Code.InvalidArgument,
+      `cannot decode message oms.internal.v1.ExecuteRequest: commands[1].submit_order.qty: length 127 runs past the end (at byte ${qtyAt + 2} of ${body.length})`,
+    ]);
+  });
+
+  test("invalid UTF-8 in a string is refused naming the field, as proto3 requires", () => {
+    const body = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands: [{ command: { case: "cancelOrder", value: { accountId: "acct-1", orderId: "o-1" } } }] }));
+    const damaged = body.slice();
+    damaged[damaged.length - 1] = 0xff;
+    const refused = outcome(() => decodeExecuteRequest(damaged));
+    expect(refused.ok ? "" : (refused.error as ConnectError).rawMessage).toStartWith("cannot decode message oms.internal.v1.ExecuteRequest: commands[0].cancel_order.order_id: not valid UTF-8");
+  });
+});
