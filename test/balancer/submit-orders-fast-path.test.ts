@@ -15,6 +15,7 @@ import { NodeCommandSchema, NodeResultSchema } from "../../src/gen/oms/internal/
 import { SubmitOrdersRequestSchema, SubmitOrdersResponseSchema, type SubmitOrderRequest, type SubmitOrdersResponse } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus } from "../../src/gen/oms/v1/trading_pb.ts";
 import { serveRpc, type RpcServer } from "../../src/rpc/serve.ts";
+import { envelope } from "../rpc/envelope.ts";
 
 const PATH = "/oms.v1.OrderService/SubmitOrders";
 /** Small, so that the bound is reached with a few orders in one HTTP/2 window. */
@@ -59,14 +60,6 @@ function refuse(held: Held, code: Code, message: string): void {
 
 type Request = MessageInitShape<typeof SubmitOrdersRequestSchema>;
 const order = (accountId: string, clientOrderId: string) => ({ accountId, clientOrderId, symbol: "AAPL", qty: "1", limitPrice: "1.00" });
-
-function envelope(message: Uint8Array, flags = 0): Buffer {
-  const bytes = Buffer.alloc(5 + message.length);
-  bytes[0] = flags;
-  bytes.writeUInt32BE(message.length, 1);
-  bytes.set(message, 5);
-  return bytes;
-}
 
 function envelopes(...requests: Request[]): Buffer {
   return Buffer.concat(requests.map((request) => envelope(toBinary(SubmitOrdersRequestSchema, create(SubmitOrdersRequestSchema, request)))));

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createRequire } from "node:module";
+import { varintBytes } from "./record-arbitraries.ts";
 
 const require = createRequire(import.meta.url);
 interface KafkajsEncoder {
@@ -37,17 +38,9 @@ const RequestQueue = require("kafkajs/src/network/requestQueue") as new (options
 
 const RUNS = 2000;
 
-/** Unsigned LEB128, as the Kafka protocol writes varints: 7 bits a byte, low first. */
-function leb128(value: bigint): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80n) {
-    bytes.push(Number(rest & 0x7fn) | 0x80);
-    rest >>= 7n;
-  }
-  bytes.push(Number(rest));
-  return bytes;
-}
+/** Unsigned LEB128, as the Kafka protocol writes varints (7 bits a byte, low first): the same
+ * bytes as protobuf's varints. */
+const leb128 = (value: bigint): number[] => [...varintBytes(value)];
 
 const zigzag32 = (value: number): bigint => BigInt(((value << 1) ^ (value >> 31)) >>> 0);
 const zigzag64 = (value: bigint): bigint => BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));

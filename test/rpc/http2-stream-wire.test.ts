@@ -5,14 +5,7 @@ import { expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EnvelopeReader } from "../../src/rpc/http2-stream-wire.ts";
 import { seededRandom } from "../../src/venue/seeded-random.ts";
-
-function envelope(message: Uint8Array, flags = 0): Buffer {
-  const bytes = Buffer.alloc(5 + message.length);
-  bytes[0] = flags;
-  bytes.writeUInt32BE(message.length, 1);
-  bytes.set(message, 5);
-  return bytes;
-}
+import { envelope } from "./envelope.ts";
 
 /** Every message the reader gives for these chunks, in order, and its first error. */
 function readAll(reader: EnvelopeReader, chunks: Buffer[]): { messages: number[][]; error: ConnectError | null } {
