@@ -19,6 +19,11 @@ const TWO_POW_32 = 0x1_0000_0000;
 const SAFE_HIGH_WORD_MAX = 0x1f_ffff;
 
 const latin1Slice = Buffer.prototype.latin1Slice;
+/** Text longer than this is not looked for among repeatedTexts (order ids are unique anyway). */
+const REPEATED_TEXT_BYTES_MAX = 40;
+/** Slots for repeated text: a power of two, enough for a shard's symbols and busy accounts. */
+const REPEATED_TEXT_SLOTS = 4096;
+const repeatedTexts: string[] = new Array<string>(REPEATED_TEXT_SLOTS).fill("\u0000");
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
@@ -183,6 +188,48 @@ export class WireReader {
     const stop = start + length;
     if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
     this.pos = stop;
+    return this.textAt(field, start, stop);
+  }
+
+  /**
+   * string(), for short text that repeats from record to record (account ids, symbols): the
+   * same text comes back as the same string, found by its bytes, so a replay neither allocates
+   * it again nor hashes it again at each Map lookup (a string caches its hash). Any other text
+   * is read as string() reads it.
+   */
+  repeatedString(field: string): string {
+    const length = this.varint32(field);
+    const start = this.pos;
+    const stop = start + length;
+    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
+    this.pos = stop;
+    const bytes = this.bytes;
+    if (length > REPEATED_TEXT_BYTES_MAX) return this.textAt(field, start, stop);
+    // FNV-1a over the bytes picks the slot; a slot holds the last text that hashed there.
+    let hash = 0x811c9dc5;
+    for (let i = start; i < stop; i += 1) {
+      const byte = bytes[i] as number;
+      if (byte >= 0x80) return this.utf8(field, start, stop);
+      hash = Math.imul(hash ^ byte, 0x01000193);
+    }
+    const slot = (hash >>> 0) & (REPEATED_TEXT_SLOTS - 1);
+    const known = repeatedTexts[slot] as string;
+    if (known.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i += 1) {
+        if (known.charCodeAt(i) !== bytes[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known;
+    }
+    const text: string = latin1Slice.call(bytes, start, stop);
+    repeatedTexts[slot] = text;
+    return text;
+  }
+
+  private textAt(field: string, start: number, stop: number): string {
     const bytes = this.bytes;
     for (let i = start; i < stop; i += 1) {
       if ((bytes[i] as number) >= 0x80) return this.utf8(field, start, stop);

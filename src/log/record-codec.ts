@@ -352,7 +352,7 @@ function readRecord(bytes: Uint8Array): { header: RecordHeader; record: LogRecor
         break;
       }
       case tag(2, WIRE_LENGTH_DELIMITED):
-        accountId = r.string("account_id");
+        accountId = r.repeatedString("account_id");
         break;
       case tag(3, WIRE_LENGTH_DELIMITED):
         eventIndex = events.length;
@@ -525,7 +525,7 @@ function readTerms(r: WireReader, earlier: TermsFields | null): TermsFields {
         terms.clientOrderId = r.string("terms.client_order_id");
         break;
       case tag(3, WIRE_LENGTH_DELIMITED):
-        terms.symbol = r.string("terms.symbol");
+        terms.symbol = r.repeatedString("terms.symbol");
         break;
       case tag(4, WIRE_VARINT):
         terms.side = r.enumValue("terms.side");
@@ -556,6 +556,9 @@ function readTerms(r: WireReader, earlier: TermsFields | null): TermsFields {
     }
   }
   r.leave(outer);
+  // Most orders' client order id is their id: one string for both, as the node built them,
+  // rather than a second copy of the same text kept for the order's life.
+  if (terms.clientOrderId === terms.id) terms.clientOrderId = terms.id;
   return terms;
 }
 
