@@ -183,10 +183,8 @@ export class WireReader {
 
   /** A string field; invalid UTF-8 is refused, as proto3 requires. */
   string(field: string): string {
-    const length = this.varint32(field);
+    const stop = this.lengthDelimitedEnd(field);
     const start = this.pos;
-    const stop = start + length;
-    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
     this.pos = stop;
     return this.textAt(field, start, stop);
   }
@@ -198,10 +196,9 @@ export class WireReader {
    * is read as string() reads it.
    */
   repeatedString(field: string): string {
-    const length = this.varint32(field);
+    const stop = this.lengthDelimitedEnd(field);
     const start = this.pos;
-    const stop = start + length;
-    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
+    const length = stop - start;
     this.pos = stop;
     const bytes = this.bytes;
     if (length > REPEATED_TEXT_BYTES_MAX) return this.textAt(field, start, stop);
@@ -250,13 +247,21 @@ export class WireReader {
 
   /** Enters a length-delimited message field; returns the end to pass to leave(). */
   enter(field: string): number {
-    const length = this.varint32(field);
-    const start = this.pos;
-    const stop = start + length;
-    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, start);
+    const stop = this.lengthDelimitedEnd(field);
     const outer = this.end;
     this.end = stop;
     return outer;
+  }
+
+  /**
+   * Reads a length-delimited field's length and returns where its bytes end, refusing a length
+   * past the end of the message it is in; pos is left at the first of its bytes.
+   */
+  private lengthDelimitedEnd(field: string): number {
+    const length = this.varint32(field);
+    const stop = this.pos + length;
+    if (stop > this.end) throw this.error(field, `length ${length} runs past the end`, this.pos);
+    return stop;
   }
 
   /** Leaves the message entered last, at its end. */
