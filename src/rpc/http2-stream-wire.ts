@@ -9,12 +9,10 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName } from "./connect-unary-wire.ts";
-import { MESSAGE_BYTES_MAX } from "./serve.ts";
+// The limits connect-es is given in serve.ts, so both answer a call alike: a longer deadline is
+// connect-es's to refuse, and smaller answers are never compressed.
+import { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "./serve.ts";
 
-/** As serve.ts gives connect-es (maxTimeoutMs): a longer deadline is connect-es's to refuse. */
-const CALL_TIMEOUT_MAX_MS = 60_000;
-/** connect-es's compressMinBytes in serve.ts: smaller answers are never compressed. */
-const COMPRESS_MIN_BYTES = 1024;
 const ENVELOPE_HEADER_BYTES = 5;
 const FLAG_COMPRESSED = 0b01;
 /** Connect's end-of-stream envelope; a client's is skipped, as connect-es skips it. */
@@ -162,8 +160,8 @@ export class StreamAnswer {
   ) {}
 
   /** An envelope holding `length` bytes of message starts at `offset`: its 5-byte header. */
-  static writeEnvelopeHeader(target: Buffer, offset: number, length: number): void {
-    target[offset] = 0;
+  static writeEnvelopeHeader(target: Buffer, offset: number, length: number, flags = 0): void {
+    target[offset] = flags;
     target.writeUInt32BE(length, offset + 1);
   }
 
@@ -182,8 +180,7 @@ export class StreamAnswer {
       flags |= FLAG_COMPRESSED;
     }
     const envelope = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + data.length);
-    envelope[0] = flags;
-    envelope.writeUInt32BE(data.length, 1);
+    StreamAnswer.writeEnvelopeHeader(envelope, 0, data.length, flags);
     envelope.set(data, ENVELOPE_HEADER_BYTES);
     return envelope;
   }

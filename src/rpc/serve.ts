@@ -25,7 +25,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const STREAMS_CONCURRENT_MAX = 1_000;
 const SESSION_INVALID_FRAMES_MAX = 1_000;
 // The longest deadline a client may ask for; longer would outlive any sane call.
-const CALL_TIMEOUT_MAX_MS = 60_000;
+export const CALL_TIMEOUT_MAX_MS = 60_000;
+/** Answers smaller than this are never compressed, however the client asks. */
+export const COMPRESS_MIN_BYTES = 1024;
 // close() lets in-flight replies finish this long, then destroys what is left.
 const CLOSE_GRACE_MS = 1_000;
 
@@ -63,7 +65,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     writeMaxBytes: MESSAGE_BYTES_MAX,
     // Brotli costs more CPU than it saves on messages this size; gzip is what clients expect.
     acceptCompression: [compressionGzip],
-    compressMinBytes: 1024,
+    compressMinBytes: COMPRESS_MIN_BYTES,
     maxTimeoutMs: CALL_TIMEOUT_MAX_MS,
     // Plain curl must work, so the Connect-Protocol-Version header stays optional.
     requireConnectProtocolHeader: false,
