@@ -10,6 +10,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { OrderRefusalSchema, SubmitOrderRequestSchema, SubmitOrderResponseSchema, SubmitOrdersRequestSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
+import { varintLength, writeVarintAt } from "../rpc/protobuf-wire.ts";
 
 /** A SubmitOrdersRequest as the stream needs it. */
 export interface OrderRequest {
@@ -180,13 +181,7 @@ export function writeOrderAnswer(target: Uint8Array, offset: number, tag: Uint8A
     pos += tag.length;
   }
   target[pos++] = refused ? RESPONSE_REFUSAL : RESPONSE_ORDER;
-  for (let length = answer.length; ; length = Math.floor(length / 128)) {
-    if (length < 128) {
-      target[pos++] = length;
-      break;
-    }
-    target[pos++] = (length & 0x7f) | 0x80;
-  }
+  pos = writeVarintAt(target, pos, answer.length);
   target.set(answer, pos);
   return pos + answer.length;
 }
@@ -194,7 +189,5 @@ export function writeOrderAnswer(target: Uint8Array, offset: number, tag: Uint8A
 /** How many bytes writeOrderAnswer writes. */
 export function orderAnswerBytes(tag: Uint8Array, answer: Uint8Array): number {
   const tagBytes = tag.length === 0 ? 0 : 1 + tag.length;
-  let lengthBytes = 1;
-  for (let length = answer.length; length >= 128; length = Math.floor(length / 128)) lengthBytes += 1;
-  return tagBytes + 1 + lengthBytes + answer.length;
+  return tagBytes + 1 + varintLength(answer.length) + answer.length;
 }

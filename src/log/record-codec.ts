@@ -15,7 +15,7 @@ import type { Cash, Price, Qty } from "../core/money.ts";
 import type { Event } from "../core/event.ts";
 import type { OrderTerms, OrderType, Side, TimeInForce } from "../core/order.ts";
 import type { LogRecord, RecordHeader } from "./event-log.ts";
-import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireFormatError, WireReader, WireWriter } from "./protobuf-wire.ts";
+import { fieldTag as tag, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireFormatError, WireReader, WireWriter } from "../rpc/protobuf-wire.ts";
 
 /** The only format this codec writes and the only one it reads. */
 export const RECORD_FORMAT_VERSION = 1;
@@ -56,10 +56,6 @@ const KIND_NAMES: readonly string[] = ["", ...Object.keys(KIND)];
 
 const writer = new WireWriter();
 
-/** A tag byte: every field of the schema has a number below 16, so its tag is one byte. */
-function tag(fieldNumber: number, wireType: number): number {
-  return (fieldNumber << 3) | wireType;
-}
 
 export function encodeRecord(header: RecordHeader, record: LogRecord): Uint8Array {
   checkHeader(header);

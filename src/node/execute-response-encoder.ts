@@ -13,12 +13,11 @@ import { divideRounded, formatCash } from "../core/money.ts";
 import { closedAtMs, type Order } from "../core/order.ts";
 import type { Rejection } from "../core/rejection.ts";
 import { ExecuteResponseSchema, NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
-import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireWriter } from "../log/protobuf-wire.ts";
+import { fieldTag as tag, repeatedMessagesField, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireWriter } from "../rpc/protobuf-wire.ts";
 import { connectCodeOf } from "../rpc/errors.ts";
 import type { NodeResults, OrderResultCase } from "./command-handlers.ts";
 import { SIDE_TO_WIRE, STATUS_TO_WIRE, TIF_TO_WIRE, TYPE_TO_WIRE } from "./wire-views.ts";
 
-const tag = (fieldNumber: number, wireType: number) => (fieldNumber << 3) | wireType;
 
 const RESULT_TAGS: Readonly<Record<OrderResultCase, number>> = {
   submitOrder: tag(NodeResultSchema.field.submitOrder.number, WIRE_LENGTH_DELIMITED),
@@ -67,22 +66,7 @@ export function encodeRejectionResult(rejection: Rejection): Uint8Array {
 
 /** The ExecuteResponse of these encoded NodeResults, in order, in one exact allocation. */
 export function encodeExecuteResponse(results: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const result of results) total += 1 + varintBytes(result.length) + result.length;
-  const bytes = new Uint8Array(total);
-  let pos = 0;
-  for (const result of results) {
-    bytes[pos++] = RESULTS_TAG;
-    let rest = result.length;
-    while (rest > 0x7f) {
-      bytes[pos++] = (rest & 0x7f) | 0x80;
-      rest >>>= 7;
-    }
-    bytes[pos++] = rest;
-    bytes.set(result, pos);
-    pos += result.length;
-  }
-  return bytes;
+  return repeatedMessagesField(RESULTS_TAG, results);
 }
 
 /** oms.v1.Order, field for field as orderView fills it. */
@@ -147,10 +131,4 @@ function timeField(w: WireWriter, fieldNumber: number, ms: number): void {
     w.varint(nanos);
   }
   w.end(at);
-}
-
-function varintBytes(value: number): number {
-  let bytes = 1;
-  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) bytes += 1;
-  return bytes;
 }

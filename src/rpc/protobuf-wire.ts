@@ -1,9 +1,9 @@
-// The protobuf binary wire format, read and written by hand for the log's record codec: the
-// generic protobuf-es reflection costs a few microseconds a record, which replay and the
-// commit path pay a million times. Only what the oms.log.v1 schema uses is here (varints,
-// length-delimited fields, skipping the rest). It follows protobuf-es where the wire leaves a
-// choice: a uint32 keeps the low 32 bits of a longer varint, strings must be valid UTF-8
-// (proto3), unknown fields and groups are skipped.
+// The protobuf binary wire format, read and written by hand where protobuf-es's generic
+// reflection costs too much for a hot path: the log's record codec (a few microseconds a record,
+// which replay and the commit path pay a million times) and the node's Execute fast path. Only
+// what those schemas use is here (varints, length-delimited fields, skipping the rest). It
+// follows protobuf-es where the wire leaves a choice: a uint32 keeps the low 32 bits of a longer
+// varint, strings must be valid UTF-8 (proto3), unknown fields and groups are skipped.
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -17,6 +17,48 @@ const GROUP_DEPTH_MAX = 100;
 const TWO_POW_32 = 0x1_0000_0000;
 /** The high word of a 64-bit value below 2^53: such a value is exact as a JS number. */
 const SAFE_HIGH_WORD_MAX = 0x1f_ffff;
+
+/** A field's tag: its number and wire type, as the wire writes it before the field's value. */
+export function fieldTag(fieldNumber: number, wireType: number): number {
+  return (fieldNumber << 3) | wireType;
+}
+
+/** Bytes of an unsigned varint of a value below 2^31 (tags and lengths). */
+export function varintLength(value: number): number {
+  let bytes = 1;
+  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) bytes += 1;
+  return bytes;
+}
+
+/** Writes an unsigned varint of a value below 2^31 at offset; returns the offset after it. */
+export function writeVarintAt(target: Uint8Array, offset: number, value: number): number {
+  let pos = offset;
+  let rest = value;
+  while (rest > 0x7f) {
+    target[pos++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  target[pos++] = rest;
+  return pos;
+}
+
+/**
+ * The bytes toBinary gives for a repeated message field (tag `fieldTag`) of these messages,
+ * each already encoded, in order: one exact allocation, no copy through a writer.
+ */
+export function repeatedMessagesField(tag: number, messages: readonly Uint8Array[]): Uint8Array {
+  const tagBytes = varintLength(tag);
+  let total = 0;
+  for (const message of messages) total += tagBytes + varintLength(message.length) + message.length;
+  const bytes = new Uint8Array(total);
+  let pos = 0;
+  for (const message of messages) {
+    pos = writeVarintAt(bytes, writeVarintAt(bytes, pos, tag), message.length);
+    bytes.set(message, pos);
+    pos += message.length;
+  }
+  return bytes;
+}
 
 const latin1Slice = Buffer.prototype.latin1Slice;
 /** Text longer than this is not looked for among repeatedTexts (order ids are unique anyway). */

@@ -2,7 +2,7 @@
 // bytes: these tests check it never returns another text, whatever shares its slot.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { WireFormatError, WireReader, WireWriter } from "../../src/log/protobuf-wire.ts";
+import { WireFormatError, WireReader, WireWriter } from "../../src/rpc/protobuf-wire.ts";
 
 function encoded(texts: readonly string[]): Uint8Array {
   const writer = new WireWriter();
