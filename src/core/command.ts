@@ -1,5 +1,5 @@
 import type { Cash, Price, Qty } from "./money.ts";
-import type { OrderType, Side, TimeInForce } from "./order.ts";
+import type { OrderInstructions, TimeInForce } from "./order.ts";
 
 // A command is a validated request with everything the core needs already in it: ids, the
 // time and any market price are chosen by the node and passed in, so that deciding is pure.
@@ -25,19 +25,12 @@ export interface Deposit {
   atMs: number;
 }
 
-export interface SubmitOrder {
+export interface SubmitOrder extends OrderInstructions {
   kind: "submit_order";
   accountId: string;
   orderId: string;
   /** The client's key, or the order id when the client gave none. */
   clientOrderId: string;
-  symbol: string;
-  side: Side;
-  type: OrderType;
-  timeInForce: TimeInForce;
-  qty: Qty;
-  limitPrice: Price | null;
-  stopPrice: Price | null;
   /** The venue's ask when the node built the command; prices market buys' collar. */
   askPrice: Price;
   atMs: number;

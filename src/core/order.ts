@@ -57,10 +57,8 @@ export function isOpen(status: OrderStatus): boolean {
   }
 }
 
-/** What a client asked for, after validation; fixed for the order's life. */
-export interface OrderTerms {
-  id: string;
-  clientOrderId: string;
+/** How an order is to trade: what a submit names, the terms keep and the venue works. */
+export interface OrderInstructions {
   symbol: string;
   side: Side;
   type: OrderType;
@@ -68,6 +66,12 @@ export interface OrderTerms {
   qty: Qty;
   limitPrice: Price | null;
   stopPrice: Price | null;
+}
+
+/** What a client asked for, after validation; fixed for the order's life. */
+export interface OrderTerms extends OrderInstructions {
+  id: string;
+  clientOrderId: string;
   /**
    * The most a buy may pay per share: the limit price, or for market and stop buys a
    * protective collar above the market (Alpaca's 2.5%–4% rule). The venue never fills a buy

@@ -1,6 +1,6 @@
 import type { Execution } from "../core/command.ts";
 import type { Price, Qty } from "../core/money.ts";
-import type { OrderType, Side, TimeInForce } from "../core/order.ts";
+import type { OrderInstructions } from "../core/order.ts";
 
 export interface Quote {
   symbol: string;
@@ -10,17 +10,11 @@ export interface Quote {
 }
 
 /** An order as the venue works it: only what is left to execute. */
-export interface VenueOrder {
+export interface VenueOrder extends OrderInstructions {
   orderId: string;
   accountId: string;
-  symbol: string;
-  side: Side;
-  type: OrderType;
-  timeInForce: TimeInForce;
   /** Shares still to execute. */
   qty: Qty;
-  limitPrice: Price | null;
-  stopPrice: Price | null;
   /** A buy never fills above this per-share price (the OMS holds cash up to it). */
   collarPrice: Price | null;
   /** Sequence of the last execution already reported for this order (0 for a new one). */
