@@ -90,6 +90,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   // A server's streams are ServerHttp2Streams; Node's typings give the event the base type.
   const streamPath = options.http2StreamPath;
   http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
+    stream.once("finish", () => stopUpload(stream));
     if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
     if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);
@@ -151,6 +152,19 @@ function compatibilityRequest(
     response.writeContinue();
   }
   handler(request, response);
+}
+
+/**
+ * An answer complete before its request (a message over the size limit, a deadline, an early
+ * end): RST_STREAM(NO_ERROR) asks the client to stop sending (RFC 9113 §8.1). Without it a
+ * client still uploading waits on flow control for ever, and its DATA frames after the stream
+ * is gone make the server tear down the whole session (ENHANCE_YOUR_CALM), failing every other
+ * stream on it. The reset waits a turn so that the trailers go out first.
+ */
+function stopUpload(stream: http2.ServerHttp2Stream): void {
+  setImmediate(() => {
+    if (!stream.readableEnded && !stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
 }
 
 /**
