@@ -64,7 +64,8 @@ export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => str
     const method = methods.get(query < 0 ? target : target.slice(0, query));
     if (method === undefined) return false;
     const contentType = exchange.headers["content-type"];
-    if (protocolFamilyOf(Array.isArray(contentType) ? contentType[0] : contentType) !== "connect") return false;
+    const family = protocolFamilyOf(Array.isArray(contentType) ? contentType[0] : contentType);
+    if (family === "grpc" || family === "grpc-web") return false;
     calls.answered += 1;
     const call = connectUnaryCallOf(exchange, method.readOnly);
     if ("error" in call) {

@@ -9,10 +9,8 @@ import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
+import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
-
-export const SUBMIT_ORDERS_NEEDS_HTTP2 =
-  "SubmitOrders needs a bidirectional stream: gRPC, or Connect over HTTP/2; over gRPC-web or HTTP/1.1 send each order with the unary SubmitOrder";
 
 export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string): (router: ConnectRouter) => void {
   const route = <K extends CommandCase["case"]>(command: Extract<CommandCase, { case: K }>) => routeCommand(routing, command);
@@ -31,7 +29,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       getOrder: (request) => route({ case: "getOrder", value: request }),
       listOrders: (request) => route({ case: "listOrders", value: request }),
       streamTradeUpdates: (request, context) => streamTradeUpdates(routing, request, context),
-      // What reaches connect-es of SubmitOrders is a transport without bidirectional streams.
+      // Never called: every SubmitOrders call is taken before connect-es (submit-orders-stream.ts).
       submitOrders: () => {
         throw new ConnectError(SUBMIT_ORDERS_NEEDS_HTTP2, Code.Unimplemented);
       },

@@ -21,6 +21,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
 import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
+import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import { EnvelopeReader } from "../rpc/protocol/envelope-reader.ts";
 import { StreamAnswer } from "../rpc/protocol/stream-answer.ts";
 import { streamWireOf, type StreamWire } from "../rpc/protocol/stream-call.ts";
@@ -78,6 +79,19 @@ export function submitOrdersStreams(send: SendOrder, inFlightMax: number = STREA
   }) as SubmitOrdersStreams;
   streams.streams = 0;
   return streams;
+}
+
+export const SUBMIT_ORDERS_NEEDS_HTTP2 =
+  "SubmitOrders needs a bidirectional stream: gRPC, or Connect over HTTP/2; over gRPC-web or HTTP/1.1 send each order with the unary SubmitOrder";
+
+/**
+ * Every SubmitOrders call the stream path did not take (gRPC-web, anything over HTTP/1.1): it
+ * cannot carry a bidirectional stream, so it is refused in its own protocol with what to use.
+ */
+export function refuseSubmitOrdersWithoutStream(exchange: UnaryExchange): boolean {
+  if (exchange.path?.split("?", 1)[0] !== SUBMIT_ORDERS_PATH) return false;
+  exchange.readBody(() => exchange.refuse(new ConnectError(SUBMIT_ORDERS_NEEDS_HTTP2, Code.Unimplemented)));
+  return true;
 }
 
 /** A call whose headers break the protocol: ended at once with the error naming the header. */

@@ -5,7 +5,7 @@ import { shardOf } from "../config/shard-of.ts";
 import { connectUnaryCalls } from "../balancer/connect-unary-calls.ts";
 import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
-import { submitOrdersStreams } from "../balancer/submit-orders-stream.ts";
+import { refuseSubmitOrdersWithoutStream, submitOrdersStreams } from "../balancer/submit-orders-stream.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { createLogger } from "../rpc/logger.ts";
@@ -40,7 +40,7 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
-    fastPath: connectUnary,
+    fastPath: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
     http2StreamPath: orderStreams,
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);

@@ -10,8 +10,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { connectTimeoutOf } from "./protocol-connect/timeout.ts";
 import { protocolFamilyOf } from "./protocol-grpc/content-type.ts";
 import { grpcTimeoutRefusal } from "./protocol-grpc/timeout.ts";
-import { answerRefusal } from "./refusal-answer.ts";
-import type { HttpOverride } from "./protocol-connect/unary-exchange.ts";
+import { refusalAnswerOf, type HttpOverride } from "./refusal-answer.ts";
 import type { Logger } from "./logger.ts";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -30,7 +29,8 @@ export function connectEsDispatch(
     const handler = byPath.get(path);
     const refusal = handler === undefined ? unknownMethod(path) : refusalOf(handler, request);
     if (refusal !== null) {
-      answerRefusal(request.headers, response, refusal.error, refusal.http);
+      const answer = refusalAnswerOf(request.headers, refusal.error, refusal.http);
+      (response as http.ServerResponse).writeHead(answer.status, answer.headers).end(answer.body);
       return;
     }
     const found = handler as UniversalHandler;
@@ -66,7 +66,7 @@ function refusalOf(handler: UniversalHandler, request: NodeRequest): Refusal | n
     return { error, http: { status: 415 } };
   }
   const family = protocolFamilyOf(contentType);
-  const timeout = family === "connect" ? connectTimeoutOf(single(request.headers["connect-timeout-ms"])) : grpcTimeoutRefusal(single(request.headers["grpc-timeout"]));
+  const timeout = family === "connect" || family === "connect-stream" ? connectTimeoutOf(single(request.headers["connect-timeout-ms"])) : grpcTimeoutRefusal(single(request.headers["grpc-timeout"]));
   return timeout instanceof ConnectError ? { error: timeout } : null;
 }
 

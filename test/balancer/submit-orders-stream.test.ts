@@ -1,4 +1,4 @@
-// The SubmitOrders lean path on the wire, in gRPC and in Connect framing, with a stand-in for
+// The SubmitOrders stream path on the wire, in gRPC and in Connect framing, with a stand-in for
 // the nodes whose answers the test releases by hand and a raw HTTP/2 client that sees every
 // envelope: orders reach the node as the client's bytes, answers keep each account's order,
 // refusals do not end the stream, malformed frames end it only after the answers in flight,
@@ -10,7 +10,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/p
 import { Code, ConnectError } from "@connectrpc/connect";
 import { NodeAnswer } from "../../src/balancer/node-answer.ts";
 import type { SentCommand } from "../../src/balancer/node-link.ts";
-import { submitOrdersFastPath } from "../../src/balancer/submit-orders-fast-path.ts";
+import { submitOrdersStreams } from "../../src/balancer/submit-orders-stream.ts";
 import { NodeCommandSchema, NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SubmitOrdersRequestSchema, SubmitOrdersResponseSchema, type SubmitOrderRequest, type SubmitOrdersResponse } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus } from "../../src/gen/oms/v1/trading_pb.ts";
@@ -35,7 +35,7 @@ afterEach(async () => {
 /** A balancer with only the lean path, whose "nodes" hold each order until the test answers it. */
 async function leanServer(options: { down?: string } = {}) {
   const held: Held[] = [];
-  const fastPath = submitOrdersFastPath((accountId, command) => {
+  const fastPath = submitOrdersStreams((accountId, command) => {
     if (accountId === options.down) {
       command.reject(new ConnectError(`node node-c (shards 2) is down`, Code.Unavailable));
       return;
@@ -153,7 +153,7 @@ function refusalOf(answer: SubmitOrdersResponse | undefined): { code: string; me
 }
 
 for (const protocol of ["grpc", "connect"] as const) {
-  describe(`the SubmitOrders lean path in ${protocol} framing`, () => {
+  describe(`the SubmitOrders stream path in ${protocol} framing`, () => {
     test("orders reach the node as the client's bytes; an account's answers keep its order though the node answers in reverse; the stream ends ok after the client's end", async () => {
       const { held, fastPath, url } = await leanServer();
       const call = new RawCall(url, protocol);
@@ -243,7 +243,7 @@ for (const protocol of ["grpc", "connect"] as const) {
 
     const malformed: [string, Buffer, string, string][] = [
       ["an envelope cut short by the end of the request", envelope(Uint8Array.from([0x08, 0x01])).subarray(0, 6), "invalid_argument", "protocol error: incomplete envelope"],
-      ["a compressed envelope on a call without an encoding", envelope(Uint8Array.from([0x08, 0x01]), 1), "invalid_argument", "cannot decode message oms.v1.SubmitOrdersRequest: received compressed envelope, but do not know how to decompress"],
+      ["a compressed envelope on a call without an encoding", envelope(Uint8Array.from([0x08, 0x01]), 1), "invalid_argument", "received compressed envelope, but do not know how to decompress"],
       ["an envelope larger than a message may be", Buffer.from([0, 0x7f, 0, 0, 0, 0x08]), "resource_exhausted", "message size 2130706432 is larger than configured readMaxBytes 4194304"],
     ];
     for (const [what, bytes, code, message] of malformed) {
@@ -357,25 +357,44 @@ for (const protocol of ["grpc", "connect"] as const) {
   });
 }
 
-test("calls the lean path does not speak are left to connect-es: JSON, compressed requests, other methods, malformed deadlines", () => {
-  const fastPath = submitOrdersFastPath(() => {
+test("calls that are not gRPC or Connect streams of SubmitOrders are not taken: gRPC-web, other methods, GET", () => {
+  const fastPath = submitOrdersStreams(() => {
     throw new Error("no order may be sent");
   });
   const signal = new AbortController().signal;
   const base = { ":method": "POST", ":path": PATH, "content-type": "application/grpc" };
   const others: http2.IncomingHttpHeaders[] = [
-    { ...base, "content-type": "application/connect+json" },
-    { ...base, "content-type": "application/grpc+json" },
     { ...base, "content-type": "application/grpc-web+proto" },
-    { ...base, "grpc-encoding": "gzip" },
-    { ...base, "content-type": "application/connect+proto", "connect-content-encoding": "gzip" },
-    { ...base, "content-type": "application/connect+proto", "connect-protocol-version": "2" },
+    { ...base, "content-type": "application/json" },
     { ...base, ":path": "/oms.v1.OrderService/SubmitOrder" },
     { ...base, ":method": "GET" },
-    { ...base, "grpc-timeout": "soon" },
-    { ...base, "grpc-timeout": "2H" },
   ];
   // The stream is never touched for a call that is left alone.
   for (const headers of others) expect(fastPath(null as unknown as http2.ServerHttp2Stream, headers, signal)).toBe(false);
   expect(fastPath.streams).toBe(0);
+});
+
+const refusedHeaders: [string, Record<string, string>, string, string][] = [
+  ["a malformed grpc-timeout", { "grpc-timeout": "soon" }, "invalid_argument", "grpc-timeout: protocol error: invalid grpc timeout value: soon"],
+  ["a grpc-timeout beyond the longest deadline", { "grpc-timeout": "99999999H" }, "invalid_argument", "grpc-timeout: timeout 359999996400000ms must be <= 60000"],
+  ["an unknown compression", { "grpc-encoding": "br" }, "unimplemented", 'grpc-encoding: unknown compression "br"; supported encodings are gzip, identity'],
+];
+for (const [what, headers, code, message] of refusedHeaders) {
+  test(`${what} is refused ${code} naming the header, before any order is read`, async () => {
+    const { held, url } = await leanServer();
+    const call = new RawCall(url, "grpc", headers);
+    call.finish(envelopes({ tag: 1n, order: order("alice", "a1") }));
+    await call.done;
+    call.close();
+    expect([held.length, endCode(call), call.end?.message]).toEqual([0, code, message]);
+  });
+}
+
+test("Connect's protocol version other than 1 is refused naming the header", async () => {
+  const { held, url } = await leanServer();
+  const call = new RawCall(url, "connect", { "connect-protocol-version": "2" });
+  call.finish(envelopes({ tag: 1n, order: order("alice", "a1") }));
+  await call.done;
+  call.close();
+  expect([held.length, endCode(call), call.end?.message]).toEqual([0, "invalid_argument", 'connect-protocol-version: must be "1", got "2"']);
 });

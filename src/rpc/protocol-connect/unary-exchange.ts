@@ -9,14 +9,11 @@ import { gzip } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
 import { COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "../rpc-limits.ts";
+import { refusalAnswerOf, type HttpOverride } from "../refusal-answer.ts";
 import { errorAnswerOf } from "./error-answer.ts";
 import { httpDate } from "./http-date.ts";
 
-/** An answer's HTTP status and extra headers when they are not the Connect code's (405's Allow). */
-export interface HttpOverride {
-  status: number;
-  headers?: Record<string, string>;
-}
+export type { HttpOverride };
 
 /** One unary call as a path sees it; the path must either answer it or leave it untouched. */
 export interface UnaryExchange {
@@ -31,6 +28,8 @@ export interface UnaryExchange {
    * gzipped when the client accepts gzip and it has COMPRESS_MIN_BYTES or more.
    */
   reply(json: boolean, result: Uint8Array | string | ConnectError, http?: HttpOverride): void;
+  /** Refuses the call in the protocol its content type names (gRPC, gRPC-web or Connect): see refusal-answer.ts. */
+  refuse(error: ConnectError, http?: HttpOverride): void;
 }
 
 type Head = Record<string, string | number>;
@@ -48,6 +47,12 @@ export function http1Exchange(request: IncomingMessage, response: ServerResponse
         response.end(body);
       });
     },
+    refuse(error, http) {
+      if (response.writableEnded || response.destroyed) return;
+      const answer = refusalAnswerOf(request.headers, error, http);
+      response.writeHead(answer.status, answer.headers);
+      response.end(answer.body);
+    },
   };
 }
 
@@ -63,6 +68,12 @@ export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers):
         stream.respond({ ":status": status, ...head, date: httpDate() });
         stream.end(body);
       });
+    },
+    refuse(error, http) {
+      if (stream.destroyed || stream.closed || stream.headersSent) return;
+      const answer = refusalAnswerOf(headers, error, http);
+      stream.respond({ ":status": answer.status, ...answer.headers, date: httpDate() });
+      stream.end(answer.body);
     },
   };
 }

@@ -9,7 +9,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseContentType } from "@connectrpc/connect/protocol-connect";
 import { MESSAGE_BYTES_MAX } from "../rpc-limits.ts";
 import { connectTimeoutOf } from "./timeout.ts";
-import type { HttpOverride, UnaryExchange } from "./unary-exchange.ts";
+import type { HttpOverride } from "../refusal-answer.ts";
+import type { UnaryExchange } from "./unary-exchange.ts";
 
 /** A request the protocol allows; its message is still to be read. */
 export interface ConnectUnaryCall {
