@@ -158,6 +158,7 @@ function compatibilityRequest(
  * stream on it. The reset waits a turn so that the trailers go out first.
  */
 function stopUpload(stream: http2.ServerHttp2Stream): void {
+  if (stream.readableEnded) return;
   setImmediate(() => {
     if (!stream.readableEnded && !stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
   });
