@@ -25,6 +25,7 @@ import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import { EnvelopeReader } from "../rpc/protocol/envelope-reader.ts";
 import { StreamAnswer } from "../rpc/protocol/stream-answer.ts";
 import { streamWireOf, type StreamWire } from "../rpc/protocol/stream-call.ts";
+import { AccountAnswerOrder, type InAccountOrder } from "./account-answer-order.ts";
 import type { NodeAnswer } from "./node-answer.ts";
 import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import type { SentCommand } from "./node-link.ts";
@@ -103,12 +104,11 @@ function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, e
 }
 
 /** One order of a stream, from its request until its answer is written. */
-class OrderSlot implements SentCommand {
+class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
   command: Uint8Array = EMPTY;
   /** An Order's bytes, or an OrderRefusal's if `refused`; null until the answer is known. */
   answer: Uint8Array | null = null;
   refused = false;
-  /** An earlier order of the account is not written yet: this one is written after it. */
   waiting = false;
   nextOfAccount: OrderSlot | null = null;
 
@@ -117,6 +117,10 @@ class OrderSlot implements SentCommand {
     readonly tag: Uint8Array,
     readonly accountId: string,
   ) {}
+
+  get known(): boolean {
+    return this.answer !== null;
+  }
 
   resolve(answer: NodeAnswer): void {
     this.session.answered(this, orderOfAnswer(answer));
@@ -144,8 +148,7 @@ class OrderStreamSession {
   private ready: OrderSlot[] = [];
   private writeScheduled = false;
   private writeBlocked = false;
-  /** Per account with orders in flight, its latest: the next one is written after it. */
-  private readonly accountTails = new Map<string, OrderSlot>();
+  private readonly accountOrder = new AccountAnswerOrder<OrderSlot>();
   private deadline: ReturnType<typeof setTimeout> | null = null;
   private readonly onShutdown = () => this.finish(ConnectError.from(this.shutdown.reason, Code.Canceled));
   private readonly writeReady = () => this.write();
@@ -202,16 +205,9 @@ class OrderStreamSession {
     } else {
       slot.answer = result;
     }
-    if (slot.waiting || this.finished) return;
-    let next: OrderSlot | null = slot;
-    while (next !== null && next.answer !== null) {
-      this.ready.push(next);
-      const after: OrderSlot | null = next.nextOfAccount;
-      if (after === null) this.accountTails.delete(next.accountId);
-      else after.waiting = false;
-      next = after;
-    }
-    if (!this.writeScheduled) {
+    if (this.finished) return;
+    this.accountOrder.release(slot, this.ready);
+    if (!this.writeScheduled && this.ready.length > 0) {
       this.writeScheduled = true;
       // Answers of one node batch all arrive in one turn: they go out in one write.
       queueMicrotask(this.writeReady);
@@ -247,12 +243,7 @@ class OrderStreamSession {
 
   private dispatch(request: OrderRequest): void {
     const slot = new OrderSlot(this, request.tag, request.accountId);
-    const tail = this.accountTails.get(slot.accountId);
-    if (tail !== undefined) {
-      tail.nextOfAccount = slot;
-      slot.waiting = true;
-    }
-    this.accountTails.set(slot.accountId, slot);
+    this.accountOrder.enter(slot);
     this.inFlight += 1;
     if (request.order === null) {
       this.answered(slot, new ConnectError("order: is required", Code.InvalidArgument));
@@ -342,7 +333,7 @@ class OrderStreamSession {
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.shutdown.removeEventListener("abort", this.onShutdown);
     this.ready = [];
-    this.accountTails.clear();
+    this.accountOrder.clear();
     this.answerSide.end(error);
     if (this.paused) this.stream.resume();
   }
