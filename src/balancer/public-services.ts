@@ -1,12 +1,15 @@
-// The public API, as the balancer serves it: every call is routed by its account_id to the
-// node that owns the account, and the node's answer (or refusal) is passed back unchanged.
+// The public API as connect-es serves it for the balancer: gRPC and gRPC-web calls of the unary
+// methods and StreamTradeUpdates in every protocol. Each call is routed by its account_id to
+// the node that owns the account (route-command.ts, as the Connect unary path routes), and the
+// node's answer (or refusal) is passed back unchanged. Connect unary calls never get here
+// (connect-unary-calls.ts), nor SubmitOrders on HTTP/2 (submit-orders-stream.ts).
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
-import { submitOrdersStream } from "./submit-orders-stream.ts";
+import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
 export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string): (router: ConnectRouter) => void {
@@ -26,8 +29,10 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       getOrder: (request) => route({ case: "getOrder", value: request }),
       listOrders: (request) => route({ case: "listOrders", value: request }),
       streamTradeUpdates: (request, context) => streamTradeUpdates(routing, request, context),
-      // Each order as submitOrder above takes it: the same checks, the same batched Execute.
-      submitOrders: (requests, context) => submitOrdersStream(requests, (order) => route({ case: "submitOrder", value: order }), context.signal),
+      // Never called: every SubmitOrders call is taken before connect-es (submit-orders-stream.ts).
+      submitOrders: () => {
+        throw new ConnectError(SUBMIT_ORDERS_NEEDS_HTTP2, Code.Unimplemented);
+      },
     });
   };
 }

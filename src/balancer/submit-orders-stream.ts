@@ -1,23 +1,46 @@
-// OrderService.SubmitOrders: a session of many orders on one stream. Each order takes the path
-// of a unary SubmitOrder (routeCommand: the same checks, the same batched Execute to its owner),
-// so an order is accepted only when its node's log has it, and a refusal carries the code and
-// message the unary call would have failed with. Reading and answering run side by side, so
-// many orders are in flight at once; the bound below makes a client that sends faster than it
-// reads wait (HTTP/2 flow control carries the wait back to it) instead of filling memory.
-// Streams in gRPC or Connect binary over HTTP/2 (every client of ours, and most others) are
-// answered by submit-orders-fast-path.ts under the same contract; connect-es brings the rest
-// here (JSON, compressed requests, what else the lean path leaves to it).
-import { create } from "@bufbuild/protobuf";
+// OrderService.SubmitOrders: a session of many orders on one HTTP/2 stream, answered on the
+// stream itself, in gRPC and in Connect streaming (binary or JSON, gzip either way). This is the
+// only implementation: gRPC-web and HTTP/1.1 cannot carry a bidirectional stream, and connect-es
+// answers those calls with the error that says to use SubmitOrder (public-services.ts).
+// The envelopes are read and written here, each order's bytes go into its node's batched
+// Execute as they came (node-link.ts), and each answer is the Order bytes the node encoded:
+// connect-es's streaming machinery (async iterables, a promise chain per order) and decoding and
+// encoding every Order were over half of the balancer's CPU per streamed order. The contract:
+// - each order is checked and routed as SubmitOrder is, and a refusal carries the unary code
+//   name and message without ending the stream;
+// - answers of one account are written in the order its requests came;
+// - at most inFlightMax orders are read and not yet written: beyond, the stream is paused and
+//   HTTP/2 flow control holds the client back;
+// - when the client ends its side, or sends bytes that are not a SubmitOrdersRequest, the
+//   orders in flight are answered, then the stream ends (with invalid_argument for the latter);
+// - a deadline, a server shutdown or a client reset ends it at once, without those answers.
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { accountIdProblem } from "../core/account-id.ts";
+import { toBinary } from "@bufbuild/protobuf";
+import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
+import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
+import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
+import { EnvelopeReader } from "../rpc/protocol/envelope-reader.ts";
+import { StreamAnswer } from "../rpc/protocol/stream-answer.ts";
+import { streamWireOf, type StreamWire } from "../rpc/protocol/stream-call.ts";
+import { AccountAnswerOrder, type InAccountOrder } from "./account-answer-order.ts";
+import type { NodeAnswer } from "./node-answer.ts";
+import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
+import type { SentCommand } from "./node-link.ts";
+import { resultOf } from "./route-command.ts";
 import {
-  SubmitOrdersRequestSchema,
-  SubmitOrdersResponseSchema,
-  type SubmitOrderRequest,
-  type SubmitOrderResponse,
-  type SubmitOrdersRequest,
-  type SubmitOrdersResponse,
-} from "../gen/oms/v1/order_service_pb.ts";
+  encodedOrderOf,
+  encodedRefusal,
+  orderAnswerBytes,
+  orderOfResponse,
+  orderRequestOf,
+  soleFieldOf,
+  writeOrderAnswer,
+  type OrderRequest,
+} from "./submit-orders-bytes.ts";
+import { orderAnswerJson, orderRequestOfJson } from "./submit-orders-json.ts";
 
 /**
  * Orders read from one stream and not yet written back. Enough to keep a node's batches full at
@@ -26,160 +49,307 @@ import {
  */
 export const STREAM_ORDERS_IN_FLIGHT_MAX = 1024;
 
-/** One order the way SubmitOrder takes it: resolves with its response, or rejects as the unary call would fail. */
-export type SubmitOne = (order: SubmitOrderRequest) => Promise<SubmitOrderResponse>;
+const SUBMIT_ORDERS_PATH = `/${OrderService.typeName}/${OrderService.method.submitOrders.name}`;
+const SUBMIT_ORDER_COMMAND_FIELD = nodeCommandField("submitOrder");
+/** NodeResult.submit_order's key (field number << 3 | length-delimited). */
+const SUBMIT_ORDER_RESULT_KEY = (NodeResultSchema.field.submitOrder.number << 3) | 2;
 
-export async function* submitOrdersStream(
-  requests: AsyncIterable<SubmitOrdersRequest>,
-  submit: SubmitOne,
-  signal: AbortSignal,
-  inFlightMax: number = STREAM_ORDERS_IN_FLIGHT_MAX,
-): AsyncGenerator<SubmitOrdersResponse> {
-  const session = new OrderSession(submit, inFlightMax);
-  const abort = () => session.wake();
-  signal.addEventListener("abort", abort);
-  void session.read(requests, signal);
-  try {
-    for (;;) {
-      const answer = session.nextAnswer();
-      if (answer !== undefined) {
-        yield answer;
-        continue;
-      }
-      if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
-      if (session.finished()) {
-        if (session.readError !== null) throw session.readError;
-        return;
-      }
-      await session.changed();
-    }
-  } finally {
-    signal.removeEventListener("abort", abort);
-    session.close();
-  }
+/** Hands one order's command to the node that owns `accountId` (NodeLink.send). */
+export type SendOrder = (accountId: string, command: SentCommand) => void;
+
+export interface SubmitOrdersStreams {
+  /** Takes the stream and returns true, or returns false for a call that is not ours (gRPC-web, another method). */
+  (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, shutdown: AbortSignal): boolean;
+  /** Streams taken so far, for tests and metrics. */
+  streams: number;
 }
 
-class OrderSession {
-  /** Answers ready to write, in the order they may be written. */
-  private readonly ready: SubmitOrdersResponse[] = [];
-  private readyHead = 0;
-  /** Read and not yet handed to the writer: what the bound counts. */
-  private inFlight = 0;
-  private reading = true;
-  /** The writer is gone (stream ended or broken): the reader stops too. */
-  private closed = false;
-  readError: ConnectError | null = null;
-  /** Per account, when its latest answer is queued: a later answer of the account waits for it. */
-  private readonly accountTails = new Map<string, Promise<void>>();
-  private wakeWriter: (() => void) | null = null;
-  private wakeReader: (() => void) | null = null;
-
-  constructor(
-    private readonly submit: SubmitOne,
-    private readonly inFlightMax: number,
-  ) {
-    if (!Number.isInteger(inFlightMax) || inFlightMax < 1) throw new Error(`SubmitOrders: inFlightMax must be a positive integer, got ${inFlightMax}`);
-  }
-
-  async read(requests: AsyncIterable<SubmitOrdersRequest>, signal: AbortSignal): Promise<void> {
-    try {
-      for await (const request of requests) {
-        if (this.closed || signal.aborted) break;
-        this.dispatch(request);
-        while (this.inFlight >= this.inFlightMax && !this.closed && !signal.aborted) await new Promise<void>((resolve) => (this.wakeReader = resolve));
-      }
-    } catch (error) {
-      // A message that cannot be decoded or a stream the client broke: what is in flight is
-      // still answered, then the stream ends with this error.
-      this.readError = readFailure(error);
+export function submitOrdersStreams(send: SendOrder, inFlightMax: number = STREAM_ORDERS_IN_FLIGHT_MAX): SubmitOrdersStreams {
+  if (!Number.isInteger(inFlightMax) || inFlightMax < 1) throw new Error(`SubmitOrders: inFlightMax must be a positive integer, got ${inFlightMax}`);
+  const streams = ((stream: ServerHttp2Stream, headers: IncomingHttpHeaders, shutdown: AbortSignal): boolean => {
+    if (headers[":path"] !== SUBMIT_ORDERS_PATH) return false;
+    const wire = streamWireOf(headers);
+    if (wire === null) return false;
+    streams.streams += 1;
+    if (wire instanceof ConnectError) {
+      refuseStream(stream, headers, wire);
+      return true;
     }
-    this.reading = false;
-    this.wake();
-  }
-
-  nextAnswer(): SubmitOrdersResponse | undefined {
-    if (this.readyHead === this.ready.length) return undefined;
-    const answer = this.ready[this.readyHead];
-    this.readyHead += 1;
-    if (this.readyHead === this.ready.length) {
-      this.ready.length = 0;
-      this.readyHead = 0;
-    } else if (this.readyHead >= this.inFlightMax) {
-      // Under steady load the queue may never run empty: drop the written ones now and then,
-      // so that it holds at most about 2 × inFlightMax entries.
-      this.ready.splice(0, this.readyHead);
-      this.readyHead = 0;
-    }
-    this.inFlight -= 1;
-    const reader = this.wakeReader;
-    this.wakeReader = null;
-    reader?.();
-    return answer;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.wake();
-  }
-
-  finished(): boolean {
-    return !this.reading && this.inFlight === 0;
-  }
-
-  changed(): Promise<void> {
-    return new Promise((resolve) => (this.wakeWriter = resolve));
-  }
-
-  wake(): void {
-    const writer = this.wakeWriter;
-    this.wakeWriter = null;
-    writer?.();
-    const reader = this.wakeReader;
-    this.wakeReader = null;
-    reader?.();
-  }
-
-  private dispatch(request: SubmitOrdersRequest): void {
-    this.inFlight += 1;
-    const answered = answerOf(request, this.submit);
-    const accountId = request.order?.accountId ?? "";
-    const previous = this.accountTails.get(accountId);
-    const inTurn = previous === undefined ? answered : previous.then(() => answered);
-    const queued = inTurn.then((answer) => {
-      this.ready.push(answer);
-      if (this.accountTails.get(accountId) === queued) this.accountTails.delete(accountId);
-      this.wake();
-    });
-    this.accountTails.set(accountId, queued);
-  }
+    new OrderStreamSession(stream, wire, send, inFlightMax, shutdown).start();
+    return true;
+  }) as SubmitOrdersStreams;
+  streams.streams = 0;
+  return streams;
 }
+
+export const SUBMIT_ORDERS_NEEDS_HTTP2 =
+  "SubmitOrders needs a bidirectional stream: gRPC, or Connect over HTTP/2; over gRPC-web or HTTP/1.1 send each order with the unary SubmitOrder";
 
 /**
- * connect-es reports a request it cannot decode as INTERNAL; on this side of the stream it can
- * only be the client's bytes, so the client hears INVALID_ARGUMENT, as a unary call's would.
+ * Every SubmitOrders call the stream path did not take (gRPC-web, anything over HTTP/1.1): it
+ * cannot carry a bidirectional stream, so it is refused in its own protocol with what to use.
  */
-function readFailure(reason: unknown): ConnectError {
-  const error = ConnectError.from(reason);
-  if (error.code !== Code.Internal) return error;
-  return new ConnectError(`cannot decode message ${SubmitOrdersRequestSchema.typeName}: ${error.rawMessage}`, Code.InvalidArgument);
+export function refuseSubmitOrdersWithoutStream(exchange: UnaryExchange): boolean {
+  if (exchange.path?.split("?", 1)[0] !== SUBMIT_ORDERS_PATH) return false;
+  exchange.readBody(() => exchange.refuse(new ConnectError(SUBMIT_ORDERS_NEEDS_HTTP2, Code.Unimplemented)));
+  return true;
 }
 
-/** The answer to one request; never rejects: every failure becomes the order's refusal. */
-async function answerOf(request: SubmitOrdersRequest, submit: SubmitOne): Promise<SubmitOrdersResponse> {
-  const tag = request.tag;
-  if (request.order === undefined) return refusal(tag, new ConnectError("order: is required", Code.InvalidArgument));
-  try {
-    const response = await submit(request.order);
-    if (response.order === undefined) return refusal(tag, new ConnectError("node answered SubmitOrder without an order", Code.Internal));
-    return create(SubmitOrdersResponseSchema, { tag, result: { case: "order", value: response.order } });
-  } catch (error) {
-    return refusal(tag, ConnectError.from(error));
+/** A call whose headers break the protocol: ended at once with the error naming the header. */
+function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, error: ConnectError): void {
+  stream.on("error", () => undefined);
+  stream.resume();
+  const grpc = String(headers["content-type"]).startsWith("application/grpc");
+  new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json: false, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
+}
+
+/** One order of a stream, from its request until its answer is written. */
+class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
+  command: Uint8Array = EMPTY;
+  /** An Order's bytes, or an OrderRefusal's if `refused`; null until the answer is known. */
+  answer: Uint8Array | null = null;
+  refused = false;
+  waiting = false;
+  nextOfAccount: OrderSlot | null = null;
+
+  constructor(
+    private readonly session: OrderStreamSession,
+    readonly tag: Uint8Array,
+    readonly accountId: string,
+  ) {}
+
+  get known(): boolean {
+    return this.answer !== null;
+  }
+
+  resolve(answer: NodeAnswer): void {
+    this.session.answered(this, orderOfAnswer(answer));
+  }
+
+  reject(error: ConnectError): void {
+    this.session.answered(this, error);
   }
 }
 
-function refusal(tag: bigint, error: ConnectError): SubmitOrdersResponse {
-  return create(SubmitOrdersResponseSchema, {
-    tag,
-    result: { case: "refusal", value: { code: codeToString(error.code), message: error.rawMessage } },
-  });
+const EMPTY = new Uint8Array(0);
+
+class OrderStreamSession {
+  private readonly reader: EnvelopeReader;
+  private readonly answerSide: StreamAnswer;
+  /** Read and not yet written: what the bound counts. */
+  private inFlight = 0;
+  private reading = true;
+  private requestEnded = false;
+  private paused = false;
+  private readError: ConnectError | null = null;
+  /** The answer has ended or the client is gone: nothing more is read or written. */
+  private finished = false;
+  /** Answers whose turn has come, in the order they are to be written. */
+  private ready: OrderSlot[] = [];
+  private writeScheduled = false;
+  private writeBlocked = false;
+  private readonly accountOrder = new AccountAnswerOrder<OrderSlot>();
+  private deadline: ReturnType<typeof setTimeout> | null = null;
+  private readonly onShutdown = () => this.finish(ConnectError.from(this.shutdown.reason, Code.Canceled));
+  private readonly writeReady = () => this.write();
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly wire: StreamWire,
+    private readonly send: SendOrder,
+    private readonly inFlightMax: number,
+    private readonly shutdown: AbortSignal,
+  ) {
+    this.reader = new EnvelopeReader(wire);
+    this.answerSide = new StreamAnswer(stream, wire);
+  }
+
+  start(): void {
+    const stream = this.stream;
+    // A client that resets its stream must not become an unhandled 'error' that ends the process.
+    stream.on("error", () => undefined);
+    stream.on("close", () => this.finish(null));
+    stream.on("drain", () => {
+      this.writeBlocked = false;
+      this.write();
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (!this.reading) return;
+      this.reader.push(chunk);
+      this.pump();
+    });
+    stream.on("end", () => {
+      this.requestEnded = true;
+      this.pump();
+    });
+    if (this.shutdown.aborted) {
+      this.onShutdown();
+      return;
+    }
+    // A deadline already past ends the call before anything is read, as connect-es's does.
+    if (this.wire.timeoutMs !== null && this.wire.timeoutMs <= 0) {
+      this.finish(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+      return;
+    }
+    this.shutdown.addEventListener("abort", this.onShutdown);
+    if (this.wire.timeoutMs !== null) {
+      this.deadline = setTimeout(() => this.finish(new ConnectError("the operation timed out", Code.DeadlineExceeded)), this.wire.timeoutMs);
+    }
+  }
+
+  /** The answer to `slot` is known: it is written when the account's earlier ones have been. */
+  answered(slot: OrderSlot, result: Uint8Array | ConnectError): void {
+    if (result instanceof ConnectError) {
+      slot.refused = true;
+      slot.answer = encodedRefusal(result);
+    } else {
+      slot.answer = result;
+    }
+    if (this.finished) return;
+    this.accountOrder.release(slot, this.ready);
+    if (!this.writeScheduled && this.ready.length > 0) {
+      this.writeScheduled = true;
+      // Answers of one node batch all arrive in one turn: they go out in one write.
+      queueMicrotask(this.writeReady);
+    }
+  }
+
+  /** Reads and sends orders while the bound allows, and pauses the stream when it does not. */
+  private pump(): void {
+    while (this.reading && this.inFlight < this.inFlightMax) {
+      const message = this.reader.next();
+      if (message === null) break;
+      if (message instanceof ConnectError) {
+        this.stopReading(message);
+        break;
+      }
+      let request: OrderRequest;
+      try {
+        request = this.wire.json ? orderRequestOfJson(message) : orderRequestOf(message);
+      } catch (error) {
+        this.stopReading(ConnectError.from(error));
+        break;
+      }
+      this.dispatch(request);
+    }
+    if (this.reading && this.requestEnded && this.inFlight < this.inFlightMax) this.stopReading(this.reader.leftover());
+    const full = this.reading && this.inFlight >= this.inFlightMax;
+    if (full !== this.paused && !this.finished) {
+      this.paused = full;
+      if (full) this.stream.pause();
+      else this.stream.resume();
+    }
+  }
+
+  private dispatch(request: OrderRequest): void {
+    const slot = new OrderSlot(this, request.tag, request.accountId);
+    this.accountOrder.enter(slot);
+    this.inFlight += 1;
+    if (request.order === null) {
+      this.answered(slot, new ConnectError("order: is required", Code.InvalidArgument));
+      return;
+    }
+    // The balancer's own check of a unary SubmitOrder (route-command.ts), before routing by it.
+    const problem = accountIdProblem(slot.accountId);
+    if (problem !== null) {
+      this.answered(slot, new ConnectError(problem.message, Code.InvalidArgument));
+      return;
+    }
+    slot.command = encodedNodeCommand(SUBMIT_ORDER_COMMAND_FIELD, request.order);
+    this.send(slot.accountId, slot);
+  }
+
+  private stopReading(error: ConnectError | null): void {
+    this.reading = false;
+    this.readError = error;
+    // What the client still sends is read and dropped, so that its side can finish.
+    if (this.paused) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    this.finishIfAnswered();
+  }
+
+  /** Every ready answer in one write of enveloped messages. */
+  private write(): void {
+    this.writeScheduled = false;
+    if (this.finished || this.writeBlocked || this.ready.length === 0) return;
+    const written = this.ready;
+    this.ready = [];
+    const envelopes = this.wire.json ? this.jsonEnvelopes(written) : this.binaryEnvelopes(written);
+    this.inFlight -= written.length;
+    if (!this.answerSide.write(envelopes)) this.writeBlocked = true;
+    this.pump();
+    this.finishIfAnswered();
+  }
+
+  /** The answers in binary, written in place into one buffer unless one is large enough to compress. */
+  private binaryEnvelopes(written: readonly OrderSlot[]): Buffer {
+    const compressFrom = this.answerSide.compressFromBytes;
+    let total = 0;
+    let compressed = false;
+    for (const slot of written) {
+      const bytes = orderAnswerBytes(slot.tag, slot.answer as Uint8Array);
+      total += StreamAnswer.envelopeHeaderBytes + bytes;
+      if (bytes >= compressFrom) compressed = true;
+    }
+    const envelopes = compressed ? this.compressedEnvelopes(written) : Buffer.allocUnsafe(total);
+    if (!compressed) {
+      let offset = 0;
+      for (const slot of written) {
+        const start = offset + StreamAnswer.envelopeHeaderBytes;
+        offset = writeOrderAnswer(envelopes, start, slot.tag, slot.refused, slot.answer as Uint8Array);
+        StreamAnswer.writeEnvelopeHeader(envelopes, start - StreamAnswer.envelopeHeaderBytes, offset - start);
+      }
+    }
+    return envelopes;
+  }
+
+  private jsonEnvelopes(written: readonly OrderSlot[]): Buffer {
+    return Buffer.concat(written.map((slot) => this.answerSide.envelopeOf(orderAnswerJson(slot.tag, slot.refused, slot.answer as Uint8Array))));
+  }
+
+  /** The rare write with an answer large enough to compress: each message on its own. */
+  private compressedEnvelopes(slots: readonly OrderSlot[]): Buffer {
+    return Buffer.concat(
+      slots.map((slot) => {
+        const answer = slot.answer as Uint8Array;
+        const message = new Uint8Array(orderAnswerBytes(slot.tag, answer));
+        writeOrderAnswer(message, 0, slot.tag, slot.refused, answer);
+        return this.answerSide.envelopeOf(message);
+      }),
+    );
+  }
+
+  private finishIfAnswered(): void {
+    if (!this.reading && this.inFlight === 0) this.finish(this.readError);
+  }
+
+  /** Ends the answer (unless the client is gone) and lets go of everything. */
+  private finish(error: ConnectError | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.reading = false;
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.shutdown.removeEventListener("abort", this.onShutdown);
+    this.ready = [];
+    this.accountOrder.clear();
+    this.answerSide.end(error);
+    if (this.paused) this.stream.resume();
+  }
 }
+
+/** The Order bytes of a node's answer to SubmitOrder, or its refusal. */
+function orderOfAnswer(answer: NodeAnswer): Uint8Array | ConnectError {
+  const response = soleFieldOf(answer.bytes, SUBMIT_ORDER_RESULT_KEY);
+  if (response !== null) return encodedOrderOf(response) ?? orderOfResponse(response);
+  try {
+    const decoded = resultOf(answer, "submitOrder");
+    if (decoded.order === undefined) return new ConnectError("node answered SubmitOrder without an order", Code.Internal);
+    return toBinary(OrderSchema, decoded.order);
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+}
+
+

@@ -2,10 +2,10 @@
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
-import { connectFastPath } from "../balancer/connect-fast-path.ts";
+import { connectUnaryCalls } from "../balancer/connect-unary-calls.ts";
 import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
-import { submitOrdersFastPath } from "../balancer/submit-orders-fast-path.ts";
+import { refuseSubmitOrdersWithoutStream, submitOrdersStreams } from "../balancer/submit-orders-stream.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { createLogger } from "../rpc/logger.ts";
@@ -14,19 +14,14 @@ import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
 
 export interface RunningBalancer {
   server: RpcServer;
-  /** Unary calls the balancer answered on its lean path rather than through connect-es. */
-  fastPathAnswered(): number;
-  /** SubmitOrders streams the balancer answered on its lean path rather than through connect-es. */
-  fastPathStreams(): number;
+  /** Connect unary calls of the public methods answered (connect-unary-calls.ts). */
+  connectUnaryAnswered(): number;
+  /** SubmitOrders streams taken on HTTP/2 (submit-orders-stream.ts). */
+  submitOrdersStreams(): number;
   stop(): Promise<void>;
 }
 
-export async function startBalancer(
-  config: ClusterConfig,
-  portOverride?: number,
-  /** Off only to compare the fast path with connect-es in tests. */
-  options: { fastPath: boolean } = { fastPath: true },
-): Promise<RunningBalancer> {
+export async function startBalancer(config: ClusterConfig, portOverride?: number): Promise<RunningBalancer> {
   const logger = createLogger({ level: config.logLevel, fields: { component: "balancer" } });
   const sessions: Http2SessionManager[] = [];
   const links = config.nodes.map((spec) => {
@@ -39,14 +34,14 @@ export async function startBalancer(
   const routing = new RoutingTable(config.shardCount, (accountId) => shardOf(accountId, config.shardCount), links);
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.SERVING);
-  const fastPath = options.fastPath ? connectFastPath(routing, () => Bun.randomUUIDv7()) : null;
-  const streamPath = options.fastPath ? submitOrdersFastPath((accountId, command) => routing.ownerOf(accountId).send(command)) : null;
+  const connectUnary = connectUnaryCalls(routing, () => Bun.randomUUIDv7());
+  const orderStreams = submitOrdersStreams((accountId, command) => routing.ownerOf(accountId).send(command));
   const server = await serveRpc({
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
-    ...(fastPath === null ? {} : { fastPath }),
-    ...(streamPath === null ? {} : { http2StreamPath: streamPath }),
+    fastPath: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
+    http2StreamPath: orderStreams,
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);
@@ -56,8 +51,8 @@ export async function startBalancer(
   logger.info("balancer serving", { port: server.port, nodes: config.nodes.map((n) => n.id).join(",") });
   return {
     server,
-    fastPathAnswered: () => fastPath?.answered ?? 0,
-    fastPathStreams: () => streamPath?.streams ?? 0,
+    connectUnaryAnswered: () => connectUnary.answered,
+    submitOrdersStreams: () => orderStreams.streams,
     stop: async () => {
       for (const link of links) link.close();
       await server.close();

@@ -1,7 +1,7 @@
 // The node's Connect service, as the balancers call it.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
+import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import {
   ExecuteResponseSchema,
   NodeService,

@@ -6,12 +6,7 @@
 import * as http2 from "node:http2";
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-
-const CODES = new Map<string, Code>(
-  Object.entries(Code)
-    .filter(([, value]) => typeof value === "number")
-    .map(([name, value]) => [name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase(), value as Code]),
-);
+import { codeFromString } from "@connectrpc/connect/protocol-connect";
 
 export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
   private session: http2.ClientHttp2Session | null = null;
@@ -102,7 +97,7 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
 function errorOf(status: number, body: Buffer): ConnectError {
   try {
     const parsed = JSON.parse(body.toString("utf8")) as { code?: string; message?: string };
-    const code = parsed.code === undefined ? undefined : CODES.get(parsed.code);
+    const code = parsed.code === undefined ? undefined : codeFromString(parsed.code);
     if (code !== undefined) return new ConnectError(parsed.message ?? "", code);
   } catch {
     // Not a Connect error body: fall through to the HTTP status.

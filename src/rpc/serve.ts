@@ -7,16 +7,17 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
-import { http1Exchange, http2Exchange, type UnaryExchange } from "./connect-unary-wire.ts";
+import { compressionGzip } from "@connectrpc/connect-node";
+import { connectEsDispatch } from "./connect-es-dispatch.ts";
 import type { Logger } from "./logger.ts";
+import { http1Exchange, http2Exchange, type UnaryExchange } from "./protocol-connect/unary-exchange.ts";
+import { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "./rpc-limits.ts";
+
+export { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX };
 
 /** Every HTTP/2 client opens with these 24 bytes (RFC 9113 §3.4); no HTTP/1 request can. */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
-// Orders and batches are small; 4 MiB leaves room for a large ListOrders page while a
-// malformed or hostile message is refused before it is buffered.
-export const MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 // A client that connects and says nothing holds a socket; drop it after this long.
 const FIRST_BYTES_TIMEOUT_MS = 10_000;
 // An HTTP/1.1 keep-alive socket idles this long before the server closes it.
@@ -24,10 +25,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 // Bounds one HTTP/2 connection; the balancer batches, so it needs far fewer than this.
 const STREAMS_CONCURRENT_MAX = 1_000;
 const SESSION_INVALID_FRAMES_MAX = 1_000;
-// The longest deadline a client may ask for; longer would outlive any sane call.
-export const CALL_TIMEOUT_MAX_MS = 60_000;
-/** Answers smaller than this are never compressed, however the client asks. */
-export const COMPRESS_MIN_BYTES = 1024;
 // close() lets in-flight replies finish this long, then destroys what is left.
 const CLOSE_GRACE_MS = 1_000;
 
@@ -59,8 +56,7 @@ export interface RpcServer {
 
 export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   const shutdown = new AbortController();
-  const handler = connectNodeAdapter({
-    routes: options.routes,
+  const handler = connectEsDispatch({
     readMaxBytes: MESSAGE_BYTES_MAX,
     writeMaxBytes: MESSAGE_BYTES_MAX,
     // Brotli costs more CPU than it saves on messages this size; gzip is what clients expect.
@@ -70,7 +66,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     // Plain curl must work, so the Connect-Protocol-Version header stays optional.
     requireConnectProtocolHeader: false,
     shutdownSignal: shutdown.signal,
-  });
+  }, options.routes, options.logger);
   const fastPath = options.fastPath;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     if (fastPath === undefined || !fastPath(http1Exchange(request, response))) handler(request, response);
@@ -90,6 +86,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   // A server's streams are ServerHttp2Streams; Node's typings give the event the base type.
   const streamPath = options.http2StreamPath;
   http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
+    stream.once("finish", () => stopUpload(stream));
     if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
     if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);
@@ -151,6 +148,20 @@ function compatibilityRequest(
     response.writeContinue();
   }
   handler(request, response);
+}
+
+/**
+ * An answer complete before its request (a message over the size limit, a deadline, an early
+ * end): RST_STREAM(NO_ERROR) asks the client to stop sending (RFC 9113 §8.1). Without it a
+ * client still uploading waits on flow control for ever, and its DATA frames after the stream
+ * is gone make the server tear down the whole session (ENHANCE_YOUR_CALM), failing every other
+ * stream on it. The reset waits a turn so that the trailers go out first.
+ */
+function stopUpload(stream: http2.ServerHttp2Stream): void {
+  if (stream.readableEnded) return;
+  setImmediate(() => {
+    if (!stream.readableEnded && !stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
 }
 
 /**

@@ -1,15 +1,18 @@
 // SubmitOrders over a real cluster (a balancer and two nodes in this process, a third node in
-// the configuration that never starts), over gRPC and over Connect on HTTP/2: every tag gets
+// the configuration that never starts), over gRPC and over Connect on HTTP/2 (binary, and JSON
+// with gzipped requests): every tag gets
 // one answer, accepted orders are in the node (GetOrder finds them), bad orders get the unary
 // call's code and a message naming the field without ending the stream, answers of an account
 // keep its order, and a node that is down gives UNAVAILABLE refusals for its accounts only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { compressionGzip, createConnectTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { mkdtempSync } from "node:fs";
 import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "../../src/balancer/submit-orders-stream.ts";
 import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
 import { startNode } from "../../src/cli/start-node.ts";
 import type { ClusterConfig } from "../../src/config/cluster-config.ts";
@@ -99,10 +102,22 @@ function refusalOf(answers: SubmitOrdersResponse[], tag: bigint): { code: string
   return result?.case === "refusal" ? result.value : undefined;
 }
 
-for (const [protocol, label] of [["grpc", "gRPC"], ["connect", "Connect over HTTP/2"]] as const) {
+const CLIENTS = [
+  ["grpc", "gRPC"],
+  ["connect", "Connect over HTTP/2"],
+  ["connect-json", "Connect JSON over HTTP/2, gzipped requests"],
+] as const;
+
+/** connect-es's clients; the JSON one gzips every request it sends. */
+function transportOf(protocol: (typeof CLIENTS)[number][0]) {
+  if (protocol !== "connect-json") return createClientTransport(balancerUrl, protocol, { httpVersion: "2" });
+  return createConnectTransport({ baseUrl: balancerUrl, httpVersion: "2", useBinaryFormat: false, sendCompression: compressionGzip, compressMinBytes: 0 });
+}
+
+for (const [protocol, label] of CLIENTS) {
   describe(`SubmitOrders over ${label}`, () => {
     const clients = () => {
-      const transport = createClientTransport(balancerUrl, protocol, { httpVersion: "2" });
+      const transport = transportOf(protocol);
       return { accounts: createClient(AccountService, transport), orders: createClient(OrderService, transport) };
     };
 
@@ -225,62 +240,22 @@ test("a stream whose bytes are not a SubmitOrdersRequest ends invalid_argument a
   expect((await accounts.createAccount({ accountId })).account?.id).toBe(accountId);
 }, TEST_TIMEOUT_MS);
 
-test("connect-es's gRPC and Connect clients above were answered on the balancer's lean path", () => {
-  // Every stream of the describe blocks (four tests each over two protocols) and the garbage one.
-  expect(balancer.fastPathStreams()).toBeGreaterThanOrEqual(9);
+test("every stream above, of every client, was taken by the one SubmitOrders path", () => {
+  // Every stream of the describe blocks (four tests each over three clients) and the garbage one.
+  expect(balancer.submitOrdersStreams()).toBeGreaterThanOrEqual(13);
 });
 
-/** A raw HTTP/2 call: the response headers that matter, the body bytes, and the trailers. */
-async function rawCall(url: string, contentType: string, body: Buffer): Promise<{ contentType: unknown; body: string; trailers: unknown }> {
-  const session = http2.connect(url);
-  const stream = session.request({ ":method": "POST", ":path": "/oms.v1.OrderService/SubmitOrders", "content-type": contentType });
-  let headers: http2.IncomingHttpHeaders = {};
-  let trailers: http2.IncomingHttpHeaders = {};
-  stream.on("response", (received) => (headers = received));
-  stream.on("trailers", (received) => (trailers = received));
-  stream.end(body);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  session.close();
-  return { contentType: headers["content-type"], body: Buffer.concat(chunks).toString("hex"), trailers: { ...trailers } };
-}
-
-test("for the same bytes the lean path answers byte for byte what connect-es answers: refusals by the balancer and by the node, the end, the error that ends the stream", async () => {
-  const gone = accountOnShard("parity-gone", 2);
-  const unknown = accountOnShard("parity-unknown", 0);
-  const requests: Request[] = [
-    { tag: 1n, order: { ...restingBuy(unknown, "parity-1"), qty: "abc" } },
-    { tag: 0n },
-    { tag: 3n, order: restingBuy("", "parity-3") },
-    { tag: 18446744073709551615n, order: restingBuy(gone, "parity-4") },
-    { tag: 5n, order: restingBuy(unknown, "parity-5") },
-  ];
-  const { create, toBinary } = await import("@bufbuild/protobuf");
-  const { SubmitOrdersRequestSchema: Schema } = await import("../../src/gen/oms/v1/order_service_pb.ts");
-  const envelopes = Buffer.concat(
-    requests.map((request) => {
-      const message = toBinary(Schema, create(Schema, request));
-      const envelope = Buffer.alloc(5 + message.length);
-      envelope.writeUInt32BE(message.length, 1);
-      envelope.set(message, 5);
-      return envelope;
-    }),
-  );
-  const garbage = Buffer.from([0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]);
-  // The same cluster behind a balancer without its lean paths: connect-es answers every stream.
-  const plain = await startBalancer(config, 0, { fastPath: false });
-  running.push(plain);
-  const plainUrl = `http://127.0.0.1:${plain.server.port}`;
-  // Until its first health checks answer, a new balancer tries node-c rather than calling it down.
-  const nodeCDown = (answer: { body: string }) => Buffer.from(answer.body, "hex").includes("(shards 2) is down");
-  while (!nodeCDown(await rawCall(plainUrl, "application/grpc", envelopes))) await Bun.sleep(20);
-  for (const contentType of ["application/grpc", "application/connect+proto"]) {
-    // Both paths write the balancer's own refusals at once and the node's answers when they come,
-    // in their account's order, so the bytes compare whole. (Garbage after orders in flight is not compared: connect-es then ends the stream
-    // canceled without their answers, where the contract and the lean path answer them first.)
-    for (const body of [envelopes, garbage, garbage.subarray(0, 7)]) {
-      const [lean, plain] = [await rawCall(balancerUrl, contentType, body), await rawCall(plainUrl, contentType, body)];
-      expect(lean).toEqual(plain);
+test("gRPC-web and Connect over HTTP/1.1 cannot carry the stream: they are told to use the unary SubmitOrder", async () => {
+  for (const [protocol, httpVersion] of [["grpc-web", "2"], ["grpc-web", "1.1"], ["connect", "1.1"]] as const) {
+    const orders = createClient(OrderService, createClientTransport(balancerUrl, protocol, { httpVersion }));
+    async function* one() {
+      yield { tag: 1n, order: restingBuy(accountOnShard("http1", 0), "http1-1") };
     }
+    const refused = await (async () => {
+      for await (const _ of orders.submitOrders(one())) return null;
+      return null;
+    })().catch((error: unknown) => ConnectError.from(error));
+    expect([protocol, httpVersion, refused?.code, refused?.rawMessage]).toEqual([protocol, httpVersion, Code.Unimplemented, SUBMIT_ORDERS_NEEDS_HTTP2]);
+    expect(refused?.rawMessage).toBe(SUBMIT_ORDERS_NEEDS_HTTP2);
   }
 }, TEST_TIMEOUT_MS);

@@ -7,7 +7,7 @@ import { Code } from "@connectrpc/connect";
 import { LeanStreamSubmitClient } from "../../bench/lean-stream-submit-client.ts";
 import { NodeAnswer } from "../../src/balancer/node-answer.ts";
 import type { SentCommand } from "../../src/balancer/node-link.ts";
-import { submitOrdersFastPath } from "../../src/balancer/submit-orders-fast-path.ts";
+import { submitOrdersStreams } from "../../src/balancer/submit-orders-stream.ts";
 import { NodeCommandSchema, NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SubmitOrderRequestSchema } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { serveRpc, type RpcServer } from "../../src/rpc/serve.ts";
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 test("every order settles with its own answer, refusals as errors, and close() waits for the streams to end", async () => {
   const held: SentCommand[] = [];
-  server = await serveRpc({ host: "127.0.0.1", port: 0, routes: () => undefined, http2StreamPath: submitOrdersFastPath((_, command) => held.push(command)) });
+  server = await serveRpc({ host: "127.0.0.1", port: 0, routes: () => undefined, http2StreamPath: submitOrdersStreams((_, command) => held.push(command)) });
   const client = new LeanStreamSubmitClient(`http://127.0.0.1:${server.port}`, 2);
   const count = 300;
   const settled: string[] = new Array(count).fill("pending");

@@ -1,0 +1,141 @@
+// The public unary methods (AccountService, OrderService) in the Connect protocol: binary and
+// JSON, HTTP/1.1 and HTTP/2, POST and (for the read-only methods) GET, gzip either way. This is
+// the only path for them: connect-es spends ~100 µs of CPU per unary call on its generic
+// machinery (async iterables, abort signals, interceptors), and the balancer does nothing per
+// call but decode, route and encode. gRPC and gRPC-web calls of the same methods go to
+// connect-es (public-services.ts), through the same routing (route-command.ts).
+import { fromBinary, fromJson, toBinary, toJsonString, type DescMessage, type DescService, type JsonValue } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
+import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
+import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import { unknownEnumInJson } from "../rpc/protocol/json-enum-values.ts";
+import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
+import { connectUnaryCallOf } from "../rpc/protocol-connect/unary-request.ts";
+import { protocolFamilyOf } from "../rpc/protocol-grpc/content-type.ts";
+import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
+import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
+import type { RoutingTable } from "./routing-table.ts";
+
+interface UnaryMethod {
+  input: DescMessage;
+  output: DescMessage;
+  commandCase: CommandCase["case"];
+  /** The NodeCommand field that carries this method's request, and the NodeResult field of its response. */
+  commandField: number;
+  resultField: number;
+  /** Marked NO_SIDE_EFFECTS in proto/: Connect GET is allowed. */
+  readOnly: boolean;
+}
+
+// JSON as Connect servers read it: unknown fields are ignored (unknown enum values are not: see
+// json-enum-values.ts).
+const JSON_READ = { ignoreUnknownFields: true };
+
+function methodsOf(...services: DescService[]): Map<string, UnaryMethod> {
+  const table = new Map<string, UnaryMethod>();
+  for (const service of services) {
+    for (const method of service.methods) {
+      if (method.methodKind !== "unary") continue;
+      const commandCase = method.localName as CommandCase["case"];
+      const resultField = NodeResultSchema.fields.find((field) => field.localName === commandCase)?.number;
+      if (resultField === undefined) throw new Error(`Connect unary: NodeResult has no field for ${method.name}`);
+      const commandField = nodeCommandField(method.localName);
+      const readOnly = method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, commandField, resultField, readOnly });
+    }
+  }
+  return table;
+}
+
+export interface ConnectUnaryCalls {
+  /** Answers a Connect unary call of a public method and returns true, or returns false to pass it on. */
+  (exchange: UnaryExchange): boolean;
+  /** Calls answered so far, for tests and metrics. */
+  answered: number;
+}
+
+export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => string): ConnectUnaryCalls {
+  const methods = methodsOf(AccountService, OrderService);
+  const calls = ((exchange: UnaryExchange): boolean => {
+    const target = exchange.path ?? "";
+    const query = target.indexOf("?");
+    const method = methods.get(query < 0 ? target : target.slice(0, query));
+    if (method === undefined) return false;
+    const contentType = exchange.headers["content-type"];
+    const family = protocolFamilyOf(Array.isArray(contentType) ? contentType[0] : contentType);
+    if (family === "grpc" || family === "grpc-web") return false;
+    calls.answered += 1;
+    const call = connectUnaryCallOf(exchange, method.readOnly);
+    if ("error" in call) {
+      // Drained, so that an HTTP/1.1 connection stays usable after the refusal.
+      exchange.readBody(() => exchange.reply(true, call.error, call.http));
+      return true;
+    }
+    call.readMessage((message) => {
+      if (message instanceof ConnectError) {
+        exchange.reply(call.json, message);
+        return;
+      }
+      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs).then((result) => exchange.reply(call.json, result));
+    });
+    return true;
+  }) as ConnectUnaryCalls;
+  calls.answered = 0;
+  return calls;
+}
+
+async function answer(
+  routing: RoutingTable,
+  newAccountId: () => string,
+  method: UnaryMethod,
+  json: boolean,
+  body: Uint8Array,
+  timeoutMs: number | null,
+): Promise<Uint8Array | string | ConnectError> {
+  const input = json ? decodeJson(method.input, body) : decodeBinary(method.input, body);
+  if (input instanceof ConnectError) return input;
+  if (timeoutMs !== null && timeoutMs <= 0) return new ConnectError("the operation timed out", Code.DeadlineExceeded);
+  const keyed = input as unknown as { accountId: string };
+  const named = method.commandCase === "createAccount" && keyed.accountId === "";
+  if (named) keyed.accountId = newAccountId();
+  // A binary request the balancer did not change goes to the node in the bytes it came in.
+  const encodedCommand = json || named ? undefined : encodedNodeCommand(method.commandField, body);
+  try {
+    const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand);
+    const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
+    // The node encoded the response already; a binary client gets those bytes as they are.
+    const encoded = json ? null : answer.encodedValueOf(method.resultField);
+    if (encoded !== null) return encoded;
+    const output = resultOf(answer, method.commandCase);
+    return json ? toJsonString(method.output, output as never) : toBinary(method.output, output as never);
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+}
+
+function decodeBinary(schema: DescMessage, body: Uint8Array): object | ConnectError {
+  try {
+    return fromBinary(schema, body);
+  } catch (error) {
+    return new ConnectError(`cannot decode message ${schema.typeName} from binary: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
+  }
+}
+
+function decodeJson(schema: DescMessage, body: Uint8Array): object | ConnectError {
+  try {
+    const json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")) as JsonValue;
+    return unknownEnumInJson(schema, json) ?? fromJson(schema, json, JSON_READ);
+  } catch (error) {
+    return new ConnectError(`cannot decode message ${schema.typeName} from JSON: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
+  }
+}
+
+function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,137 @@
+// One Connect unary call as our own paths see it (the balancer's public unary methods, the
+// node's Execute): the request's method, path and headers, its body, and one answer. Over
+// HTTP/1.1 it wraps node:http's request and response; over HTTP/2 the server stream itself
+// (the compatibility request and response objects cost ~15 µs of CPU a call on top, which on
+// the balancer is paid for every order).
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "node:http2";
+import { gzip } from "node:zlib";
+import { ConnectError } from "@connectrpc/connect";
+import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
+import { COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "../rpc-limits.ts";
+import { refusalAnswerOf, type HttpOverride } from "../refusal-answer.ts";
+import { errorAnswerOf } from "./error-answer.ts";
+import { httpDate } from "./http-date.ts";
+
+export type { HttpOverride };
+
+/** One unary call as a path sees it; the path must either answer it or leave it untouched. */
+export interface UnaryExchange {
+  readonly method: string | undefined;
+  /** The request target: path and query. */
+  readonly path: string | undefined;
+  readonly headers: IncomingHttpHeaders | Http2Headers;
+  /** The whole body as sent (still compressed if it was), or null if it is larger than MESSAGE_BYTES_MAX. */
+  readBody(done: (body: Buffer | null) => void): void;
+  /**
+   * The answer: a message (JSON text or binary) or an error as Connect's JSON error body. It is
+   * gzipped when the client accepts gzip and it has COMPRESS_MIN_BYTES or more.
+   */
+  reply(json: boolean, result: Uint8Array | string | ConnectError, http?: HttpOverride): void;
+  /** Refuses the call in the protocol its content type names (gRPC, gRPC-web or Connect): see refusal-answer.ts. */
+  refuse(error: ConnectError, http?: HttpOverride): void;
+}
+
+type Head = Record<string, string | number>;
+
+export function http1Exchange(request: IncomingMessage, response: ServerResponse): UnaryExchange {
+  return {
+    method: request.method,
+    path: request.url,
+    headers: request.headers,
+    readBody: (done) => readBody(request, done),
+    reply(json, result, http) {
+      answerOf(request.headers, json, result, http, (status, headers, body) => {
+        if (response.writableEnded || response.destroyed) return;
+        response.writeHead(status, headers);
+        response.end(body);
+      });
+    },
+    refuse(error, http) {
+      if (response.writableEnded || response.destroyed) return;
+      const answer = refusalAnswerOf(request.headers, error, http);
+      response.writeHead(answer.status, answer.headers);
+      response.end(answer.body);
+    },
+  };
+}
+
+export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers): UnaryExchange {
+  return {
+    method: headers[":method"],
+    path: headers[":path"],
+    headers,
+    readBody: (done) => readBody(stream, done),
+    reply(json, result, http) {
+      answerOf(headers, json, result, http, (status, head, body) => {
+        if (stream.destroyed || stream.closed || stream.headersSent) return;
+        stream.respond({ ":status": status, ...head, date: httpDate() });
+        stream.end(body);
+      });
+    },
+    refuse(error, http) {
+      if (stream.destroyed || stream.closed || stream.headersSent) return;
+      const answer = refusalAnswerOf(headers, error, http);
+      stream.respond({ ":status": answer.status, ...answer.headers, date: httpDate() });
+      stream.end(answer.body);
+    },
+  };
+}
+
+/** Also keeps a client that resets its stream from becoming an unhandled 'error' that ends the process. */
+function readBody(source: IncomingMessage | ServerHttp2Stream, done: (body: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let tooLarge = false;
+  source.on("data", (chunk: Buffer) => {
+    length += chunk.length;
+    if (length > MESSAGE_BYTES_MAX) tooLarge = true;
+    else chunks.push(chunk);
+  });
+  source.on("end", () => done(tooLarge ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+  source.on("error", () => undefined);
+}
+
+function answerOf(
+  request: IncomingHttpHeaders | Http2Headers,
+  json: boolean,
+  result: Uint8Array | string | ConnectError,
+  http: HttpOverride | undefined,
+  send: (status: number, headers: Head, body: Uint8Array) => void,
+): void {
+  let status = 200;
+  let body: Uint8Array;
+  let contentType = json ? contentTypeUnaryJson : contentTypeUnaryProto;
+  if (result instanceof ConnectError) {
+    const answer = errorAnswerOf(result, http?.status);
+    ({ status, body } = answer);
+    contentType = contentTypeUnaryJson;
+  } else {
+    body = typeof result === "string" ? Buffer.from(result, "utf8") : result;
+  }
+  const headers: Head = { "content-type": contentType, ...http?.headers };
+  if (body.byteLength < COMPRESS_MIN_BYTES || !acceptsGzip(request["accept-encoding"])) {
+    headers["content-length"] = body.byteLength;
+    send(status, headers, body);
+    return;
+  }
+  gzip(body, (error, compressed) => {
+    // gzip of bytes in memory fails only for want of memory: then the answer goes as it is.
+    if (error === null) {
+      headers["content-encoding"] = "gzip";
+      body = compressed;
+    }
+    headers["content-length"] = body.byteLength;
+    send(status, headers, body);
+  });
+}
+
+/** The client lists gzip among the encodings it accepts (the only one we compress with). */
+export function acceptsGzip(accepted: string | string[] | undefined): boolean {
+  if (accepted === undefined) return false;
+  const list = Array.isArray(accepted) ? accepted.join(",") : accepted;
+  return list.split(",").some((entry) => {
+    const [name, ...params] = entry.split(";").map((part) => part.trim());
+    return name === "gzip" && !params.some((param) => /^q=0(\.0*)?$/.test(param));
+  });
+}
