@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { http1Exchange, http2Exchange, type UnaryExchange } from "./connect-unary-wire.ts";
+import { corsHttp1, corsHttp2, type CorsOrigins } from "./cors.ts";
 import type { Logger } from "./logger.ts";
 
 /** Every HTTP/2 client opens with these 24 bytes (RFC 9113 §3.4); no HTTP/1 request can. */
@@ -47,6 +48,8 @@ export interface ServeRpcOptions {
    * shutdown aborts when close() begins: a stream it took must then end, as connect-es's do.
    */
   http2StreamPath?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, shutdown: AbortSignal) => boolean;
+  /** Browsers' cross-origin calls, applied before every other path (see cors.ts). */
+  cors?: CorsOrigins;
 }
 
 export interface RpcServer {
@@ -72,7 +75,9 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     shutdownSignal: shutdown.signal,
   });
   const fastPath = options.fastPath;
+  const cors = options.cors;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (cors !== undefined && corsHttp1(cors, request, response)) return;
     if (fastPath === undefined || !fastPath(http1Exchange(request, response))) handler(request, response);
   };
   const http1Server = http.createServer(
@@ -90,6 +95,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   // A server's streams are ServerHttp2Streams; Node's typings give the event the base type.
   const streamPath = options.http2StreamPath;
   http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
+    if (cors !== undefined && corsHttp2(cors, stream, headers)) return;
     if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
     if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);
