@@ -9,6 +9,7 @@ import { submitOrdersFastPath } from "../balancer/submit-orders-fast-path.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
 import { corsOrigins } from "../rpc/cors.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
+import { registerReflection } from "../rpc/reflection.ts";
 import { createLogger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
 import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
@@ -52,6 +53,7 @@ export async function startBalancer(
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);
+      registerReflection(router);
     },
   });
   for (const link of links) link.startHealthChecks(config.balancer.healthIntervalMs);
