@@ -81,7 +81,7 @@ export function isOriginAllowed(origins: CorsOrigins, origin: string): boolean {
   });
 }
 
-type Headers = Record<string, string | number>;
+type HeaderValues = Record<string, string | number>;
 
 /**
  * What a request gets from the CORS policy: a whole answer (a preflight) or headers to add to
@@ -92,12 +92,12 @@ function corsAnswer(
   method: string | undefined,
   origin: string | string[] | undefined,
   requestMethod: string | string[] | undefined,
-): { preflight: { status: number; headers: Headers; body: Uint8Array | undefined } } | { headers: Headers } | null {
+): { preflight: { status: number; headers: HeaderValues; body: Uint8Array | undefined } } | { headers: HeaderValues } | null {
   if (typeof origin !== "string") return null;
   const allowed = isOriginAllowed(origins, origin);
   if (method === "OPTIONS" && requestMethod !== undefined) {
     if (!allowed) return { preflight: refusal(origin) };
-    const headers: Headers = {
+    const headers: HeaderValues = {
       "access-control-allow-origin": origin,
       "access-control-allow-methods": ALLOW_METHODS,
       "access-control-allow-headers": ALLOW_HEADERS,
@@ -113,7 +113,7 @@ function corsAnswer(
 
 // The browser shows a page's script only that the preflight failed; the body is for whoever
 // debugs it with curl, in the Connect protocol's error shape.
-function refusal(origin: string): { status: number; headers: Headers; body: Uint8Array } {
+function refusal(origin: string): { status: number; headers: HeaderValues; body: Uint8Array } {
   const error = new ConnectError(`origin ${JSON.stringify(origin)} is not in ${SETTING}`, Code.PermissionDenied);
   const body = errorToJsonBytes(error, undefined);
   return { status: codeToHttpStatus(error.code), headers: { "content-type": "application/json", "content-length": body.byteLength, vary: "Origin" }, body };
