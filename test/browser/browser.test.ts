@@ -44,6 +44,8 @@ beforeAll(async () => {
       const path = new URL(request.url).pathname;
       if (path === "/scenario.js") return new Response(script, { headers: { "content-type": "text/javascript" } });
       if (path === "/") return new Response('<!doctype html><script type="module" src="/scenario.js"></script>', { headers: { "content-type": "text/html" } });
+      // The browser asks for /favicon.ico too; an empty answer keeps its 404 out of the page's console.
+      if (path === "/favicon.ico") return new Response(null, { status: 204 });
       return new Response("not found", { status: 404 });
     },
   });

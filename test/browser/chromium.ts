@@ -88,6 +88,11 @@ class CdpConnection {
   readonly #listeners = new Set<(message: CdpMessage) => void>();
 
   private constructor(private readonly socket: WebSocket) {
+    // A browser that dies fails the calls waiting on it instead of leaving them to the test's timeout.
+    socket.addEventListener("close", () => {
+      for (const pending of this.#pending.values()) pending.reject(new Error("cdp: the browser closed the connection"));
+      this.#pending.clear();
+    });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(String(event.data)) as CdpMessage;
       if (message.id === undefined) {
