@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { selfCommand } from "./child-process.ts";
 import { startBalancer } from "./start-balancer.ts";
+import { LOOPBACK_ORIGINS } from "../rpc/cors.ts";
 import { freePort } from "../rpc/free-port.ts";
 import { waitUntilServing } from "../rpc/wait-until-serving.ts";
 
@@ -26,7 +27,9 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
     { id: "node-a", host: "127.0.0.1", port: await freePort(), shards: shards.slice(0, half) },
     { id: "node-b", host: "127.0.0.1", port: await freePort(), shards: shards.slice(half) },
   ];
-  const config: ClusterConfig = { ...base, dataDir, nodes, balancer: { ...base.balancer, port: options.port } };
+  // Pages under development are served from this machine on some port (a bundler's dev server).
+  const corsOrigins = [...new Set([...base.balancer.corsOrigins, ...LOOPBACK_ORIGINS])];
+  const config: ClusterConfig = { ...base, dataDir, nodes, balancer: { ...base.balancer, port: options.port, corsOrigins } };
   const configFile = join(dataDir, "cluster.json");
   writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
   const commands = nodes.map((node) => ["node", "--config", configFile, "--node-id", node.id, "--exit-with-parent"]);

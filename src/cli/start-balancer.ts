@@ -7,7 +7,9 @@ import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
 import { refuseSubmitOrdersWithoutStream, submitOrdersStreams } from "../balancer/submit-orders-stream.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
+import { corsOrigins } from "../rpc/cors.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
+import { registerReflection } from "../rpc/reflection.ts";
 import { createLogger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
 import { createNodeSession, createNodeTransport } from "../rpc/transport.ts";
@@ -40,11 +42,13 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
+    cors: corsOrigins(config.balancer.corsOrigins),
     fastPath: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
     http2StreamPath: orderStreams,
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);
+      registerReflection(router);
     },
   });
   for (const link of links) link.startHealthChecks(config.balancer.healthIntervalMs);

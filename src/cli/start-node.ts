@@ -6,6 +6,7 @@ import { shardOf } from "../config/shard-of.ts";
 import { nodeFastPath, nodeServiceRoutes } from "../node/node-service.ts";
 import { OmsNode, type OmsNodeOptions } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
+import { registerReflection } from "../rpc/reflection.ts";
 import { createLogger, type Logger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
 import { SimulatedVenue } from "../venue/simulated-venue.ts";
@@ -64,6 +65,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     routes: (router) => {
       nodeServiceRoutes(node, () => Bun.randomUUIDv7())(router);
       registerHealth(router, health);
+      registerReflection(router);
     },
   });
   health.set(SERVER_HEALTH, ServingStatus.SERVING);

@@ -24,6 +24,11 @@ export interface ClusterConfig {
     readonly port: number;
     readonly healthIntervalMs: number;
     readonly callTimeoutMs: number;
+    /**
+     * Origins whose browser pages may call the balancer: "https://app.example.com",
+     * "http://localhost:*" (any port) or "*". None by default: a page elsewhere is refused.
+     */
+    readonly corsOrigins: readonly string[];
   };
   readonly nodes: readonly NodeConfig[];
   readonly venue: {
@@ -61,7 +66,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
   shardCount: 16,
   dataDir: "./data",
   logLevel: "info",
-  balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000 },
+  balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [] },
   venue: { seed: 42, tickMs: 100, sessionMs: 600_000 },
   snapshot: { everyRecords: 10_000 },
   kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },

@@ -1,7 +1,9 @@
 // Every setting can be overridden by OMS_ plus the upper-snake-case of its path
 // (balancer.callTimeoutMs → OMS_BALANCER_CALL_TIMEOUT_MS), so a container can change one
 // setting without a new file. The names are derived from CLUSTER_DEFAULTS, so a new setting
-// gets its variable without anyone remembering to add it. OMS_NODES takes the node list as JSON.
+// gets its variable without anyone remembering to add it. A list of strings is written
+// comma-separated (OMS_BALANCER_CORS_ORIGINS=https://a.example,https://b.example). OMS_NODES
+// takes the node list as JSON.
 
 import { CLUSTER_DEFAULTS } from "./cluster-config.ts";
 import { ConfigError } from "./config-error.ts";
@@ -12,7 +14,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 interface Override {
   variable: string;
   path: readonly string[];
-  kind: "integer" | "string";
+  kind: "integer" | "string" | "list";
 }
 
 export const NODES_VARIABLE = "OMS_NODES";
@@ -26,7 +28,8 @@ function overridesOf(defaults: Record<string, unknown>, prefix: readonly string[
     const path = [...prefix, key];
     if (isJsonObject(value)) return overridesOf(value, path);
     const variable = `OMS_${path.map(upperSnake).join("_")}`;
-    return [{ variable, path, kind: typeof value === "number" ? "integer" : "string" }];
+    const kind = typeof value === "number" ? "integer" : Array.isArray(value) ? "list" : "string";
+    return [{ variable, path, kind }];
   });
 }
 
@@ -39,11 +42,18 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: Env): Recor
   for (const override of OVERRIDES) {
     const text = env[override.variable];
     if (text === undefined) continue;
-    setAt(result, override.path, override.kind === "integer" ? integerOf(override.variable, text) : text);
+    setAt(result, override.path, valueOf(override, text));
   }
   const nodesText = env[NODES_VARIABLE];
   if (nodesText !== undefined) result["nodes"] = nodesOf(nodesText);
   return result;
+}
+
+function valueOf(override: Override, text: string): unknown {
+  if (override.kind === "integer") return integerOf(override.variable, text);
+  // An empty variable is an empty list, not a list of one empty entry.
+  if (override.kind === "list") return text.trim() === "" ? [] : text.split(",").map((entry) => entry.trim());
+  return text;
 }
 
 function integerOf(variable: string, text: string): number {

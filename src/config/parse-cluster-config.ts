@@ -2,6 +2,7 @@
 // throws a ConfigError naming the field. Missing settings take their defaults; unknown keys
 // are refused, because a misspelt setting silently left at its default is worse than a crash.
 
+import { corsOriginProblem } from "../rpc/cors.ts";
 import { isLogLevel, type LogLevel } from "../rpc/logger.ts";
 import { CLUSTER_DEFAULTS, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type NodeConfig } from "./cluster-config.ts";
 import { ConfigError } from "./config-error.ts";
@@ -18,7 +19,7 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
   const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "nodes", "venue", "snapshot", "kafka", "postgres", "node"]);
   const d = CLUSTER_DEFAULTS;
   const shardCount = integerAt(root, "shardCount", "shardCount", d.shardCount, 1, SHARD_COUNT_MAX);
-  const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", ["host", "port", "healthIntervalMs", "callTimeoutMs"]);
+  const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", ["host", "port", "healthIntervalMs", "callTimeoutMs", "corsOrigins"]);
   const venueRaw = objectAt(root["venue"] ?? {}, "venue", ["seed", "tickMs", "sessionMs"]);
   const snapshotRaw = objectAt(root["snapshot"] ?? {}, "snapshot", ["everyRecords"]);
   const kafkaRaw = objectAt(root["kafka"] ?? {}, "kafka", ["brokers", "topic", "clientId"]);
@@ -33,6 +34,7 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
       port: integerAt(balancerRaw, "port", "balancer.port", d.balancer.port, 0, PORT_MAX),
       healthIntervalMs: positiveAt(balancerRaw, "healthIntervalMs", "balancer.healthIntervalMs", d.balancer.healthIntervalMs),
       callTimeoutMs: positiveAt(balancerRaw, "callTimeoutMs", "balancer.callTimeoutMs", d.balancer.callTimeoutMs),
+      corsOrigins: corsOriginsAt(balancerRaw, d.balancer.corsOrigins),
     },
     nodes: root["nodes"] === undefined ? defaultNodes(shardCount) : nodesAt(root["nodes"], shardCount),
     venue: {
@@ -160,6 +162,18 @@ function postgresUrlAt(object: JsonObject): string {
   const text = optionalStringAt(object, "url", "postgres.url");
   if (text !== "" && !/^postgres(ql)?:\/\//.test(text)) throw new ConfigError("postgres.url", "must start with postgres:// or postgresql://");
   return text;
+}
+
+function corsOriginsAt(object: JsonObject, fallback: readonly string[]): readonly string[] {
+  const value = object["corsOrigins"] ?? fallback;
+  if (!Array.isArray(value)) throw new ConfigError("balancer.corsOrigins", `${JSON.stringify(value)} is not an array of origins`);
+  return value.map((entry: unknown, index) => {
+    const where = `balancer.corsOrigins[${index}]`;
+    if (typeof entry !== "string") throw new ConfigError(where, `${JSON.stringify(entry)} is not a string`);
+    const problem = corsOriginProblem(entry);
+    if (problem !== undefined) throw new ConfigError(where, problem);
+    return entry;
+  });
 }
 
 function requiredString(object: JsonObject, key: string, where: string): string {

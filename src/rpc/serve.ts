@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import { connectEsDispatch } from "./connect-es-dispatch.ts";
+import { corsHttp1, corsHttp2, type CorsOrigins } from "./cors.ts";
 import type { Logger } from "./logger.ts";
 import { http1Exchange, http2Exchange, type UnaryExchange } from "./protocol-connect/unary-exchange.ts";
 import { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "./rpc-limits.ts";
@@ -44,6 +45,8 @@ export interface ServeRpcOptions {
    * shutdown aborts when close() begins: a stream it took must then end, as connect-es's do.
    */
   http2StreamPath?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, shutdown: AbortSignal) => boolean;
+  /** Browsers' cross-origin calls, applied before every other path (see cors.ts). */
+  cors?: CorsOrigins;
 }
 
 export interface RpcServer {
@@ -68,7 +71,9 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     shutdownSignal: shutdown.signal,
   }, options.routes, options.logger);
   const fastPath = options.fastPath;
+  const cors = options.cors;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (cors !== undefined && corsHttp1(cors, request, response)) return;
     if (fastPath === undefined || !fastPath(http1Exchange(request, response))) handler(request, response);
   };
   const http1Server = http.createServer(
@@ -87,6 +92,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   const streamPath = options.http2StreamPath;
   http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
     stream.once("finish", () => stopUpload(stream));
+    if (cors !== undefined && corsHttp2(cors, stream, headers)) return;
     if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
     if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);

@@ -26,7 +26,7 @@ test("no path and no environment gives the documented defaults", () => {
     shardCount: 16,
     dataDir: "./data",
     logLevel: "info",
-    balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000 },
+    balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [] },
     nodes: [
       { id: "node-a", host: "127.0.0.1", port: 9101, shards: [0, 1, 2, 3, 4, 5, 6, 7] },
       { id: "node-b", host: "127.0.0.1", port: 9102, shards: [8, 9, 10, 11, 12, 13, 14, 15] },
@@ -54,7 +54,7 @@ test("oms.example.json loads and equals the defaults", () => {
 test("a file sets what it names and leaves the rest at defaults", () => {
   const config = loadClusterConfig(configFile({ shardCount: 4, balancer: { port: 7000 }, nodes: twoNodes }), {});
   expect(config.shardCount).toBe(4);
-  expect(config.balancer).toEqual({ host: "127.0.0.1", port: 7000, healthIntervalMs: 1000, callTimeoutMs: 5000 });
+  expect(config.balancer).toEqual({ host: "127.0.0.1", port: 7000, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [] });
   expect(config.nodes.map((node) => node.id)).toEqual(["n1", "n2"]);
   expect(config.venue.seed).toBe(42);
 });
@@ -72,12 +72,31 @@ test("OMS_ variables override the file, setting by setting", () => {
     OMS_VENUE_SESSION_MS: "60000",
     OMS_SNAPSHOT_EVERY_RECORDS: "500",
     OMS_LOG_LEVEL: "debug",
+    OMS_BALANCER_CORS_ORIGINS: "https://app.example.com, http://localhost:*",
   });
-  expect(config.balancer).toEqual({ host: "0.0.0.0", port: 8181, healthIntervalMs: 250, callTimeoutMs: 900 });
+  expect(config.balancer).toEqual({
+    host: "0.0.0.0",
+    port: 8181,
+    healthIntervalMs: 250,
+    callTimeoutMs: 900,
+    corsOrigins: ["https://app.example.com", "http://localhost:*"],
+  });
   expect(config.dataDir).toBe("/var/lib/oms");
   expect(config.venue).toEqual({ seed: 7, tickMs: 5, sessionMs: 60000 });
   expect(config.snapshot.everyRecords).toBe(500);
   expect(config.logLevel).toBe("debug");
+});
+
+test("balancer.corsOrigins takes origins from the file, and OMS_BALANCER_CORS_ORIGINS replaces them (empty: none)", () => {
+  const path = configFile({ balancer: { corsOrigins: ["https://app.example.com", "http://[::1]:*", "*"] } });
+  expect(loadClusterConfig(path, {}).balancer.corsOrigins).toEqual(["https://app.example.com", "http://[::1]:*", "*"]);
+  expect(loadClusterConfig(path, { OMS_BALANCER_CORS_ORIGINS: "https://b.example.com:8443" }).balancer.corsOrigins).toEqual([
+    "https://b.example.com:8443",
+  ]);
+  expect(loadClusterConfig(path, { OMS_BALANCER_CORS_ORIGINS: "" }).balancer.corsOrigins).toEqual([]);
+  expect(refusal(() => loadClusterConfig(undefined, { OMS_BALANCER_CORS_ORIGINS: "https://ok.example.com,ftp://x" }))).toBe(
+    'config: balancer.corsOrigins[1]: "ftp://x" is not an http or https origin',
+  );
 });
 
 test("OMS_SHARD_COUNT alone re-splits the default nodes; OMS_NODES replaces the node list", () => {
@@ -135,6 +154,15 @@ const refusedFiles: Array<[string, unknown, string]> = [
   ["an unknown log level", { logLevel: "verbose" }, 'config: logLevel: "verbose" is not one of debug, info, warn, error'],
   ["an empty data directory", { dataDir: "" }, 'config: dataDir: "" is not a non-empty string'],
   ["a section that is not an object", { venue: 3 }, "config: venue: must be an object"],
+  ["allowed origins that are not a list", { balancer: { corsOrigins: "https://a.example.com" } },
+    'config: balancer.corsOrigins: "https://a.example.com" is not an array of origins'],
+  ["an allowed origin that is not a string", { balancer: { corsOrigins: [3] } }, "config: balancer.corsOrigins[0]: 3 is not a string"],
+  ["an allowed origin with a path", { balancer: { corsOrigins: ["https://a.example.com/"] } },
+    'config: balancer.corsOrigins[0]: "https://a.example.com/" is not an origin: no path, user or trailing slash (did you mean "https://a.example.com"?)'],
+  ["an allowed origin that is not a URL", { balancer: { corsOrigins: ["localhost:3000"] } },
+    'config: balancer.corsOrigins[0]: "localhost:3000" is not an http or https origin'],
+  ["an allowed origin with a port and a port wildcard", { balancer: { corsOrigins: ["http://localhost:3000:*"] } },
+    'config: balancer.corsOrigins[0]: "http://localhost:3000:*" has both a port and ":*"'],
   ["two nodes on one address", { shardCount: 2, nodes: [
     { id: "a", host: "h", port: 9, shards: [0] },
     { id: "b", host: "h", port: 9, shards: [1] },
