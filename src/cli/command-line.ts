@@ -24,14 +24,24 @@ export function readCommandLine(argv: readonly string[], commands: readonly Comm
   if (words[0] === "help") return { kind: "help", topic: topicOf(words.slice(1), commands) };
   if (asked(HELP_OPTION.name)) return { kind: "help", topic: topicOf(words, commands) };
   if (asked(VERSION_OPTION.name)) return { kind: "version" };
-  const topic = topicOf(words, commands);
+  const { topic, extra } = commandOf(words, commands);
   if (topic.kind === "oms") throw new UsageError("which command? (oms --help lists them)");
   if (topic.kind === "group") {
     const names = topic.commands.map((command) => command.name.slice(topic.group.length + 1));
     throw new UsageError(`oms ${topic.group} needs one of: ${names.join(", ")}`, topic.group);
   }
   const { command } = topic;
-  return { kind: "run", command, args: new CommandArgs(command.name, optionValues(command, tokens)) };
+  // Options first: an unknown option's value reads as a word, and the option is the mistake.
+  const values = optionValues(command, tokens);
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${shown(extra)}`, command.name);
+  return { kind: "run", command, args: new CommandArgs(command.name, values) };
+}
+
+/** The command the words name; a word too many is a usage error. */
+function topicOf(words: readonly string[], commands: readonly CommandSpec[]): HelpTopic {
+  const { topic, extra } = commandOf(words, commands);
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${shown(extra)}`, topic.kind === "command" ? topic.command.name : "");
+  return topic;
 }
 
 /** Every option of every command, so that a value is taken as a value wherever it stands. */
@@ -43,23 +53,18 @@ function parserOptions(commands: readonly CommandSpec[]): Record<string, { type:
   return options;
 }
 
-/** The command the words name; a word too many, or one that names nothing, is a usage error. */
-function topicOf(words: readonly string[], commands: readonly CommandSpec[]): HelpTopic {
-  const [first, second, ...extra] = words;
-  if (first === undefined) return { kind: "oms" };
+/** The command the first words name (one that names nothing is a usage error), and the first word after it. */
+function commandOf(words: readonly string[], commands: readonly CommandSpec[]): { topic: HelpTopic; extra: string | undefined } {
+  const [first, second, third] = words;
+  if (first === undefined) return { topic: { kind: "oms" }, extra: undefined };
   const single = commands.find((command) => command.name === first);
-  if (single !== undefined) {
-    if (second !== undefined) throw new UsageError(`unexpected argument ${shown(second)}`, single.name);
-    return { kind: "command", command: single };
-  }
+  if (single !== undefined) return { topic: { kind: "command", command: single }, extra: second };
   const group = commands.filter((command) => command.name.startsWith(`${first} `));
   if (group.length === 0) throw new UsageError(`unknown command ${shown(first)}`);
-  if (second === undefined) return { kind: "group", group: first, commands: group };
+  if (second === undefined) return { topic: { kind: "group", group: first, commands: group }, extra: undefined };
   const command = group.find((candidate) => candidate.name === `${first} ${second}`);
   if (command === undefined) throw new UsageError(`unknown command ${shown(`${first} ${second}`)}`, first);
-  const [third] = extra;
-  if (third !== undefined) throw new UsageError(`unexpected argument ${shown(third)}`, command.name);
-  return { kind: "command", command };
+  return { topic: { kind: "command", command }, extra: third };
 }
 
 function optionValues(command: CommandSpec, tokens: readonly Token[]): Map<string, string | true> {

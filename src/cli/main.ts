@@ -2,15 +2,11 @@
 // The one oms binary: servers (dev, node, balancer, …) and the client commands. Exit codes:
 // 0 done, 1 the command failed, 2 a mistake in the command line (told as "oms: …", with the
 // command's help named, never a stack trace or the argument parser's own words).
-import { CLIENT_COMMANDS } from "./client-commands.ts";
 import { readCommandLine } from "./command-line.ts";
-import type { CommandSpec } from "./command-spec.ts";
+import { COMMANDS } from "./command-table.ts";
 import { helpText } from "./help-text.ts";
-import { SERVER_COMMANDS } from "./server-commands.ts";
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from "./usage-error.ts";
 import { versionText } from "./version.ts";
-
-const COMMANDS: readonly CommandSpec[] = [...SERVER_COMMANDS, ...CLIENT_COMMANDS];
 
 async function main(argv: readonly string[]): Promise<number | "running"> {
   const line = readCommandLine(argv, COMMANDS);
