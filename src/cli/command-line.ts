@@ -25,7 +25,7 @@ export function readCommandLine(argv: readonly string[], commands: readonly Comm
   if (asked(HELP_OPTION.name)) return { kind: "help", topic: topicOf(words, commands) };
   if (asked(VERSION_OPTION.name)) return { kind: "version" };
   const { topic, extra } = commandOf(words, commands);
-  if (topic.kind === "oms") throw new UsageError("which command? (oms --help lists them)");
+  if (topic.kind === "oms") throw new UsageError("a command is needed");
   if (topic.kind === "group") {
     const names = topic.commands.map((command) => command.name.slice(topic.group.length + 1));
     throw new UsageError(`oms ${topic.group} needs one of: ${names.join(", ")}`, topic.group);

@@ -67,7 +67,16 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
     await stopChildren();
     throw error;
   }
-  const balancer = await startBalancer(config);
+  let balancer: Awaited<ReturnType<typeof startBalancer>>;
+  try {
+    balancer = await startBalancer(config);
+  } catch (error) {
+    stopping = true;
+    await stopChildren();
+    const inUse = error instanceof Error && "code" in error && error.code === "EADDRINUSE";
+    if (inUse) throw new Error(`${error.message} (--port chooses another port)`, { cause: error });
+    throw error;
+  }
   const stop = async () => {
     if (stopping) return;
     stopping = true;

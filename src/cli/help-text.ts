@@ -4,6 +4,8 @@ import type { HelpTopic } from "./command-line.ts";
 import { HELP_OPTION, VERSION_OPTION, type CommandSpec, type OptionSpec } from "./command-spec.ts";
 
 const COLUMN_GAP = 2;
+/** A longer name or option (--type market|limit|stop|stop_limit) puts its text on the next line. */
+const FIRST_COLUMN_WIDTH_MAX = 28;
 
 export function helpText(topic: HelpTopic, commands: readonly CommandSpec[]): string {
   switch (topic.kind) {
@@ -67,7 +69,7 @@ function optionTable(options: readonly OptionSpec[]): string {
 
 /** Two columns, the second aligned; a long first column pushes its text to the next line. */
 function table(rows: readonly (readonly [string, string])[]): string {
-  const width = Math.min(28, Math.max(...rows.map(([left]) => left.length)));
+  const width = Math.min(FIRST_COLUMN_WIDTH_MAX, Math.max(...rows.map(([left]) => left.length)));
   return rows
     .map(([left, right]) =>
       left.length > width ? `  ${left}\n  ${" ".repeat(width + COLUMN_GAP)}${right}` : `  ${left.padEnd(width + COLUMN_GAP)}${right}`,

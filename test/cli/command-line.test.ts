@@ -113,6 +113,6 @@ describe("commands", () => {
     expect(usageError("order")).toEqual({ message: "oms order needs one of: submit, get, list, cancel, replace, stream", command: "order" });
     expect(usageError("assets", "AAPL")).toEqual({ message: "unexpected argument 'AAPL'", command: "assets" });
     expect(usageError("order", "list", "extra")).toEqual({ message: "unexpected argument 'extra'", command: "order list" });
-    expect(usageError()).toEqual({ message: "which command? (oms --help lists them)", command: "" });
+    expect(usageError()).toEqual({ message: "a command is needed", command: "" });
   });
 });
