@@ -19,7 +19,11 @@ interface Run {
 }
 
 async function oms(...args: string[]): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, OMS_SERVER: "" } });
+  return omsWith({}, ...args);
+}
+
+async function omsWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, OMS_SERVER: "", ...env } });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, out, err };
 }
@@ -71,6 +75,18 @@ describe("without a server", () => {
     expect(run.err).toContain(`server http://127.0.0.1:${port}`);
   });
 });
+
+test("oms dev whose nodes cannot start exits 1 as soon as one has exited, saying so", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "oms-cli-"));
+  try {
+    // Nothing listens on port 1; the nodes give up on Postgres at their first attempt.
+    const run = await omsWith({ OMS_POSTGRES_CONNECT_RETRY_MS: "0" }, "dev", "--port", "0", "--data-dir", dataDir, "--postgres", "postgres://postgres@127.0.0.1:1/oms");
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/^oms: oms node \(pid \d+\) exited with code 1 before serving; its log is above$/m);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, PROCESS_TEST_MS);
 
 describe("against oms dev", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "oms-cli-"));
