@@ -8,7 +8,7 @@ import { OrderService, OrderStatusFilter, StreamTradeUpdatesResponseSchema } fro
 import { OrderType, Side, TimeInForce } from "../gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../rpc/transport.ts";
 import type { CheckedOption, CommandArgs, CommandSpec, OptionSpec } from "./command-spec.ts";
-import { cashAmount, choice, dollarPrice, serverUrl, wholeNumber, wholeShares } from "./option-values.ts";
+import { cashAmount, choice, dollarPrice, serverUrl, serverUrlFromEnv, wholeNumber, wholeShares } from "./option-values.ts";
 import { EXIT_FAILED, UsageError } from "./usage-error.ts";
 
 const SERVER_DEFAULT = "http://127.0.0.1:8080";
@@ -49,7 +49,9 @@ function clientCommand(
     section: "client",
     options: [...spec.options, SERVER],
     run: async (args) => {
-      const server = args.checked(SERVER) ?? process.env.OMS_SERVER ?? SERVER_DEFAULT;
+      const fromEnv = process.env.OMS_SERVER;
+      // An empty OMS_SERVER is as good as none.
+      const server = args.checked(SERVER) ?? (fromEnv === undefined || fromEnv === "" ? SERVER_DEFAULT : serverUrlFromEnv("OMS_SERVER", fromEnv, args.command));
       try {
         await call(args, createClientTransport(server, "connect"));
         return 0;

@@ -60,12 +60,24 @@ export function choice<T>(flag: string, text: string, table: Readonly<Record<str
 
 /** A server address: http(s)://host:port. */
 export function serverUrl(flag: string, text: string): string {
+  const problem = serverUrlProblem(text);
+  if (problem !== null) throw expected(flag, problem, text);
+  return text;
+}
+
+/** The same check for the OMS_SERVER variable, named as such, pointing at the command's help. */
+export function serverUrlFromEnv(name: string, text: string, command: string): string {
+  const problem = serverUrlProblem(text);
+  if (problem !== null) throw new UsageError(`${name}: expected ${problem}, got ${shown(text)}`, command);
+  return text;
+}
+
+function serverUrlProblem(text: string): string | null {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw expected(flag, "a URL like http://127.0.0.1:8080", text);
+    return "a URL like http://127.0.0.1:8080";
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw expected(flag, "an http:// or https:// URL like http://127.0.0.1:8080", text);
-  return text;
+  return url.protocol === "http:" || url.protocol === "https:" ? null : "an http:// or https:// URL like http://127.0.0.1:8080";
 }

@@ -67,6 +67,18 @@ describe("without a server", () => {
     expect(await oms("node", "--config", "x.json")).toEqual({ code: 2, out: "", err: "oms: --node-id (or OMS_NODE_ID) is required\n(see oms node --help)\n" });
   });
 
+  test("OMS_SERVER names the server when --server does not, and is checked as --server is", async () => {
+    const port = await freePort();
+    const fromEnv = await omsWith({ OMS_SERVER: `http://127.0.0.1:${port}` }, "assets");
+    expect(fromEnv.code).toBe(1);
+    expect(fromEnv.err).toContain(`server http://127.0.0.1:${port}`);
+    expect(await omsWith({ OMS_SERVER: "127.0.0.1:8080" }, "assets")).toEqual({
+      code: 2,
+      out: "",
+      err: "oms: OMS_SERVER: expected a URL like http://127.0.0.1:8080, got '127.0.0.1:8080'\n(see oms assets --help)\n",
+    });
+  });
+
   test("a server that is not there is exit code 1 with the address tried", async () => {
     const port = await freePort();
     const run = await oms("assets", "--server", `http://127.0.0.1:${port}`);
