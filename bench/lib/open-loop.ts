@@ -6,7 +6,29 @@
 // request is timed from when it was sent, so that no request is ever timed from a later start
 // than its real one.
 import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
-import { SendTicker, TICK_LEAD_MS } from "./send-ticker.ts";
+import { SendTicker, TICK_LEAD_MS, type SendSchedule } from "./send-ticker.ts";
+
+/**
+ * The runner's time: real for benchmarks; a test passes a virtual one and decides when time
+ * moves, so that what it asserts does not depend on how busy the machine is.
+ */
+export interface LoadClock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** Waits towards now() + ms for the poll pacing (the loop then looks at the clock again). */
+  sleep(ms: number): Promise<void>;
+  /** Calls onTick when sends fall due (send-ticker-schedule.ts), until endMs and once at it. */
+  startTicker(schedule: SendSchedule, onTick: () => void): { stop(): void };
+}
+
+export const REAL_LOAD_CLOCK: LoadClock = {
+  now: () => performance.now(),
+  // Timers sleep at least ~1 ms here, so a next send further away than that is slept towards;
+  // a nearer one is waited for by yielding (setImmediate), which keeps the schedule to within
+  // microseconds at the cost of keeping one core busy at high rates.
+  sleep: (ms) => new Promise((resolve) => (ms > 1.5 ? setTimeout(resolve, ms - 1.2) : setImmediate(resolve))),
+  startTicker: (schedule, onTick) => new SendTicker(schedule, onTick),
+};
 
 export interface OpenLoopOptions {
   ratePerSec: number;
@@ -28,6 +50,8 @@ export interface OpenLoopOptions {
   pacing?: "poll" | "ticker";
   /** Names what kind of failure a rejected send was ("timed out", "refused", …); "failed" if not given. */
   failureKind?: (error: unknown) => string;
+  /** REAL_LOAD_CLOCK unless a test drives time itself. */
+  clock?: LoadClock;
 }
 
 export interface OpenLoopResult {
@@ -91,7 +115,8 @@ class OpenLoopRun {
   readonly pending = new Set<Promise<void>>();
   private readonly inFlightMax: number;
   private readonly intervalMs: number;
-  private readonly start = performance.now();
+  private readonly clock: LoadClock;
+  private readonly start: number;
   private readonly measureFrom: number;
   private readonly end: number;
   /** Requests in the schedule: one every intervalMs over warm-up and window. */
@@ -103,7 +128,7 @@ class OpenLoopRun {
   /** When the bound on requests in flight was reached and the runner stopped sending. */
   private overloadedAtMs: number | null = null;
   private completedInWindow = 0;
-  /** Set when the runner has stopped sending (performance.now() time). */
+  /** Set when the runner has stopped sending (clock time). */
   private stoppedAt: number | null = null;
   private inFlightAtStop = 0;
   private answeredWhileSending = 0;
@@ -112,11 +137,13 @@ class OpenLoopRun {
   private readonly failures: Record<string, number> = {};
 
   constructor(private readonly options: OpenLoopOptions) {
+    this.clock = options.clock ?? REAL_LOAD_CLOCK;
+    this.start = this.clock.now();
     this.inFlightMax = options.inFlightMax ?? 50_000;
     this.intervalMs = 1000 / options.ratePerSec;
     this.measureFrom = this.start + options.warmupMs;
     this.end = this.measureFrom + options.durationMs;
-    // From the times given, not from end − start: performance.now() values are large enough that
+    // From the times given, not from end − start: clock values are large enough that
     // the difference can come out a hair over (start + 100 + 400 − start > 500), one send too many.
     this.sendsMax = Math.ceil(((options.warmupMs + options.durationMs) * options.ratePerSec) / 1000 - 1e-9);
   }
@@ -129,14 +156,14 @@ class OpenLoopRun {
   }
 
   /** At the end of the run's time, or when the bound is reached (the first call counts). */
-  stopSending(now = performance.now()): void {
+  stopSending(now = this.clock.now()): void {
     if (this.stoppedAt !== null) return;
     this.stoppedAt = now;
     this.inFlightAtStop = this.inFlight;
   }
 
   wholeRun(): WholeRun {
-    const stoppedAt = this.stoppedAt ?? performance.now();
+    const stoppedAt = this.stoppedAt ?? this.clock.now();
     return {
       warmupMs: this.options.warmupMs,
       sent: this.sent,
@@ -151,22 +178,17 @@ class OpenLoopRun {
   }
 
   async paceByPolling(): Promise<void> {
-    while (!this.overloaded && performance.now() < this.end) {
+    while (!this.overloaded && this.clock.now() < this.end) {
       this.sendDue(0);
-      // Timers sleep at least ~1 ms here, so a next send further away than that is slept
-      // towards; a nearer one is waited for by yielding (setImmediate), which keeps the
-      // schedule to within microseconds at the cost of keeping one core busy at high rates.
-      const untilNextMs = this.start + this.sent * this.intervalMs - performance.now();
-      if (untilNextMs > 1.5) await new Promise((resolve) => setTimeout(resolve, untilNextMs - 1.2));
-      else await new Promise((resolve) => setImmediate(resolve));
+      await this.clock.sleep(this.start + this.sent * this.intervalMs - this.clock.now());
     }
   }
 
   /** Sends at each tick, and after each answer too: at high rates answers come between ticks. */
   paceByTicker(): Promise<void> {
     const { promise: finished, resolve } = Promise.withResolvers<void>();
-    const ticker = new SendTicker({ startMs: this.start, endMs: this.end, intervalMs: this.intervalMs }, () => {
-      if (this.overloaded || performance.now() >= this.end) {
+    const ticker = this.clock.startTicker({ startMs: this.start, endMs: this.end, intervalMs: this.intervalMs }, () => {
+      if (this.overloaded || this.clock.now() >= this.end) {
         ticker.stop();
         resolve();
         return;
@@ -174,7 +196,7 @@ class OpenLoopRun {
       this.sendDue(TICK_LEAD_MS);
     });
     this.afterAnswer = () => {
-      if (!this.overloaded && performance.now() < this.end) this.sendDue(TICK_LEAD_MS);
+      if (!this.overloaded && this.clock.now() < this.end) this.sendDue(TICK_LEAD_MS);
     };
     return finished;
   }
@@ -183,7 +205,7 @@ class OpenLoopRun {
 
   /** Sends every request whose intended time comes within leadMs from now. */
   private sendDue(leadMs: number): void {
-    const now = performance.now();
+    const now = this.clock.now();
     const due = Math.min(Math.floor((now + leadMs - this.start) / this.intervalMs) + 1, this.sendsMax);
     while (this.sent < due && !this.overloaded) this.sendOne(now);
   }
@@ -191,7 +213,7 @@ class OpenLoopRun {
   /** A request is out of flight before anything else happens on its answer (afterAnswer may send). */
   private settled(): number {
     this.inFlight -= 1;
-    this.lastSettledAt = performance.now();
+    this.lastSettledAt = this.clock.now();
     return this.lastSettledAt;
   }
 

@@ -5,6 +5,13 @@
 // a tick; the load generator's thread sleeps in its event loop until then.
 import type { TickerPlan } from "./send-ticker-worker.ts";
 
+/** What the open-loop runner schedules its sends on, in its clock's milliseconds. */
+export interface SendSchedule {
+  startMs: number;
+  endMs: number;
+  intervalMs: number;
+}
+
 /**
  * Ticks at most every 0.2 ms: at high rates one tick sends a few requests together (each still
  * timed from its own intended start), so the ticker's cost (~35 µs of CPU a tick, both threads)
@@ -23,12 +30,12 @@ export class SendTicker {
   private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
 
   /** onTick runs on this thread at each tick until endMs (performance.now() time) and once at it. */
-  constructor(schedule: { startMs: number; endMs: number; intervalMs: number }, onTick: () => void) {
+  constructor(schedule: SendSchedule, onTick: () => void) {
     this.worker.onmessage = onTick;
     const plan: TickerPlan = {
       stop: this.stopFlag.buffer as SharedArrayBuffer,
-      startEpochMs: performance.timeOrigin + schedule.startMs,
-      endEpochMs: performance.timeOrigin + schedule.endMs,
+      startMs: performance.timeOrigin + schedule.startMs,
+      endMs: performance.timeOrigin + schedule.endMs,
       intervalMs: schedule.intervalMs,
       quantumMs: TICK_QUANTUM_MS,
       leadMs: TICK_LEAD_MS,

@@ -1,147 +1,246 @@
-// `oms account …` and `oms order …`: a small client for people, printing Connect JSON.
+// `oms account …`, `oms order …` and `oms assets`: a small client for people, printing the
+// server's answers as Connect JSON (assets as a table unless --json).
 import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { ConnectError, createClient } from "@connectrpc/connect";
-import { parseArgs } from "node:util";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
+import { AssetService, type Asset } from "../gen/oms/v1/asset_service_pb.ts";
 import { OrderService, OrderStatusFilter, StreamTradeUpdatesResponseSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce } from "../gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../rpc/transport.ts";
+import type { CheckedOption, CommandArgs, CommandSpec, OptionSpec } from "./command-spec.ts";
+import { cashAmount, choice, dollarPrice, serverUrl, serverUrlFromEnv, wholeNumber, wholeShares } from "./option-values.ts";
+import { EXIT_FAILED, UsageError } from "./usage-error.ts";
 
+const SERVER_DEFAULT = "http://127.0.0.1:8080";
 const SIDES: Record<string, Side> = { buy: Side.BUY, sell: Side.SELL };
-const TYPES: Record<string, OrderType> = {
-  market: OrderType.MARKET,
-  limit: OrderType.LIMIT,
-  stop: OrderType.STOP,
-  stop_limit: OrderType.STOP_LIMIT,
-};
+const TYPES: Record<string, OrderType> = { market: OrderType.MARKET, limit: OrderType.LIMIT, stop: OrderType.STOP, stop_limit: OrderType.STOP_LIMIT };
 const TIFS: Record<string, TimeInForce> = { day: TimeInForce.DAY, gtc: TimeInForce.GTC, ioc: TimeInForce.IOC, fok: TimeInForce.FOK };
 const FILTERS: Record<string, OrderStatusFilter> = { open: OrderStatusFilter.OPEN, closed: OrderStatusFilter.CLOSED, all: OrderStatusFilter.ALL };
 
-const OPTIONS = {
-  server: { type: "string" },
-  account: { type: "string" },
-  id: { type: "string" },
-  amount: { type: "string" },
-  symbol: { type: "string" },
-  side: { type: "string" },
-  type: { type: "string", default: "market" },
-  tif: { type: "string", default: "day" },
-  qty: { type: "string" },
-  limit: { type: "string" },
-  stop: { type: "string" },
-  "client-order-id": { type: "string" },
-  status: { type: "string", default: "open" },
-  "page-size": { type: "string" },
-  "page-token": { type: "string" },
-} as const;
+const option = (name: string, value: string, help: string): OptionSpec => ({ name, kind: "string", value, help });
+function checked<T>(name: string, value: string, help: string, check: (flag: string, text: string) => T): CheckedOption<T> {
+  return { name, kind: "string", value, help, check };
+}
+const oneOf =
+  <T>(table: Readonly<Record<string, T>>) =>
+  (flag: string, text: string): T =>
+    choice(flag, text, table);
+const SERVER = checked("server", "URL", `the balancer to call (default $OMS_SERVER, else ${SERVER_DEFAULT})`, serverUrl);
+const ACCOUNT = option("account", "ID", "the account (letters, digits, '-', '_'; at most 64)");
+const ORDER_ID = option("id", "ORDER_ID", "the order's id, as submit printed it");
+const CLIENT_ORDER_ID = option("client-order-id", "KEY", "your own key for the order (resubmitting it with the same content is safe)");
+const QTY = checked("qty", "N", "whole shares, like 10", wholeShares);
+const LIMIT = checked("limit", "PRICE", "limit price in dollars, like 189.25 (limit and stop_limit orders)", dollarPrice);
+const STOP = checked("stop", "PRICE", "stop price in dollars (stop and stop_limit orders)", dollarPrice);
+const TIF = checked("tif", "day|gtc|ioc|fok", "time in force (default day)", oneOf(TIFS));
+const AMOUNT = checked("amount", "DOLLARS", "dollars, like 1000.00", cashAmount);
+const SIDE = checked("side", "buy|sell", "buy or sell", oneOf(SIDES));
+const TYPE = checked("type", "market|limit|stop|stop_limit", "order type (default market)", oneOf(TYPES));
+const STATUS = checked("status", "open|closed|all", "which orders (default open)", oneOf(FILTERS));
+const PAGE_SIZE = checked("page-size", "N", "orders per page, 1 to 500 (default: the server's)", (flag, text) => wholeNumber(flag, text, 1, "100"));
 
-export const CLIENT_USAGE = `client commands (against --server, default $OMS_SERVER or http://127.0.0.1:8080):
-  oms account create [--id ID]
-  oms account deposit --account ID --amount 1000.00
-  oms account get --account ID
-  oms account positions --account ID
-  oms order submit --account ID --symbol AAPL --side buy --qty 10 [--type market|limit|stop|stop_limit]
-                   [--tif day|gtc|ioc|fok] [--limit PRICE] [--stop PRICE] [--client-order-id KEY]
-  oms order get --account ID (--id ORDER_ID | --client-order-id KEY)
-  oms order list --account ID [--status open|closed|all] [--page-size N] [--page-token T]
-  oms order cancel --account ID --id ORDER_ID
-  oms order replace --account ID --id ORDER_ID [--qty N] [--limit PRICE] [--stop PRICE] [--tif TIF]
-  oms order stream --account ID`;
-
-export async function runClientCommand(group: string, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true });
-  const server = values.server ?? process.env.OMS_SERVER ?? "http://127.0.0.1:8080";
-  const transport = createClientTransport(server, "connect");
-  const accounts = createClient(AccountService, transport);
-  const orders = createClient(OrderService, transport);
-  const account = values.account ?? "";
-  const print = <D extends DescMessage>(schema: D, message: MessageShape<D>) => console.log(JSON.stringify(toJson(schema, message), null, 2));
-  const pick = <T>(table: Record<string, T>, key: string, flag: string): T => {
-    const value = table[key];
-    if (value === undefined) throw new UsageError(`--${flag} must be one of ${Object.keys(table).join(", ")}`);
-    return value;
-  };
-  const action = `${group} ${positionals[0] ?? ""}`;
-  try {
-    switch (action) {
-      case "account create":
-        print(AccountService.method.createAccount.output, await accounts.createAccount({ accountId: values.id ?? "" }));
+/** Calls the server named by --server; a refusal or an unreachable server is exit code 1. */
+function clientCommand(
+  spec: Omit<CommandSpec, "section" | "options" | "run"> & { options: readonly OptionSpec[] },
+  call: (args: CommandArgs, transport: Transport) => Promise<void>,
+): CommandSpec {
+  return {
+    ...spec,
+    section: "client",
+    options: [...spec.options, SERVER],
+    run: async (args) => {
+      const fromEnv = process.env.OMS_SERVER;
+      // An empty OMS_SERVER is as good as none.
+      const server = args.checked(SERVER) ?? (fromEnv === undefined || fromEnv === "" ? SERVER_DEFAULT : serverUrlFromEnv("OMS_SERVER", fromEnv, args.command));
+      try {
+        await call(args, createClientTransport(server, "connect"));
         return 0;
-      case "account deposit":
-        print(AccountService.method.deposit.output, await accounts.deposit({ accountId: account, amount: values.amount ?? "" }));
-        return 0;
-      case "account get":
-        print(AccountService.method.getAccount.output, await accounts.getAccount({ accountId: account }));
-        return 0;
-      case "account positions":
-        print(AccountService.method.listPositions.output, await accounts.listPositions({ accountId: account }));
-        return 0;
-      case "order submit":
-        print(
-          OrderService.method.submitOrder.output,
-          await orders.submitOrder({
-            accountId: account,
-            clientOrderId: values["client-order-id"] ?? "",
-            symbol: values.symbol ?? "",
-            side: pick(SIDES, values.side ?? "", "side"),
-            type: pick(TYPES, values.type, "type"),
-            timeInForce: pick(TIFS, values.tif, "tif"),
-            qty: values.qty ?? "",
-            limitPrice: values.limit ?? "",
-            stopPrice: values.stop ?? "",
-          }),
-        );
-        return 0;
-      case "order get": {
-        const key = values.id !== undefined ? { case: "orderId" as const, value: values.id } : { case: "clientOrderId" as const, value: values["client-order-id"] ?? "" };
-        print(OrderService.method.getOrder.output, await orders.getOrder({ accountId: account, key }));
-        return 0;
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        const refusal = ConnectError.from(error);
+        const hint = refusal.code === Code.Unavailable ? ` (server ${server}: is oms dev running? --server or OMS_SERVER names another)` : "";
+        console.error(`oms: ${refusal.message}${hint}`);
+        return EXIT_FAILED;
       }
-      case "order list":
-        print(
-          OrderService.method.listOrders.output,
-          await orders.listOrders({
-            accountId: account,
-            status: pick(FILTERS, values.status, "status"),
-            pageSize: Number(values["page-size"] ?? 0),
-            pageToken: values["page-token"] ?? "",
-          }),
-        );
-        return 0;
-      case "order cancel":
-        print(OrderService.method.cancelOrder.output, await orders.cancelOrder({ accountId: account, orderId: values.id ?? "" }));
-        return 0;
-      case "order replace":
-        print(
-          OrderService.method.replaceOrder.output,
-          await orders.replaceOrder({
-            accountId: account,
-            orderId: values.id ?? "",
-            qty: values.qty ?? "",
-            limitPrice: values.limit ?? "",
-            stopPrice: values.stop ?? "",
-            timeInForce: args.includes("--tif") ? pick(TIFS, values.tif, "tif") : TimeInForce.UNSPECIFIED,
-            clientOrderId: values["client-order-id"] ?? "",
-          }),
-        );
-        return 0;
-      case "order stream":
-        for await (const response of orders.streamTradeUpdates({ accountId: account }, { timeoutMs: 0 })) {
-          console.log(JSON.stringify(toJson(StreamTradeUpdatesResponseSchema, response)));
-        }
-        return 0;
-      default:
-        throw new UsageError(`unknown command "oms ${action.trim()}"`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`oms: ${error.message}\n\n${CLIENT_USAGE}`);
-      return 2;
-    }
-    const connectError = ConnectError.from(error);
-    console.error(`oms: ${connectError.message}`);
-    return 1;
-  }
+    },
+  };
 }
 
-class UsageError extends Error {}
+function print<D extends DescMessage>(schema: D, message: MessageShape<D>): void {
+  console.log(JSON.stringify(toJson(schema, message), null, 2));
+}
+
+export const CLIENT_COMMANDS: readonly CommandSpec[] = [
+  clientCommand(
+    { name: "account create", summary: "open an account with no cash", synopsis: "[--id ID]", options: [option("id", "ID", "the account's id (default: the server makes one)")] },
+    async (args, transport) => {
+      print(AccountService.method.createAccount.output, await createClient(AccountService, transport).createAccount({ accountId: args.string("id") ?? "" }));
+    },
+  ),
+  clientCommand(
+    { name: "account deposit", summary: "add cash to an account", synopsis: "--account ID --amount DOLLARS", options: [ACCOUNT, AMOUNT] },
+    async (args, transport) => {
+      const request = { accountId: args.required("account"), amount: args.required("amount") };
+      print(AccountService.method.deposit.output, await createClient(AccountService, transport).deposit(request));
+    },
+  ),
+  clientCommand(
+    { name: "account get", summary: "cash, reserved cash, buying power and equity", synopsis: "--account ID", options: [ACCOUNT] },
+    async (args, transport) => {
+      print(AccountService.method.getAccount.output, await createClient(AccountService, transport).getAccount({ accountId: args.required("account") }));
+    },
+  ),
+  clientCommand(
+    { name: "account positions", summary: "the shares an account holds, by symbol", synopsis: "--account ID", options: [ACCOUNT] },
+    async (args, transport) => {
+      print(AccountService.method.listPositions.output, await createClient(AccountService, transport).listPositions({ accountId: args.required("account") }));
+    },
+  ),
+  clientCommand(
+    {
+      name: "order submit",
+      summary: "place an order",
+      synopsis: "--account ID --symbol SYMBOL --side buy|sell --qty N [--type TYPE] [--tif TIF] [--limit PRICE] [--stop PRICE] [--client-order-id KEY]",
+      details: "oms assets lists the symbols and their prices. The order is answered once the log has it; fills come later (oms order get, oms order stream).",
+      options: [
+        ACCOUNT,
+        option("symbol", "SYMBOL", "what to trade, like AAPL"),
+        SIDE,
+        QTY,
+        TYPE,
+        TIF,
+        LIMIT,
+        STOP,
+        CLIENT_ORDER_ID,
+      ],
+    },
+    async (args, transport) => {
+      const request = {
+        accountId: args.required("account"),
+        symbol: args.required("symbol"),
+        side: args.checked(SIDE) ?? missing(args, "side"),
+        qty: args.required("qty"),
+        type: args.checked(TYPE) ?? OrderType.MARKET,
+        timeInForce: args.checked(TIF) ?? TimeInForce.DAY,
+        limitPrice: args.string("limit") ?? "",
+        stopPrice: args.string("stop") ?? "",
+        clientOrderId: args.string("client-order-id") ?? "",
+      };
+      print(OrderService.method.submitOrder.output, await createClient(OrderService, transport).submitOrder(request));
+    },
+  ),
+  clientCommand(
+    { name: "order get", summary: "one order, by its id or your key", synopsis: "--account ID (--id ORDER_ID | --client-order-id KEY)", options: [ACCOUNT, ORDER_ID, CLIENT_ORDER_ID] },
+    async (args, transport) => {
+      const accountId = args.required("account");
+      const id = args.string("id");
+      const key = args.string("client-order-id");
+      if ((id === undefined) === (key === undefined)) throw new UsageError("give one of --id and --client-order-id", args.command);
+      const lookup = id !== undefined ? { case: "orderId" as const, value: id } : { case: "clientOrderId" as const, value: key ?? "" };
+      print(OrderService.method.getOrder.output, await createClient(OrderService, transport).getOrder({ accountId, key: lookup }));
+    },
+  ),
+  clientCommand(
+    {
+      name: "order list",
+      summary: "an account's orders, newest first, a page at a time",
+      synopsis: "--account ID [--status open|closed|all] [--page-size N] [--page-token TOKEN]",
+      options: [
+        ACCOUNT,
+        STATUS,
+        PAGE_SIZE,
+        option("page-token", "TOKEN", "the nextPageToken of the page before"),
+      ],
+    },
+    async (args, transport) => {
+      const request = {
+        accountId: args.required("account"),
+        status: args.checked(STATUS) ?? OrderStatusFilter.OPEN,
+        pageSize: args.checked(PAGE_SIZE) ?? 0,
+        pageToken: args.string("page-token") ?? "",
+      };
+      print(OrderService.method.listOrders.output, await createClient(OrderService, transport).listOrders(request));
+    },
+  ),
+  clientCommand(
+    { name: "order cancel", summary: "ask for an open order to be canceled", synopsis: "--account ID --id ORDER_ID", options: [ACCOUNT, ORDER_ID] },
+    async (args, transport) => {
+      const request = { accountId: args.required("account"), orderId: args.required("id") };
+      print(OrderService.method.cancelOrder.output, await createClient(OrderService, transport).cancelOrder(request));
+    },
+  ),
+  clientCommand(
+    {
+      name: "order replace",
+      summary: "replace an open order with a new one (new id; the old one ends replaced)",
+      synopsis: "--account ID --id ORDER_ID [--qty N] [--limit PRICE] [--stop PRICE] [--tif TIF] [--client-order-id KEY]",
+      details: "What is not given is kept from the order replaced.",
+      options: [ACCOUNT, ORDER_ID, QTY, LIMIT, STOP, TIF, CLIENT_ORDER_ID],
+    },
+    async (args, transport) => {
+      const request = {
+        accountId: args.required("account"),
+        orderId: args.required("id"),
+        qty: args.string("qty") ?? "",
+        limitPrice: args.string("limit") ?? "",
+        stopPrice: args.string("stop") ?? "",
+        timeInForce: args.checked(TIF) ?? TimeInForce.UNSPECIFIED,
+        clientOrderId: args.string("client-order-id") ?? "",
+      };
+      print(OrderService.method.replaceOrder.output, await createClient(OrderService, transport).replaceOrder(request));
+    },
+  ),
+  clientCommand(
+    { name: "order stream", summary: "print an account's order events as they happen, one JSON line each, until Ctrl-C", synopsis: "--account ID", options: [ACCOUNT] },
+    async (args, transport) => {
+      const updates = createClient(OrderService, transport).streamTradeUpdates({ accountId: args.required("account") }, { timeoutMs: 0 });
+      for await (const response of updates) console.log(JSON.stringify(toJson(StreamTradeUpdatesResponseSchema, response)));
+    },
+  ),
+  clientCommand(
+    {
+      name: "assets",
+      summary: "the symbols you can trade, with their latest bid, ask and last price",
+      synopsis: "[--json]",
+      options: [{ name: "json", kind: "boolean", help: "print the server's answer as JSON instead of a table" }],
+    },
+    async (args, transport) => {
+      const answer = await createClient(AssetService, transport).listAssets({});
+      if (args.flag("json")) print(AssetService.method.listAssets.output, answer);
+      else console.log(assetTable(answer.assets));
+    },
+  ),
+];
+
+function missing(args: CommandArgs, name: string): never {
+  throw new UsageError(`--${name} is required`, args.command);
+}
+
+/** SYMBOL BID ASK LAST, each price column lined up on its decimal point. */
+export function assetTable(assets: readonly Asset[]): string {
+  const symbols = ["SYMBOL", ...assets.map((asset) => asset.symbol)];
+  const columns = [
+    symbols.map((symbol) => symbol.padEnd(Math.max(...symbols.map((s) => s.length)))),
+    priceColumn("BID", assets.map((asset) => asset.quote?.bidPrice ?? "")),
+    priceColumn("ASK", assets.map((asset) => asset.quote?.askPrice ?? "")),
+    priceColumn("LAST", assets.map((asset) => asset.quote?.lastPrice ?? "")),
+  ];
+  return symbols.map((_, row) => columns.map((column) => column[row] ?? "").join("  ").trimEnd()).join("\n");
+}
+
+/** Cents always shown ("189.40"); sub-dollar prices keep their four decimals. */
+const SHOWN_DECIMALS_MIN = 2;
+
+function priceColumn(header: string, prices: readonly string[]): string[] {
+  const parts = prices.map((price) => {
+    if (price === "") return ["", ""];
+    const point = price.indexOf(".");
+    const [whole, decimals] = point < 0 ? [price, ""] : [price.slice(0, point), price.slice(point + 1)];
+    return [whole, `.${decimals.padEnd(SHOWN_DECIMALS_MIN, "0")}`];
+  });
+  const whole = Math.max(0, ...parts.map(([w]) => (w ?? "").length));
+  const fraction = Math.max(0, ...parts.map(([, f]) => (f ?? "").length));
+  const cells = parts.map(([w, f]) => (w ?? "").padStart(whole) + (f ?? "").padEnd(fraction));
+  const width = Math.max(header.length, whole + fraction);
+  return [header.padStart(width), ...cells.map((cell) => cell.padStart(width))];
+}

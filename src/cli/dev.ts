@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { selfCommand } from "./child-process.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { startBalancer } from "./start-balancer.ts";
 import { LOOPBACK_ORIGINS } from "../rpc/cors.ts";
 import { freePort } from "../rpc/free-port.ts";
@@ -21,6 +22,11 @@ export interface DevOptions {
 export async function runDev(base: ClusterConfig, options: DevOptions): Promise<void> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const unlock = await lockDataDir(dataDir, { waitMs: 0 }).catch((error: unknown) => {
+    // Without this, the second oms dev's nodes would wait on the first's and it would serve nothing.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${reason} (another oms dev?): stop it, or give this one another --data-dir`, { cause: error });
+  });
   const half = Math.ceil(base.shardCount / 2);
   const shards = [...Array(base.shardCount).keys()];
   const nodes = [
@@ -41,6 +47,7 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
   const stopChildren = async () => {
     for (const child of children) child.kill("SIGTERM");
     await Promise.all(children.map((child) => child.exited));
+    unlock();
   };
   for (const child of children) {
     void child.exited.then((code) => {
@@ -48,14 +55,31 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
     });
   }
   let stopping = false;
+  // A node that exits before serving (a bad config, storage it cannot open) fails the start now,
+  // not after NODE_READY_TIMEOUT_MS.
+  const exitedEarly = Promise.race(
+    children.map((child, index) =>
+      child.exited.then((code) => Promise.reject(new Error(`oms ${commands[index]?.[0]} (pid ${child.pid}) exited with code ${code} before serving; its log is above`))),
+    ),
+  );
+  exitedEarly.catch(() => undefined);
   try {
-    await Promise.all(nodes.map((node) => waitServing(`http://${node.host}:${node.port}`)));
+    await Promise.race([Promise.all(nodes.map((node) => waitServing(`http://${node.host}:${node.port}`))), exitedEarly]);
   } catch (error) {
     stopping = true;
     await stopChildren();
     throw error;
   }
-  const balancer = await startBalancer(config);
+  let balancer: Awaited<ReturnType<typeof startBalancer>>;
+  try {
+    balancer = await startBalancer(config);
+  } catch (error) {
+    stopping = true;
+    await stopChildren();
+    const inUse = error instanceof Error && "code" in error && error.code === "EADDRINUSE";
+    if (inUse) throw new Error(`${error.message} (--port chooses another port)`, { cause: error });
+    throw error;
+  }
   const stop = async () => {
     if (stopping) return;
     stopping = true;

@@ -2,7 +2,6 @@
 // the configured Postgres up to date with the write-ahead-log topic, exactly once, until
 // SIGINT or SIGTERM. It can be killed at any moment and started again: it resumes from the
 // offsets it committed with the rows.
-import { parseArgs } from "node:util";
 import { loadClusterConfig } from "../config/load-cluster-config.ts";
 import { startProjector } from "../projector/projector.ts";
 import { kafkaClientFor } from "../projector/wal-consumer.ts";
@@ -10,18 +9,13 @@ import { createLogger } from "../rpc/logger.ts";
 import { connectPostgres, endPostgres } from "../snapshot/postgres-connect.ts";
 import { applyPostgresMigrations } from "../snapshot/postgres-migrations.ts";
 
-export const PROJECT_USAGE = `  oms project --config FILE
-      keep the SQL read model (accounts, orders, fills, positions) in postgres.url up to date
-      with the write-ahead log on kafka.brokers, exactly once; runs until SIGINT or SIGTERM`;
-
 const CONNECT_TIMEOUT_MS = 5_000;
 /** The projector writes from one connection; the second serves its start-up reads meanwhile. */
 const POSTGRES_CONNECTIONS_MAX = 2;
 
 /** Resolves after a stop signal has stopped the projector; rejects on the first failure. */
-export async function runProject(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: { config: { type: "string" } } });
-  const config = loadClusterConfig(values.config);
+export async function runProject(options: { config: string | undefined }): Promise<void> {
+  const config = loadClusterConfig(options.config);
   if (config.postgres.url === "") throw new Error("oms project: postgres.url is not set (in the config file or OMS_POSTGRES_URL)");
   const logger = createLogger({ level: config.logLevel, fields: { part: "projector" } });
   const sql = await connectPostgres(config.postgres.url, {

@@ -2,6 +2,7 @@
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
+import { assetServiceRoutes, type QuoteSource } from "../balancer/asset-service.ts";
 import { connectUnaryCalls } from "../balancer/connect-unary-calls.ts";
 import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
@@ -26,12 +27,15 @@ export interface RunningBalancer {
 export async function startBalancer(config: ClusterConfig, portOverride?: number): Promise<RunningBalancer> {
   const logger = createLogger({ level: config.logLevel, fields: { component: "balancer" } });
   const sessions: Http2SessionManager[] = [];
+  const quoteSources: QuoteSource[] = [];
   const links = config.nodes.map((spec) => {
     const url = `http://${spec.host}:${spec.port}`;
     const session = createNodeSession(url);
     sessions.push(session);
     const transport = createNodeTransport(url, { timeoutMs: config.balancer.callTimeoutMs, session });
-    return new NodeLink({ id: spec.id, url, shards: spec.shards }, transport, logger, config.balancer.callTimeoutMs);
+    const link = new NodeLink({ id: spec.id, url, shards: spec.shards }, transport, logger, config.balancer.callTimeoutMs);
+    quoteSources.push({ id: spec.id, transport, get healthy() { return link.healthy; } });
+    return link;
   });
   const routing = new RoutingTable(config.shardCount, (accountId) => shardOf(accountId, config.shardCount), links);
   const health = new HealthStatus();
@@ -47,6 +51,7 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     http2StreamPath: orderStreams,
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
+      assetServiceRoutes(quoteSources)(router);
       registerHealth(router, health);
       registerReflection(router);
     },

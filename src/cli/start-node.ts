@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
+import { listQuotesRoute } from "../node/list-quotes.ts";
 import { nodeFastPath, nodeServiceRoutes } from "../node/node-service.ts";
 import { OmsNode, type OmsNodeOptions } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
@@ -64,6 +65,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     fastPath: nodeFastPath(node, () => Bun.randomUUIDv7()),
     routes: (router) => {
       nodeServiceRoutes(node, () => Bun.randomUUIDv7())(router);
+      listQuotesRoute(venue)(router);
       registerHealth(router, health);
       registerReflection(router);
     },

@@ -3,7 +3,6 @@
 // owners' records included (replay's filter is the projector's business, not a viewer's).
 // A record that does not decode stops it with the topic, partition and offset named: a
 // viewer that skipped it would hide exactly what its user is looking for.
-import { parseArgs } from "node:util";
 import type { Event } from "../core/event.ts";
 import { formatCash, type Cash } from "../core/money.ts";
 import type { OrderTerms } from "../core/order.ts";
@@ -13,10 +12,6 @@ import { decodeRecord } from "../log/record-codec.ts";
 import { kafkaClientFor, startWalConsumer, topicOffsets, type WalBatch } from "../projector/wal-consumer.ts";
 import { createLogger } from "../rpc/logger.ts";
 import { stopSignal } from "./project.ts";
-
-export const TAIL_USAGE = `  oms tail [--config FILE] [--from-beginning] [--follow]
-      print the write-ahead log's records as JSON lines (money as exact decimal dollar strings);
-      from the end unless --from-beginning, and until every partition's end unless --follow`;
 
 interface TailPartition {
   /** The offset of the next record to print. */
@@ -30,21 +25,22 @@ interface TailPartition {
  * --follow, on SIGINT or SIGTERM); rejects, after printing the records before it, on a record
  * that does not decode.
  */
-export async function runTail(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: { config: { type: "string" }, "from-beginning": { type: "boolean" }, follow: { type: "boolean" } },
-  });
-  const follow = values.follow === true;
-  const config = loadClusterConfig(values.config);
+export interface TailOptions {
+  /** The cluster configuration file; OMS_* variables and defaults without one. */
+  config: string | undefined;
+  fromBeginning: boolean;
+  follow: boolean;
+}
+
+export async function runTail(options: TailOptions): Promise<void> {
+  const { follow } = options;
+  const config = loadClusterConfig(options.config);
   const logger = createLogger({ level: config.logLevel, fields: { part: "tail" } });
   const topic = config.kafka.topic;
   const kafka = kafkaClientFor(config.kafka.brokers, `${config.kafka.clientId}-tail`, logger);
   const partitions = new Map<number, TailPartition>();
   for (const { partition, low, high } of await topicOffsets(kafka, topic)) {
-    partitions.set(partition, { position: values["from-beginning"] === true ? low : high, end: high });
+    partitions.set(partition, { position: options.fromBeginning ? low : high, end: high });
   }
   const caughtUp = () => !follow && [...partitions.values()].every((p) => p.position >= p.end);
   if (caughtUp()) return;

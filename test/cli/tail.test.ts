@@ -2,7 +2,7 @@
 // offset and its decoded events (money as exact decimal dollars), marks epoch markers, stops
 // at the end of every partition unless --follow, follows new records with --follow, and exits
 // non-zero naming topic, partition and offset at a record that does not decode. Each run is a
-// child process running runTail, as `oms tail` runs; the file starts its own Kafka mock.
+// `oms tail` child process; the file starts its own Kafka mock.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,11 +46,7 @@ class TailProcess {
   readonly #drained: Promise<unknown>;
 
   constructor(args: string[]) {
-    const script =
-      `import { runTail } from ${JSON.stringify(join(REPO_ROOT, "src/cli/tail.ts"))};` +
-      `runTail(${JSON.stringify(args)}).then(() => process.exit(0), (error) => {` +
-      ` console.error("oms: " + (error instanceof Error ? error.message : String(error))); process.exit(1); });`;
-    const child = Bun.spawn([process.execPath, "-e", script], { cwd: REPO_ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/cli/main.ts"), "tail", ...args], { cwd: REPO_ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.process = child;
     children.add(this);
     // Drained as they come, so a chatty child never blocks on a full pipe.

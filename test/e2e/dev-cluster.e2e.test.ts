@@ -15,6 +15,9 @@ import { freePort, killDev, startDev, type DevProcess } from "./dev-process.ts";
 
 const SHARD_COUNT = 16; // the default configuration's
 const FILL_WAIT_MS = 15_000;
+/** StreamTradeUpdates is probed with an order this often, this many times at most, until it shows one. */
+const STREAM_PROBE_PAUSE_MS = 50;
+const STREAM_PROBES_MAX = 200;
 
 let dev: DevProcess;
 const dataDir = mkdtempSync(join(tmpdir(), "oms-e2e-"));
@@ -149,19 +152,27 @@ describe("oms dev", () => {
     await accounts.createAccount({ accountId });
     await accounts.deposit({ accountId, amount: "10000" });
     const abort = new AbortController();
-    const events: string[] = [];
-    const reading = (async () => {
+    const events: { event: string; orderId: string }[] = [];
+    void (async () => {
       for await (const response of orders.streamTradeUpdates({ accountId }, { signal: abort.signal, timeoutMs: 0 })) {
-        events.push(response.update!.event);
-        if (response.update!.event === "fill") return;
+        events.push({ event: response.update!.event, orderId: response.update!.order!.id });
       }
     })().catch(() => undefined);
-    await Bun.sleep(200); // let the subscription reach the node before the order does
-    await orders.submitOrder({ accountId, symbol: "SPY", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, qty: "1" });
-    await Promise.race([reading, Bun.sleep(FILL_WAIT_MS)]);
+    // The stream is live once it shows an order: resting probes (a $1 limit never fills) until
+    // one does, however long the subscription takes to reach the node.
+    for (let probe = 0; events.length === 0; probe++) {
+      if (probe === STREAM_PROBES_MAX) throw new Error(`the stream showed none of ${probe} orders`);
+      await orders.submitOrder({ accountId, symbol: "SPY", side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, qty: "1", limitPrice: "1" });
+      await Bun.sleep(STREAM_PROBE_PAUSE_MS);
+    }
+    const submitted = await orders.submitOrder({ accountId, symbol: "SPY", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, qty: "1" });
+    const targetId = submitted.order!.id;
+    const target = () => events.filter((update) => update.orderId === targetId).map((update) => update.event);
+    const deadline = Date.now() + FILL_WAIT_MS;
+    while (!target().includes("fill") && Date.now() < deadline) await Bun.sleep(STREAM_PROBE_PAUSE_MS);
     abort.abort();
-    expect(events[0]).toBe("new");
-    expect(events).toContain("fill");
+    expect(target()[0]).toBe("new");
+    expect(target()).toContain("fill");
   });
 
   test("kill -9 of oms dev and a restart keep every acknowledged account, order, position and cash balance", async () => {

@@ -250,9 +250,9 @@ describe("KafkaMockCluster lifecycle", () => {
     expect(() => mock.brokerDown(1)).toThrow(/stopped/);
   });
 
-  test("runDevKafka prints the bootstrap servers, creates the topic, and exits 0 on SIGTERM", async () => {
+  test("oms dev-kafka prints the bootstrap servers, creates the topic, and exits 0 on SIGTERM", async () => {
     const proc = Bun.spawn(
-      [process.execPath, "-e", 'import { runDevKafka } from "./src/cli/dev-kafka.ts"; await runDevKafka(["--brokers","1","--topic","t","--partitions","4"])'],
+      [process.execPath, "src/cli/main.ts", "dev-kafka", "--brokers", "1", "--topic", "t", "--partitions", "4"],
       { cwd: REPO_ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     try {

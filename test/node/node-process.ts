@@ -8,6 +8,7 @@ import { waitUntilServing } from "../../src/rpc/wait-until-serving.ts";
 /** Starting includes recovering every shard from the log; a slow CI machine gets this long. */
 const SERVING_TIMEOUT_MS = 20_000;
 const REPO_ROOT = join(import.meta.dir, "..", "..");
+const OUTPUT_POLL_MS = 20;
 
 export interface NodeProcessConfig {
   nodeId: string;
@@ -54,6 +55,18 @@ export interface NodeProcess {
  * variables of the test's environment are dropped so that the file alone configures the node.
  */
 export async function startNodeProcess(configPath: string, nodeId: string, port: number): Promise<NodeProcess> {
+  const node = spawnNodeProcess(configPath, nodeId, port);
+  try {
+    await waitForServing(node);
+  } catch (error) {
+    await killNodeProcess(node);
+    throw error;
+  }
+  return node;
+}
+
+/** Spawns `oms node` as startNodeProcess does, without waiting for it to serve. */
+export function spawnNodeProcess(configPath: string, nodeId: string, port: number): NodeProcess {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OMS_")));
   const proc = Bun.spawn([process.execPath, "src/cli/main.ts", "node", "--config", configPath, "--node-id", nodeId], {
     cwd: REPO_ROOT,
@@ -69,15 +82,7 @@ export async function startNodeProcess(configPath: string, nodeId: string, port:
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
-  const node: NodeProcess = { url: `http://127.0.0.1:${port}`, proc, output: () => text };
-  try {
-    await waitForServing(node);
-  } catch (error) {
-    proc.kill("SIGKILL");
-    await proc.exited;
-    throw error;
-  }
-  return node;
+  return { url: `http://127.0.0.1:${port}`, proc, output: () => text };
 }
 
 /** SIGKILL, and wait until the process is gone (so its pid is dead and its port free). */
@@ -86,12 +91,22 @@ export async function killNodeProcess(node: NodeProcess): Promise<void> {
   await node.proc.exited;
 }
 
-async function waitForServing(node: NodeProcess): Promise<void> {
+/** Until Health reports SERVING; throws, with what the node printed, if it exits first or takes SERVING_TIMEOUT_MS. */
+export async function waitForServing(node: NodeProcess): Promise<void> {
   const exitedBecause = () => (node.proc.exitCode !== null || node.proc.signalCode !== null ? String(node.proc.exitCode ?? node.proc.signalCode) : null);
   try {
     await waitUntilServing(node.url, { timeoutMs: SERVING_TIMEOUT_MS, exitedBecause });
   } catch (error) {
     throw new Error(`oms node ${error instanceof Error ? error.message : String(error)}:\n${node.output()}`, { cause: error });
+  }
+}
+
+/** Until the node has printed text; throws, with what it printed, if it exits first or takes SERVING_TIMEOUT_MS. */
+export async function waitForOutput(node: NodeProcess, text: string): Promise<void> {
+  const deadline = Date.now() + SERVING_TIMEOUT_MS;
+  while (!node.output().includes(text)) {
+    if (node.proc.exitCode !== null || Date.now() > deadline) throw new Error(`oms node never printed "${text}":\n${node.output()}`);
+    await Bun.sleep(OUTPUT_POLL_MS);
   }
 }
 

@@ -9,7 +9,7 @@ import { NodeService } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { createNodeSession, createNodeTransport } from "../../src/rpc/transport.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { freePort } from "../e2e/dev-process.ts";
-import { killNodeProcess, startNodeProcess } from "./node-process.ts";
+import { killNodeProcess, spawnNodeProcess, startNodeProcess, waitForOutput, waitForServing } from "./node-process.ts";
 import { nodeConfigOn, startBackends, type Backends } from "./production-backends.ts";
 
 const started: Backends[] = [];
@@ -60,19 +60,24 @@ test("Postgres that comes up while the node retries is used: the node starts and
   const { path, port } = await nodeConfigOn(backends, { nodeId: "node-a", shardCount: 2, snapshotEveryRecords: 1000 });
   const laterPort = await freePort();
   rewrite(path, (config) => (config.postgres = { url: `postgres://postgres@127.0.0.1:${laterPort}/postgres`, connectRetryMs: 30_000 }));
-  const starting = startNodeProcess(path, "node-a", port);
-  await Bun.sleep(1500);
+  const node = spawnNodeProcess(path, "node-a", port);
+  // Postgres comes up only once the node has found it unreachable and is retrying.
+  try {
+    await waitForOutput(node, "postgres unreachable");
+  } catch (error) {
+    await killNodeProcess(node);
+    throw error;
+  }
   const postgres = await startPostgres({ port: laterPort });
   try {
-    const node = await starting;
+    await waitForServing(node);
     const session = createNodeSession(node.url);
     const client = createClient(NodeService, createNodeTransport(node.url, { session }));
     const created = await client.execute({ commands: [{ command: { case: "createAccount", value: { accountId: "late-pg" } } }] });
     expect(created.results[0]?.result.case).toBe("createAccount");
     session.abort();
-    expect(node.output()).toContain("postgres unreachable");
-    await killNodeProcess(node);
   } finally {
+    await killNodeProcess(node);
     await postgres.stop();
   }
 }, 60_000);

@@ -1,7 +1,7 @@
 // The projector keeps the SQL read model equal to the core's own ledger, exactly once: after a
 // graceful restart, after SIGKILLs in the middle of a stream, with duplicate and fenced records
 // in the log (ignored exactly as recovery ignores them), and it stops, naming the record, at a
-// gap. Every projector here is a child process running runProject, as `oms project` runs.
+// gap. Every projector here is an `oms project` child process.
 // The file starts its own Kafka mock and Postgres, and fails if it cannot.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -85,11 +85,7 @@ class ProjectorProcess {
   readonly #drained: Promise<void>;
 
   constructor(configPath: string) {
-    const script =
-      `import { runProject } from ${JSON.stringify(join(REPO_ROOT, "src/cli/project.ts"))};` +
-      `runProject(["--config", ${JSON.stringify(configPath)}]).then(() => process.exit(0), (error) => {` +
-      ` console.error("oms: " + (error instanceof Error ? error.message : String(error))); process.exit(1); });`;
-    const child = Bun.spawn([process.execPath, "-e", script], { cwd: REPO_ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/cli/main.ts"), "project", "--config", configPath], { cwd: REPO_ROOT, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     this.process = child;
     children.add(this);
     // Drained as it comes, so a chatty child never blocks on a full pipe.

@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { CreateAccountRequest, CreateAccountResponse, DepositRequest, DepositResponse, GetAccountRequest, GetAccountResponse, ListPositionsRequest, ListPositionsResponse } from "../../v1/account_service_pb.ts";
 import { file_oms_v1_account_service } from "../../v1/account_service_pb.ts";
+import type { Asset } from "../../v1/asset_service_pb.ts";
+import { file_oms_v1_asset_service } from "../../v1/asset_service_pb.ts";
 import type { CancelOrderRequest, CancelOrderResponse, GetOrderRequest, GetOrderResponse, ListOrdersRequest, ListOrdersResponse, ReplaceOrderRequest, ReplaceOrderResponse, SubmitOrderRequest, SubmitOrderResponse } from "../../v1/order_service_pb.ts";
 import { file_oms_v1_order_service } from "../../v1/order_service_pb.ts";
 import type { TradeUpdate } from "../../v1/trading_pb.ts";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oms/internal/v1/node.proto.
  */
 export const file_oms_internal_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChpvbXMvaW50ZXJuYWwvdjEvbm9kZS5wcm90bxIPb21zLmludGVybmFsLnYxIkAKDkV4ZWN1dGVSZXF1ZXN0Ei4KCGNvbW1hbmRzGAEgAygLMhwub21zLmludGVybmFsLnYxLk5vZGVDb21tYW5kIj8KD0V4ZWN1dGVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsub21zLmludGVybmFsLnYxLk5vZGVSZXN1bHQi4wMKC05vZGVDb21tYW5kEjYKDmNyZWF0ZV9hY2NvdW50GAEgASgLMhwub21zLnYxLkNyZWF0ZUFjY291bnRSZXF1ZXN0SAASKQoHZGVwb3NpdBgCIAEoCzIWLm9tcy52MS5EZXBvc2l0UmVxdWVzdEgAEjAKC2dldF9hY2NvdW50GAMgASgLMhkub21zLnYxLkdldEFjY291bnRSZXF1ZXN0SAASNgoObGlzdF9wb3NpdGlvbnMYBCABKAsyHC5vbXMudjEuTGlzdFBvc2l0aW9uc1JlcXVlc3RIABIyCgxzdWJtaXRfb3JkZXIYBSABKAsyGi5vbXMudjEuU3VibWl0T3JkZXJSZXF1ZXN0SAASMgoMY2FuY2VsX29yZGVyGAYgASgLMhoub21zLnYxLkNhbmNlbE9yZGVyUmVxdWVzdEgAEjQKDXJlcGxhY2Vfb3JkZXIYByABKAsyGy5vbXMudjEuUmVwbGFjZU9yZGVyUmVxdWVzdEgAEiwKCWdldF9vcmRlchgIIAEoCzIXLm9tcy52MS5HZXRPcmRlclJlcXVlc3RIABIwCgtsaXN0X29yZGVycxgJIAEoCzIZLm9tcy52MS5MaXN0T3JkZXJzUmVxdWVzdEgAQgkKB2NvbW1hbmQilwQKCk5vZGVSZXN1bHQSNwoOY3JlYXRlX2FjY291bnQYASABKAsyHS5vbXMudjEuQ3JlYXRlQWNjb3VudFJlc3BvbnNlSAASKgoHZGVwb3NpdBgCIAEoCzIXLm9tcy52MS5EZXBvc2l0UmVzcG9uc2VIABIxCgtnZXRfYWNjb3VudBgDIAEoCzIaLm9tcy52MS5HZXRBY2NvdW50UmVzcG9uc2VIABI3Cg5saXN0X3Bvc2l0aW9ucxgEIAEoCzIdLm9tcy52MS5MaXN0UG9zaXRpb25zUmVzcG9uc2VIABIzCgxzdWJtaXRfb3JkZXIYBSABKAsyGy5vbXMudjEuU3VibWl0T3JkZXJSZXNwb25zZUgAEjMKDGNhbmNlbF9vcmRlchgGIAEoCzIbLm9tcy52MS5DYW5jZWxPcmRlclJlc3BvbnNlSAASNQoNcmVwbGFjZV9vcmRlchgHIAEoCzIcLm9tcy52MS5SZXBsYWNlT3JkZXJSZXNwb25zZUgAEi0KCWdldF9vcmRlchgIIAEoCzIYLm9tcy52MS5HZXRPcmRlclJlc3BvbnNlSAASMQoLbGlzdF9vcmRlcnMYCSABKAsyGi5vbXMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlSAASKwoFZXJyb3IYDyABKAsyGi5vbXMuaW50ZXJuYWwudjEuTm9kZUVycm9ySABCCAoGcmVzdWx0IioKCU5vZGVFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiLwoZU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkEKGlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlEiMKBnVwZGF0ZRgBIAEoCzITLm9tcy52MS5UcmFkZVVwZGF0ZTLMAQoLTm9kZVNlcnZpY2USTAoHRXhlY3V0ZRIfLm9tcy5pbnRlcm5hbC52MS5FeGVjdXRlUmVxdWVzdBogLm9tcy5pbnRlcm5hbC52MS5FeGVjdXRlUmVzcG9uc2USbwoSU3RyZWFtVHJhZGVVcGRhdGVzEioub21zLmludGVybmFsLnYxLlN0cmVhbVRyYWRlVXBkYXRlc1JlcXVlc3QaKy5vbXMuaW50ZXJuYWwudjEuU3RyZWFtVHJhZGVVcGRhdGVzUmVzcG9uc2UwAWIGcHJvdG8z", [file_oms_v1_account_service, file_oms_v1_order_service, file_oms_v1_trading]);
+  fileDesc("ChpvbXMvaW50ZXJuYWwvdjEvbm9kZS5wcm90bxIPb21zLmludGVybmFsLnYxIkAKDkV4ZWN1dGVSZXF1ZXN0Ei4KCGNvbW1hbmRzGAEgAygLMhwub21zLmludGVybmFsLnYxLk5vZGVDb21tYW5kIj8KD0V4ZWN1dGVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsub21zLmludGVybmFsLnYxLk5vZGVSZXN1bHQi4wMKC05vZGVDb21tYW5kEjYKDmNyZWF0ZV9hY2NvdW50GAEgASgLMhwub21zLnYxLkNyZWF0ZUFjY291bnRSZXF1ZXN0SAASKQoHZGVwb3NpdBgCIAEoCzIWLm9tcy52MS5EZXBvc2l0UmVxdWVzdEgAEjAKC2dldF9hY2NvdW50GAMgASgLMhkub21zLnYxLkdldEFjY291bnRSZXF1ZXN0SAASNgoObGlzdF9wb3NpdGlvbnMYBCABKAsyHC5vbXMudjEuTGlzdFBvc2l0aW9uc1JlcXVlc3RIABIyCgxzdWJtaXRfb3JkZXIYBSABKAsyGi5vbXMudjEuU3VibWl0T3JkZXJSZXF1ZXN0SAASMgoMY2FuY2VsX29yZGVyGAYgASgLMhoub21zLnYxLkNhbmNlbE9yZGVyUmVxdWVzdEgAEjQKDXJlcGxhY2Vfb3JkZXIYByABKAsyGy5vbXMudjEuUmVwbGFjZU9yZGVyUmVxdWVzdEgAEiwKCWdldF9vcmRlchgIIAEoCzIXLm9tcy52MS5HZXRPcmRlclJlcXVlc3RIABIwCgtsaXN0X29yZGVycxgJIAEoCzIZLm9tcy52MS5MaXN0T3JkZXJzUmVxdWVzdEgAQgkKB2NvbW1hbmQilwQKCk5vZGVSZXN1bHQSNwoOY3JlYXRlX2FjY291bnQYASABKAsyHS5vbXMudjEuQ3JlYXRlQWNjb3VudFJlc3BvbnNlSAASKgoHZGVwb3NpdBgCIAEoCzIXLm9tcy52MS5EZXBvc2l0UmVzcG9uc2VIABIxCgtnZXRfYWNjb3VudBgDIAEoCzIaLm9tcy52MS5HZXRBY2NvdW50UmVzcG9uc2VIABI3Cg5saXN0X3Bvc2l0aW9ucxgEIAEoCzIdLm9tcy52MS5MaXN0UG9zaXRpb25zUmVzcG9uc2VIABIzCgxzdWJtaXRfb3JkZXIYBSABKAsyGy5vbXMudjEuU3VibWl0T3JkZXJSZXNwb25zZUgAEjMKDGNhbmNlbF9vcmRlchgGIAEoCzIbLm9tcy52MS5DYW5jZWxPcmRlclJlc3BvbnNlSAASNQoNcmVwbGFjZV9vcmRlchgHIAEoCzIcLm9tcy52MS5SZXBsYWNlT3JkZXJSZXNwb25zZUgAEi0KCWdldF9vcmRlchgIIAEoCzIYLm9tcy52MS5HZXRPcmRlclJlc3BvbnNlSAASMQoLbGlzdF9vcmRlcnMYCSABKAsyGi5vbXMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlSAASKwoFZXJyb3IYDyABKAsyGi5vbXMuaW50ZXJuYWwudjEuTm9kZUVycm9ySABCCAoGcmVzdWx0IioKCU5vZGVFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiLwoZU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkEKGlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlEiMKBnVwZGF0ZRgBIAEoCzITLm9tcy52MS5UcmFkZVVwZGF0ZSITChFMaXN0UXVvdGVzUmVxdWVzdCIzChJMaXN0UXVvdGVzUmVzcG9uc2USHQoGYXNzZXRzGAEgAygLMg0ub21zLnYxLkFzc2V0MqgCCgtOb2RlU2VydmljZRJMCgdFeGVjdXRlEh8ub21zLmludGVybmFsLnYxLkV4ZWN1dGVSZXF1ZXN0GiAub21zLmludGVybmFsLnYxLkV4ZWN1dGVSZXNwb25zZRJvChJTdHJlYW1UcmFkZVVwZGF0ZXMSKi5vbXMuaW50ZXJuYWwudjEuU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBorLm9tcy5pbnRlcm5hbC52MS5TdHJlYW1UcmFkZVVwZGF0ZXNSZXNwb25zZTABEloKCkxpc3RRdW90ZXMSIi5vbXMuaW50ZXJuYWwudjEuTGlzdFF1b3Rlc1JlcXVlc3QaIy5vbXMuaW50ZXJuYWwudjEuTGlzdFF1b3Rlc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_oms_v1_account_service, file_oms_v1_asset_service, file_oms_v1_order_service, file_oms_v1_trading]);
 
 /**
  * @generated from message oms.internal.v1.ExecuteRequest
@@ -262,6 +264,36 @@ export const StreamTradeUpdatesResponseSchema: GenMessage<StreamTradeUpdatesResp
   messageDesc(file_oms_internal_v1_node, 6);
 
 /**
+ * @generated from message oms.internal.v1.ListQuotesRequest
+ */
+export type ListQuotesRequest = Message<"oms.internal.v1.ListQuotesRequest"> & {
+};
+
+/**
+ * Describes the message oms.internal.v1.ListQuotesRequest.
+ * Use `create(ListQuotesRequestSchema)` to create a new message.
+ */
+export const ListQuotesRequestSchema: GenMessage<ListQuotesRequest> = /*@__PURE__*/
+  messageDesc(file_oms_internal_v1_node, 7);
+
+/**
+ * @generated from message oms.internal.v1.ListQuotesResponse
+ */
+export type ListQuotesResponse = Message<"oms.internal.v1.ListQuotesResponse"> & {
+  /**
+   * @generated from field: repeated oms.v1.Asset assets = 1;
+   */
+  assets: Asset[];
+};
+
+/**
+ * Describes the message oms.internal.v1.ListQuotesResponse.
+ * Use `create(ListQuotesResponseSchema)` to create a new message.
+ */
+export const ListQuotesResponseSchema: GenMessage<ListQuotesResponse> = /*@__PURE__*/
+  messageDesc(file_oms_internal_v1_node, 8);
+
+/**
  * The balancer-to-node hop. Commands travel in batches so that one HTTP/2 request can
  * carry many client calls; the balancer decides how many to put in a batch.
  *
@@ -283,6 +315,17 @@ export const NodeService: GenService<{
     methodKind: "server_streaming";
     input: typeof StreamTradeUpdatesRequestSchema;
     output: typeof StreamTradeUpdatesResponseSchema;
+  },
+  /**
+   * The node's venue's listings and quotes; every node's venue lists the same symbols, so the
+   * balancer asks any node that is up.
+   *
+   * @generated from rpc oms.internal.v1.NodeService.ListQuotes
+   */
+  listQuotes: {
+    methodKind: "unary";
+    input: typeof ListQuotesRequestSchema;
+    output: typeof ListQuotesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_oms_internal_v1_node, 0);

@@ -1,0 +1,6 @@
+// Every command of the oms binary, in the order the help lists them.
+import { CLIENT_COMMANDS } from "./client-commands.ts";
+import type { CommandSpec } from "./command-spec.ts";
+import { SERVER_COMMANDS } from "./server-commands.ts";
+
+export const COMMANDS: readonly CommandSpec[] = [...SERVER_COMMANDS, ...CLIENT_COMMANDS];
