@@ -320,7 +320,7 @@ async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promis
     host: "127.0.0.1",
     port: 0,
     fastPath: nodeFastPath(bench.node, newId),
-    routes: nodeServiceRoutes(bench.node, newId),
+    routes: nodeServiceRoutes(bench.node),
   });
   const url = `http://127.0.0.1:${server.port}`;
   const session = createNodeSession(url);
