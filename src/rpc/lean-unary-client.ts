@@ -1,6 +1,6 @@
 // A lean client for one hot unary method in the Connect protocol (binary, HTTP/2): the
-// balancer's Execute calls to a node. connect-es's client spends ~100-200 µs of CPU per call on
-// generic machinery, which at low rates (one order per batch) was most of the balancer's CPU.
+// balancer's Execute calls to a node, one per batch, which at low rates holds one order, so
+// connect-es's generic per-call machinery would be paid for each order.
 // Errors come back as connect-es would raise them: a Connect error body keeps its code, a
 // connection that fails is UNAVAILABLE, a call past its deadline is DEADLINE_EXCEEDED. A
 // connection that closes after the request went out (the server's process killed) is
