@@ -106,16 +106,22 @@ export class CommitPipeline {
     const answer = encodeAnswer(accountOf(shard, command.accountId), duplicateOf); // 4. encode
     const replied = Promise.withResolvers<Outcome<T>>();
     const wait = this.ackDeadlines.wait(() => replied.resolve({ ok: false, rejection: this.ackTimedOut }));
-    this.append(shard, command.accountId, decision.events, (failure) => { // 5. append
-      if (failure !== null) return this.stop(failure, wait, replied);
-      try {
-        this.runEffects(shard, effects); // 6. effects
-      } catch (error) {
-        return this.stop(error, wait, replied);
-      }
-      this.reply(shard, wait, replied, answer); // 7. reply
-      return true;
-    });
+    const appended = this.append(shard, command.accountId, decision.events); // 5. append
+    // Appends of a shard resolve in order, so the shard's durable end becomes the end of this
+    // record, once its effects have run and its caller has been answered: a read that came
+    // after this command waits for all of it.
+    shard.durableEnd = appended.then(
+      (offset) => {
+        try {
+          this.runEffects(shard, effects); // 6. effects
+        } catch (error) {
+          return this.stop(error, wait, replied);
+        }
+        this.reply(shard, wait, replied, answer); // 7. reply
+        return offset + 1n;
+      },
+      (error: unknown) => this.stop(error, wait, replied),
+    );
     return replied.promise;
   }
 
@@ -178,22 +184,11 @@ export class CommitPipeline {
     if (update !== null) effects.push(() => this.parts.updates.publish(account.id, update));
   }
 
-  /**
-   * 5. The record, with the shard's next sequence, goes to the log; durable is told once the
-   * log has it (null) or could not write it, and says whether the node goes on. Appends of a
-   * shard resolve in order, so the shard's durable end becomes this record's end, for the
-   * reads that come after it; after a failure it never comes, as the node is stopping.
-   */
-  private append(shard: ShardLedger, accountId: string, events: Event[], durable: (failure: unknown) => boolean): void {
+  /** 5. The record, with the shard's next sequence, goes to the log; resolves with its offset once durable. */
+  private append(shard: ShardLedger, accountId: string, events: Event[]): Promise<bigint> {
     const header = { shard: shard.shard, epoch: shard.epoch, sequence: shard.nextSequence };
     shard.nextSequence += 1n;
-    shard.durableEnd = this.parts.log.append(header, { accountId, events }).then(
-      (offset) => (durable(null) ? offset + 1n : STOPPED),
-      (error: unknown) => {
-        durable(error);
-        return STOPPED;
-      },
-    );
+    return this.parts.log.append(header, { accountId, events });
   }
 
   /** 6. The record is durable: the world may hear of it. */
@@ -209,11 +204,14 @@ export class CommitPipeline {
     replied.resolve(lapsed === null ? { ok: true, value: answer } : { ok: false, rejection: lapsed });
   }
 
-  /** The log failed the write (or an effect threw): memory is ahead of the log, so the node stops. */
-  private stop<T>(error: unknown, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>): false {
+  /**
+   * The log failed the write (or an effect threw): memory is ahead of the log, so the node
+   * stops, and the shard's durable end never comes.
+   */
+  private stop<T>(error: unknown, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>): Promise<bigint> {
     this.parts.die(error);
     if (this.ackDeadlines.answer(wait)) replied.reject(error);
-    return false;
+    return STOPPED;
   }
 }
 
