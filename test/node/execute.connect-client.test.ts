@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { create, equals, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { compressionGzip, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,6 +79,12 @@ test("a stock connect-es client's Execute gets the answers the balancer's link g
   expect(viaStock.map((r) => (r.result.case === "error" ? r.result.value.code : 0))).toEqual([0, 0, 0, 0, 0, Code.NotFound, Code.InvalidArgument, Code.AlreadyExists, Code.NotFound]);
   expect(viaLink.length).toBe(viaStock.length);
   viaStock.forEach((result, i) => expect(equals(NodeResultSchema, result, viaLink[i] as typeof result)).toBe(true));
+});
+
+test("a stock client that compresses its requests with gzip is served too", async () => {
+  const gzipped = createClient(NodeService, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true, sendCompression: compressionGzip, compressMinBytes: 0 }));
+  const answer = await gzipped.execute({ commands: [{ command: { case: "getAccount", value: { accountId: "acct-1" } } }] }, { timeoutMs: CALL_TIMEOUT_MS });
+  expect(answer.results.map((r) => r.result.case)).toEqual(["getAccount"]);
 });
 
 test("Execute in gRPC is refused UNIMPLEMENTED, naming the protocol it is served in", async () => {
