@@ -6,7 +6,7 @@
 // CPU per order of the main thread, the mock broker's threads and the rest), so it stays in this
 // process: the figure is the node's, give or take that 1%. Two ways in: node.commit() with a ready core command (decide, apply, log, ack), and the
 // node's Connect handler path as the balancer reaches it (NodeLink batching one Execute per
-// event-loop turn, the Connect protocol and protobuf both ways, handleNodeCommand parsing and
+// event-loop turn, the Connect protocol and protobuf both ways, the commit pipeline's parsing and
 // rendering), over HTTP/2 on a loopback port served as `oms node` serves it (its lean Execute
 // path included). Both ends run in this process, so they share its event loop and cores.
 //
@@ -88,7 +88,7 @@ type Path = "commit" | "handler path";
 
 const PATH_NOTES: Record<Path, string> = {
   commit: "node.commit(submit_order core command)",
-  "handler path": "NodeLink batch → Connect binary over HTTP/2 on loopback (client and node in one process) → NodeService.Execute → handleNodeCommand",
+  "handler path": "NodeLink batch → Connect binary over HTTP/2 on loopback (client and node in one process) → NodeService.Execute → the commit pipeline",
 };
 
 /** One node on a fresh log with ACCOUNTS funded accounts. */
@@ -280,7 +280,7 @@ async function withPath<T>(bench: BenchNode, path: Path, errors: { first: string
 
 /**
  * node.commit() with the core command built here; the render is the cheapest a reply can have.
- * Order ids are the node's own kind (UUIDv7, as handleNodeCommand makes them), fresh for every
+ * Order ids are the node's own kind (UUIDv7, as `oms node` makes them), fresh for every
  * order: a reused client order id would be an idempotent resubmission, written nowhere.
  */
 function commitSender(bench: BenchNode): Send {
@@ -311,7 +311,7 @@ function commitSender(bench: BenchNode): Send {
 /**
  * The path a balancer's call takes to the node: NodeLink gathers the calls of one turn into
  * one Execute and sends it over HTTP/2 to a loopback port that the node serves as `oms node`
- * does (its lean Execute path first, its Connect routes for the rest). NodeLink speaks HTTP/2
+ * does (Execute on its lean Connect path, the rest on connect-es). NodeLink speaks HTTP/2
  * to a URL, so an in-memory transport cannot stand in for the socket.
  */
 async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promise<T>): Promise<T> {
@@ -320,7 +320,7 @@ async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promis
     host: "127.0.0.1",
     port: 0,
     fastPath: nodeFastPath(bench.node, newId),
-    routes: nodeServiceRoutes(bench.node, newId),
+    routes: nodeServiceRoutes(bench.node),
   });
   const url = `http://127.0.0.1:${server.port}`;
   const session = createNodeSession(url);

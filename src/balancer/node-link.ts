@@ -193,7 +193,9 @@ export class NodeLink {
 
   /**
    * A deadline stays a deadline: the node may have done the work, so the client must look
-   * (or resubmit with the same client_order_id). Anything else means the node is unreachable.
+   * (or resubmit with the same client_order_id). UNAVAILABLE means the node is unreachable or
+   * died under the call (the lean client's message says when the outcome is unknown): the link
+   * goes down, and calls are refused at once until a health check finds the node serving.
    */
   private failure(reason: unknown): ConnectError {
     const error = ConnectError.from(reason);

@@ -64,7 +64,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     logger,
     fastPath: nodeFastPath(node, () => Bun.randomUUIDv7()),
     routes: (router) => {
-      nodeServiceRoutes(node, () => Bun.randomUUIDv7())(router);
+      nodeServiceRoutes(node)(router);
       listQuotesRoute(venue)(router);
       registerHealth(router, health);
       registerReflection(router);

@@ -16,7 +16,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ExecuteRequestSchema, NodeCommandSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import type { OrderType, Side, TimeInForce } from "../gen/oms/v1/trading_pb.ts";
 import { fieldTag as tag, WIRE_LENGTH_DELIMITED, WIRE_START_GROUP, WireFormatError, WireReader } from "../rpc/protobuf-wire.ts";
-import type { CancelOrderFields, NodeCommandCase, ReplaceOrderFields, SubmitOrderFields } from "./command-handlers.ts";
+import type { CancelOrderFields, NodeCommandCase, ReplaceOrderFields, SubmitOrderFields } from "./command-parse.ts";
 
 // The request messages' own fields are matched by their one-byte tags (field number << 3 |
 // wire type): 0x?a/0x?2 a string, 0x?0/0x?8 an enum (varint); every number is below 16.

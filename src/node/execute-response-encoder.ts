@@ -15,7 +15,7 @@ import type { Rejection } from "../core/rejection.ts";
 import { ExecuteResponseSchema, NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import { fieldTag as tag, repeatedMessagesField, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireWriter } from "../rpc/protobuf-wire.ts";
 import { connectCodeOf } from "../rpc/errors.ts";
-import type { NodeResults, OrderResultCase } from "./command-handlers.ts";
+import type { NodeResultEncoders, OrderResultCase } from "./command-parse.ts";
 import { SIDE_TO_WIRE, STATUS_TO_WIRE, TIF_TO_WIRE, TYPE_TO_WIRE } from "./wire-views.ts";
 
 
@@ -32,7 +32,7 @@ const RESULTS_TAG = tag(ExecuteResponseSchema.field.results.number, WIRE_LENGTH_
 
 const writer = new WireWriter();
 
-export const encodedNodeResults: NodeResults<Uint8Array> = {
+export const encodedNodeResults: NodeResultEncoders = {
   order: encodeOrderResult,
   rejection: encodeRejectionResult,
   message: (result) => toBinary(NodeResultSchema, create(NodeResultSchema, { result })),

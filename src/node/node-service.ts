@@ -1,18 +1,24 @@
-// The node's Connect service, as the balancers call it.
+// The node's Connect service, as the balancers call it. Execute, which carries every command,
+// is served only here, in the Connect protocol with binary messages (application/proto, over
+// HTTP/2 from the balancer's lean client or a stock connect-es client), by nodeFastPath without
+// connect-es, whose per-call machinery would be paid for each order at low rates, where a batch
+// holds one order. Execute in any other protocol is refused here too, in the caller's own
+// protocol. StreamTradeUpdates, ListQuotes and health stay on connect-es.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
+import { connectUnaryCallOf } from "../rpc/protocol-connect/unary-request.ts";
 import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
+import { protocolFamilyOf } from "../rpc/protocol-grpc/content-type.ts";
 import {
-  ExecuteResponseSchema,
   NodeService,
   StreamTradeUpdatesResponseSchema,
-  type ExecuteRequest,
   type StreamTradeUpdatesRequest,
   type StreamTradeUpdatesResponse,
 } from "../gen/oms/internal/v1/node_pb.ts";
-import { handleNodeCommand, nodeResultMessages, type NodeCommandCase, type NodeResults } from "./command-handlers.ts";
+import type { NodeCommandCase } from "./command-parse.ts";
 import { decodeExecuteRequest } from "./execute-request-decoder.ts";
-import { encodedNodeResults, encodeExecuteResponse } from "./execute-response-encoder.ts";
+import { encodeExecuteResponse } from "./execute-response-encoder.ts";
 import type { OmsNode } from "./oms-node.ts";
 import { parseAccountId } from "./wire-parse.ts";
 
@@ -20,39 +26,46 @@ import { parseAccountId } from "./wire-parse.ts";
 export const EXECUTE_BATCH_COMMANDS_MAX = 4096;
 
 const EXECUTE_PATH = `/${NodeService.typeName}/${NodeService.method.execute.name}`;
-
-function execute<R>(node: OmsNode, commands: readonly NodeCommandCase[], newId: () => string, results: NodeResults<R>): Promise<R[]> {
-  if (commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
-    return Promise.reject(new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument));
-  }
-  // Commands are decided in the order they arrive; their replies wait for the log.
-  return Promise.all(commands.map((command) => handleNodeCommand(node, command, newId, results)));
-}
+const HTTP_UNSUPPORTED_MEDIA_TYPE = 415;
 
 /**
- * Execute in the Connect protocol (binary), answered without connect-es: the balancer calls it
- * for every batch, and connect-es's per-call machinery was a large part of a node's CPU at low
- * rates, where a batch holds one order. Other protocols and methods go to connect-es.
+ * Every call to Execute: Connect binary requests are served (gzip, connect-timeout-ms and
+ * connect-protocol-version as the protocol allows, read by connectUnaryCallOf); anything else
+ * is refused with UNIMPLEMENTED, or the error that names what breaks the protocol.
  */
 export function nodeFastPath(node: OmsNode, newId: () => string): (exchange: UnaryExchange) => boolean {
   return (exchange) => {
-    if (exchange.method !== "POST" || exchange.path !== EXECUTE_PATH) return false;
-    if (exchange.headers["content-type"] !== "application/proto") return false;
-    const encoding = exchange.headers["content-encoding"];
-    if (encoding !== undefined && encoding !== "identity") return false;
-    exchange.readBody((body) => {
-      if (body === null) {
-        exchange.reply(false, new ConnectError("message is too large", Code.ResourceExhausted));
+    const target = exchange.path ?? "";
+    if (target !== EXECUTE_PATH && !target.startsWith(`${EXECUTE_PATH}?`)) return false;
+    const family = protocolFamilyOf(exchange.headers["content-type"]);
+    if (family !== "connect") {
+      // Drained, so that an HTTP/1.1 connection stays usable after the refusal.
+      exchange.readBody(() => exchange.refuse(notServedIn(family)));
+      return true;
+    }
+    const call = connectUnaryCallOf(exchange, false);
+    if ("error" in call) {
+      exchange.readBody(() => exchange.reply(true, call.error, call.http));
+      return true;
+    }
+    if (call.json) {
+      exchange.readBody(() => exchange.reply(true, notServedIn("Connect JSON"), { status: HTTP_UNSUPPORTED_MEDIA_TYPE }));
+      return true;
+    }
+    // The deadline is the caller's: the node answers when the log has the batch, or at its own ack timeout.
+    call.readMessage((message) => {
+      if (message instanceof ConnectError) {
+        exchange.reply(false, message);
         return;
       }
       let commands: NodeCommandCase[];
       try {
-        commands = decodeExecuteRequest(body);
+        commands = decodeExecuteRequest(message);
       } catch (error) {
         exchange.reply(false, ConnectError.from(error));
         return;
       }
-      execute(node, commands, newId, encodedNodeResults).then(
+      execute(node, commands, newId).then(
         (results) => exchange.reply(false, encodeExecuteResponse(results)),
         (error: unknown) => exchange.reply(false, ConnectError.from(error)),
       );
@@ -61,13 +74,22 @@ export function nodeFastPath(node: OmsNode, newId: () => string): (exchange: Una
   };
 }
 
-export function nodeServiceRoutes(node: OmsNode, newId: () => string): (router: ConnectRouter) => void {
+function notServedIn(protocol: string): ConnectError {
+  return new ConnectError(`content-type: ${EXECUTE_PATH} is served only in the Connect protocol with binary messages (${contentTypeUnaryProto}), not in ${protocol}`, Code.Unimplemented);
+}
+
+/** Every command of the batch through the commit pipeline, decided in the order they arrive; each answer waits for the log. */
+function execute(node: OmsNode, commands: readonly NodeCommandCase[], newId: () => string): Promise<Uint8Array[]> {
+  if (commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
+    return Promise.reject(new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument));
+  }
+  return Promise.all(commands.map((command) => node.execute(command, newId)));
+}
+
+/** StreamTradeUpdates; connect-es never sees an Execute call (nodeFastPath answers them all). */
+export function nodeServiceRoutes(node: OmsNode): (router: ConnectRouter) => void {
   return (router) =>
     router.service(NodeService, {
-      execute: async (request: ExecuteRequest) => {
-        const commands = request.commands.map((command) => command.command);
-        return create(ExecuteResponseSchema, { results: await execute(node, commands, newId, nodeResultMessages) });
-      },
       streamTradeUpdates(request: StreamTradeUpdatesRequest, context: HandlerContext) {
         return streamTradeUpdates(node, request, context);
       },

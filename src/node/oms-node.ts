@@ -1,26 +1,27 @@
-// An OMS node: the ledgers of the shards it owns, kept in memory. Every state change goes
-// through commit(): decide, apply, append to the log, and only once the log has it, tell the
-// client, the venue and the trade-update streams.
+// An OMS node: the ledgers of the shards it owns, kept in memory, and who may write them. Every
+// state change goes through the commit pipeline (commit-pipeline.ts): decide, apply, append to
+// the log, and only once the log has it, tell the client, the venue and the trade-update
+// streams. This class starts the node (claims, replay, venue reconciliation), answers which
+// shard may take a command, takes snapshots and stops the node when its ledger cannot be trusted.
 import { findOrder, type Account } from "../core/account.ts";
 import { orderChunks } from "../core/order-list.ts";
 import type { Command } from "../core/command.ts";
-import type { Event } from "../core/event.ts";
-import { checkInvariants, checkTouched } from "../core/invariants.ts";
-import { isOpen, remainingQty, type Order } from "../core/order.ts";
+import { checkInvariants } from "../core/invariants.ts";
+import { isOpen, type Order } from "../core/order.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
-import { apply, decide } from "../core/state-machine.ts";
 import type { EventLog } from "../log/event-log.ts";
 import type { ShardClaims } from "../snapshot/shard-claims.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
-import { AckDeadlines } from "./ack-deadlines.ts";
+import type { NodeCommandCase, Outcome, WriteAnswer } from "./command-parse.ts";
+import { CommitPipeline } from "./commit-pipeline.ts";
 import { checkLogCoversSnapshot, recoverShard } from "./recovery.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
 import { SnapshotInProgress } from "./snapshot-in-progress.ts";
 import { ShardOwnership } from "./shard-ownership.ts";
 import { TradeUpdateHub } from "./trade-update-hub.ts";
 import { VenueReportQueue } from "./venue-report-queue.ts";
-import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
+import { venueOrderOf } from "./venue-order.ts";
 
 export interface NodeLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -50,8 +51,6 @@ export interface OmsNodeOptions {
   onFatal?: (error: unknown) => void;
 }
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
-
 export class OmsNode {
   readonly updates = new TradeUpdateHub();
   readonly clock: () => number;
@@ -61,23 +60,24 @@ export class OmsNode {
   private readonly ownership: ShardOwnership;
   private readonly reports: VenueReportQueue;
   private readonly snapshotRuns = new Map<number, Promise<void>>();
-  /**
-   * A command whose record the log has not confirmed within ackTimeoutMs is answered
-   * UNAVAILABLE; the write goes on and may land, so the client looks before it resubmits (or
-   * resubmits with the same client_order_id).
-   */
-  private readonly ackDeadlines: AckDeadlines;
-  private readonly ackTimedOut: Rejection;
+  private readonly pipeline: CommitPipeline;
   private fatal: unknown = null;
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
     this.symbols = new Set(options.venue.symbols());
-    this.ackDeadlines = new AckDeadlines(options.ackTimeoutMs);
-    this.ackTimedOut = reject(
-      "unavailable",
-      `the write-ahead log did not confirm the write within ${options.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,
-    );
+    this.pipeline = new CommitPipeline({
+      log: options.log,
+      venue: options.venue,
+      updates: this.updates,
+      parseContext: this,
+      ackTimeoutMs: options.ackTimeoutMs,
+      writableShard: (accountId) => this.writableShard(accountId),
+      readableShard: (accountId) => this.readableShard(accountId),
+      ownershipProblem: (shard) => this.ownership.problem(shard),
+      recorded: (shard) => this.recorded(shard),
+      die: (error) => this.die(error),
+    });
     this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger);
     this.reports = new VenueReportQueue(
       (report) => this.writeRefusal(report.accountId),
@@ -124,62 +124,17 @@ export class OmsNode {
   }
 
   /**
-   * Decides and applies a command at once (so the next command of the account sees it), and
-   * resolves after the log has it. render() runs right after apply, so the reply shows the
-   * state this command produced.
+   * Stages 2 to 7 of the commit pipeline for a core command (commit-pipeline.ts): decided and
+   * applied at once, so the account's next command sees it; encodeAnswer runs right after
+   * apply, so the answer shows the state this command produced; resolved once the log has it.
    */
-  commit<T>(command: Command, render: (account: Account, duplicateOf: string | null) => T): Promise<Outcome<T>> {
-    // The account's shard is hashed once per command, for the refusal check and the ledger.
-    const shard = this.shardOf(command.accountId);
-    if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
-    const refusal = this.shardRefusal(shard.shard);
-    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
-    const decision = decide(shard.ledger, command);
-    if (!decision.ok) return Promise.resolve(decision);
-    const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
-    if (decision.events.length === 0) {
-      return shard.durableEnd.then(() => ({ ok: true, value: render(this.accountOf(shard, command.accountId), duplicateOf) }));
-    }
-    const effects: (() => void)[] = [];
-    shard.snapshot?.beforeChange(command.accountId);
-    try {
-      for (const event of decision.events) {
-        apply(shard.ledger, command.accountId, event);
-        const account = this.accountOf(shard, command.accountId);
-        checkTouched(account, orderIdOf(event));
-        this.collectEffects(account, event, effects);
-      }
-    } catch (error) {
-      // A broken invariant is a bug: the ledger can no longer be trusted, so stop.
-      this.die(error);
-      throw error;
-    }
-    const value = render(this.accountOf(shard, command.accountId), duplicateOf);
-    const header = { shard: shard.shard, epoch: shard.epoch, sequence: shard.nextSequence };
-    shard.nextSequence += 1n;
-    const { promise, resolve, reject: fail } = Promise.withResolvers<Outcome<T>>();
-    const wait = this.ackDeadlines.wait(() => resolve({ ok: false, rejection: this.ackTimedOut }));
-    const failed = (error: unknown): Promise<bigint> => {
-      this.die(error);
-      if (this.ackDeadlines.answer(wait)) fail(error);
-      return new Promise<bigint>(() => {});
-    };
-    // Appends of a shard resolve in order, so the last one's end is the end of all before it.
-    shard.durableEnd = this.options.log.append(header, { accountId: command.accountId, events: decision.events }).then((offset) => {
-      try {
-        for (const effect of effects) effect();
-        this.afterAppend(shard);
-      } catch (error) {
-        return failed(error);
-      }
-      // The reply, if this node still owned the shard when the log confirmed the record.
-      if (this.ackDeadlines.answer(wait)) {
-        const lapsed = this.ownership.problem(shard.shard);
-        resolve(lapsed === null ? { ok: true, value } : { ok: false, rejection: lapsed });
-      }
-      return offset + 1n;
-    }, failed);
-    return promise;
+  commit<T>(command: Command, encodeAnswer: WriteAnswer<T>): Promise<Outcome<T>> {
+    return this.pipeline.commit(command, encodeAnswer);
+  }
+
+  /** One command of an Execute batch through the whole pipeline, answered as an encoded NodeResult. */
+  execute(command: NodeCommandCase, newId: () => string): Promise<Uint8Array> {
+    return this.pipeline.execute(command, newId);
   }
 
   /** Why commands for this account cannot be written now, or null. */
@@ -199,6 +154,21 @@ export class OmsNode {
     return null;
   }
 
+  /** The account's shard if it may take a write now, else why not. */
+  private writableShard(accountId: string): ShardLedger | Rejection {
+    // The account's shard is hashed once per command, for the refusal check and the ledger.
+    const shard = this.shardOf(accountId);
+    if ("code" in shard) return shard;
+    return this.shardRefusal(shard.shard) ?? shard;
+  }
+
+  /** The account's shard if this node may answer reads of it, else why not. */
+  private readableShard(accountId: string): ShardLedger | Rejection {
+    const shard = this.shardOf(accountId);
+    if ("code" in shard) return shard;
+    return this.ownership.problem(shard.shard) ?? shard;
+  }
+
   /** The order as decided so far, durable or not: only for choosing a market price. */
   peekOrder(accountId: string, orderId: string): Order | undefined {
     const shard = this.shards.get(this.options.shardOf(accountId));
@@ -207,15 +177,8 @@ export class OmsNode {
   }
 
   /** A read waits for the account's earlier writes to be durable, so it never shows state the log could lose. */
-  async read<T>(accountId: string, render: (account: Account) => T): Promise<Outcome<T>> {
-    const shard = this.shardOf(accountId);
-    if ("code" in shard) return { ok: false, rejection: shard };
-    const ownership = this.ownership.problem(shard.shard);
-    if (ownership !== null) return { ok: false, rejection: ownership };
-    await shard.durableEnd;
-    const account = shard.ledger.get(accountId);
-    if (account === undefined) return { ok: false, rejection: reject("not_found", `account_id: account ${accountId} not found`) };
-    return { ok: true, value: render(account) };
+  read<T>(accountId: string, encodeAnswer: (account: Account) => T): Promise<Outcome<T>> {
+    return this.pipeline.read(accountId, encodeAnswer);
   }
 
   /** Stops taking work and waits for what was written; the leases go with release(). */
@@ -224,7 +187,7 @@ export class OmsNode {
     this.reports.close();
     this.updates.closeAll();
     await Promise.all([...this.shards.values()].map((shard) => shard.durableEnd));
-    this.ackDeadlines.close();
+    this.pipeline.close();
   }
 
   /** Gives the shards up so that the next owner need not wait for the leases to run out. */
@@ -232,6 +195,7 @@ export class OmsNode {
     await this.ownership.releaseAll();
   }
 
+  /** The account's shard, if this node owns it and has not stopped. */
   private shardOf(accountId: string): ShardLedger | Rejection {
     if (this.fatal !== null) return reject("unavailable", "node stopped after a log failure");
     const shardId = this.options.shardOf(accountId);
@@ -242,39 +206,8 @@ export class OmsNode {
     return shard;
   }
 
-  private accountOf(shard: ShardLedger, accountId: string): Account {
-    const account = shard.ledger.get(accountId);
-    if (account === undefined) throw new Error(`invariant: account ${accountId} vanished from shard ${shard.shard}`);
-    return account;
-  }
-
-  /** What to do once an event is durable: tell the venue, then the account's streams. */
-  private collectEffects(account: Account, event: Event, effects: (() => void)[]): void {
-    const venue = this.options.venue;
-    const orderId = orderIdOf(event);
-    const order = orderId === null ? undefined : findOrder(account, orderId);
-    if (event.kind === "order_accepted" && order !== undefined) {
-      const routed = venueOrderOf(order);
-      effects.push(() => venue.submit(routed));
-    } else if (event.kind === "order_cancel_requested") {
-      effects.push(() => venue.cancel(event.orderId));
-    } else if (event.kind === "order_replace_requested" && order?.pendingReplace != null) {
-      const replacement = findOrder(account, event.terms.id);
-      if (replacement === undefined) throw new Error(`invariant: replacement ${event.terms.id} missing`);
-      const routed = venueOrderOf(replacement);
-      const expectedFilledQty = order.pendingReplace.filledQty;
-      effects.push(() => venue.replace(event.orderId, routed, expectedFilledQty));
-    }
-    // Built now, so it shows the order as this event left it; skipped when nobody listens
-    // (a stream opened later starts after this event anyway).
-    if (!this.updates.hasSubscribers(account.id)) return;
-    const update = tradeUpdateOf(event, order, account);
-    if (update !== null) effects.push(() => this.updates.publish(account.id, update));
-  }
-
   private commitReport(report: VenueReport): void {
-    const command: Command = { kind: "apply_execution", ...report };
-    this.commit(command, () => null).then((outcome) => {
+    this.pipeline.report(report).then((outcome) => {
       if (outcome.ok) return;
       if (outcome.rejection.code === "unavailable") {
         // Applied and on its way to the log (or refused before apply and held): either way
@@ -312,7 +245,8 @@ export class OmsNode {
     this.options.logger.info("venue reconciled", { openOrders: open.length, cancels: cancels.length, replaces: replaces.length });
   }
 
-  private afterAppend(shard: ShardLedger): void {
+  /** A record of the shard is durable: after enough of them, a snapshot bounds replay. */
+  private recorded(shard: ShardLedger): void {
     shard.recordsSinceSnapshot += 1;
     if (shard.recordsSinceSnapshot < this.options.snapshotEveryRecords || shard.snapshot !== null) return;
     shard.recordsSinceSnapshot = 0;
@@ -368,22 +302,6 @@ export class OmsNode {
     this.options.logger.error("stopping: the ledger can no longer be trusted", { error: String(error) });
     (this.options.onFatal ?? (() => process.exit(70)))(error);
   }
-}
-
-export function venueOrderOf(order: Order): VenueOrder {
-  return {
-    orderId: order.id,
-    accountId: order.accountId,
-    symbol: order.symbol,
-    side: order.side,
-    type: order.type,
-    timeInForce: order.timeInForce,
-    qty: remainingQty(order),
-    limitPrice: order.limitPrice,
-    stopPrice: order.stopPrice,
-    collarPrice: order.collarPrice,
-    lastExecutionSeq: order.lastExecutionSeq,
-  };
 }
 
 function reportFields(report: VenueReport): Record<string, unknown> {

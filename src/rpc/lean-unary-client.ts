@@ -1,12 +1,14 @@
 // A lean client for one hot unary method in the Connect protocol (binary, HTTP/2): the
-// balancer's Execute calls to a node. connect-es's client spends ~100-200 µs of CPU per call on
-// generic machinery, which at low rates (one order per batch) was most of the balancer's CPU.
+// balancer's Execute calls to a node, one per batch, which at low rates holds one order, so
+// connect-es's generic per-call machinery would be paid for each order.
 // Errors come back as connect-es would raise them: a Connect error body keeps its code, a
-// connection that fails is UNAVAILABLE, a call past its deadline is DEADLINE_EXCEEDED.
+// connection that fails is UNAVAILABLE, a call past its deadline is DEADLINE_EXCEEDED. A
+// connection that closes after the request went out (the server's process killed) is
+// UNAVAILABLE too, and says that the call's outcome is unknown: the server may have done it.
 import * as http2 from "node:http2";
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeFromString } from "@connectrpc/connect/protocol-connect";
+import { codeFromHttpStatus, codeFromString } from "@connectrpc/connect/protocol-connect";
 
 export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
   private session: http2.ClientHttp2Session | null = null;
@@ -46,6 +48,8 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
         return;
       }
       let status = 0;
+      /** The answer's content-length, or -1 when the server did not declare one. */
+      let declaredBytes = -1;
       let canceled = false;
       const chunks: Buffer[] = [];
       const timer = setTimeout(() => {
@@ -55,10 +59,15 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
       }, timeoutMs);
       stream.on("response", (headers) => (status = Number(headers[":status"])));
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("response", (headers) => (declaredBytes = headers["content-length"] === undefined ? -1 : Number(headers["content-length"])));
       stream.on("end", () => {
         clearTimeout(timer);
         const answer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        if (status === 200) resolve(answer);
+        const cutOff = cutOffBecause(stream, status, declaredBytes, answer.byteLength);
+        if (cutOff !== null) {
+          this.drop();
+          reject(new ConnectError(`${this.baseUrl}: ${cutOff}: the outcome is unknown, check before retrying`, Code.Unavailable));
+        } else if (status === 200) resolve(answer);
         else reject(errorOf(status, answer));
       });
       stream.on("error", (error) => {
@@ -94,13 +103,25 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
   }
 }
 
+/**
+ * Why an ended stream is not a whole answer, or null if it is. Bun's client ends a stream whose
+ * connection closed as if the server had finished it, so the end alone proves nothing: the
+ * answer must have come (a status), be as long as it said, and the stream must not be reset.
+ */
+function cutOffBecause(stream: http2.ClientHttp2Stream, status: number, declaredBytes: number, receivedBytes: number): string | null {
+  if (status === 0) return "the connection closed before an answer came";
+  if (declaredBytes >= 0 && receivedBytes !== declaredBytes) return `the connection closed after ${receivedBytes} of the answer's ${declaredBytes} bytes`;
+  if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) return `the stream was reset (HTTP/2 code ${stream.rstCode}) before the answer ended`;
+  return null;
+}
+
 function errorOf(status: number, body: Buffer): ConnectError {
   try {
-    const parsed = JSON.parse(body.toString("utf8")) as { code?: string; message?: string };
-    const code = parsed.code === undefined ? undefined : codeFromString(parsed.code);
-    if (code !== undefined) return new ConnectError(parsed.message ?? "", code);
+    const parsed = JSON.parse(body.toString("utf8")) as { code?: unknown; message?: unknown };
+    const code = typeof parsed.code === "string" ? codeFromString(parsed.code) : undefined;
+    if (code !== undefined) return new ConnectError(typeof parsed.message === "string" ? parsed.message : "", code);
   } catch {
-    // Not a Connect error body: fall through to the HTTP status.
+    // Not a Connect error body: the HTTP status says what it can, as the Connect protocol maps it.
   }
-  return new ConnectError(`HTTP ${status}`, status === 503 ? Code.Unavailable : Code.Unknown);
+  return new ConnectError(`HTTP ${status}`, codeFromHttpStatus(status));
 }

@@ -1,13 +1,28 @@
 // The Execute fast path's hand-written answers against protobuf-es: for any order, refusal and
-// batch, the bytes are the ones toBinary writes for the messages the connect-es route builds.
+// batch, the bytes are the ones toBinary writes for the same results built as messages.
 import { describe, expect, test } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import type { Order } from "../../src/core/order.ts";
 import type { Rejection } from "../../src/core/rejection.ts";
-import { ExecuteResponseSchema, NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
-import { nodeResultMessages, type NodeResults, type OrderResultCase } from "../../src/node/command-handlers.ts";
+import { ExecuteResponseSchema, NodeResultSchema, type NodeResult } from "../../src/gen/oms/internal/v1/node_pb.ts";
+import type { OrderResultCase, ResultCase } from "../../src/node/command-parse.ts";
 import { encodedNodeResults, encodeExecuteResponse, encodeOrderResult, encodeRejectionResult } from "../../src/node/execute-response-encoder.ts";
+import { orderView } from "../../src/node/wire-views.ts";
+import { nodeErrorOfRefusal } from "../../src/rpc/errors.ts";
+
+interface NodeResults<R> {
+  order(resultCase: OrderResultCase, order: Order): R;
+  rejection(rejection: Rejection): R;
+  message(result: ResultCase): R;
+}
+
+/** The reference: the same results built as protobuf-es messages. */
+const nodeResultMessages: NodeResults<NodeResult> = {
+  order: (resultCase, order) => create(NodeResultSchema, { result: { case: resultCase, value: { order: orderView(order) } } as ResultCase }),
+  rejection: (rejection) => create(NodeResultSchema, { result: { case: "error", value: nodeErrorOfRefusal(rejection) } }),
+  message: (result) => create(NodeResultSchema, { result }),
+};
 
 const RUNS = 1000;
 

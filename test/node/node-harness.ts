@@ -1,12 +1,11 @@
 // An OmsNode in this process with the real SQLite log and snapshots in a temporary directory
-// and a manual simulated venue, plus helpers to drive it through its Connect handlers.
-import { create } from "@bufbuild/protobuf";
+// and a manual simulated venue, plus helpers to drive it through its Execute pipeline.
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NodeCommandSchema, type NodeResult } from "../../src/gen/oms/internal/v1/node_pb.ts";
+import { NodeCommandSchema, NodeResultSchema, type NodeResult } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
-import { handleNodeCommand, nodeResultMessages } from "../../src/node/command-handlers.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
@@ -80,7 +79,10 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     venue,
     log,
     snapshots,
-    run: (command) => handleNodeCommand(node, create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>).command, () => `o-${prefix}-${++ids}`, nodeResultMessages),
+    run: async (command) => {
+      const wire = create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>).command;
+      return fromBinary(NodeResultSchema, await node.execute(wire, () => `o-${prefix}-${++ids}`));
+    },
     stop: async () => {
       await node.close();
       await node.release();

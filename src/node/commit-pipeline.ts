@@ -1,0 +1,236 @@
+// The commit pipeline: how a command becomes a durable change and an answer. Every command
+// type (create account, deposit, submit, cancel, replace, each from an Execute batch, and the
+// venue's execution reports) passes the same stages, in this order, each a function below:
+//
+//   1. parse     the wire fields become a core Command with the node's ids, clock and market
+//                price, and how to encode its answer (command-parse.ts; a venue report is a
+//                fact already: commandOfReport)
+//   2. decide    the core decides against the account as decided so far; it may refuse
+//   3. apply     the events change the ledger at once, so that the account's next command (in
+//                the same batch, maybe) sees them; invariants are checked; side effects are
+//                collected, not run
+//   4. encode    the answer, from the account as this command left it
+//   5. append    the record goes to the write-ahead log
+//   6. effects   once the log has the record: the venue is told, trade updates published
+//   7. reply     the caller gets the answer, once the log has the record and only then
+//
+// Apply comes before append, so memory runs ahead of the log but nobody hears of a change the
+// log may lose: an answer and an effect wait for the record (6, 7), a read waits for every
+// record of its shard decided before it (read), and a failed append stops the node, as memory
+// would hold what the log does not.
+//
+// Reads (GetAccount, ListPositions, GetOrder, ListOrders) take stage 1, then wait until the
+// shard's earlier writes are durable, then encode (4) and reply (7); they decide, apply,
+// append and affect nothing. A resubmitted client order id decides to write nothing, and is
+// answered as a read is.
+import { findOrder, type Account } from "../core/account.ts";
+import type { Command } from "../core/command.ts";
+import type { Event } from "../core/event.ts";
+import { checkTouched } from "../core/invariants.ts";
+import { reject, type Rejection } from "../core/rejection.ts";
+import { apply, decide } from "../core/state-machine.ts";
+import type { EventLog } from "../log/event-log.ts";
+import type { Venue, VenueReport } from "../venue/venue.ts";
+import { AckDeadlines, type AckWait } from "./ack-deadlines.ts";
+import { parseCommand, type NodeCommandCase, type Outcome, type ParseContext, type WriteAnswer } from "./command-parse.ts";
+import { encodedNodeResults } from "./execute-response-encoder.ts";
+import type { ShardLedger } from "./shard-ledgers.ts";
+import type { TradeUpdateHub } from "./trade-update-hub.ts";
+import { venueOrderOf } from "./venue-order.ts";
+import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
+
+/** The durable end of a node that is stopping: it never comes. */
+const STOPPED: Promise<bigint> = new Promise(() => {});
+
+/** What the pipeline takes from its node. */
+export interface PipelineParts {
+  readonly log: EventLog;
+  readonly venue: Venue;
+  readonly updates: TradeUpdateHub;
+  readonly parseContext: ParseContext;
+  /** A command whose record the log has not confirmed within this is answered UNAVAILABLE. */
+  readonly ackTimeoutMs: number;
+  /** The account's shard if it may take a write now, else why not. */
+  writableShard(accountId: string): ShardLedger | Rejection;
+  /** The account's shard if this node may answer reads of it, else why not. */
+  readableShard(accountId: string): ShardLedger | Rejection;
+  /** Why the node no longer owns the shard (its lease lapsed, or it was fenced), or null. */
+  ownershipProblem(shard: number): Rejection | null;
+  /** A record of the shard is durable (and its effects run): snapshots count them. */
+  recorded(shard: ShardLedger): void;
+  /** A broken invariant or a failed append: the ledger can no longer be trusted, so the node stops. */
+  die(error: unknown): void;
+}
+
+type Effect = () => void;
+
+export class CommitPipeline {
+  /**
+   * A command whose record the log has not confirmed within ackTimeoutMs is answered
+   * UNAVAILABLE; the write goes on and may land, so the client looks before it resubmits (or
+   * resubmits with the same client_order_id).
+   */
+  private readonly ackDeadlines: AckDeadlines;
+  private readonly ackTimedOut: Rejection;
+
+  constructor(private readonly parts: PipelineParts) {
+    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs);
+    this.ackTimedOut = reject(
+      "unavailable",
+      `the write-ahead log did not confirm the write within ${parts.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,
+    );
+  }
+
+  /** One command of an Execute batch, from its wire fields to its encoded NodeResult. */
+  execute(wire: NodeCommandCase, newId: () => string): Promise<Uint8Array> {
+    const parsed = parseCommand(this.parts.parseContext, wire, newId); // 1. parse
+    if (parsed.kind === "refused") return Promise.resolve(encodedNodeResults.rejection(parsed.rejection));
+    const answered = parsed.kind === "read" ? this.read(parsed.accountId, parsed.answer).then(flatten) : this.commit(parsed.command, parsed.answer);
+    return answered.then(resultBytes);
+  }
+
+  /** A venue report: stage 1 is commandOfReport, and nobody waits for an answer but the report queue. */
+  report(report: VenueReport): Promise<Outcome<null>> {
+    return this.commit(commandOfReport(report), () => null);
+  }
+
+  /** Stages 2 to 7 of a parsed command; encodeAnswer is its stage 4. */
+  commit<T>(command: Command, encodeAnswer: WriteAnswer<T>): Promise<Outcome<T>> {
+    const shard = this.parts.writableShard(command.accountId);
+    if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    const decision = decide(shard.ledger, command); // 2. decide
+    if (!decision.ok) return Promise.resolve(decision);
+    const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
+    if (decision.events.length === 0) return this.read(command.accountId, (account) => encodeAnswer(account, duplicateOf));
+    const effects = this.applyEvents(shard, command.accountId, decision.events); // 3. apply
+    const answer = encodeAnswer(accountOf(shard, command.accountId), duplicateOf); // 4. encode
+    const replied = Promise.withResolvers<Outcome<T>>();
+    const wait = this.ackDeadlines.wait(() => replied.resolve({ ok: false, rejection: this.ackTimedOut }));
+    const appended = this.append(shard, command.accountId, decision.events); // 5. append
+    // Appends of a shard resolve in order, so the shard's durable end becomes the end of this
+    // record, once its effects have run and its caller has been answered: a read that came
+    // after this command waits for all of it.
+    shard.durableEnd = appended.then(
+      (offset) => {
+        try {
+          this.runEffects(shard, effects); // 6. effects
+        } catch (error) {
+          return this.stop(error, wait, replied);
+        }
+        this.reply(shard, wait, replied, answer); // 7. reply
+        return offset + 1n;
+      },
+      (error: unknown) => this.stop(error, wait, replied),
+    );
+    return replied.promise;
+  }
+
+  /** A read: once every write decided before it in the account's shard is durable, the answer. */
+  read<T>(accountId: string, encodeAnswer: (account: Account) => T): Promise<Outcome<T>> {
+    const shard = this.parts.readableShard(accountId);
+    if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    return shard.durableEnd.then(() => {
+      const account = shard.ledger.get(accountId);
+      if (account === undefined) return { ok: false, rejection: reject("not_found", `account_id: account ${accountId} not found`) };
+      return { ok: true, value: encodeAnswer(account) };
+    });
+  }
+
+  /** Stops the ack timer; waits left are answered by nobody. */
+  close(): void {
+    this.ackDeadlines.close();
+  }
+
+  /** 3. The events change the ledger now; what they ask of the world waits for the log. */
+  private applyEvents(shard: ShardLedger, accountId: string, events: readonly Event[]): Effect[] {
+    const effects: Effect[] = [];
+    shard.snapshot?.beforeChange(accountId);
+    try {
+      for (const event of events) {
+        apply(shard.ledger, accountId, event);
+        const account = accountOf(shard, accountId);
+        checkTouched(account, orderIdOf(event));
+        this.collectEffects(account, event, effects);
+      }
+    } catch (error) {
+      // A broken invariant is a bug: the ledger can no longer be trusted, so stop.
+      this.parts.die(error);
+      throw error;
+    }
+    return effects;
+  }
+
+  /** What to do once an event is durable: tell the venue, then the account's streams. */
+  private collectEffects(account: Account, event: Event, effects: Effect[]): void {
+    const venue = this.parts.venue;
+    const orderId = orderIdOf(event);
+    const order = orderId === null ? undefined : findOrder(account, orderId);
+    if (event.kind === "order_accepted" && order !== undefined) {
+      const routed = venueOrderOf(order);
+      effects.push(() => venue.submit(routed));
+    } else if (event.kind === "order_cancel_requested") {
+      effects.push(() => venue.cancel(event.orderId));
+    } else if (event.kind === "order_replace_requested" && order?.pendingReplace != null) {
+      const replacement = findOrder(account, event.terms.id);
+      if (replacement === undefined) throw new Error(`invariant: replacement ${event.terms.id} missing`);
+      const routed = venueOrderOf(replacement);
+      const expectedFilledQty = order.pendingReplace.filledQty;
+      effects.push(() => venue.replace(event.orderId, routed, expectedFilledQty));
+    }
+    // Built now, so it shows the order as this event left it; skipped when nobody listens
+    // (a stream opened later starts after this event anyway).
+    if (!this.parts.updates.hasSubscribers(account.id)) return;
+    const update = tradeUpdateOf(event, order, account);
+    if (update !== null) effects.push(() => this.parts.updates.publish(account.id, update));
+  }
+
+  /** 5. The record, with the shard's next sequence, goes to the log; resolves with its offset once durable. */
+  private append(shard: ShardLedger, accountId: string, events: Event[]): Promise<bigint> {
+    const header = { shard: shard.shard, epoch: shard.epoch, sequence: shard.nextSequence };
+    shard.nextSequence += 1n;
+    return this.parts.log.append(header, { accountId, events });
+  }
+
+  /** 6. The record is durable: the world may hear of it. */
+  private runEffects(shard: ShardLedger, effects: readonly Effect[]): void {
+    for (const effect of effects) effect();
+    this.parts.recorded(shard);
+  }
+
+  /** 7. The answer, unless the deadline answered first, or the node lost the shard before the log confirmed the record. */
+  private reply<T>(shard: ShardLedger, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>, answer: T): void {
+    if (!this.ackDeadlines.answer(wait)) return;
+    const lapsed = this.parts.ownershipProblem(shard.shard);
+    replied.resolve(lapsed === null ? { ok: true, value: answer } : { ok: false, rejection: lapsed });
+  }
+
+  /**
+   * The log failed the write (or an effect threw): memory is ahead of the log, so the node
+   * stops, and the shard's durable end never comes.
+   */
+  private stop<T>(error: unknown, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>): Promise<bigint> {
+    this.parts.die(error);
+    if (this.ackDeadlines.answer(wait)) replied.reject(error);
+    return STOPPED;
+  }
+}
+
+/** Stage 1 of a venue report: a fact that already happened, to be recorded as it is. */
+function commandOfReport(report: VenueReport): Command {
+  return { kind: "apply_execution", ...report };
+}
+
+function accountOf(shard: ShardLedger, accountId: string): Account {
+  const account = shard.ledger.get(accountId);
+  if (account === undefined) throw new Error(`invariant: account ${accountId} vanished from shard ${shard.shard}`);
+  return account;
+}
+
+function flatten<T>(outcome: Outcome<Outcome<T>>): Outcome<T> {
+  return outcome.ok ? outcome.value : outcome;
+}
+
+function resultBytes(outcome: Outcome<Uint8Array>): Uint8Array {
+  return outcome.ok ? outcome.value : encodedNodeResults.rejection(outcome.rejection);
+}
+
