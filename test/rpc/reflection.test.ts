@@ -58,6 +58,7 @@ const PUBLIC_SERVICES = [
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
   "oms.v1.AccountService",
+  "oms.v1.AssetService",
   "oms.v1.OrderService",
 ];
 
