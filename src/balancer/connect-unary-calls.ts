@@ -17,6 +17,7 @@ import { protocolFamilyOf } from "../rpc/protocol-grpc/content-type.ts";
 import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
+import { edgeMetrics } from "../metrics/balancer-metrics.ts";
 
 interface UnaryMethod {
   input: DescMessage;
@@ -27,6 +28,8 @@ interface UnaryMethod {
   resultField: number;
   /** Marked NO_SIDE_EFFECTS in proto/: Connect GET is allowed. */
   readOnly: boolean;
+  /** "oms.v1.OrderService/SubmitOrder": the method's label in metrics. */
+  procedure: string;
 }
 
 // JSON as Connect servers read it: unknown fields are ignored (unknown enum values are not: see
@@ -43,7 +46,8 @@ function methodsOf(...services: DescService[]): Map<string, UnaryMethod> {
       if (resultField === undefined) throw new Error(`Connect unary: NodeResult has no field for ${method.name}`);
       const commandField = nodeCommandField(method.localName);
       const readOnly = method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
-      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, commandField, resultField, readOnly });
+      const procedure = `${service.typeName}/${method.name}`;
+      table.set(`/${procedure}`, { input: method.input, output: method.output, commandCase, commandField, resultField, readOnly, procedure });
     }
   }
   return table;
@@ -67,18 +71,27 @@ export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => str
     const family = protocolFamilyOf(Array.isArray(contentType) ? contentType[0] : contentType);
     if (family === "grpc" || family === "grpc-web") return false;
     calls.answered += 1;
+    const startedMs = edgeMetrics.now();
+    const ended = (code: Code | null) => edgeMetrics.callEnded(method.procedure, code, (edgeMetrics.now() - startedMs) / 1000);
     const call = connectUnaryCallOf(exchange, method.readOnly);
     if ("error" in call) {
       // Drained, so that an HTTP/1.1 connection stays usable after the refusal.
-      exchange.readBody(() => exchange.reply(true, call.error, call.http));
+      exchange.readBody(() => {
+        exchange.reply(true, call.error, call.http);
+        ended(call.error.code);
+      });
       return true;
     }
     call.readMessage((message) => {
       if (message instanceof ConnectError) {
         exchange.reply(call.json, message);
+        ended(message.code);
         return;
       }
-      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs).then((result) => exchange.reply(call.json, result));
+      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs).then((result) => {
+        exchange.reply(call.json, result);
+        ended(result instanceof ConnectError ? result.code : null);
+      });
     });
     return true;
   }) as ConnectUnaryCalls;

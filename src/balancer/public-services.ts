@@ -8,6 +8,7 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@co
 import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
+import { callMetricsInterceptor } from "../metrics/call-metrics-interceptor.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
 import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
@@ -21,7 +22,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       deposit: (request) => route({ case: "deposit", value: request }),
       getAccount: (request) => route({ case: "getAccount", value: request }),
       listPositions: (request) => route({ case: "listPositions", value: request }),
-    });
+    }, { interceptors: [callMetricsInterceptor] });
     router.service(OrderService, {
       submitOrder: (request) => route({ case: "submitOrder", value: request }),
       cancelOrder: (request) => route({ case: "cancelOrder", value: request }),
@@ -33,7 +34,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       submitOrders: () => {
         throw new ConnectError(SUBMIT_ORDERS_NEEDS_HTTP2, Code.Unimplemented);
       },
-    });
+    }, { interceptors: [callMetricsInterceptor] });
   };
 }
 

@@ -41,6 +41,7 @@ import {
   type OrderRequest,
 } from "./submit-orders-bytes.ts";
 import { orderAnswerJson, orderRequestOfJson } from "./submit-orders-json.ts";
+import { edgeMetrics } from "../metrics/balancer-metrics.ts";
 
 /**
  * Orders read from one stream and not yet written back. Enough to keep a node's batches full at
@@ -152,6 +153,7 @@ class OrderStreamSession {
   private deadline: ReturnType<typeof setTimeout> | null = null;
   private readonly onShutdown = () => this.finish(ConnectError.from(this.shutdown.reason, Code.Canceled));
   private readonly writeReady = () => this.write();
+  private readonly startedMs = edgeMetrics.now();
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -336,6 +338,7 @@ class OrderStreamSession {
     this.accountOrder.clear();
     this.answerSide.end(error);
     if (this.paused) this.stream.resume();
+    edgeMetrics.callEnded(SUBMIT_ORDERS_PATH.slice(1), error?.code ?? null, (edgeMetrics.now() - this.startedMs) / 1000);
   }
 }
 

@@ -8,6 +8,7 @@ import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
 import { refuseSubmitOrdersWithoutStream, submitOrdersStreams } from "../balancer/submit-orders-stream.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
+import { balancerMetrics } from "../metrics/balancer-metrics.ts";
 import { corsOrigins } from "../rpc/cors.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { registerReflection } from "../rpc/reflection.ts";
@@ -46,6 +47,7 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
+    metrics: balancerMetrics.registry(),
     cors: corsOrigins(config.balancer.corsOrigins),
     fastPath: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
     http2StreamPath: orderStreams,

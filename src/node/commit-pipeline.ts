@@ -30,6 +30,7 @@ import { checkTouched } from "../core/invariants.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import { apply, decide } from "../core/state-machine.ts";
 import type { EventLog } from "../log/event-log.ts";
+import { nodeMetrics } from "../metrics/node-metrics.ts";
 import type { Venue, VenueReport } from "../venue/venue.ts";
 import { AckDeadlines, type AckWait } from "./ack-deadlines.ts";
 import { parseCommand, type NodeCommandCase, type Outcome, type ParseContext, type WriteAnswer } from "./command-parse.ts";
@@ -60,6 +61,8 @@ export interface PipelineParts {
   recorded(shard: ShardLedger): void;
   /** A broken invariant or a failed append: the ledger can no longer be trusted, so the node stops. */
   die(error: unknown): void;
+  /** Told each write's events once the log has them (the node's debug log), or null. */
+  readonly orderEvents: ((accountId: string, events: readonly Event[]) => void) | null;
 }
 
 type Effect = () => void;
@@ -84,7 +87,11 @@ export class CommitPipeline {
   /** One command of an Execute batch, from its wire fields to its encoded NodeResult. */
   execute(wire: NodeCommandCase, newId: () => string): Promise<Uint8Array> {
     const parsed = parseCommand(this.parts.parseContext, wire, newId); // 1. parse
-    if (parsed.kind === "refused") return Promise.resolve(encodedNodeResults.rejection(parsed.rejection));
+    if (parsed.kind === "refused") {
+      const label = WRITE_LABELS.get(wire.case);
+      if (label !== undefined) nodeMetrics.commandDecided(label, parsed.rejection.code);
+      return Promise.resolve(encodedNodeResults.rejection(parsed.rejection));
+    }
     const answered = parsed.kind === "read" ? this.read(parsed.accountId, parsed.answer).then(flatten) : this.commit(parsed.command, parsed.answer);
     return answered.then(resultBytes);
   }
@@ -97,12 +104,19 @@ export class CommitPipeline {
   /** Stages 2 to 7 of a parsed command; encodeAnswer is its stage 4. */
   commit<T>(command: Command, encodeAnswer: WriteAnswer<T>): Promise<Outcome<T>> {
     const shard = this.parts.writableShard(command.accountId);
-    if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    if ("code" in shard) return refused(command, shard);
     const decision = decide(shard.ledger, command); // 2. decide
-    if (!decision.ok) return Promise.resolve(decision);
+    if (!decision.ok) return refused(command, decision.rejection);
     const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
-    if (decision.events.length === 0) return this.read(command.accountId, (account) => encodeAnswer(account, duplicateOf));
+    if (decision.events.length === 0) {
+      nodeMetrics.commandDecided(command.kind, "unchanged");
+      return this.read(command.accountId, (account) => encodeAnswer(account, duplicateOf));
+    }
+    nodeMetrics.commandDecided(command.kind, "accepted");
+    const decidedMs = nodeMetrics.commitStarted();
     const effects = this.applyEvents(shard, command.accountId, decision.events); // 3. apply
+    const orderEvents = this.parts.orderEvents;
+    if (orderEvents !== null) effects.push(() => orderEvents(command.accountId, decision.events));
     const answer = encodeAnswer(accountOf(shard, command.accountId), duplicateOf); // 4. encode
     const replied = Promise.withResolvers<Outcome<T>>();
     const wait = this.ackDeadlines.wait(() => replied.resolve({ ok: false, rejection: this.ackTimedOut }));
@@ -112,6 +126,7 @@ export class CommitPipeline {
     // after this command waits for all of it.
     shard.durableEnd = appended.then(
       (offset) => {
+        nodeMetrics.commitDurable(decidedMs);
         try {
           this.runEffects(shard, effects); // 6. effects
         } catch (error) {
@@ -214,6 +229,20 @@ export class CommitPipeline {
     return STOPPED;
   }
 }
+
+function refused<T>(command: Command, rejection: Rejection): Promise<Outcome<T>> {
+  nodeMetrics.commandDecided(command.kind, rejection.code);
+  return Promise.resolve({ ok: false, rejection });
+}
+
+/** The writes' core kinds by wire case: a write refused at parse is counted as one refused at decide is (reads are not counted). */
+const WRITE_LABELS = new Map<NodeCommandCase["case"], Command["kind"]>([
+  ["createAccount", "create_account"],
+  ["deposit", "deposit"],
+  ["submitOrder", "submit_order"],
+  ["cancelOrder", "cancel_order"],
+  ["replaceOrder", "replace_order"],
+]);
 
 /** Stage 1 of a venue report: a fact that already happened, to be recorded as it is. */
 function commandOfReport(report: VenueReport): Command {

@@ -6,10 +6,12 @@
 import { findOrder, type Account } from "../core/account.ts";
 import { orderChunks } from "../core/order-list.ts";
 import type { Command } from "../core/command.ts";
+import type { Event } from "../core/event.ts";
 import { checkInvariants } from "../core/invariants.ts";
 import { isOpen, type Order } from "../core/order.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import type { EventLog } from "../log/event-log.ts";
+import { nodeMetrics, type ShardFigures } from "../metrics/node-metrics.ts";
 import type { ShardClaims } from "../snapshot/shard-claims.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
@@ -22,11 +24,16 @@ import { ShardOwnership } from "./shard-ownership.ts";
 import { TradeUpdateHub } from "./trade-update-hub.ts";
 import { VenueReportQueue } from "./venue-report-queue.ts";
 import { venueOrderOf } from "./venue-order.ts";
+import { orderEventLine } from "./order-event-line.ts";
+import { shardFigures } from "./shard-figures.ts";
 
 export interface NodeLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** At "debug", the node logs every order event (one line each); a logger without a level is taken as above it. */
+  readonly level?: string;
 }
 
 export interface OmsNodeOptions {
@@ -62,6 +69,7 @@ export class OmsNode {
   private readonly snapshotRuns = new Map<number, Promise<void>>();
   private readonly pipeline: CommitPipeline;
   private fatal: unknown = null;
+  private unwatchMetrics: () => void = () => {};
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
@@ -77,6 +85,7 @@ export class OmsNode {
       ownershipProblem: (shard) => this.ownership.problem(shard),
       recorded: (shard) => this.recorded(shard),
       die: (error) => this.die(error),
+      orderEvents: options.logger.level === "debug" ? (accountId, events) => logOrderEvents(options.logger, accountId, events) : null,
     });
     this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger);
     this.reports = new VenueReportQueue(
@@ -92,8 +101,10 @@ export class OmsNode {
    */
   static async start(options: OmsNodeOptions): Promise<OmsNode> {
     const node = new OmsNode(options);
+    node.unwatchMetrics = nodeMetrics.watchShards(() => node.shardFigures());
     // Renewing starts at once: replaying a long log must not let the first claims lapse.
     node.ownership.startRenewing();
+    const recovery = { startedMs: performance.now(), recordsReplayed: 0, eventsReplayed: 0, recordsSkipped: 0 };
     for (const shard of options.shards) {
       // Refuse before claiming or writing anything: a log that lost what a snapshot includes
       // must not get an epoch marker that would make it look in use.
@@ -101,15 +112,21 @@ export class OmsNode {
       const lease = await node.ownership.claim(shard);
       await options.log.append({ shard, epoch: lease.epoch, sequence: 0n }, { accountId: "", events: [] });
       const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots, (progress) =>
-        options.logger.info("replaying", { ...progress }),
+        options.logger.debug("replaying", { ...progress }),
       );
       if (ledger.epoch !== lease.epoch) {
         throw new Error(`shard ${shard}: replay ended at epoch ${ledger.epoch}, not at this node's claim ${lease.epoch}; another owner wrote after it`);
       }
       for (const account of ledger.ledger.values()) checkInvariants(account);
       node.shards.set(shard, ledger);
-      options.logger.info("shard recovered", { ...stats, epoch: lease.epoch });
+      options.logger.debug("shard recovered", { ...stats, epoch: lease.epoch });
+      recovery.recordsReplayed += stats.recordsReplayed;
+      recovery.eventsReplayed += stats.eventsReplayed;
+      recovery.recordsSkipped += stats.recordsSkipped;
     }
+    // One line at info for the whole start: the per-shard lines above would hide the ready line.
+    const { startedMs, ...replayed } = recovery;
+    options.logger.info("shards recovered", { shards: options.shards.length, ...replayed, recoveryMs: Math.round(performance.now() - startedMs) });
     node.reconcileVenue();
     options.venue.onReport((report) => node.reports.push(report));
     return node;
@@ -183,6 +200,7 @@ export class OmsNode {
 
   /** Stops taking work and waits for what was written; the leases go with release(). */
   async close(): Promise<void> {
+    this.unwatchMetrics();
     this.options.venue.close();
     this.reports.close();
     this.updates.closeAll();
@@ -242,7 +260,7 @@ export class OmsNode {
     for (const { old, replacement } of replaces) {
       this.options.venue.replace(old.id, venueOrderOf(replacement), old.pendingReplace?.filledQty ?? 0n);
     }
-    this.options.logger.info("venue reconciled", { openOrders: open.length, cancels: cancels.length, replaces: replaces.length });
+    this.options.logger.debug("venue reconciled", { openOrders: open.length, cancels: cancels.length, replaces: replaces.length });
   }
 
   /** A record of the shard is durable: after enough of them, a snapshot bounds replay. */
@@ -268,6 +286,7 @@ export class OmsNode {
   private async takeSnapshot(shard: ShardLedger): Promise<void> {
     // A fenced or lapsed owner's state may hold records that replay will ignore.
     if (this.ownership.problem(shard.shard) !== null) return;
+    const startedMs = performance.now();
     const inProgress = new SnapshotInProgress(shard.ledger);
     const nextSequence = shard.nextSequence;
     const epoch = shard.epoch;
@@ -285,11 +304,18 @@ export class OmsNode {
       const bytes = state.byteLength;
       // The state is this run's own: the store may move it to its writer thread uncopied.
       await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state }, { giveState: true });
-      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes });
+      nodeMetrics.snapshotSaved((performance.now() - startedMs) / 1000, bytes);
+      this.options.logger.debug("snapshot saved", { shard: shard.shard, nextOffset, bytes });
     } catch (error) {
+      nodeMetrics.snapshotFailed();
       // A failed snapshot loses nothing (the log has everything); it only lengthens replay.
       this.options.logger.warn("snapshot failed", { shard: shard.shard, error: String(error) });
     }
+  }
+
+  /** Each shard claimed, for /metrics: ownership and epoch, and once replayed, accounts and open orders. */
+  private shardFigures(): Promise<ShardFigures[]> {
+    return shardFigures(this.ownership.leases().map((lease) => ({ ...lease, ledger: this.shards.get(lease.shard)?.ledger })));
   }
 
   async snapshotAll(): Promise<void> {
@@ -301,6 +327,14 @@ export class OmsNode {
     this.fatal = error;
     this.options.logger.error("stopping: the ledger can no longer be trusted", { error: String(error) });
     (this.options.onFatal ?? (() => process.exit(70)))(error);
+  }
+}
+
+/** One debug line per event, after the log has it: what an operator follows an order by. */
+function logOrderEvents(logger: NodeLogger, accountId: string, events: readonly Event[]): void {
+  for (const event of events) {
+    const { msg, fields } = orderEventLine(accountId, event);
+    logger.debug(msg, fields);
   }
 }
 

@@ -11,6 +11,7 @@ import { compressionGzip } from "@connectrpc/connect-node";
 import { connectEsDispatch } from "./connect-es-dispatch.ts";
 import { corsHttp1, corsHttp2, type CorsOrigins } from "./cors.ts";
 import type { Logger } from "./logger.ts";
+import { withMetricsRoute, type MetricsSource } from "../metrics/metrics-route.ts";
 import { http1Exchange, http2Exchange, type UnaryExchange } from "./protocol-connect/unary-exchange.ts";
 import { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "./rpc-limits.ts";
 
@@ -35,6 +36,8 @@ export interface ServeRpcOptions {
   port: number;
   routes: (router: ConnectRouter) => void;
   logger?: Logger;
+  /** Served at GET /metrics (Prometheus text), ahead of connect-es. */
+  metrics?: MetricsSource;
   /**
    * Answers some requests before connect-es sees them (it returns true for those it
    * answered); it must speak the same protocol on the wire.
@@ -59,7 +62,7 @@ export interface RpcServer {
 
 export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   const shutdown = new AbortController();
-  const handler = connectEsDispatch({
+  const connectEs = connectEsDispatch({
     readMaxBytes: MESSAGE_BYTES_MAX,
     writeMaxBytes: MESSAGE_BYTES_MAX,
     // Brotli costs more CPU than it saves on messages this size; gzip is what clients expect.
@@ -70,6 +73,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     requireConnectProtocolHeader: false,
     shutdownSignal: shutdown.signal,
   }, options.routes, options.logger);
+  const handler = options.metrics === undefined ? connectEs : withMetricsRoute(options.metrics, connectEs);
   const fastPath = options.fastPath;
   const cors = options.cors;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
@@ -117,7 +121,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     });
   });
   const port = await listen(listener, options.host, options.port);
-  options.logger?.info("rpc serving", { host: options.host, port });
+  options.logger?.debug("rpc serving", { host: options.host, port });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

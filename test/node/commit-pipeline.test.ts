@@ -16,7 +16,7 @@ import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import { CountingVenue, settle } from "./node-harness.ts";
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The SQLite log, but appends made while held are confirmed only on release, and failing ones reject. */
 class ControlledLog implements EventLog {
