@@ -10,6 +10,7 @@ import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { http1Exchange, http2Exchange, type UnaryExchange } from "./connect-unary-wire.ts";
 import type { Logger } from "./logger.ts";
+import { withMetricsRoute, type MetricsSource } from "../metrics/metrics-route.ts";
 
 /** Every HTTP/2 client opens with these 24 bytes (RFC 9113 §3.4); no HTTP/1 request can. */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -37,6 +38,8 @@ export interface ServeRpcOptions {
   port: number;
   routes: (router: ConnectRouter) => void;
   logger?: Logger;
+  /** Served at GET /metrics (Prometheus text), ahead of connect-es. */
+  metrics?: MetricsSource;
   /**
    * Answers some requests before connect-es sees them (it returns true for those it
    * answered); it must speak the same protocol on the wire.
@@ -59,7 +62,7 @@ export interface RpcServer {
 
 export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   const shutdown = new AbortController();
-  const handler = connectNodeAdapter({
+  const connectHandler = connectNodeAdapter({
     routes: options.routes,
     readMaxBytes: MESSAGE_BYTES_MAX,
     writeMaxBytes: MESSAGE_BYTES_MAX,
@@ -71,6 +74,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     requireConnectProtocolHeader: false,
     shutdownSignal: shutdown.signal,
   });
+  const handler = options.metrics === undefined ? connectHandler : withMetricsRoute(options.metrics, connectHandler);
   const fastPath = options.fastPath;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     if (fastPath === undefined || !fastPath(http1Exchange(request, response))) handler(request, response);
@@ -114,7 +118,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     });
   });
   const port = await listen(listener, options.host, options.port);
-  options.logger?.info("rpc serving", { host: options.host, port });
+  options.logger?.debug("rpc serving", { host: options.host, port });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -1,0 +1,87 @@
+// The figures a balancer exposes at /metrics: every public call by method and code (whichever
+// path answered it: the lean paths and connect-es's routes all report to callEnded), its whole
+// latency at the balancer, and per node link the Execute round trip and batch size per batch,
+// and whether the link is up.
+import { Code } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { Gauge, type Registry } from "prom-client";
+import { BATCH_SIZE_BOUNDS, HotHistogram, LATENCY_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
+import { HotCounter } from "./hot-counter.ts";
+import { registerHot } from "./hot-metric.ts";
+import { processRegistry } from "./process-metrics.ts";
+
+/** What a node link reports, once per Execute batch and on each change of health. */
+export interface NodeLinkMetrics {
+  batchAnswered(commands: number, seconds: number): void;
+  up(isUp: boolean): void;
+}
+
+// The label of every Connect code, computed once: codeToString per call would build a string.
+const CODE_LABELS = new Map<Code, string>(
+  Object.values(Code)
+    .filter((code): code is Code => typeof code === "number")
+    .map((code) => [code, codeToString(code)]),
+);
+
+export class BalancerMetrics {
+  private readonly calls = new HotCounter("oms_balancer_requests_total", "Public calls answered by the balancer, by method and code (ok, or the Connect code of the refusal).", ["method", "code"]);
+  private readonly callSeconds = new HotHistogram("oms_balancer_request_duration_seconds", "A public call's whole time at the balancer, from its request to its answer (a stream: to its end).", LATENCY_SECONDS_BOUNDS, "method");
+  private readonly callCells = new Map<string, HistogramCell>();
+  private readonly executeSeconds = new HotHistogram("oms_balancer_node_execute_duration_seconds", "One Execute batch's round trip to a node.", LATENCY_SECONDS_BOUNDS, "node");
+  private readonly batchCommands = new HotHistogram("oms_balancer_node_batch_commands", "Commands per Execute batch sent to a node.", BATCH_SIZE_BOUNDS, "node");
+  private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });
+  private registryOnce: Registry | null = null;
+
+  /**
+   * One public call answered: method is its procedure ("oms.v1.OrderService/SubmitOrder"),
+   * only ever one the balancer serves; code null for success.
+   */
+  callEnded(method: string, code: Code | null, seconds: number): void {
+    this.calls.inc(method, code === null ? "ok" : (CODE_LABELS.get(code) ?? "unknown"));
+    let cell = this.callCells.get(method);
+    if (cell === undefined) {
+      cell = this.callSeconds.cell(method);
+      this.callCells.set(method, cell);
+    }
+    cell.observe(seconds);
+  }
+
+  /** How many calls were counted so far with this method and code label (for tests). */
+  callCount(method: string, code: string): number {
+    return this.calls.countOf(method, code);
+  }
+
+  /** The clock call latency is measured with: monotonic, in ms. */
+  now(): number {
+    return performance.now();
+  }
+
+  nodeLink(nodeId: string): NodeLinkMetrics {
+    const seconds = this.executeSeconds.cell(nodeId);
+    const commands = this.batchCommands.cell(nodeId);
+    const up = this.linkUp;
+    up.set({ node: nodeId }, 1);
+    return {
+      batchAnswered(count, took) {
+        seconds.observe(took);
+        commands.observe(count);
+      },
+      up: (isUp) => up.set({ node: nodeId }, isUp ? 1 : 0),
+    };
+  }
+
+  /** The balancer process's registry: its own figures and the process's, made on first use. */
+  registry(): Registry {
+    if (this.registryOnce !== null) return this.registryOnce;
+    const registry = processRegistry();
+    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands]) registerHot(registry, hot);
+    registry.registerMetric(this.linkUp);
+    this.registryOnce = registry;
+    return registry;
+  }
+}
+
+/** The one BalancerMetrics of this process. */
+export const balancerMetrics = new BalancerMetrics();
+/** The public edge's hook: call edgeMetrics.callEnded(method, code, seconds) where a call is answered. */
+export const edgeMetrics: Pick<BalancerMetrics, "callEnded" | "now"> = balancerMetrics;
