@@ -10,6 +10,7 @@ import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
 import type { UnaryExchange } from "../rpc/connect-unary-wire.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc/serve.ts";
+import { edgeMetrics } from "../metrics/balancer-metrics.ts";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
@@ -23,6 +24,8 @@ interface FastMethod {
   /** The NodeCommand field that carries this method's request, and the NodeResult field of its response. */
   commandField: number;
   resultField: number;
+  /** "oms.v1.OrderService/SubmitOrder": the method's label in metrics. */
+  procedure: string;
 }
 
 // JSON as connect-es reads it: unknown fields are ignored.
@@ -37,7 +40,8 @@ function methodsOf(...services: DescService[]): Map<string, FastMethod> {
       const resultField = NodeResultSchema.fields.find((field) => field.localName === commandCase)?.number;
       if (resultField === undefined) throw new Error(`fast path: NodeResult has no field for ${method.name}`);
       const commandField = nodeCommandField(method.localName);
-      table.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output, commandCase, commandField, resultField });
+      const procedure = `${service.typeName}/${method.name}`;
+      table.set(`/${procedure}`, { input: method.input, output: method.output, commandCase, commandField, resultField, procedure });
     }
   }
   return table;
@@ -67,12 +71,17 @@ export function connectFastPath(routing: RoutingTable, newAccountId: () => strin
     const timeoutText = headers["connect-timeout-ms"];
     const timeoutMs = timeoutText === undefined ? null : Number(timeoutText);
     if (timeoutMs !== null && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && String(timeoutText).length <= 10)) return false;
+    const startedMs = edgeMetrics.now();
+    const reply = (result: Uint8Array | string | ConnectError) => {
+      exchange.reply(json, result);
+      edgeMetrics.callEnded(method.procedure, result instanceof ConnectError ? result.code : null, (edgeMetrics.now() - startedMs) / 1000);
+    };
     exchange.readBody((body) => {
       if (body === null) {
-        exchange.reply(json, new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes`, Code.ResourceExhausted));
+        reply(new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes`, Code.ResourceExhausted));
         return;
       }
-      void answer(routing, newAccountId, method, json, body, timeoutMs).then((result) => exchange.reply(json, result));
+      void answer(routing, newAccountId, method, json, body, timeoutMs).then(reply);
     });
     fastPath.answered += 1;
     return true;

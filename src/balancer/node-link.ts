@@ -17,6 +17,7 @@ import {
   ExecuteRequestSchema,
   ExecuteResponseSchema,
 } from "../gen/oms/internal/v1/node_pb.ts";
+import { balancerMetrics, type NodeLinkMetrics } from "../metrics/balancer-metrics.ts";
 import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
 import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
 import { encodedExecuteRequest } from "./node-command-bytes.ts";
@@ -66,6 +67,7 @@ export class NodeLink {
   /** Until the first health check answers, calls are tried rather than refused. */
   private up = true;
   private healthTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly metrics: NodeLinkMetrics;
 
   constructor(
     readonly endpoint: NodeEndpoint,
@@ -76,6 +78,7 @@ export class NodeLink {
     this.nodeClient = createClient(NodeService, transport);
     this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema);
     this.healthClient = createClient(Health, transport);
+    this.metrics = balancerMetrics.nodeLink(endpoint.id);
   }
 
   get healthy(): boolean {
@@ -164,7 +167,9 @@ export class NodeLink {
     this.batchesSent += 1;
     this.commandsSent += batch.length;
     const request = encodedExecuteRequest(batch.map((p) => p.command));
+    const startedMs = performance.now();
     const answered = this.executeClient.callEncoded(request, this.callTimeoutMs).finally(() => {
+      this.metrics.batchAnswered(batch.length, (performance.now() - startedMs) / 1000);
       this.batchesInFlight -= 1;
       this.scheduleFlush();
     });
@@ -214,6 +219,7 @@ export class NodeLink {
   private setUp(up: boolean, detail: string): void {
     if (up === this.up) return;
     this.up = up;
+    this.metrics.up(up);
     this.logger[up ? "info" : "warn"](up ? "node up" : "node down", { node: this.endpoint.id, detail });
   }
 }

@@ -5,6 +5,7 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@co
 import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
+import { callMetricsInterceptor } from "../metrics/call-metrics-interceptor.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
 import { submitOrdersStream } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
@@ -18,7 +19,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       deposit: (request) => route({ case: "deposit", value: request }),
       getAccount: (request) => route({ case: "getAccount", value: request }),
       listPositions: (request) => route({ case: "listPositions", value: request }),
-    });
+    }, { interceptors: [callMetricsInterceptor] });
     router.service(OrderService, {
       submitOrder: (request) => route({ case: "submitOrder", value: request }),
       cancelOrder: (request) => route({ case: "cancelOrder", value: request }),
@@ -28,7 +29,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       streamTradeUpdates: (request, context) => streamTradeUpdates(routing, request, context),
       // Each order as submitOrder above takes it: the same checks, the same batched Execute.
       submitOrders: (requests, context) => submitOrdersStream(requests, (order) => route({ case: "submitOrder", value: order }), context.signal),
-    });
+    }, { interceptors: [callMetricsInterceptor] });
   };
 }
 

@@ -21,6 +21,7 @@ import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import { OrderService, SubmitOrdersRequestSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
 import { EnvelopeReader, StreamAnswer, streamWireOf, type StreamWire } from "../rpc/http2-stream-wire.ts";
+import { edgeMetrics } from "../metrics/balancer-metrics.ts";
 import type { NodeAnswer } from "./node-answer.ts";
 import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import type { SentCommand } from "./node-link.ts";
@@ -113,6 +114,7 @@ class OrderStreamSession {
   private deadline: ReturnType<typeof setTimeout> | null = null;
   private readonly onShutdown = () => this.finish(ConnectError.from(this.shutdown.reason, Code.Canceled));
   private readonly writeReady = () => this.write();
+  private readonly startedMs = edgeMetrics.now();
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -299,6 +301,7 @@ class OrderStreamSession {
     this.accountTails.clear();
     this.answerSide.end(error);
     if (this.paused) this.stream.resume();
+    edgeMetrics.callEnded(SUBMIT_ORDERS_PATH.slice(1), error?.code ?? null, (edgeMetrics.now() - this.startedMs) / 1000);
   }
 }
 

@@ -7,6 +7,7 @@ import { NodeLink } from "../balancer/node-link.ts";
 import { publicServiceRoutes } from "../balancer/public-services.ts";
 import { submitOrdersFastPath } from "../balancer/submit-orders-fast-path.ts";
 import { RoutingTable } from "../balancer/routing-table.ts";
+import { balancerMetrics } from "../metrics/balancer-metrics.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { createLogger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
@@ -45,6 +46,7 @@ export async function startBalancer(
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
     logger,
+    metrics: balancerMetrics.registry(),
     ...(fastPath === null ? {} : { fastPath }),
     ...(streamPath === null ? {} : { http2StreamPath: streamPath }),
     routes: (router) => {

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
 import { SimulatedVenue } from "../venue/simulated-venue.ts";
 import type { Venue } from "../venue/venue.ts";
+import { nodeMetrics } from "../metrics/node-metrics.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { openNodeStorage, type NodeStorage } from "./node-storage.ts";
 
@@ -60,6 +61,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     host: spec.host,
     port: spec.port,
     logger,
+    metrics: nodeMetrics.registry(),
     fastPath: nodeFastPath(node, () => Bun.randomUUIDv7()),
     routes: (router) => {
       nodeServiceRoutes(node, () => Bun.randomUUIDv7())(router);

@@ -16,6 +16,7 @@
 // always below the next one expected. The offset an append resolves with is its last copy's.
 import type { Message, Producer, RecordMetadata } from "kafkajs";
 import { CompressionTypes } from "kafkajs";
+import { nodeMetrics } from "../metrics/node-metrics.ts";
 import { classifyKafkaError, type KafkaLogSink } from "./kafka-client.ts";
 
 export interface KafkaAppend {
@@ -73,6 +74,7 @@ export class KafkaAppendQueue {
   private idleWaiters: (() => void)[] = [];
   /** The last offset acknowledged per partition: offsets must only go up. */
   private readonly lastOffsets = new Map<number, bigint>();
+  private readonly appends = nodeMetrics.logAppends("kafka");
 
   constructor(private readonly options: KafkaAppendQueueOptions) {}
 
@@ -262,6 +264,8 @@ export class KafkaAppendQueue {
       return;
     }
     this.sending = null;
+    // From the first attempt: a batch retried through an outage took that long to be durable.
+    this.appends.appended(batch.length, (performance.now() - this.sendingSinceMs) / 1000);
     if (this.queued.length < this.options.batchRecordsMax) this.backlogAfterFailure = false;
     if (attempts > 1) {
       this.options.logger.info("event log: kafka acknowledged a batch after retries", {

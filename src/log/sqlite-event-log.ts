@@ -3,6 +3,7 @@
 // synchronous=FULL, so an acknowledged record survives kill -9 and power loss.
 import { Database, type Statement } from "bun:sqlite";
 import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "./event-log.ts";
+import { nodeMetrics } from "../metrics/node-metrics.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import { packRows } from "./sqlite-packed-batch.ts";
 import { InlineBatchWriter, ThreadBatchWriter, type BatchWriter } from "./sqlite-batch-writer.ts";
@@ -52,6 +53,7 @@ export class SqliteEventLog implements EventLog {
   /** True while a batch is being committed: one at a time, so batches commit in order. */
   private writing = false;
   private idle: PromiseWithResolvers<void> | null = null;
+  private readonly appends = nodeMetrics.logAppends("sqlite");
 
   private constructor(
     private readonly db: Database,
@@ -168,8 +170,10 @@ export class SqliteEventLog implements EventLog {
     const batch = this.batch.length <= this.batchRecordsMax ? this.batch : this.batch.slice(0, this.batchRecordsMax);
     this.batch = batch === this.batch ? [] : this.batch.slice(this.batchRecordsMax);
     this.writing = true;
+    const startedMs = performance.now();
     this.writer.write(packRows(batch)).then(
       () => {
+        this.appends.appended(batch.length, (performance.now() - startedMs) / 1000);
         for (const pending of batch) pending.resolve(pending.offset);
         this.onBatchCommitted?.(batch.length);
       },

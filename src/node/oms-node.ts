@@ -10,6 +10,7 @@ import { isOpen, remainingQty, type Order } from "../core/order.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import { apply, decide } from "../core/state-machine.ts";
 import type { EventLog } from "../log/event-log.ts";
+import { nodeMetrics, type ShardFigures } from "../metrics/node-metrics.ts";
 import type { ShardClaims } from "../snapshot/shard-claims.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
@@ -23,9 +24,12 @@ import { VenueReportQueue } from "./venue-report-queue.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 export interface NodeLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** At "debug", the node logs every order event (one line each); a logger without a level is taken as above it. */
+  readonly level?: string;
 }
 
 export interface OmsNodeOptions {
@@ -68,10 +72,13 @@ export class OmsNode {
    */
   private readonly ackDeadlines: AckDeadlines;
   private readonly ackTimedOut: Rejection;
+  private readonly logsOrderEvents: boolean;
   private fatal: unknown = null;
+  private unwatchMetrics: () => void = () => {};
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
+    this.logsOrderEvents = options.logger.level === "debug";
     this.symbols = new Set(options.venue.symbols());
     this.ackDeadlines = new AckDeadlines(options.ackTimeoutMs);
     this.ackTimedOut = reject(
@@ -92,8 +99,10 @@ export class OmsNode {
    */
   static async start(options: OmsNodeOptions): Promise<OmsNode> {
     const node = new OmsNode(options);
+    node.unwatchMetrics = nodeMetrics.watchShards(() => node.shardFigures());
     // Renewing starts at once: replaying a long log must not let the first claims lapse.
     node.ownership.startRenewing();
+    const recovery = { startedMs: performance.now(), recordsReplayed: 0, eventsReplayed: 0, recordsSkipped: 0 };
     for (const shard of options.shards) {
       // Refuse before claiming or writing anything: a log that lost what a snapshot includes
       // must not get an epoch marker that would make it look in use.
@@ -101,15 +110,21 @@ export class OmsNode {
       const lease = await node.ownership.claim(shard);
       await options.log.append({ shard, epoch: lease.epoch, sequence: 0n }, { accountId: "", events: [] });
       const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots, (progress) =>
-        options.logger.info("replaying", { ...progress }),
+        options.logger.debug("replaying", { ...progress }),
       );
       if (ledger.epoch !== lease.epoch) {
         throw new Error(`shard ${shard}: replay ended at epoch ${ledger.epoch}, not at this node's claim ${lease.epoch}; another owner wrote after it`);
       }
       for (const account of ledger.ledger.values()) checkInvariants(account);
       node.shards.set(shard, ledger);
-      options.logger.info("shard recovered", { ...stats, epoch: lease.epoch });
+      options.logger.debug("shard recovered", { ...stats, epoch: lease.epoch });
+      recovery.recordsReplayed += stats.recordsReplayed;
+      recovery.eventsReplayed += stats.eventsReplayed;
+      recovery.recordsSkipped += stats.recordsSkipped;
     }
+    // One line at info for the whole start: the per-shard lines above would hide the ready line.
+    const { startedMs, ...replayed } = recovery;
+    options.logger.info("shards recovered", { shards: options.shards.length, ...replayed, recoveryMs: Math.round(performance.now() - startedMs) });
     node.reconcileVenue();
     options.venue.onReport((report) => node.reports.push(report));
     return node;
@@ -131,16 +146,20 @@ export class OmsNode {
   commit<T>(command: Command, render: (account: Account, duplicateOf: string | null) => T): Promise<Outcome<T>> {
     // The account's shard is hashed once per command, for the refusal check and the ledger.
     const shard = this.shardOf(command.accountId);
-    if ("code" in shard) return Promise.resolve({ ok: false, rejection: shard });
+    if ("code" in shard) return this.refused(command, shard);
     const refusal = this.shardRefusal(shard.shard);
-    if (refusal !== null) return Promise.resolve({ ok: false, rejection: refusal });
+    if (refusal !== null) return this.refused(command, refusal);
     const decision = decide(shard.ledger, command);
-    if (!decision.ok) return Promise.resolve(decision);
+    if (!decision.ok) return this.refused(command, decision.rejection);
     const duplicateOf = "duplicateOf" in decision ? decision.duplicateOf : null;
     if (decision.events.length === 0) {
+      nodeMetrics.commandDecided(command.kind, "unchanged");
       return shard.durableEnd.then(() => ({ ok: true, value: render(this.accountOf(shard, command.accountId), duplicateOf) }));
     }
+    nodeMetrics.commandDecided(command.kind, "accepted");
+    const decidedMs = nodeMetrics.commitStarted();
     const effects: (() => void)[] = [];
+    if (this.logsOrderEvents) effects.push(() => logOrderEvents(this.options.logger, command.accountId, decision.events));
     shard.snapshot?.beforeChange(command.accountId);
     try {
       for (const event of decision.events) {
@@ -166,6 +185,7 @@ export class OmsNode {
     };
     // Appends of a shard resolve in order, so the last one's end is the end of all before it.
     shard.durableEnd = this.options.log.append(header, { accountId: command.accountId, events: decision.events }).then((offset) => {
+      nodeMetrics.commitDurable(decidedMs);
       try {
         for (const effect of effects) effect();
         this.afterAppend(shard);
@@ -180,6 +200,11 @@ export class OmsNode {
       return offset + 1n;
     }, failed);
     return promise;
+  }
+
+  private refused<T>(command: Command, rejection: Rejection): Promise<Outcome<T>> {
+    nodeMetrics.commandDecided(command.kind, rejection.code);
+    return Promise.resolve({ ok: false, rejection });
   }
 
   /** Why commands for this account cannot be written now, or null. */
@@ -220,6 +245,7 @@ export class OmsNode {
 
   /** Stops taking work and waits for what was written; the leases go with release(). */
   async close(): Promise<void> {
+    this.unwatchMetrics();
     this.options.venue.close();
     this.reports.close();
     this.updates.closeAll();
@@ -309,7 +335,7 @@ export class OmsNode {
     for (const { old, replacement } of replaces) {
       this.options.venue.replace(old.id, venueOrderOf(replacement), old.pendingReplace?.filledQty ?? 0n);
     }
-    this.options.logger.info("venue reconciled", { openOrders: open.length, cancels: cancels.length, replaces: replaces.length });
+    this.options.logger.debug("venue reconciled", { openOrders: open.length, cancels: cancels.length, replaces: replaces.length });
   }
 
   private afterAppend(shard: ShardLedger): void {
@@ -334,6 +360,7 @@ export class OmsNode {
   private async takeSnapshot(shard: ShardLedger): Promise<void> {
     // A fenced or lapsed owner's state may hold records that replay will ignore.
     if (this.ownership.problem(shard.shard) !== null) return;
+    const startedMs = performance.now();
     const inProgress = new SnapshotInProgress(shard.ledger);
     const nextSequence = shard.nextSequence;
     const epoch = shard.epoch;
@@ -351,11 +378,21 @@ export class OmsNode {
       const bytes = state.byteLength;
       // The state is this run's own: the store may move it to its writer thread uncopied.
       await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state }, { giveState: true });
-      this.options.logger.info("snapshot saved", { shard: shard.shard, nextOffset, bytes });
+      nodeMetrics.snapshotSaved((performance.now() - startedMs) / 1000, bytes);
+      this.options.logger.debug("snapshot saved", { shard: shard.shard, nextOffset, bytes });
     } catch (error) {
+      nodeMetrics.snapshotFailed();
       // A failed snapshot loses nothing (the log has everything); it only lengthens replay.
       this.options.logger.warn("snapshot failed", { shard: shard.shard, error: String(error) });
     }
+  }
+
+  /** Each shard claimed, for /metrics: ownership and epoch, and once replayed, accounts and open orders (counted now). */
+  private shardFigures(): ShardFigures[] {
+    return this.ownership.leases().map(({ shard, epoch, owned }) => {
+      const ledger = this.shards.get(shard)?.ledger;
+      return { shard, owned, epoch, accounts: ledger?.size ?? null, openOrders: ledger === undefined ? null : openOrdersIn(ledger.values()) };
+    });
   }
 
   async snapshotAll(): Promise<void> {
@@ -368,6 +405,17 @@ export class OmsNode {
     this.options.logger.error("stopping: the ledger can no longer be trusted", { error: String(error) });
     (this.options.onFatal ?? (() => process.exit(70)))(error);
   }
+}
+
+function openOrdersIn(accounts: Iterable<Account>): number {
+  let open = 0;
+  for (const account of accounts) for (const chunk of orderChunks(account)) for (const order of chunk) if (isOpen(order.status)) open += 1;
+  return open;
+}
+
+/** One debug line per event, after the log has it: what an operator follows an order by. */
+function logOrderEvents(logger: NodeLogger, accountId: string, events: readonly Event[]): void {
+  for (const { kind, ...fields } of events) logger.debug(kind.replaceAll("_", " "), { accountId, ...fields });
 }
 
 export function venueOrderOf(order: Order): VenueOrder {

@@ -5,6 +5,7 @@ import { decodeLedger } from "../core/ledger-codec.ts";
 import { apply, type Ledger } from "../core/state-machine.ts";
 import type { EventLog, StoredRecord } from "../log/event-log.ts";
 import { admitRecord, type ReplayCursor } from "../log/replay-cursor.ts";
+import { nodeMetrics } from "../metrics/node-metrics.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import { newShardLedger, type ShardLedger } from "./shard-ledgers.ts";
 
@@ -68,6 +69,8 @@ export async function recoverShard(
   }
   const cursor: RecoveryCursor = { nextSequence: snapshot?.nextSequence ?? 0n, epoch: snapshot?.epoch ?? 0n, events: 0, applied: 0, skipped: 0 };
   let offset = from;
+  // A replay that throws leaves its gauge at 1: the node does not start, and says why.
+  nodeMetrics.replayStarted(shard, end - from);
   const startedMs = performance.now();
   let reportedMs = startedMs;
   const rate = () => Math.round(cursor.events / Math.max((performance.now() - startedMs) / 1000, 1e-3));
@@ -85,11 +88,13 @@ export async function recoverShard(
       last = stored.offset;
     }
     offset = last + 1n;
+    nodeMetrics.replayed(shard, batch.length, end - offset);
     if (performance.now() - reportedMs >= progressEveryMs) {
       reportedMs = performance.now();
       onProgress({ shard, offset, endOffset: end, remainingRecords: end - offset, eventsReplayed: cursor.events, eventsPerSecond: rate() });
     }
   }
+  nodeMetrics.replayEnded(shard);
   return {
     ledger: newShardLedger(shard, ledger, cursor.epoch, cursor.nextSequence, end),
     stats: {

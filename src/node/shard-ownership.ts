@@ -33,7 +33,7 @@ export class ShardOwnership {
     // A crashed previous owner's lease runs out within leaseMs; wait that long and a bit.
     const lease = await this.claims.claim(shard, this.owner, this.leaseMs, this.leaseMs * 2);
     this.held.set(shard, { lease, deadlineMs: askedAtMs + this.leaseMs - this.marginMs, fenced: false });
-    this.logger.info("shard claimed", { shard, epoch: lease.epoch });
+    this.logger.debug("shard claimed", { shard, epoch: lease.epoch });
     return lease;
   }
 
@@ -44,6 +44,11 @@ export class ShardOwnership {
     if (held.fenced) return reject("unavailable", `shard ${shard} was taken over by another node; this node no longer serves it`);
     if (this.clock() >= held.deadlineMs) return reject("unavailable", `shard ${shard}: this node's lease could not be renewed; retry shortly`);
     return null;
+  }
+
+  /** Each shard claimed: its epoch, and whether it takes writes now (see problem()). */
+  leases(): { shard: number; epoch: bigint; owned: boolean }[] {
+    return [...this.held].map(([shard, held]) => ({ shard, epoch: held.lease.epoch, owned: this.problem(shard) === null }));
   }
 
   startRenewing(): void {

@@ -7,6 +7,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Readonly<Record<string, unknown>>;
 
 export interface Logger {
+  /** The lowest level written: a caller may skip building lines that would be dropped. */
+  readonly level: LogLevel;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -51,6 +53,7 @@ function loggerWith(
     writeLine(`${JSON.stringify(line, jsonSafe)}\n`);
   };
   return {
+    level: LOG_LEVELS[levelMinIndex] as LogLevel,
     debug: (msg, fields) => emit("debug", msg, fields),
     info: (msg, fields) => emit("info", msg, fields),
     warn: (msg, fields) => emit("warn", msg, fields),

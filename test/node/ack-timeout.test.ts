@@ -11,7 +11,7 @@ import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The SQLite log, but while held its appends are confirmed only when released. */
 class HeldLog implements EventLog {

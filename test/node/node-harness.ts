@@ -15,7 +15,7 @@ import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 
 export const SHARD_COUNT = 4;
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Counts what reaches the venue, so tests can prove replay sends nothing. */
 export class CountingVenue implements Venue {

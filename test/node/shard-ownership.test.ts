@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ShardOwnership } from "../../src/node/shard-ownership.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const dir = mkdtempSync(join(tmpdir(), "oms-ownership-"));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
