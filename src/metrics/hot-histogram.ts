@@ -60,9 +60,9 @@ export class HotHistogram implements HotMetric {
       let cumulative = 0;
       this.bounds.forEach((bound, index) => {
         cumulative += cell.counts[index] as number;
-        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: bound, ...labels }, value: cumulative });
       });
-      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: "+Inf" }, value: cell.count });
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf", ...labels }, value: cell.count });
       values.push({ metricName: `${this.name}_sum`, labels, value: cell.sum });
       values.push({ metricName: `${this.name}_count`, labels, value: cell.count });
     }

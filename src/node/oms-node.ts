@@ -21,6 +21,7 @@ import { SnapshotInProgress } from "./snapshot-in-progress.ts";
 import { ShardOwnership } from "./shard-ownership.ts";
 import { TradeUpdateHub } from "./trade-update-hub.ts";
 import { VenueReportQueue } from "./venue-report-queue.ts";
+import { orderEventLine } from "./order-event-line.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 export interface NodeLogger {
@@ -415,7 +416,10 @@ function openOrdersIn(accounts: Iterable<Account>): number {
 
 /** One debug line per event, after the log has it: what an operator follows an order by. */
 function logOrderEvents(logger: NodeLogger, accountId: string, events: readonly Event[]): void {
-  for (const { kind, ...fields } of events) logger.debug(kind.replaceAll("_", " "), { accountId, ...fields });
+  for (const event of events) {
+    const { msg, fields } = orderEventLine(accountId, event);
+    logger.debug(msg, fields);
+  }
 }
 
 export function venueOrderOf(order: Order): VenueOrder {
