@@ -355,8 +355,8 @@ async function timeNodeStart(dataDir: string, files: readonly { from: string; to
     JSON.stringify({
       shardCount: SHARD_COUNT,
       dataDir,
-      // Info: the node's lines on claiming, recovering and reconciling time the phases of the start.
-      logLevel: "info",
+      // Debug: the node's per-shard lines on claiming, recovering and reconciling time the phases of the start.
+      logLevel: "debug",
       nodes: [{ id: NODE_ID, host: "127.0.0.1", port, shards }],
       // Never during the measurement: a snapshot would only add work after SERVING.
       snapshot: { everyRecords: 1_000_000_000 },
