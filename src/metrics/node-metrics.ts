@@ -37,7 +37,9 @@ export class NodeMetrics {
   private readonly snapshots = new Counter({ name: "oms_snapshots_total", help: "Snapshots taken, by outcome (saved, failed).", labelNames: ["outcome"], registers: [] });
   private readonly snapshotSeconds = new Histogram({ name: "oms_snapshot_duration_seconds", help: "From the start of encoding to the snapshot saved.", buckets: SNAPSHOT_SECONDS_BOUNDS, registers: [] });
   private readonly snapshotBytes = new Histogram({ name: "oms_snapshot_size_bytes", help: "Size of each snapshot saved.", buckets: SNAPSHOT_BYTES_BOUNDS, registers: [] });
-  private readonly shardSources = new Set<() => readonly ShardFigures[]>();
+  private readonly shardSources = new Set<() => Promise<readonly ShardFigures[]>>();
+  /** The figures of the scrape under way: its four shard gauges share one count of the ledgers. */
+  private shardFiguresPending: Promise<readonly ShardFigures[]> | null = null;
   private registryOnce: Registry | null = null;
 
   commandDecided(command: string, outcome: string): void {
@@ -97,7 +99,7 @@ export class NodeMetrics {
   }
 
   /** Read at each scrape until the returned function is called (the node closed). */
-  watchShards(source: () => readonly ShardFigures[]): () => void {
+  watchShards(source: () => Promise<readonly ShardFigures[]>): () => void {
     this.shardSources.add(source);
     return () => this.shardSources.delete(source);
   }
@@ -116,20 +118,19 @@ export class NodeMetrics {
 
   /** Ownership, epochs, accounts and open orders: computed from the ledgers when scraped. */
   private shardGauges(): Gauge[] {
-    const sources = this.shardSources;
+    const figures = () => this.shardFigures();
     const gauge = (name: string, help: string, valueOf: (figures: ShardFigures) => number | bigint | null): Gauge =>
       new Gauge({
         name,
         help,
         labelNames: ["shard"],
         registers: [],
-        collect() {
+        async collect() {
+          const all = await figures();
           this.reset();
-          for (const source of sources) {
-            for (const figures of source()) {
-              const value = valueOf(figures);
-              if (value !== null) this.set({ shard: figures.shard }, Number(value));
-            }
+          for (const shard of all) {
+            const value = valueOf(shard);
+            if (value !== null) this.set({ shard: shard.shard }, Number(value));
           }
         },
       });
@@ -137,8 +138,15 @@ export class NodeMetrics {
       gauge("oms_shard_owned", "1 while this node holds a live lease on the shard and takes writes, else 0.", (f) => (f.owned ? 1 : 0)),
       gauge("oms_shard_epoch", "The epoch this node claimed the shard with.", (f) => f.epoch),
       gauge("oms_shard_accounts", "Accounts in the shard's ledger.", (f) => f.accounts),
-      gauge("oms_shard_open_orders", "Open orders in the shard's ledger (computed at scrape time).", (f) => f.openOrders),
+      gauge("oms_shard_open_orders", "Open orders in the shard's ledger (counted at scrape time).", (f) => f.openOrders),
     ];
+  }
+
+  private shardFigures(): Promise<readonly ShardFigures[]> {
+    this.shardFiguresPending ??= Promise.all([...this.shardSources].map((source) => source()))
+      .then((all) => all.flat())
+      .finally(() => (this.shardFiguresPending = null));
+    return this.shardFiguresPending;
   }
 }
 

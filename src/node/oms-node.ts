@@ -22,6 +22,7 @@ import { ShardOwnership } from "./shard-ownership.ts";
 import { TradeUpdateHub } from "./trade-update-hub.ts";
 import { VenueReportQueue } from "./venue-report-queue.ts";
 import { orderEventLine } from "./order-event-line.ts";
+import { shardFigures } from "./shard-figures.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 export interface NodeLogger {
@@ -388,12 +389,9 @@ export class OmsNode {
     }
   }
 
-  /** Each shard claimed, for /metrics: ownership and epoch, and once replayed, accounts and open orders (counted now). */
-  private shardFigures(): ShardFigures[] {
-    return this.ownership.leases().map(({ shard, epoch, owned }) => {
-      const ledger = this.shards.get(shard)?.ledger;
-      return { shard, owned, epoch, accounts: ledger?.size ?? null, openOrders: ledger === undefined ? null : openOrdersIn(ledger.values()) };
-    });
+  /** Each shard claimed, for /metrics: ownership and epoch, and once replayed, accounts and open orders. */
+  private shardFigures(): Promise<ShardFigures[]> {
+    return shardFigures(this.ownership.leases().map((lease) => ({ ...lease, ledger: this.shards.get(lease.shard)?.ledger })));
   }
 
   async snapshotAll(): Promise<void> {
@@ -406,12 +404,6 @@ export class OmsNode {
     this.options.logger.error("stopping: the ledger can no longer be trusted", { error: String(error) });
     (this.options.onFatal ?? (() => process.exit(70)))(error);
   }
-}
-
-function openOrdersIn(accounts: Iterable<Account>): number {
-  let open = 0;
-  for (const account of accounts) for (const chunk of orderChunks(account)) for (const order of chunk) if (isOpen(order.status)) open += 1;
-  return open;
 }
 
 /** One debug line per event, after the log has it: what an operator follows an order by. */
