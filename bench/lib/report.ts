@@ -2,7 +2,7 @@
 // BENCHMARKS.md (a table a person reads), both with the machine, the commit and the date.
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface Figure {
@@ -70,7 +70,21 @@ export function writeReports(root: string, env: Environment, figures: readonly F
     ...rows,
     "",
   ].join("\n");
-  writeFileSync(join(root, "BENCHMARKS.md"), markdown);
+  const path = join(root, "BENCHMARKS.md");
+  writeFileSync(path, markdown + keptHistory(path));
+}
+
+/**
+ * The "## History" section of BENCHMARKS.md is written by people (what was tried, what it
+ * measured, what was kept): every run keeps it below the new table.
+ */
+export const HISTORY_HEADING = "## History";
+
+function keptHistory(path: string): string {
+  if (!existsSync(path)) return "";
+  const previous = readFileSync(path, "utf8");
+  const at = previous.indexOf(`\n${HISTORY_HEADING}\n`);
+  return at === -1 ? "" : previous.slice(at);
 }
 
 function format(value: number): string {

@@ -47,12 +47,9 @@ export function newAccount(id: string, createdAtMs: number): Account {
   };
 }
 
-// One Map of orders by id, whatever the account's size. The collector rescans a written old Map
-// whole, so a large account's young collections do more work (measured with explicit eden GCs:
-// ~30-60 ms at a million orders in one account against ~1 ms at ten thousand). Splitting it in
-// a small Map of the newest orders and a large one written once per 65,536 cut that work to
-// ~3-5 ms, but moving the small Map into the large one stopped the command that did it for
-// 35-45 ms, where one Map's worst command over the same run was ~8 ms: a worse tail, so not done.
+// One Map of orders by id, whatever the account's size: a large account's young collections
+// rescan it, but every split of it tried moved orders between Maps in one long command, a worse
+// tail (BENCHMARKS.md, History).
 
 export function findOrder(account: Account, orderId: string): Order | undefined {
   return account.orders.get(orderId);

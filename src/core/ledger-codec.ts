@@ -3,11 +3,11 @@
 // null, and every Map and array in its insertion order (listing and paging depend on it).
 //
 // The format is JSON written field by field in a fixed order, so the same ledger always
-// encodes to the same bytes whatever order its objects' properties were created in. Since
-// version 3 an order is an array of its fields in ORDER_FIELDS order rather than an object
-// (half the bytes and a third of the encoding time, which a node pays on every snapshot);
-// version 1 and 2 snapshots, with orders as objects, still decode. Since version 4 an account's
-// orders are listed in creation order and nothing derivable from them is written: not the
+// encodes to the same bytes whatever order its objects' properties were created in. An order is
+// an array of its fields in ORDER_FIELDS order rather than an object (half the bytes and a third
+// of the encoding time, which a node pays on every snapshot); version 1 and 2 snapshots, with
+// orders as objects, still decode. An account's orders are listed in creation order and nothing
+// derivable from them is written (version 4): not the
 // creation-order id list, nor the client order id index (see orderIdsByDistinctClientOrderId);
 // the decoder rebuilds both, checking that an older snapshot's copies agree. Nor are an order's
 // five closing times (filledAtMs and the like): closedAtMs() derives them from its status and

@@ -44,9 +44,9 @@ const DEFAULTS = {
 /** A record's bytes in a request beyond its key and value: Kafka's record framing (length,
  * attributes, timestamp and offset deltas, key and value lengths, header count), at most 32. */
 const RECORD_OVERHEAD_BYTES = 32;
-/** Kafka headers that records written before 2026-11 carry, repeating the value's header; they
- * are no longer written (kafkajs encodes each header into its own buffers, which doubled the
- * main thread's cost of a record), and are still checked where present. */
+/** Kafka headers that records written before 2026-11 carry, repeating the value's header. The
+ * value says the same, so they are not written (kafkajs encodes each header into buffers of its
+ * own, a cost per record), and are still checked where present. */
 const HEADER_FORMAT = "oms-format-version";
 const HEADER_EPOCH = "oms-epoch";
 const HEADER_SEQUENCE = "oms-sequence";

@@ -1,6 +1,6 @@
 // Who commits the SQLite log's batches: the calling thread itself, or a worker thread, so
-// that the node keeps deciding commands while a commit waits for fsync (measured: the
-// blocking commit was over a quarter of a loaded node's time).
+// that the node keeps deciding commands while a commit waits for fsync (a commit blocking the
+// main thread was over a quarter of a loaded node's time).
 import type { Database, Statement } from "bun:sqlite";
 import { forEachPackedRow, type PackedRows } from "./sqlite-packed-batch.ts";
 import { SqliteThread } from "./sqlite-thread.ts";
