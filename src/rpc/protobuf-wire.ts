@@ -74,6 +74,18 @@ export class WireFormatError extends Error {
   override name = "WireFormatError";
 }
 
+/** A value its field's type cannot carry (an int64 beyond 64 bits): nothing was encoded. */
+export class WireValueError extends Error {
+  override name = "WireValueError";
+}
+
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
+const UINT32_MAX = 0xffff_ffff;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+
 /**
  * A cursor over one message's bytes. Every read checks the bounds of the message it is in and
  * throws a WireFormatError naming the field and the byte position instead of reading past them.
@@ -86,11 +98,19 @@ export class WireReader {
   /** The low and high 32 bits of the last 64-bit varint read (unsigned words). */
   lo = 0;
   hi = 0;
+  /** The message type being read, and the fields entered since (a list element's index, or -1), for refusals. */
+  private root = "";
+  private readonly pathFields: string[] = [];
+  private readonly pathIndexes: number[] = [];
+  private depth = 0;
 
-  reset(bytes: Uint8Array): void {
+  /** Starts reading `bytes` as one message of type `root` (its full name, for refusals). */
+  reset(bytes: Uint8Array, root = ""): void {
     this.bytes = bytes;
     this.pos = 0;
     this.end = bytes.length;
+    this.root = root;
+    this.depth = 0;
   }
 
   /** The next tag, as fieldNumber << 3 | wireType; checked to be a legal tag. */
@@ -223,6 +243,25 @@ export class WireReader {
     return this.varint32(field) | 0;
   }
 
+  /** An int32 field (or an enum): the low 32 bits of the varint, signed, as protobuf-es reads it. */
+  int32(field: string): number {
+    return this.varint32(field) | 0;
+  }
+
+  /** A bool field: any varint but zero is true. */
+  bool(field: string): boolean {
+    this.varint64(field);
+    return this.lo !== 0 || this.hi !== 0;
+  }
+
+  /** A bytes field: a view of the message's own bytes, as protobuf-es gives it. */
+  byteString(field: string): Uint8Array {
+    const stop = this.lengthDelimitedEnd(field);
+    const start = this.pos;
+    this.pos = stop;
+    return this.bytes.subarray(start, stop);
+  }
+
   /** A string field; invalid UTF-8 is refused, as proto3 requires. */
   string(field: string): string {
     const stop = this.lengthDelimitedEnd(field);
@@ -289,9 +328,17 @@ export class WireReader {
 
   /** Enters a length-delimited message field; returns the end to pass to leave(). */
   enter(field: string): number {
+    return this.enterItem(field, -1);
+  }
+
+  /** Enters element `index` of a list of messages (or packed values); returns the end for leave(). */
+  enterItem(field: string, index: number): number {
     const stop = this.lengthDelimitedEnd(field);
     const outer = this.end;
     this.end = stop;
+    this.pathFields[this.depth] = field;
+    this.pathIndexes[this.depth] = index;
+    this.depth += 1;
     return outer;
   }
 
@@ -309,6 +356,7 @@ export class WireReader {
   /** Leaves the message entered last, at its end. */
   leave(outer: number): void {
     this.end = outer;
+    this.depth -= 1;
   }
 
   /** True while the message being read has bytes left. */
@@ -316,8 +364,13 @@ export class WireReader {
     return this.pos < this.end;
   }
 
+  /** A known field (`field`) whose tag `tag` has another wire type than the schema's: damage. */
+  wrongWireType(tag: number, field: string): WireFormatError {
+    return this.error(field, `wire type ${tag & 7} is not the schema's`, this.pos);
+  }
+
   /** Skips a field this reader does not know, as protobuf does with unknown fields. */
-  skip(tag: number, field: string): void {
+  skip(tag: number, field = `field ${tag >>> 3}`): void {
     const start = this.pos;
     switch (tag & 7) {
       case WIRE_VARINT:
@@ -364,9 +417,15 @@ export class WireReader {
     this.pos += count;
   }
 
-  /** A WireFormatError naming the field and where in the bytes it went wrong. */
+  /** A WireFormatError naming the field (by its path from the message read) and where in the bytes it went wrong. */
   error(field: string, problem: string, at: number, cause?: unknown): WireFormatError {
-    const message = `${field}: ${problem} (at byte ${at} of ${this.bytes.length})`;
+    let path = this.root;
+    for (let i = 0; i < this.depth; i += 1) {
+      path += `${path === "" ? "" : "."}${this.pathFields[i]}`;
+      const index = this.pathIndexes[i] as number;
+      if (index >= 0) path += `[${index}]`;
+    }
+    const message = `${path === "" ? "" : `${path}.`}${field}: ${problem} (at byte ${at} of ${this.bytes.length})`;
     return cause === undefined ? new WireFormatError(message) : new WireFormatError(message, { cause });
   }
 }
@@ -476,6 +535,41 @@ export class WireWriter {
     this.varint(written);
     this.pos = lengthAt + actualPrefix + written;
     return true;
+  }
+
+  /** A string field's value as toBinary writes it: TextEncoder's UTF-8, a lone surrogate as U+FFFD. */
+  text(text: string): void {
+    if (!this.string(text)) this.string(text.toWellFormed());
+  }
+
+  /** A bytes field's value: its length, then the bytes. */
+  bytes(value: Uint8Array): void {
+    this.varint(value.length);
+    this.ensure(value.length);
+    this.buffer.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** An int32 (or enum) value; a negative one takes ten bytes, sign-extended as protobuf writes it. */
+  int32(value: number, field: string): void {
+    if (!(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) throw new WireValueError(`${field}: ${value} does not fit int32`);
+    if (value >= 0) this.varint(value);
+    else this.varintBig(BigInt(value));
+  }
+
+  uint32(value: number, field: string): void {
+    if (!(Number.isInteger(value) && value >= 0 && value <= UINT32_MAX)) throw new WireValueError(`${field}: ${value} does not fit uint32`);
+    this.varint(value);
+  }
+
+  int64(value: bigint, field: string): void {
+    if (value < INT64_MIN || value > INT64_MAX) throw new WireValueError(`${field}: ${value} does not fit int64`);
+    this.varintBig(value);
+  }
+
+  uint64(value: bigint, field: string): void {
+    if (value < 0n || value > UINT64_MAX) throw new WireValueError(`${field}: ${value} does not fit uint64`);
+    this.varintBig(value);
   }
 
   /** Opens a nested message: returns where its length goes, for end(). */
