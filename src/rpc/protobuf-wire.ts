@@ -60,6 +60,13 @@ export function repeatedMessagesField(tag: number, messages: readonly Uint8Array
   return bytes;
 }
 
+/** Slots for recently read 64-bit values (a power of two). */
+const RECENT_BIGINT_SLOTS = 1024;
+// Every slot starts holding the value 0, truly: an unused slot matches only a 0 read.
+const recentBigintLo = new Uint32Array(RECENT_BIGINT_SLOTS);
+const recentBigintHi = new Uint32Array(RECENT_BIGINT_SLOTS);
+const recentBigints: bigint[] = new Array<bigint>(RECENT_BIGINT_SLOTS).fill(0n);
+
 const latin1Slice = Buffer.prototype.latin1Slice;
 /** Text longer than this is not looked for among repeatedTexts (order ids are unique anyway). */
 const REPEATED_TEXT_BYTES_MAX = 40;
@@ -79,9 +86,6 @@ export class WireValueError extends Error {
   override name = "WireValueError";
 }
 
-const INT32_MIN = -0x8000_0000;
-const INT32_MAX = 0x7fff_ffff;
-const UINT32_MAX = 0xffff_ffff;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -203,7 +207,7 @@ export class WireReader {
   int64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
+    if (hi <= SAFE_HIGH_WORD_MAX) return this.recentBigint(hi, this.lo);
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(this.lo));
   }
 
@@ -211,8 +215,24 @@ export class WireReader {
   uint64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
+    if (hi <= SAFE_HIGH_WORD_MAX) return this.recentBigint(hi, this.lo);
     return (BigInt(hi) << 32n) | BigInt(this.lo);
+  }
+
+  /**
+   * The bigint of a non-negative value below 2^53, the same bigint as last time when the value
+   * was read lately: times, prices and quantities repeat from record to record, and making a
+   * bigint from a number cost more than the rest of reading the field.
+   */
+  private recentBigint(hi: number, lo: number): bigint {
+    const slot = (lo ^ Math.imul(hi, 0x9e37_79b1)) & (RECENT_BIGINT_SLOTS - 1);
+    const recentLo = recentBigintLo;
+    if (recentLo[slot] === lo && recentBigintHi[slot] === hi) return recentBigints[slot] as bigint;
+    const value = BigInt(hi * TWO_POW_32 + lo);
+    recentLo[slot] = lo;
+    recentBigintHi[slot] = hi;
+    recentBigints[slot] = value;
+    return value;
   }
 
   /**
@@ -438,6 +458,13 @@ export class WireWriter {
   private buffer = new Uint8Array(1024);
   pos = 0;
 
+  /**
+   * loneSurrogates "refuse": text() throws a WireValueError for text that is not well-formed,
+   * for a writer whose bytes must read back as the same text (the log); "replace" writes U+FFFD
+   * as toBinary (TextEncoder) does.
+   */
+  constructor(private readonly loneSurrogates: "refuse" | "replace" = "replace") {}
+
   /** Starts a new message, dropping whatever was written before. */
   reset(): void {
     this.pos = 0;
@@ -537,9 +564,11 @@ export class WireWriter {
     return true;
   }
 
-  /** A string field's value as toBinary writes it: TextEncoder's UTF-8, a lone surrogate as U+FFFD. */
-  text(text: string): void {
-    if (!this.string(text)) this.string(text.toWellFormed());
+  /** A string field's value as toBinary writes it: TextEncoder's UTF-8, a lone surrogate as U+FFFD (or refused). */
+  text(text: string, field: string): void {
+    if (this.string(text)) return;
+    if (this.loneSurrogates === "refuse") throw new WireValueError(`${field} is not well-formed Unicode`);
+    this.string(text.toWellFormed());
   }
 
   /** A bytes field's value: its length, then the bytes. */
@@ -552,22 +581,34 @@ export class WireWriter {
 
   /** An int32 (or enum) value; a negative one takes ten bytes, sign-extended as protobuf writes it. */
   int32(value: number, field: string): void {
-    if (!(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) throw new WireValueError(`${field}: ${value} does not fit int32`);
+    if ((value | 0) !== value) throw new WireValueError(`${field}: ${value} does not fit int32`);
     if (value >= 0) this.varint(value);
     else this.varintBig(BigInt(value));
   }
 
   uint32(value: number, field: string): void {
-    if (!(Number.isInteger(value) && value >= 0 && value <= UINT32_MAX)) throw new WireValueError(`${field}: ${value} does not fit uint32`);
+    if (value >>> 0 !== value) throw new WireValueError(`${field}: ${value} does not fit uint32`);
     this.varint(value);
   }
 
   int64(value: bigint, field: string): void {
+    // Most values (times, prices, quantities) are small and positive: one conversion, exact
+    // below 2^53, and number comparisons, cheaper than comparing bigints.
+    const number = Number(value);
+    if (number >= 0 && number <= Number.MAX_SAFE_INTEGER) {
+      this.varint(number);
+      return;
+    }
     if (value < INT64_MIN || value > INT64_MAX) throw new WireValueError(`${field}: ${value} does not fit int64`);
     this.varintBig(value);
   }
 
   uint64(value: bigint, field: string): void {
+    const number = Number(value);
+    if (number >= 0 && number <= Number.MAX_SAFE_INTEGER) {
+      this.varint(number);
+      return;
+    }
     if (value < 0n || value > UINT64_MAX) throw new WireValueError(`${field}: ${value} does not fit uint64`);
     this.varintBig(value);
   }

@@ -49,7 +49,7 @@ const SCALARS: ReadonlyMap<ScalarType, WireScalar> = new Map([
     {
       wireType: WIRE_LENGTH_DELIMITED,
       isSet: (v) => `${v} !== ""`,
-      write: (v) => `w.text(${v});`,
+      write: (v, name) => `w.text(${v}, ${JSON.stringify(name)});`,
       read: (name) => `r.string(${JSON.stringify(name)})`,
     },
   ],

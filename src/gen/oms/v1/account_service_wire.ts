@@ -15,7 +15,7 @@ const writer = new WireWriter();
 export function writeCreateAccountRequest(w: WireWriter, m: CreateAccountRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.CreateAccountRequest.account_id");
   }
 }
 
@@ -89,7 +89,7 @@ export function encodeCreateAccountResponse(m: CreateAccountResponse): Uint8Arra
  * A oms.v1.CreateAccountResponse with every field at its zero value, as create() makes it.
  */
 export function newCreateAccountResponse(): CreateAccountResponse {
-  return { $typeName: "oms.v1.CreateAccountResponse" };
+  return { $typeName: "oms.v1.CreateAccountResponse", account: undefined } as unknown as CreateAccountResponse;
 }
 
 /**
@@ -130,11 +130,11 @@ export function decodeCreateAccountResponse(bytes: Uint8Array): CreateAccountRes
 export function writeDepositRequest(w: WireWriter, m: DepositRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.DepositRequest.account_id");
   }
   if (m.amount !== "") {
     w.varint(18);
-    w.text(m.amount);
+    w.text(m.amount, "oms.v1.DepositRequest.amount");
   }
 }
 
@@ -213,7 +213,7 @@ export function encodeDepositResponse(m: DepositResponse): Uint8Array {
  * A oms.v1.DepositResponse with every field at its zero value, as create() makes it.
  */
 export function newDepositResponse(): DepositResponse {
-  return { $typeName: "oms.v1.DepositResponse" };
+  return { $typeName: "oms.v1.DepositResponse", account: undefined } as unknown as DepositResponse;
 }
 
 /**
@@ -254,7 +254,7 @@ export function decodeDepositResponse(bytes: Uint8Array): DepositResponse {
 export function writeGetAccountRequest(w: WireWriter, m: GetAccountRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.GetAccountRequest.account_id");
   }
 }
 
@@ -328,7 +328,7 @@ export function encodeGetAccountResponse(m: GetAccountResponse): Uint8Array {
  * A oms.v1.GetAccountResponse with every field at its zero value, as create() makes it.
  */
 export function newGetAccountResponse(): GetAccountResponse {
-  return { $typeName: "oms.v1.GetAccountResponse" };
+  return { $typeName: "oms.v1.GetAccountResponse", account: undefined } as unknown as GetAccountResponse;
 }
 
 /**
@@ -369,7 +369,7 @@ export function decodeGetAccountResponse(bytes: Uint8Array): GetAccountResponse 
 export function writeListPositionsRequest(w: WireWriter, m: ListPositionsRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.ListPositionsRequest.account_id");
   }
 }
 

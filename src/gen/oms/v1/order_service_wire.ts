@@ -15,15 +15,15 @@ const writer = new WireWriter();
 export function writeSubmitOrderRequest(w: WireWriter, m: SubmitOrderRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.SubmitOrderRequest.account_id");
   }
   if (m.clientOrderId !== "") {
     w.varint(18);
-    w.text(m.clientOrderId);
+    w.text(m.clientOrderId, "oms.v1.SubmitOrderRequest.client_order_id");
   }
   if (m.symbol !== "") {
     w.varint(26);
-    w.text(m.symbol);
+    w.text(m.symbol, "oms.v1.SubmitOrderRequest.symbol");
   }
   if (m.side !== 0) {
     w.varint(32);
@@ -39,15 +39,15 @@ export function writeSubmitOrderRequest(w: WireWriter, m: SubmitOrderRequest): v
   }
   if (m.qty !== "") {
     w.varint(58);
-    w.text(m.qty);
+    w.text(m.qty, "oms.v1.SubmitOrderRequest.qty");
   }
   if (m.limitPrice !== "") {
     w.varint(66);
-    w.text(m.limitPrice);
+    w.text(m.limitPrice, "oms.v1.SubmitOrderRequest.limit_price");
   }
   if (m.stopPrice !== "") {
     w.varint(74);
-    w.text(m.stopPrice);
+    w.text(m.stopPrice, "oms.v1.SubmitOrderRequest.stop_price");
   }
 }
 
@@ -161,7 +161,7 @@ export function encodeSubmitOrderResponse(m: SubmitOrderResponse): Uint8Array {
  * A oms.v1.SubmitOrderResponse with every field at its zero value, as create() makes it.
  */
 export function newSubmitOrderResponse(): SubmitOrderResponse {
-  return { $typeName: "oms.v1.SubmitOrderResponse" };
+  return { $typeName: "oms.v1.SubmitOrderResponse", order: undefined } as unknown as SubmitOrderResponse;
 }
 
 /**
@@ -225,7 +225,7 @@ export function encodeSubmitOrdersRequest(m: SubmitOrdersRequest): Uint8Array {
  * A oms.v1.SubmitOrdersRequest with every field at its zero value, as create() makes it.
  */
 export function newSubmitOrdersRequest(): SubmitOrdersRequest {
-  return { $typeName: "oms.v1.SubmitOrdersRequest", tag: 0n };
+  return { $typeName: "oms.v1.SubmitOrdersRequest", tag: 0n, order: undefined } as unknown as SubmitOrdersRequest;
 }
 
 /**
@@ -360,11 +360,11 @@ export function decodeSubmitOrdersResponse(bytes: Uint8Array): SubmitOrdersRespo
 export function writeOrderRefusal(w: WireWriter, m: OrderRefusal): void {
   if (m.code !== "") {
     w.varint(10);
-    w.text(m.code);
+    w.text(m.code, "oms.v1.OrderRefusal.code");
   }
   if (m.message !== "") {
     w.varint(18);
-    w.text(m.message);
+    w.text(m.message, "oms.v1.OrderRefusal.message");
   }
 }
 
@@ -424,11 +424,11 @@ export function decodeOrderRefusal(bytes: Uint8Array): OrderRefusal {
 export function writeCancelOrderRequest(w: WireWriter, m: CancelOrderRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.CancelOrderRequest.account_id");
   }
   if (m.orderId !== "") {
     w.varint(18);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.v1.CancelOrderRequest.order_id");
   }
 }
 
@@ -507,7 +507,7 @@ export function encodeCancelOrderResponse(m: CancelOrderResponse): Uint8Array {
  * A oms.v1.CancelOrderResponse with every field at its zero value, as create() makes it.
  */
 export function newCancelOrderResponse(): CancelOrderResponse {
-  return { $typeName: "oms.v1.CancelOrderResponse" };
+  return { $typeName: "oms.v1.CancelOrderResponse", order: undefined } as unknown as CancelOrderResponse;
 }
 
 /**
@@ -548,23 +548,23 @@ export function decodeCancelOrderResponse(bytes: Uint8Array): CancelOrderRespons
 export function writeReplaceOrderRequest(w: WireWriter, m: ReplaceOrderRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.ReplaceOrderRequest.account_id");
   }
   if (m.orderId !== "") {
     w.varint(18);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.v1.ReplaceOrderRequest.order_id");
   }
   if (m.qty !== "") {
     w.varint(26);
-    w.text(m.qty);
+    w.text(m.qty, "oms.v1.ReplaceOrderRequest.qty");
   }
   if (m.limitPrice !== "") {
     w.varint(34);
-    w.text(m.limitPrice);
+    w.text(m.limitPrice, "oms.v1.ReplaceOrderRequest.limit_price");
   }
   if (m.stopPrice !== "") {
     w.varint(42);
-    w.text(m.stopPrice);
+    w.text(m.stopPrice, "oms.v1.ReplaceOrderRequest.stop_price");
   }
   if (m.timeInForce !== 0) {
     w.varint(48);
@@ -572,7 +572,7 @@ export function writeReplaceOrderRequest(w: WireWriter, m: ReplaceOrderRequest):
   }
   if (m.clientOrderId !== "") {
     w.varint(58);
-    w.text(m.clientOrderId);
+    w.text(m.clientOrderId, "oms.v1.ReplaceOrderRequest.client_order_id");
   }
 }
 
@@ -676,7 +676,7 @@ export function encodeReplaceOrderResponse(m: ReplaceOrderResponse): Uint8Array 
  * A oms.v1.ReplaceOrderResponse with every field at its zero value, as create() makes it.
  */
 export function newReplaceOrderResponse(): ReplaceOrderResponse {
-  return { $typeName: "oms.v1.ReplaceOrderResponse" };
+  return { $typeName: "oms.v1.ReplaceOrderResponse", order: undefined } as unknown as ReplaceOrderResponse;
 }
 
 /**
@@ -717,17 +717,17 @@ export function decodeReplaceOrderResponse(bytes: Uint8Array): ReplaceOrderRespo
 export function writeGetOrderRequest(w: WireWriter, m: GetOrderRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.GetOrderRequest.account_id");
   }
   switch (m.key.case) {
     case "orderId": {
       w.varint(18);
-      w.text(m.key.value);
+      w.text(m.key.value, "oms.v1.GetOrderRequest.order_id");
       break;
     }
     case "clientOrderId": {
       w.varint(26);
-      w.text(m.key.value);
+      w.text(m.key.value, "oms.v1.GetOrderRequest.client_order_id");
       break;
     }
   }
@@ -813,7 +813,7 @@ export function encodeGetOrderResponse(m: GetOrderResponse): Uint8Array {
  * A oms.v1.GetOrderResponse with every field at its zero value, as create() makes it.
  */
 export function newGetOrderResponse(): GetOrderResponse {
-  return { $typeName: "oms.v1.GetOrderResponse" };
+  return { $typeName: "oms.v1.GetOrderResponse", order: undefined } as unknown as GetOrderResponse;
 }
 
 /**
@@ -854,7 +854,7 @@ export function decodeGetOrderResponse(bytes: Uint8Array): GetOrderResponse {
 export function writeListOrdersRequest(w: WireWriter, m: ListOrdersRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.ListOrdersRequest.account_id");
   }
   if (m.status !== 0) {
     w.varint(16);
@@ -866,7 +866,7 @@ export function writeListOrdersRequest(w: WireWriter, m: ListOrdersRequest): voi
   }
   if (m.pageToken !== "") {
     w.varint(34);
-    w.text(m.pageToken);
+    w.text(m.pageToken, "oms.v1.ListOrdersRequest.page_token");
   }
 }
 
@@ -942,7 +942,7 @@ export function writeListOrdersResponse(w: WireWriter, m: ListOrdersResponse): v
   }
   if (m.nextPageToken !== "") {
     w.varint(18);
-    w.text(m.nextPageToken);
+    w.text(m.nextPageToken, "oms.v1.ListOrdersResponse.next_page_token");
   }
 }
 
@@ -1005,7 +1005,7 @@ export function decodeListOrdersResponse(bytes: Uint8Array): ListOrdersResponse 
 export function writeStreamTradeUpdatesRequest(w: WireWriter, m: StreamTradeUpdatesRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.StreamTradeUpdatesRequest.account_id");
   }
 }
 
@@ -1079,7 +1079,7 @@ export function encodeStreamTradeUpdatesResponse(m: StreamTradeUpdatesResponse):
  * A oms.v1.StreamTradeUpdatesResponse with every field at its zero value, as create() makes it.
  */
 export function newStreamTradeUpdatesResponse(): StreamTradeUpdatesResponse {
-  return { $typeName: "oms.v1.StreamTradeUpdatesResponse" };
+  return { $typeName: "oms.v1.StreamTradeUpdatesResponse", update: undefined } as unknown as StreamTradeUpdatesResponse;
 }
 
 /**

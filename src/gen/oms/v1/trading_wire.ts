@@ -15,19 +15,19 @@ const writer = new WireWriter();
 export function writeOrder(w: WireWriter, m: Order): void {
   if (m.id !== "") {
     w.varint(10);
-    w.text(m.id);
+    w.text(m.id, "oms.v1.Order.id");
   }
   if (m.clientOrderId !== "") {
     w.varint(18);
-    w.text(m.clientOrderId);
+    w.text(m.clientOrderId, "oms.v1.Order.client_order_id");
   }
   if (m.accountId !== "") {
     w.varint(26);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.v1.Order.account_id");
   }
   if (m.symbol !== "") {
     w.varint(34);
-    w.text(m.symbol);
+    w.text(m.symbol, "oms.v1.Order.symbol");
   }
   if (m.side !== 0) {
     w.varint(40);
@@ -43,15 +43,15 @@ export function writeOrder(w: WireWriter, m: Order): void {
   }
   if (m.qty !== "") {
     w.varint(66);
-    w.text(m.qty);
+    w.text(m.qty, "oms.v1.Order.qty");
   }
   if (m.limitPrice !== "") {
     w.varint(74);
-    w.text(m.limitPrice);
+    w.text(m.limitPrice, "oms.v1.Order.limit_price");
   }
   if (m.stopPrice !== "") {
     w.varint(82);
-    w.text(m.stopPrice);
+    w.text(m.stopPrice, "oms.v1.Order.stop_price");
   }
   if (m.status !== 0) {
     w.varint(88);
@@ -59,23 +59,23 @@ export function writeOrder(w: WireWriter, m: Order): void {
   }
   if (m.filledQty !== "") {
     w.varint(98);
-    w.text(m.filledQty);
+    w.text(m.filledQty, "oms.v1.Order.filled_qty");
   }
   if (m.filledAvgPrice !== "") {
     w.varint(106);
-    w.text(m.filledAvgPrice);
+    w.text(m.filledAvgPrice, "oms.v1.Order.filled_avg_price");
   }
   if (m.rejectReason !== "") {
     w.varint(114);
-    w.text(m.rejectReason);
+    w.text(m.rejectReason, "oms.v1.Order.reject_reason");
   }
   if (m.replaces !== "") {
     w.varint(122);
-    w.text(m.replaces);
+    w.text(m.replaces, "oms.v1.Order.replaces");
   }
   if (m.replacedBy !== "") {
     w.varint(130);
-    w.text(m.replacedBy);
+    w.text(m.replacedBy, "oms.v1.Order.replaced_by");
   }
   if (m.createdAt !== undefined) {
     w.varint(138);
@@ -134,7 +134,7 @@ export function encodeOrder(m: Order): Uint8Array {
  * A oms.v1.Order with every field at its zero value, as create() makes it.
  */
 export function newOrder(): Order {
-  return { $typeName: "oms.v1.Order", id: "", clientOrderId: "", accountId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: "", limitPrice: "", stopPrice: "", status: 0, filledQty: "", filledAvgPrice: "", rejectReason: "", replaces: "", replacedBy: "" };
+  return { $typeName: "oms.v1.Order", id: "", clientOrderId: "", accountId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: "", limitPrice: "", stopPrice: "", status: 0, filledQty: "", filledAvgPrice: "", rejectReason: "", replaces: "", replacedBy: "", createdAt: undefined, updatedAt: undefined, filledAt: undefined, canceledAt: undefined, expiredAt: undefined, replacedAt: undefined, rejectedAt: undefined } as unknown as Order;
 }
 
 /**
@@ -303,23 +303,23 @@ export function decodeOrder(bytes: Uint8Array): Order {
 export function writeAccount(w: WireWriter, m: Account): void {
   if (m.id !== "") {
     w.varint(10);
-    w.text(m.id);
+    w.text(m.id, "oms.v1.Account.id");
   }
   if (m.cash !== "") {
     w.varint(18);
-    w.text(m.cash);
+    w.text(m.cash, "oms.v1.Account.cash");
   }
   if (m.reserved !== "") {
     w.varint(26);
-    w.text(m.reserved);
+    w.text(m.reserved, "oms.v1.Account.reserved");
   }
   if (m.buyingPower !== "") {
     w.varint(34);
-    w.text(m.buyingPower);
+    w.text(m.buyingPower, "oms.v1.Account.buying_power");
   }
   if (m.equity !== "") {
     w.varint(42);
-    w.text(m.equity);
+    w.text(m.equity, "oms.v1.Account.equity");
   }
   if (m.createdAt !== undefined) {
     w.varint(50);
@@ -342,7 +342,7 @@ export function encodeAccount(m: Account): Uint8Array {
  * A oms.v1.Account with every field at its zero value, as create() makes it.
  */
 export function newAccount(): Account {
-  return { $typeName: "oms.v1.Account", id: "", cash: "", reserved: "", buyingPower: "", equity: "" };
+  return { $typeName: "oms.v1.Account", id: "", cash: "", reserved: "", buyingPower: "", equity: "", createdAt: undefined } as unknown as Account;
 }
 
 /**
@@ -408,35 +408,35 @@ export function decodeAccount(bytes: Uint8Array): Account {
 export function writePosition(w: WireWriter, m: Position): void {
   if (m.symbol !== "") {
     w.varint(10);
-    w.text(m.symbol);
+    w.text(m.symbol, "oms.v1.Position.symbol");
   }
   if (m.qty !== "") {
     w.varint(18);
-    w.text(m.qty);
+    w.text(m.qty, "oms.v1.Position.qty");
   }
   if (m.qtyAvailable !== "") {
     w.varint(26);
-    w.text(m.qtyAvailable);
+    w.text(m.qtyAvailable, "oms.v1.Position.qty_available");
   }
   if (m.avgEntryPrice !== "") {
     w.varint(34);
-    w.text(m.avgEntryPrice);
+    w.text(m.avgEntryPrice, "oms.v1.Position.avg_entry_price");
   }
   if (m.costBasis !== "") {
     w.varint(42);
-    w.text(m.costBasis);
+    w.text(m.costBasis, "oms.v1.Position.cost_basis");
   }
   if (m.currentPrice !== "") {
     w.varint(50);
-    w.text(m.currentPrice);
+    w.text(m.currentPrice, "oms.v1.Position.current_price");
   }
   if (m.marketValue !== "") {
     w.varint(58);
-    w.text(m.marketValue);
+    w.text(m.marketValue, "oms.v1.Position.market_value");
   }
   if (m.unrealizedPl !== "") {
     w.varint(66);
-    w.text(m.unrealizedPl);
+    w.text(m.unrealizedPl, "oms.v1.Position.unrealized_pl");
   }
 }
 
@@ -526,7 +526,7 @@ export function decodePosition(bytes: Uint8Array): Position {
 export function writeTradeUpdate(w: WireWriter, m: TradeUpdate): void {
   if (m.event !== "") {
     w.varint(10);
-    w.text(m.event);
+    w.text(m.event, "oms.v1.TradeUpdate.event");
   }
   if (m.order !== undefined) {
     w.varint(18);
@@ -542,19 +542,19 @@ export function writeTradeUpdate(w: WireWriter, m: TradeUpdate): void {
   }
   if (m.executionId !== "") {
     w.varint(34);
-    w.text(m.executionId);
+    w.text(m.executionId, "oms.v1.TradeUpdate.execution_id");
   }
   if (m.price !== "") {
     w.varint(42);
-    w.text(m.price);
+    w.text(m.price, "oms.v1.TradeUpdate.price");
   }
   if (m.qty !== "") {
     w.varint(50);
-    w.text(m.qty);
+    w.text(m.qty, "oms.v1.TradeUpdate.qty");
   }
   if (m.positionQty !== "") {
     w.varint(58);
-    w.text(m.positionQty);
+    w.text(m.positionQty, "oms.v1.TradeUpdate.position_qty");
   }
   if (m.sequence !== 0n) {
     w.varint(64);
@@ -575,7 +575,7 @@ export function encodeTradeUpdate(m: TradeUpdate): Uint8Array {
  * A oms.v1.TradeUpdate with every field at its zero value, as create() makes it.
  */
 export function newTradeUpdate(): TradeUpdate {
-  return { $typeName: "oms.v1.TradeUpdate", event: "", executionId: "", price: "", qty: "", positionQty: "", sequence: 0n };
+  return { $typeName: "oms.v1.TradeUpdate", event: "", order: undefined, timestamp: undefined, executionId: "", price: "", qty: "", positionQty: "", sequence: 0n } as unknown as TradeUpdate;
 }
 
 /**

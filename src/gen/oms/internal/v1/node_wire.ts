@@ -541,7 +541,7 @@ export function writeNodeError(w: WireWriter, m: NodeError): void {
   }
   if (m.message !== "") {
     w.varint(18);
-    w.text(m.message);
+    w.text(m.message, "oms.internal.v1.NodeError.message");
   }
 }
 
@@ -601,7 +601,7 @@ export function decodeNodeError(bytes: Uint8Array): NodeError {
 export function writeStreamTradeUpdatesRequest(w: WireWriter, m: StreamTradeUpdatesRequest): void {
   if (m.accountId !== "") {
     w.varint(10);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.internal.v1.StreamTradeUpdatesRequest.account_id");
   }
 }
 
@@ -675,7 +675,7 @@ export function encodeStreamTradeUpdatesResponse(m: StreamTradeUpdatesResponse):
  * A oms.internal.v1.StreamTradeUpdatesResponse with every field at its zero value, as create() makes it.
  */
 export function newStreamTradeUpdatesResponse(): StreamTradeUpdatesResponse {
-  return { $typeName: "oms.internal.v1.StreamTradeUpdatesResponse" };
+  return { $typeName: "oms.internal.v1.StreamTradeUpdatesResponse", update: undefined } as unknown as StreamTradeUpdatesResponse;
 }
 
 /**

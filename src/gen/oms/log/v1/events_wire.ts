@@ -102,7 +102,7 @@ export function writeRecord(w: WireWriter, m: Record): void {
   }
   if (m.accountId !== "") {
     w.varint(18);
-    w.text(m.accountId);
+    w.text(m.accountId, "oms.log.v1.Record.account_id");
   }
   for (const item of m.events) {
     w.varint(26);
@@ -125,7 +125,7 @@ export function encodeRecord(m: Record): Uint8Array {
  * A oms.log.v1.Record with every field at its zero value, as create() makes it.
  */
 export function newRecord(): Record {
-  return { $typeName: "oms.log.v1.Record", accountId: "", events: [] };
+  return { $typeName: "oms.log.v1.Record", header: undefined, accountId: "", events: [] } as unknown as Record;
 }
 
 /**
@@ -403,15 +403,15 @@ export function decodeEvent(bytes: Uint8Array): Event {
 export function writeOrderTerms(w: WireWriter, m: OrderTerms): void {
   if (m.id !== "") {
     w.varint(10);
-    w.text(m.id);
+    w.text(m.id, "oms.log.v1.OrderTerms.id");
   }
   if (m.clientOrderId !== "") {
     w.varint(18);
-    w.text(m.clientOrderId);
+    w.text(m.clientOrderId, "oms.log.v1.OrderTerms.client_order_id");
   }
   if (m.symbol !== "") {
     w.varint(26);
-    w.text(m.symbol);
+    w.text(m.symbol, "oms.log.v1.OrderTerms.symbol");
   }
   if (m.side !== 0) {
     w.varint(32);
@@ -443,7 +443,7 @@ export function writeOrderTerms(w: WireWriter, m: OrderTerms): void {
   }
   if (m.replaces !== undefined) {
     w.varint(90);
-    w.text(m.replaces);
+    w.text(m.replaces, "oms.log.v1.OrderTerms.replaces");
   }
 }
 
@@ -460,7 +460,7 @@ export function encodeOrderTerms(m: OrderTerms): Uint8Array {
  * A oms.log.v1.OrderTerms with every field at its zero value, as create() makes it.
  */
 export function newOrderTerms(): OrderTerms {
-  return { $typeName: "oms.log.v1.OrderTerms", id: "", clientOrderId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: 0n };
+  return { $typeName: "oms.log.v1.OrderTerms", id: "", clientOrderId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: 0n, limitPriceE4: undefined, stopPriceE4: undefined, collarPriceE4: undefined, replaces: undefined } as unknown as OrderTerms;
 }
 
 /**
@@ -698,7 +698,7 @@ export function encodeOrderAccepted(m: OrderAccepted): Uint8Array {
  * A oms.log.v1.OrderAccepted with every field at its zero value, as create() makes it.
  */
 export function newOrderAccepted(): OrderAccepted {
-  return { $typeName: "oms.log.v1.OrderAccepted", holdCashE4: 0n, holdQty: 0n, atMs: 0n };
+  return { $typeName: "oms.log.v1.OrderAccepted", terms: undefined, holdCashE4: 0n, holdQty: 0n, atMs: 0n } as unknown as OrderAccepted;
 }
 
 /**
@@ -754,7 +754,7 @@ export function decodeOrderAccepted(bytes: Uint8Array): OrderAccepted {
 export function writeOrderCancelRequested(w: WireWriter, m: OrderCancelRequested): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderCancelRequested.order_id");
   }
   if (m.atMs !== 0n) {
     w.varint(16);
@@ -818,7 +818,7 @@ export function decodeOrderCancelRequested(bytes: Uint8Array): OrderCancelReques
 export function writeOrderReplaceRequested(w: WireWriter, m: OrderReplaceRequested): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderReplaceRequested.order_id");
   }
   if (m.terms !== undefined) {
     w.varint(18);
@@ -853,7 +853,7 @@ export function encodeOrderReplaceRequested(m: OrderReplaceRequested): Uint8Arra
  * A oms.log.v1.OrderReplaceRequested with every field at its zero value, as create() makes it.
  */
 export function newOrderReplaceRequested(): OrderReplaceRequested {
-  return { $typeName: "oms.log.v1.OrderReplaceRequested", orderId: "", holdCashE4: 0n, holdQty: 0n, atMs: 0n };
+  return { $typeName: "oms.log.v1.OrderReplaceRequested", orderId: "", terms: undefined, holdCashE4: 0n, holdQty: 0n, atMs: 0n } as unknown as OrderReplaceRequested;
 }
 
 /**
@@ -914,7 +914,7 @@ export function decodeOrderReplaceRequested(bytes: Uint8Array): OrderReplaceRequ
 export function writeOrderFilled(w: WireWriter, m: OrderFilled): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderFilled.order_id");
   }
   if (m.executionSeq !== 0n) {
     w.varint(16);
@@ -1005,11 +1005,11 @@ export function decodeOrderFilled(bytes: Uint8Array): OrderFilled {
 export function writeOrderCanceled(w: WireWriter, m: OrderCanceled): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderCanceled.order_id");
   }
   if (m.reason !== "") {
     w.varint(18);
-    w.text(m.reason);
+    w.text(m.reason, "oms.log.v1.OrderCanceled.reason");
   }
   if (m.atMs !== 0n) {
     w.varint(24);
@@ -1078,7 +1078,7 @@ export function decodeOrderCanceled(bytes: Uint8Array): OrderCanceled {
 export function writeOrderExpired(w: WireWriter, m: OrderExpired): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderExpired.order_id");
   }
   if (m.atMs !== 0n) {
     w.varint(16);
@@ -1142,11 +1142,11 @@ export function decodeOrderExpired(bytes: Uint8Array): OrderExpired {
 export function writeOrderRejected(w: WireWriter, m: OrderRejected): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderRejected.order_id");
   }
   if (m.reason !== "") {
     w.varint(18);
-    w.text(m.reason);
+    w.text(m.reason, "oms.log.v1.OrderRejected.reason");
   }
   if (m.atMs !== 0n) {
     w.varint(24);
@@ -1215,11 +1215,11 @@ export function decodeOrderRejected(bytes: Uint8Array): OrderRejected {
 export function writeOrderReplaced(w: WireWriter, m: OrderReplaced): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderReplaced.order_id");
   }
   if (m.newOrderId !== "") {
     w.varint(18);
-    w.text(m.newOrderId);
+    w.text(m.newOrderId, "oms.log.v1.OrderReplaced.new_order_id");
   }
   if (m.atMs !== 0n) {
     w.varint(24);
@@ -1288,15 +1288,15 @@ export function decodeOrderReplaced(bytes: Uint8Array): OrderReplaced {
 export function writeOrderReplaceRejected(w: WireWriter, m: OrderReplaceRejected): void {
   if (m.orderId !== "") {
     w.varint(10);
-    w.text(m.orderId);
+    w.text(m.orderId, "oms.log.v1.OrderReplaceRejected.order_id");
   }
   if (m.newOrderId !== "") {
     w.varint(18);
-    w.text(m.newOrderId);
+    w.text(m.newOrderId, "oms.log.v1.OrderReplaceRejected.new_order_id");
   }
   if (m.reason !== "") {
     w.varint(26);
-    w.text(m.reason);
+    w.text(m.reason, "oms.log.v1.OrderReplaceRejected.reason");
   }
   if (m.atMs !== 0n) {
     w.varint(32);
