@@ -4,7 +4,7 @@
 // decode, route and encode, so it answers these requests itself, byte-compatible with the
 // Connect protocol. Everything else (gRPC, gRPC-web, compression, streaming, unknown paths,
 // unusual headers) goes to connect-es unchanged.
-import { fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, type DescService } from "@bufbuild/protobuf";
+import { fromBinary, fromJsonString, toJsonString, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
@@ -104,10 +104,8 @@ async function answer(
     const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand);
     const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
     // The node encoded the response already; a binary client gets those bytes as they are.
-    const encoded = json ? null : answer.encodedValueOf(method.resultField);
-    if (encoded !== null) return encoded;
-    const output = resultOf(answer, method.commandCase);
-    return json ? toJsonString(method.output, output as never) : toBinary(method.output, output as never);
+    if (!json) return answer.valueOf(method.commandCase as Exclude<CommandCase["case"], undefined>);
+    return toJsonString(method.output, resultOf(answer, method.commandCase) as never);
   } catch (error) {
     return ConnectError.from(error);
   }

@@ -645,3 +645,40 @@ function varintSize(value: number): number {
   }
   return size;
 }
+
+/**
+ * The still-encoded value of whichever of `fieldNumbers` (the members of a oneof, or one
+ * singular message field) a message holds, as fromBinary would decode it: the last member given
+ * wins, the same member given again merges (its encodings concatenated, which protobuf reads as
+ * the merge), other fields are skipped. Null when none is set; a WireFormatError for damage,
+ * named from `message`, the message's full name.
+ */
+export function encodedMemberOf(bytes: Uint8Array, fieldNumbers: readonly number[], message: string): { fieldNumber: number; value: Uint8Array } | null {
+  const r = memberReader;
+  r.reset(bytes, message);
+  let fieldNumber = 0;
+  let value: Uint8Array = EMPTY_BYTES;
+  while (r.more()) {
+    const tag = r.tag();
+    const number = tag >>> 3;
+    if (!fieldNumbers.includes(number)) {
+      r.skip(tag);
+      continue;
+    }
+    if ((tag & 7) !== WIRE_LENGTH_DELIMITED) throw r.wrongWireType(tag, `field ${number}`);
+    const part = r.byteString(`field ${number}`);
+    value = number === fieldNumber ? concatBytes(value, part) : part;
+    fieldNumber = number;
+  }
+  return fieldNumber === 0 ? null : { fieldNumber, value };
+}
+
+const memberReader = new WireReader();
+const EMPTY_BYTES = new Uint8Array(0);
+
+function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
+}
