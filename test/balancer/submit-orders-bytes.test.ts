@@ -83,8 +83,11 @@ test("bytes that are not a SubmitOrdersRequest throw the invalid_argument that e
 });
 
 test("damage fromBinary would misread (a known field of another wire type) is refused naming the field and byte", () => {
-  const tagAsFixed32 = new BinaryWriter().tag(SubmitOrdersRequestSchema.field.tag.number, WireType.Bit32).fixed32(7).finish();
-  expect(() => orderRequestOf(tagAsFixed32)).toThrow("cannot decode message oms.v1.SubmitOrdersRequest.tag: wire type 5 is not the schema's (at byte 1 of 5)");
+  // The tag as a length-delimited field: fromBinary reads its length as the tag, then a tag.
+  const field = SubmitOrdersRequestSchema.field.tag.number;
+  const misread = new BinaryWriter().tag(field, WireType.LengthDelimited).uint32(1).tag(field, WireType.Varint).uint64(7n).finish();
+  expect(fromBinary(SubmitOrdersRequestSchema, misread).tag).toBe(7n);
+  expect(() => orderRequestOf(misread)).toThrow(`cannot decode message oms.v1.SubmitOrdersRequest.tag: wire type 2 is not the schema's (at byte 1 of ${misread.length})`);
 });
 
 test("an answer written by hand is the bytes toBinary gives the SubmitOrdersResponse, for orders and refusals, any tag", () => {
