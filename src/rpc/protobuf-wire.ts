@@ -1,16 +1,16 @@
-// The protobuf binary wire format, read and written by hand where protobuf-es's generic
-// reflection costs too much for a hot path: the log's record codec (a few microseconds a record,
-// which replay and the commit path pay a million times) and the node's Execute fast path. Only
-// what those schemas use is here (varints, length-delimited fields, skipping the rest). It
-// follows protobuf-es where the wire leaves a choice: a uint32 keeps the low 32 bits of a longer
-// varint, strings must be valid UTF-8 (proto3), unknown fields and groups are skipped.
+// The protobuf binary wire format at its lowest level: the reader and writer under the codecs
+// that tools/protoc-gen-oms-wire generates from proto/ (src/gen/**/*_wire.ts), and the few byte
+// operations the balancer does on messages it passes on still encoded. No schema is written
+// here: field numbers and wire types come from the generated code and descriptors. It follows
+// protobuf-es where the wire leaves a choice: a uint32 keeps the low 32 bits of a longer varint,
+// strings must be valid UTF-8 (proto3), unknown fields and groups are skipped.
 
 export const WIRE_VARINT = 0;
-export const WIRE_FIXED64 = 1;
+const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH_DELIMITED = 2;
-export const WIRE_START_GROUP = 3;
-export const WIRE_END_GROUP = 4;
-export const WIRE_FIXED32 = 5;
+const WIRE_START_GROUP = 3;
+const WIRE_END_GROUP = 4;
+const WIRE_FIXED32 = 5;
 
 /** How deep unknown groups may nest before a record is refused (protobuf-es allows 100). */
 const GROUP_DEPTH_MAX = 100;
@@ -233,34 +233,6 @@ export class WireReader {
     recentBigintHi[slot] = hi;
     recentBigints[slot] = value;
     return value;
-  }
-
-  /**
-   * An int64 field that the reader holds as a JS number (times, sequences): null when the
-   * value is not a safe integer, so the caller can refuse it in its own words (see int64Text).
-   */
-  int64Safe(field: string): number | null {
-    this.varint64(field);
-    const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return hi * TWO_POW_32 + this.lo;
-    // Negative: two's complement, exact while the magnitude stays below 2^53.
-    if (hi >= 0xffe0_0000) {
-      const magnitudeLo = (~this.lo + 1) >>> 0;
-      const magnitudeHi = (~hi + (magnitudeLo === 0 ? 1 : 0)) >>> 0;
-      const value = -(magnitudeHi * TWO_POW_32 + magnitudeLo);
-      if (Number.isSafeInteger(value)) return value;
-    }
-    return null;
-  }
-
-  /** The last int64 read, as text: for the message that refuses it. */
-  int64Text(): string {
-    return String(BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(this.lo)));
-  }
-
-  /** An enum field: an int32, as protobuf reads one (the low 32 bits, signed). */
-  enumValue(field: string): number {
-    return this.varint32(field) | 0;
   }
 
   /** An int32 field (or an enum): the low 32 bits of the varint, signed, as protobuf-es reads it. */
