@@ -60,13 +60,6 @@ export function repeatedMessagesField(tag: number, messages: readonly Uint8Array
   return bytes;
 }
 
-/** Slots for recently read 64-bit values (a power of two). */
-const RECENT_BIGINT_SLOTS = 1024;
-// Every slot starts holding the value 0, truly: an unused slot matches only a 0 read.
-const recentBigintLo = new Uint32Array(RECENT_BIGINT_SLOTS);
-const recentBigintHi = new Uint32Array(RECENT_BIGINT_SLOTS);
-const recentBigints: bigint[] = new Array<bigint>(RECENT_BIGINT_SLOTS).fill(0n);
-
 const latin1Slice = Buffer.prototype.latin1Slice;
 /** Text longer than this is not looked for among repeatedTexts (order ids are unique anyway). */
 const REPEATED_TEXT_BYTES_MAX = 40;
@@ -75,6 +68,15 @@ const REPEATED_TEXT_SLOTS = 4096;
 const repeatedTexts: string[] = new Array<string>(REPEATED_TEXT_SLOTS).fill("\u0000");
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
+
+/** A message with each field settable to undefined: how a generated codec resets one handed out again. */
+export type Unset<T> = { -readonly [K in keyof T]: T[K] | undefined };
+
+/** An unset oneof, shared by the messages a generated codec hands out again (never changed: a set case replaces it). */
+export const NO_CASE: { readonly case: undefined } = Object.freeze({ case: undefined });
+
+/** Messages of one type a generated codec keeps to hand out again (its pool's bound). */
+export const POOL_MESSAGES_MAX = 64;
 
 /** Wire-level damage: the bytes are not a protobuf message of the expected shape. */
 export class WireFormatError extends Error {
@@ -207,7 +209,7 @@ export class WireReader {
   int64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return this.recentBigint(hi, this.lo);
+    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(this.lo));
   }
 
@@ -215,24 +217,8 @@ export class WireReader {
   uint64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return this.recentBigint(hi, this.lo);
+    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
     return (BigInt(hi) << 32n) | BigInt(this.lo);
-  }
-
-  /**
-   * The bigint of a non-negative value below 2^53, the same bigint as last time when the value
-   * was read lately: times, prices and quantities repeat from record to record, and making a
-   * bigint from a number cost more than the rest of reading the field.
-   */
-  private recentBigint(hi: number, lo: number): bigint {
-    const slot = (lo ^ Math.imul(hi, 0x9e37_79b1)) & (RECENT_BIGINT_SLOTS - 1);
-    const recentLo = recentBigintLo;
-    if (recentLo[slot] === lo && recentBigintHi[slot] === hi) return recentBigints[slot] as bigint;
-    const value = BigInt(hi * TWO_POW_32 + lo);
-    recentLo[slot] = lo;
-    recentBigintHi[slot] = hi;
-    recentBigints[slot] = value;
-    return value;
   }
 
   /** An int32 field (or an enum): the low 32 bits of the varint, signed, as protobuf-es reads it. */

@@ -1,8 +1,9 @@
 // Every message protoc-gen-oms-wire generates a codec for, held to protobuf-es over random
 // messages: encode<Name> writes toBinary's bytes; decode<Name> reads what fromBinary reads,
 // whatever order the fields come in, with a message given twice (merged), with unknown fields
-// and groups among them; and damaged or truncated bytes are refused with a WireFormatError or
-// read exactly as fromBinary reads them, never anything else.
+// and groups among them, with the messages of an earlier decode given back and handed out again;
+// and damaged or truncated bytes are refused with a WireFormatError or read exactly as fromBinary
+// reads them, never anything else.
 import { describe, expect, test } from "bun:test";
 import { create, fromBinary, toBinary, type DescField, type DescFile, type DescMessage, type Message, ScalarType } from "@bufbuild/protobuf";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
@@ -19,7 +20,7 @@ import { file_oms_v1_trading } from "../../src/gen/oms/v1/trading_pb.ts";
 import * as tradingWire from "../../src/gen/oms/v1/trading_wire.ts";
 import { WireFormatError } from "../../src/rpc/protobuf-wire.ts";
 
-type Codec = { encode: (message: Message) => Uint8Array; decode: (bytes: Uint8Array) => Message };
+type Codec = { encode: (message: Message) => Uint8Array; decode: (bytes: Uint8Array) => Message; release: (message: Message) => void };
 
 const FILES: [DescFile, Record<string, unknown>][] = [
   [file_oms_log_v1_events, eventsWire],
@@ -35,8 +36,9 @@ const RUNS = 150;
 function codecOf(module: Record<string, unknown>, message: DescMessage): Codec {
   const encode = module[`encode${message.name}`];
   const decode = module[`decode${message.name}`];
-  if (typeof encode !== "function" || typeof decode !== "function") throw new Error(`no generated codec for ${message.typeName}`);
-  return { encode: encode as Codec["encode"], decode: decode as Codec["decode"] };
+  const release = module[`release${message.name}`];
+  if (typeof encode !== "function" || typeof decode !== "function" || typeof release !== "function") throw new Error(`no generated codec for ${message.typeName}`);
+  return { encode: encode as Codec["encode"], decode: decode as Codec["decode"], release: release as Codec["release"] };
 }
 
 // Random values for each field type, over the whole range the type allows: text with lone
@@ -190,7 +192,11 @@ describe("generated wire codecs against protobuf-es", () => {
           const second = sameCases(message, value, other, g);
           const bytes = toBinary(message, value);
           expect(codec.encode(value)).toEqual(bytes);
-          expect(codec.decode(bytes)).toEqual(generic(message, bytes) as Message);
+          const decoded = codec.decode(bytes);
+          expect(decoded).toEqual(generic(message, bytes) as Message);
+          // Given back, its messages are handed out again for the next decodes as new ones.
+          codec.release(decoded);
+          expect(codec.decode(new Uint8Array(0))).toEqual(create(message) as Message);
           // Fields shuffled, unknown ones among them, then a second message merged into the first.
           const keys = order.take(1000);
           const shuffled = [...fieldsOf(bytes), ...unknown]

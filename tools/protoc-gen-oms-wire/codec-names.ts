@@ -10,6 +10,8 @@ export interface CodecNames<P extends Printable = string> {
   write: P;
   /** Reads fields until the WireReader's current end into a message, merging. */
   read: P;
+  /** Gives a decoded message back to be handed out again by create. */
+  release: P;
   /** The message's bytes. */
   encode: string;
   /** The message of these bytes; a WireFormatError for damaged ones. */
@@ -19,5 +21,5 @@ export interface CodecNames<P extends Printable = string> {
 export function codecNames(message: DescMessage): CodecNames {
   const packagePrefix = message.file.proto.package === "" ? "" : `${message.file.proto.package}.`;
   const base = message.typeName.slice(packagePrefix.length).replace(/\./g, "_");
-  return { create: `new${base}`, write: `write${base}`, read: `read${base}`, encode: `encode${base}`, decode: `decode${base}` };
+  return { create: `new${base}`, write: `write${base}`, read: `read${base}`, release: `release${base}`, encode: `encode${base}`, decode: `decode${base}` };
 }

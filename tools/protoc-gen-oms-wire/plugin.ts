@@ -49,7 +49,7 @@ function generateTs(schema: Schema<WireOptions>): void {
       const own = codecNames(message);
       if (message.file === file || !generated.has(message.file)) return own;
       const from = `./${message.file.name}_wire.js`;
-      return { ...own, read: f.import(own.read, from), write: f.import(own.write, from), create: f.import(own.create, from) };
+      return { ...own, read: f.import(own.read, from), write: f.import(own.write, from), create: f.import(own.create, from), release: f.import(own.release, from) };
     };
     const context = { f, runtime, names, intern: schema.options.intern };
     f.print("const reader = new ", runtime("WireReader"), "();");

@@ -2,9 +2,10 @@
 // @generated from file oms/v1/account_service.proto (package oms.v1, syntax proto3)
 /* eslint-disable */
 
-import { WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
+import type { Unset } from "../../../rpc/protobuf-wire.ts";
+import { POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
 import type { CreateAccountRequest, CreateAccountResponse, DepositRequest, DepositResponse, GetAccountRequest, GetAccountResponse, ListPositionsRequest, ListPositionsResponse } from "./account_service_pb.ts";
-import { newAccount, newPosition, readAccount, readPosition, writeAccount, writePosition } from "./trading_wire.ts";
+import { newAccount, newPosition, readAccount, readPosition, releaseAccount, releasePosition, writeAccount, writePosition } from "./trading_wire.ts";
 
 const reader = new WireReader();
 const writer = new WireWriter();
@@ -28,11 +29,26 @@ export function encodeCreateAccountRequest(m: CreateAccountRequest): Uint8Array 
   return writer.finish();
 }
 
+/** Messages given back by releaseCreateAccountRequest, for newCreateAccountRequest to hand out again. */
+const poolCreateAccountRequest: CreateAccountRequest[] = [];
+
 /**
- * A oms.v1.CreateAccountRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.CreateAccountRequest with every field at its zero value, as create() makes it: one given back by releaseCreateAccountRequest if there is one.
  */
 export function newCreateAccountRequest(): CreateAccountRequest {
-  return { $typeName: "oms.v1.CreateAccountRequest", accountId: "" };
+  const m = poolCreateAccountRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.CreateAccountRequest", accountId: "" };
+  const u = m as Unset<CreateAccountRequest>;
+  u.accountId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newCreateAccountRequest; m must not be used after.
+ */
+export function releaseCreateAccountRequest(m: CreateAccountRequest): void {
+  if (poolCreateAccountRequest.length >= POOL_MESSAGES_MAX) return;
+  poolCreateAccountRequest.push(m);
 }
 
 /**
@@ -85,11 +101,27 @@ export function encodeCreateAccountResponse(m: CreateAccountResponse): Uint8Arra
   return writer.finish();
 }
 
+/** Messages given back by releaseCreateAccountResponse, for newCreateAccountResponse to hand out again. */
+const poolCreateAccountResponse: CreateAccountResponse[] = [];
+
 /**
- * A oms.v1.CreateAccountResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.CreateAccountResponse with every field at its zero value, as create() makes it: one given back by releaseCreateAccountResponse if there is one.
  */
 export function newCreateAccountResponse(): CreateAccountResponse {
-  return { $typeName: "oms.v1.CreateAccountResponse", account: undefined } as unknown as CreateAccountResponse;
+  const m = poolCreateAccountResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.CreateAccountResponse", account: undefined } as unknown as CreateAccountResponse;
+  const u = m as Unset<CreateAccountResponse>;
+  u.account = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newCreateAccountResponse; m must not be used after.
+ */
+export function releaseCreateAccountResponse(m: CreateAccountResponse): void {
+  if (poolCreateAccountResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.account !== undefined) releaseAccount(m.account);
+  poolCreateAccountResponse.push(m);
 }
 
 /**
@@ -147,11 +179,27 @@ export function encodeDepositRequest(m: DepositRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseDepositRequest, for newDepositRequest to hand out again. */
+const poolDepositRequest: DepositRequest[] = [];
+
 /**
- * A oms.v1.DepositRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.DepositRequest with every field at its zero value, as create() makes it: one given back by releaseDepositRequest if there is one.
  */
 export function newDepositRequest(): DepositRequest {
-  return { $typeName: "oms.v1.DepositRequest", accountId: "", amount: "" };
+  const m = poolDepositRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.DepositRequest", accountId: "", amount: "" };
+  const u = m as Unset<DepositRequest>;
+  u.accountId = "";
+  u.amount = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newDepositRequest; m must not be used after.
+ */
+export function releaseDepositRequest(m: DepositRequest): void {
+  if (poolDepositRequest.length >= POOL_MESSAGES_MAX) return;
+  poolDepositRequest.push(m);
 }
 
 /**
@@ -209,11 +257,27 @@ export function encodeDepositResponse(m: DepositResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseDepositResponse, for newDepositResponse to hand out again. */
+const poolDepositResponse: DepositResponse[] = [];
+
 /**
- * A oms.v1.DepositResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.DepositResponse with every field at its zero value, as create() makes it: one given back by releaseDepositResponse if there is one.
  */
 export function newDepositResponse(): DepositResponse {
-  return { $typeName: "oms.v1.DepositResponse", account: undefined } as unknown as DepositResponse;
+  const m = poolDepositResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.DepositResponse", account: undefined } as unknown as DepositResponse;
+  const u = m as Unset<DepositResponse>;
+  u.account = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newDepositResponse; m must not be used after.
+ */
+export function releaseDepositResponse(m: DepositResponse): void {
+  if (poolDepositResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.account !== undefined) releaseAccount(m.account);
+  poolDepositResponse.push(m);
 }
 
 /**
@@ -267,11 +331,26 @@ export function encodeGetAccountRequest(m: GetAccountRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseGetAccountRequest, for newGetAccountRequest to hand out again. */
+const poolGetAccountRequest: GetAccountRequest[] = [];
+
 /**
- * A oms.v1.GetAccountRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.GetAccountRequest with every field at its zero value, as create() makes it: one given back by releaseGetAccountRequest if there is one.
  */
 export function newGetAccountRequest(): GetAccountRequest {
-  return { $typeName: "oms.v1.GetAccountRequest", accountId: "" };
+  const m = poolGetAccountRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.GetAccountRequest", accountId: "" };
+  const u = m as Unset<GetAccountRequest>;
+  u.accountId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newGetAccountRequest; m must not be used after.
+ */
+export function releaseGetAccountRequest(m: GetAccountRequest): void {
+  if (poolGetAccountRequest.length >= POOL_MESSAGES_MAX) return;
+  poolGetAccountRequest.push(m);
 }
 
 /**
@@ -324,11 +403,27 @@ export function encodeGetAccountResponse(m: GetAccountResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseGetAccountResponse, for newGetAccountResponse to hand out again. */
+const poolGetAccountResponse: GetAccountResponse[] = [];
+
 /**
- * A oms.v1.GetAccountResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.GetAccountResponse with every field at its zero value, as create() makes it: one given back by releaseGetAccountResponse if there is one.
  */
 export function newGetAccountResponse(): GetAccountResponse {
-  return { $typeName: "oms.v1.GetAccountResponse", account: undefined } as unknown as GetAccountResponse;
+  const m = poolGetAccountResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.GetAccountResponse", account: undefined } as unknown as GetAccountResponse;
+  const u = m as Unset<GetAccountResponse>;
+  u.account = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newGetAccountResponse; m must not be used after.
+ */
+export function releaseGetAccountResponse(m: GetAccountResponse): void {
+  if (poolGetAccountResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.account !== undefined) releaseAccount(m.account);
+  poolGetAccountResponse.push(m);
 }
 
 /**
@@ -382,11 +477,26 @@ export function encodeListPositionsRequest(m: ListPositionsRequest): Uint8Array 
   return writer.finish();
 }
 
+/** Messages given back by releaseListPositionsRequest, for newListPositionsRequest to hand out again. */
+const poolListPositionsRequest: ListPositionsRequest[] = [];
+
 /**
- * A oms.v1.ListPositionsRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.ListPositionsRequest with every field at its zero value, as create() makes it: one given back by releaseListPositionsRequest if there is one.
  */
 export function newListPositionsRequest(): ListPositionsRequest {
-  return { $typeName: "oms.v1.ListPositionsRequest", accountId: "" };
+  const m = poolListPositionsRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.ListPositionsRequest", accountId: "" };
+  const u = m as Unset<ListPositionsRequest>;
+  u.accountId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newListPositionsRequest; m must not be used after.
+ */
+export function releaseListPositionsRequest(m: ListPositionsRequest): void {
+  if (poolListPositionsRequest.length >= POOL_MESSAGES_MAX) return;
+  poolListPositionsRequest.push(m);
 }
 
 /**
@@ -439,11 +549,26 @@ export function encodeListPositionsResponse(m: ListPositionsResponse): Uint8Arra
   return writer.finish();
 }
 
+/** Messages given back by releaseListPositionsResponse, for newListPositionsResponse to hand out again. */
+const poolListPositionsResponse: ListPositionsResponse[] = [];
+
 /**
- * A oms.v1.ListPositionsResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.ListPositionsResponse with every field at its zero value, as create() makes it: one given back by releaseListPositionsResponse if there is one.
  */
 export function newListPositionsResponse(): ListPositionsResponse {
-  return { $typeName: "oms.v1.ListPositionsResponse", positions: [] };
+  const m = poolListPositionsResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.ListPositionsResponse", positions: [] };
+  m.positions.length = 0;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newListPositionsResponse; m must not be used after.
+ */
+export function releaseListPositionsResponse(m: ListPositionsResponse): void {
+  if (poolListPositionsResponse.length >= POOL_MESSAGES_MAX) return;
+  for (const item of m.positions) releasePosition(item);
+  poolListPositionsResponse.push(m);
 }
 
 /**

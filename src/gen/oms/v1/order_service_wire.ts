@@ -2,9 +2,10 @@
 // @generated from file oms/v1/order_service.proto (package oms.v1, syntax proto3)
 /* eslint-disable */
 
-import { WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
+import type { Unset } from "../../../rpc/protobuf-wire.ts";
+import { NO_CASE, POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
 import type { CancelOrderRequest, CancelOrderResponse, GetOrderRequest, GetOrderResponse, ListOrdersRequest, ListOrdersResponse, OrderRefusal, ReplaceOrderRequest, ReplaceOrderResponse, StreamTradeUpdatesRequest, StreamTradeUpdatesResponse, SubmitOrderRequest, SubmitOrderResponse, SubmitOrdersRequest, SubmitOrdersResponse } from "./order_service_pb.ts";
-import { newOrder, newTradeUpdate, readOrder, readTradeUpdate, writeOrder, writeTradeUpdate } from "./trading_wire.ts";
+import { newOrder, newTradeUpdate, readOrder, readTradeUpdate, releaseOrder, releaseTradeUpdate, writeOrder, writeTradeUpdate } from "./trading_wire.ts";
 
 const reader = new WireReader();
 const writer = new WireWriter();
@@ -60,11 +61,34 @@ export function encodeSubmitOrderRequest(m: SubmitOrderRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseSubmitOrderRequest, for newSubmitOrderRequest to hand out again. */
+const poolSubmitOrderRequest: SubmitOrderRequest[] = [];
+
 /**
- * A oms.v1.SubmitOrderRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.SubmitOrderRequest with every field at its zero value, as create() makes it: one given back by releaseSubmitOrderRequest if there is one.
  */
 export function newSubmitOrderRequest(): SubmitOrderRequest {
-  return { $typeName: "oms.v1.SubmitOrderRequest", accountId: "", clientOrderId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: "", limitPrice: "", stopPrice: "" };
+  const m = poolSubmitOrderRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.SubmitOrderRequest", accountId: "", clientOrderId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: "", limitPrice: "", stopPrice: "" };
+  const u = m as Unset<SubmitOrderRequest>;
+  u.accountId = "";
+  u.clientOrderId = "";
+  u.symbol = "";
+  u.side = 0;
+  u.type = 0;
+  u.timeInForce = 0;
+  u.qty = "";
+  u.limitPrice = "";
+  u.stopPrice = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newSubmitOrderRequest; m must not be used after.
+ */
+export function releaseSubmitOrderRequest(m: SubmitOrderRequest): void {
+  if (poolSubmitOrderRequest.length >= POOL_MESSAGES_MAX) return;
+  poolSubmitOrderRequest.push(m);
 }
 
 /**
@@ -157,11 +181,27 @@ export function encodeSubmitOrderResponse(m: SubmitOrderResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseSubmitOrderResponse, for newSubmitOrderResponse to hand out again. */
+const poolSubmitOrderResponse: SubmitOrderResponse[] = [];
+
 /**
- * A oms.v1.SubmitOrderResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.SubmitOrderResponse with every field at its zero value, as create() makes it: one given back by releaseSubmitOrderResponse if there is one.
  */
 export function newSubmitOrderResponse(): SubmitOrderResponse {
-  return { $typeName: "oms.v1.SubmitOrderResponse", order: undefined } as unknown as SubmitOrderResponse;
+  const m = poolSubmitOrderResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.SubmitOrderResponse", order: undefined } as unknown as SubmitOrderResponse;
+  const u = m as Unset<SubmitOrderResponse>;
+  u.order = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newSubmitOrderResponse; m must not be used after.
+ */
+export function releaseSubmitOrderResponse(m: SubmitOrderResponse): void {
+  if (poolSubmitOrderResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.order !== undefined) releaseOrder(m.order);
+  poolSubmitOrderResponse.push(m);
 }
 
 /**
@@ -221,11 +261,28 @@ export function encodeSubmitOrdersRequest(m: SubmitOrdersRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseSubmitOrdersRequest, for newSubmitOrdersRequest to hand out again. */
+const poolSubmitOrdersRequest: SubmitOrdersRequest[] = [];
+
 /**
- * A oms.v1.SubmitOrdersRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.SubmitOrdersRequest with every field at its zero value, as create() makes it: one given back by releaseSubmitOrdersRequest if there is one.
  */
 export function newSubmitOrdersRequest(): SubmitOrdersRequest {
-  return { $typeName: "oms.v1.SubmitOrdersRequest", tag: 0n, order: undefined } as unknown as SubmitOrdersRequest;
+  const m = poolSubmitOrdersRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.SubmitOrdersRequest", tag: 0n, order: undefined } as unknown as SubmitOrdersRequest;
+  const u = m as Unset<SubmitOrdersRequest>;
+  u.tag = 0n;
+  u.order = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newSubmitOrdersRequest; m must not be used after.
+ */
+export function releaseSubmitOrdersRequest(m: SubmitOrdersRequest): void {
+  if (poolSubmitOrdersRequest.length >= POOL_MESSAGES_MAX) return;
+  if (m.order !== undefined) releaseSubmitOrderRequest(m.order);
+  poolSubmitOrdersRequest.push(m);
 }
 
 /**
@@ -300,11 +357,36 @@ export function encodeSubmitOrdersResponse(m: SubmitOrdersResponse): Uint8Array 
   return writer.finish();
 }
 
+/** Messages given back by releaseSubmitOrdersResponse, for newSubmitOrdersResponse to hand out again. */
+const poolSubmitOrdersResponse: SubmitOrdersResponse[] = [];
+
 /**
- * A oms.v1.SubmitOrdersResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.SubmitOrdersResponse with every field at its zero value, as create() makes it: one given back by releaseSubmitOrdersResponse if there is one.
  */
 export function newSubmitOrdersResponse(): SubmitOrdersResponse {
-  return { $typeName: "oms.v1.SubmitOrdersResponse", result: { case: undefined }, tag: 0n };
+  const m = poolSubmitOrdersResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.SubmitOrdersResponse", result: { case: undefined }, tag: 0n };
+  const u = m as Unset<SubmitOrdersResponse>;
+  u.result = NO_CASE;
+  u.tag = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newSubmitOrdersResponse; m must not be used after.
+ */
+export function releaseSubmitOrdersResponse(m: SubmitOrdersResponse): void {
+  if (poolSubmitOrdersResponse.length >= POOL_MESSAGES_MAX) return;
+  const result = m.result;
+  switch (result.case) {
+    case "order":
+      releaseOrder(result.value);
+      break;
+    case "refusal":
+      releaseOrderRefusal(result.value);
+      break;
+  }
+  poolSubmitOrdersResponse.push(m);
 }
 
 /**
@@ -377,11 +459,27 @@ export function encodeOrderRefusal(m: OrderRefusal): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderRefusal, for newOrderRefusal to hand out again. */
+const poolOrderRefusal: OrderRefusal[] = [];
+
 /**
- * A oms.v1.OrderRefusal with every field at its zero value, as create() makes it.
+ * A oms.v1.OrderRefusal with every field at its zero value, as create() makes it: one given back by releaseOrderRefusal if there is one.
  */
 export function newOrderRefusal(): OrderRefusal {
-  return { $typeName: "oms.v1.OrderRefusal", code: "", message: "" };
+  const m = poolOrderRefusal.pop();
+  if (m === undefined) return { $typeName: "oms.v1.OrderRefusal", code: "", message: "" };
+  const u = m as Unset<OrderRefusal>;
+  u.code = "";
+  u.message = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderRefusal; m must not be used after.
+ */
+export function releaseOrderRefusal(m: OrderRefusal): void {
+  if (poolOrderRefusal.length >= POOL_MESSAGES_MAX) return;
+  poolOrderRefusal.push(m);
 }
 
 /**
@@ -441,11 +539,27 @@ export function encodeCancelOrderRequest(m: CancelOrderRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseCancelOrderRequest, for newCancelOrderRequest to hand out again. */
+const poolCancelOrderRequest: CancelOrderRequest[] = [];
+
 /**
- * A oms.v1.CancelOrderRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.CancelOrderRequest with every field at its zero value, as create() makes it: one given back by releaseCancelOrderRequest if there is one.
  */
 export function newCancelOrderRequest(): CancelOrderRequest {
-  return { $typeName: "oms.v1.CancelOrderRequest", accountId: "", orderId: "" };
+  const m = poolCancelOrderRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.CancelOrderRequest", accountId: "", orderId: "" };
+  const u = m as Unset<CancelOrderRequest>;
+  u.accountId = "";
+  u.orderId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newCancelOrderRequest; m must not be used after.
+ */
+export function releaseCancelOrderRequest(m: CancelOrderRequest): void {
+  if (poolCancelOrderRequest.length >= POOL_MESSAGES_MAX) return;
+  poolCancelOrderRequest.push(m);
 }
 
 /**
@@ -503,11 +617,27 @@ export function encodeCancelOrderResponse(m: CancelOrderResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseCancelOrderResponse, for newCancelOrderResponse to hand out again. */
+const poolCancelOrderResponse: CancelOrderResponse[] = [];
+
 /**
- * A oms.v1.CancelOrderResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.CancelOrderResponse with every field at its zero value, as create() makes it: one given back by releaseCancelOrderResponse if there is one.
  */
 export function newCancelOrderResponse(): CancelOrderResponse {
-  return { $typeName: "oms.v1.CancelOrderResponse", order: undefined } as unknown as CancelOrderResponse;
+  const m = poolCancelOrderResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.CancelOrderResponse", order: undefined } as unknown as CancelOrderResponse;
+  const u = m as Unset<CancelOrderResponse>;
+  u.order = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newCancelOrderResponse; m must not be used after.
+ */
+export function releaseCancelOrderResponse(m: CancelOrderResponse): void {
+  if (poolCancelOrderResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.order !== undefined) releaseOrder(m.order);
+  poolCancelOrderResponse.push(m);
 }
 
 /**
@@ -585,11 +715,32 @@ export function encodeReplaceOrderRequest(m: ReplaceOrderRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseReplaceOrderRequest, for newReplaceOrderRequest to hand out again. */
+const poolReplaceOrderRequest: ReplaceOrderRequest[] = [];
+
 /**
- * A oms.v1.ReplaceOrderRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.ReplaceOrderRequest with every field at its zero value, as create() makes it: one given back by releaseReplaceOrderRequest if there is one.
  */
 export function newReplaceOrderRequest(): ReplaceOrderRequest {
-  return { $typeName: "oms.v1.ReplaceOrderRequest", accountId: "", orderId: "", qty: "", limitPrice: "", stopPrice: "", timeInForce: 0, clientOrderId: "" };
+  const m = poolReplaceOrderRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.ReplaceOrderRequest", accountId: "", orderId: "", qty: "", limitPrice: "", stopPrice: "", timeInForce: 0, clientOrderId: "" };
+  const u = m as Unset<ReplaceOrderRequest>;
+  u.accountId = "";
+  u.orderId = "";
+  u.qty = "";
+  u.limitPrice = "";
+  u.stopPrice = "";
+  u.timeInForce = 0;
+  u.clientOrderId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newReplaceOrderRequest; m must not be used after.
+ */
+export function releaseReplaceOrderRequest(m: ReplaceOrderRequest): void {
+  if (poolReplaceOrderRequest.length >= POOL_MESSAGES_MAX) return;
+  poolReplaceOrderRequest.push(m);
 }
 
 /**
@@ -672,11 +823,27 @@ export function encodeReplaceOrderResponse(m: ReplaceOrderResponse): Uint8Array 
   return writer.finish();
 }
 
+/** Messages given back by releaseReplaceOrderResponse, for newReplaceOrderResponse to hand out again. */
+const poolReplaceOrderResponse: ReplaceOrderResponse[] = [];
+
 /**
- * A oms.v1.ReplaceOrderResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.ReplaceOrderResponse with every field at its zero value, as create() makes it: one given back by releaseReplaceOrderResponse if there is one.
  */
 export function newReplaceOrderResponse(): ReplaceOrderResponse {
-  return { $typeName: "oms.v1.ReplaceOrderResponse", order: undefined } as unknown as ReplaceOrderResponse;
+  const m = poolReplaceOrderResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.ReplaceOrderResponse", order: undefined } as unknown as ReplaceOrderResponse;
+  const u = m as Unset<ReplaceOrderResponse>;
+  u.order = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newReplaceOrderResponse; m must not be used after.
+ */
+export function releaseReplaceOrderResponse(m: ReplaceOrderResponse): void {
+  if (poolReplaceOrderResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.order !== undefined) releaseOrder(m.order);
+  poolReplaceOrderResponse.push(m);
 }
 
 /**
@@ -742,11 +909,27 @@ export function encodeGetOrderRequest(m: GetOrderRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseGetOrderRequest, for newGetOrderRequest to hand out again. */
+const poolGetOrderRequest: GetOrderRequest[] = [];
+
 /**
- * A oms.v1.GetOrderRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.GetOrderRequest with every field at its zero value, as create() makes it: one given back by releaseGetOrderRequest if there is one.
  */
 export function newGetOrderRequest(): GetOrderRequest {
-  return { $typeName: "oms.v1.GetOrderRequest", key: { case: undefined }, accountId: "" };
+  const m = poolGetOrderRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.GetOrderRequest", key: { case: undefined }, accountId: "" };
+  const u = m as Unset<GetOrderRequest>;
+  u.key = NO_CASE;
+  u.accountId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newGetOrderRequest; m must not be used after.
+ */
+export function releaseGetOrderRequest(m: GetOrderRequest): void {
+  if (poolGetOrderRequest.length >= POOL_MESSAGES_MAX) return;
+  poolGetOrderRequest.push(m);
 }
 
 /**
@@ -809,11 +992,27 @@ export function encodeGetOrderResponse(m: GetOrderResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseGetOrderResponse, for newGetOrderResponse to hand out again. */
+const poolGetOrderResponse: GetOrderResponse[] = [];
+
 /**
- * A oms.v1.GetOrderResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.GetOrderResponse with every field at its zero value, as create() makes it: one given back by releaseGetOrderResponse if there is one.
  */
 export function newGetOrderResponse(): GetOrderResponse {
-  return { $typeName: "oms.v1.GetOrderResponse", order: undefined } as unknown as GetOrderResponse;
+  const m = poolGetOrderResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.GetOrderResponse", order: undefined } as unknown as GetOrderResponse;
+  const u = m as Unset<GetOrderResponse>;
+  u.order = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newGetOrderResponse; m must not be used after.
+ */
+export function releaseGetOrderResponse(m: GetOrderResponse): void {
+  if (poolGetOrderResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.order !== undefined) releaseOrder(m.order);
+  poolGetOrderResponse.push(m);
 }
 
 /**
@@ -879,11 +1078,29 @@ export function encodeListOrdersRequest(m: ListOrdersRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseListOrdersRequest, for newListOrdersRequest to hand out again. */
+const poolListOrdersRequest: ListOrdersRequest[] = [];
+
 /**
- * A oms.v1.ListOrdersRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.ListOrdersRequest with every field at its zero value, as create() makes it: one given back by releaseListOrdersRequest if there is one.
  */
 export function newListOrdersRequest(): ListOrdersRequest {
-  return { $typeName: "oms.v1.ListOrdersRequest", accountId: "", status: 0, pageSize: 0, pageToken: "" };
+  const m = poolListOrdersRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.ListOrdersRequest", accountId: "", status: 0, pageSize: 0, pageToken: "" };
+  const u = m as Unset<ListOrdersRequest>;
+  u.accountId = "";
+  u.status = 0;
+  u.pageSize = 0;
+  u.pageToken = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newListOrdersRequest; m must not be used after.
+ */
+export function releaseListOrdersRequest(m: ListOrdersRequest): void {
+  if (poolListOrdersRequest.length >= POOL_MESSAGES_MAX) return;
+  poolListOrdersRequest.push(m);
 }
 
 /**
@@ -955,11 +1172,28 @@ export function encodeListOrdersResponse(m: ListOrdersResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseListOrdersResponse, for newListOrdersResponse to hand out again. */
+const poolListOrdersResponse: ListOrdersResponse[] = [];
+
 /**
- * A oms.v1.ListOrdersResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.ListOrdersResponse with every field at its zero value, as create() makes it: one given back by releaseListOrdersResponse if there is one.
  */
 export function newListOrdersResponse(): ListOrdersResponse {
-  return { $typeName: "oms.v1.ListOrdersResponse", orders: [], nextPageToken: "" };
+  const m = poolListOrdersResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.ListOrdersResponse", orders: [], nextPageToken: "" };
+  const u = m as Unset<ListOrdersResponse>;
+  m.orders.length = 0;
+  u.nextPageToken = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newListOrdersResponse; m must not be used after.
+ */
+export function releaseListOrdersResponse(m: ListOrdersResponse): void {
+  if (poolListOrdersResponse.length >= POOL_MESSAGES_MAX) return;
+  for (const item of m.orders) releaseOrder(item);
+  poolListOrdersResponse.push(m);
 }
 
 /**
@@ -1018,11 +1252,26 @@ export function encodeStreamTradeUpdatesRequest(m: StreamTradeUpdatesRequest): U
   return writer.finish();
 }
 
+/** Messages given back by releaseStreamTradeUpdatesRequest, for newStreamTradeUpdatesRequest to hand out again. */
+const poolStreamTradeUpdatesRequest: StreamTradeUpdatesRequest[] = [];
+
 /**
- * A oms.v1.StreamTradeUpdatesRequest with every field at its zero value, as create() makes it.
+ * A oms.v1.StreamTradeUpdatesRequest with every field at its zero value, as create() makes it: one given back by releaseStreamTradeUpdatesRequest if there is one.
  */
 export function newStreamTradeUpdatesRequest(): StreamTradeUpdatesRequest {
-  return { $typeName: "oms.v1.StreamTradeUpdatesRequest", accountId: "" };
+  const m = poolStreamTradeUpdatesRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.StreamTradeUpdatesRequest", accountId: "" };
+  const u = m as Unset<StreamTradeUpdatesRequest>;
+  u.accountId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newStreamTradeUpdatesRequest; m must not be used after.
+ */
+export function releaseStreamTradeUpdatesRequest(m: StreamTradeUpdatesRequest): void {
+  if (poolStreamTradeUpdatesRequest.length >= POOL_MESSAGES_MAX) return;
+  poolStreamTradeUpdatesRequest.push(m);
 }
 
 /**
@@ -1075,11 +1324,27 @@ export function encodeStreamTradeUpdatesResponse(m: StreamTradeUpdatesResponse):
   return writer.finish();
 }
 
+/** Messages given back by releaseStreamTradeUpdatesResponse, for newStreamTradeUpdatesResponse to hand out again. */
+const poolStreamTradeUpdatesResponse: StreamTradeUpdatesResponse[] = [];
+
 /**
- * A oms.v1.StreamTradeUpdatesResponse with every field at its zero value, as create() makes it.
+ * A oms.v1.StreamTradeUpdatesResponse with every field at its zero value, as create() makes it: one given back by releaseStreamTradeUpdatesResponse if there is one.
  */
 export function newStreamTradeUpdatesResponse(): StreamTradeUpdatesResponse {
-  return { $typeName: "oms.v1.StreamTradeUpdatesResponse", update: undefined } as unknown as StreamTradeUpdatesResponse;
+  const m = poolStreamTradeUpdatesResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.StreamTradeUpdatesResponse", update: undefined } as unknown as StreamTradeUpdatesResponse;
+  const u = m as Unset<StreamTradeUpdatesResponse>;
+  u.update = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newStreamTradeUpdatesResponse; m must not be used after.
+ */
+export function releaseStreamTradeUpdatesResponse(m: StreamTradeUpdatesResponse): void {
+  if (poolStreamTradeUpdatesResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.update !== undefined) releaseTradeUpdate(m.update);
+  poolStreamTradeUpdatesResponse.push(m);
 }
 
 /**

@@ -2,7 +2,8 @@
 // @generated from file oms/v1/trading.proto (package oms.v1, syntax proto3)
 /* eslint-disable */
 
-import { WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
+import type { Unset } from "../../../rpc/protobuf-wire.ts";
+import { POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
 import type { Account, Order, Position, TradeUpdate } from "./trading_pb.ts";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -130,11 +131,55 @@ export function encodeOrder(m: Order): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrder, for newOrder to hand out again. */
+const poolOrder: Order[] = [];
+
 /**
- * A oms.v1.Order with every field at its zero value, as create() makes it.
+ * A oms.v1.Order with every field at its zero value, as create() makes it: one given back by releaseOrder if there is one.
  */
 export function newOrder(): Order {
-  return { $typeName: "oms.v1.Order", id: "", clientOrderId: "", accountId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: "", limitPrice: "", stopPrice: "", status: 0, filledQty: "", filledAvgPrice: "", rejectReason: "", replaces: "", replacedBy: "", createdAt: undefined, updatedAt: undefined, filledAt: undefined, canceledAt: undefined, expiredAt: undefined, replacedAt: undefined, rejectedAt: undefined } as unknown as Order;
+  const m = poolOrder.pop();
+  if (m === undefined) return { $typeName: "oms.v1.Order", id: "", clientOrderId: "", accountId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: "", limitPrice: "", stopPrice: "", status: 0, filledQty: "", filledAvgPrice: "", rejectReason: "", replaces: "", replacedBy: "", createdAt: undefined, updatedAt: undefined, filledAt: undefined, canceledAt: undefined, expiredAt: undefined, replacedAt: undefined, rejectedAt: undefined } as unknown as Order;
+  const u = m as Unset<Order>;
+  u.id = "";
+  u.clientOrderId = "";
+  u.accountId = "";
+  u.symbol = "";
+  u.side = 0;
+  u.type = 0;
+  u.timeInForce = 0;
+  u.qty = "";
+  u.limitPrice = "";
+  u.stopPrice = "";
+  u.status = 0;
+  u.filledQty = "";
+  u.filledAvgPrice = "";
+  u.rejectReason = "";
+  u.replaces = "";
+  u.replacedBy = "";
+  u.createdAt = undefined;
+  u.updatedAt = undefined;
+  u.filledAt = undefined;
+  u.canceledAt = undefined;
+  u.expiredAt = undefined;
+  u.replacedAt = undefined;
+  u.rejectedAt = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrder; m must not be used after.
+ */
+export function releaseOrder(m: Order): void {
+  if (poolOrder.length >= POOL_MESSAGES_MAX) return;
+  if (m.createdAt !== undefined) releaseTimestamp(m.createdAt);
+  if (m.updatedAt !== undefined) releaseTimestamp(m.updatedAt);
+  if (m.filledAt !== undefined) releaseTimestamp(m.filledAt);
+  if (m.canceledAt !== undefined) releaseTimestamp(m.canceledAt);
+  if (m.expiredAt !== undefined) releaseTimestamp(m.expiredAt);
+  if (m.replacedAt !== undefined) releaseTimestamp(m.replacedAt);
+  if (m.rejectedAt !== undefined) releaseTimestamp(m.rejectedAt);
+  poolOrder.push(m);
 }
 
 /**
@@ -338,11 +383,32 @@ export function encodeAccount(m: Account): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseAccount, for newAccount to hand out again. */
+const poolAccount: Account[] = [];
+
 /**
- * A oms.v1.Account with every field at its zero value, as create() makes it.
+ * A oms.v1.Account with every field at its zero value, as create() makes it: one given back by releaseAccount if there is one.
  */
 export function newAccount(): Account {
-  return { $typeName: "oms.v1.Account", id: "", cash: "", reserved: "", buyingPower: "", equity: "", createdAt: undefined } as unknown as Account;
+  const m = poolAccount.pop();
+  if (m === undefined) return { $typeName: "oms.v1.Account", id: "", cash: "", reserved: "", buyingPower: "", equity: "", createdAt: undefined } as unknown as Account;
+  const u = m as Unset<Account>;
+  u.id = "";
+  u.cash = "";
+  u.reserved = "";
+  u.buyingPower = "";
+  u.equity = "";
+  u.createdAt = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newAccount; m must not be used after.
+ */
+export function releaseAccount(m: Account): void {
+  if (poolAccount.length >= POOL_MESSAGES_MAX) return;
+  if (m.createdAt !== undefined) releaseTimestamp(m.createdAt);
+  poolAccount.push(m);
 }
 
 /**
@@ -449,11 +515,33 @@ export function encodePosition(m: Position): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releasePosition, for newPosition to hand out again. */
+const poolPosition: Position[] = [];
+
 /**
- * A oms.v1.Position with every field at its zero value, as create() makes it.
+ * A oms.v1.Position with every field at its zero value, as create() makes it: one given back by releasePosition if there is one.
  */
 export function newPosition(): Position {
-  return { $typeName: "oms.v1.Position", symbol: "", qty: "", qtyAvailable: "", avgEntryPrice: "", costBasis: "", currentPrice: "", marketValue: "", unrealizedPl: "" };
+  const m = poolPosition.pop();
+  if (m === undefined) return { $typeName: "oms.v1.Position", symbol: "", qty: "", qtyAvailable: "", avgEntryPrice: "", costBasis: "", currentPrice: "", marketValue: "", unrealizedPl: "" };
+  const u = m as Unset<Position>;
+  u.symbol = "";
+  u.qty = "";
+  u.qtyAvailable = "";
+  u.avgEntryPrice = "";
+  u.costBasis = "";
+  u.currentPrice = "";
+  u.marketValue = "";
+  u.unrealizedPl = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newPosition; m must not be used after.
+ */
+export function releasePosition(m: Position): void {
+  if (poolPosition.length >= POOL_MESSAGES_MAX) return;
+  poolPosition.push(m);
 }
 
 /**
@@ -571,11 +659,35 @@ export function encodeTradeUpdate(m: TradeUpdate): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseTradeUpdate, for newTradeUpdate to hand out again. */
+const poolTradeUpdate: TradeUpdate[] = [];
+
 /**
- * A oms.v1.TradeUpdate with every field at its zero value, as create() makes it.
+ * A oms.v1.TradeUpdate with every field at its zero value, as create() makes it: one given back by releaseTradeUpdate if there is one.
  */
 export function newTradeUpdate(): TradeUpdate {
-  return { $typeName: "oms.v1.TradeUpdate", event: "", order: undefined, timestamp: undefined, executionId: "", price: "", qty: "", positionQty: "", sequence: 0n } as unknown as TradeUpdate;
+  const m = poolTradeUpdate.pop();
+  if (m === undefined) return { $typeName: "oms.v1.TradeUpdate", event: "", order: undefined, timestamp: undefined, executionId: "", price: "", qty: "", positionQty: "", sequence: 0n } as unknown as TradeUpdate;
+  const u = m as Unset<TradeUpdate>;
+  u.event = "";
+  u.order = undefined;
+  u.timestamp = undefined;
+  u.executionId = "";
+  u.price = "";
+  u.qty = "";
+  u.positionQty = "";
+  u.sequence = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newTradeUpdate; m must not be used after.
+ */
+export function releaseTradeUpdate(m: TradeUpdate): void {
+  if (poolTradeUpdate.length >= POOL_MESSAGES_MAX) return;
+  if (m.order !== undefined) releaseOrder(m.order);
+  if (m.timestamp !== undefined) releaseTimestamp(m.timestamp);
+  poolTradeUpdate.push(m);
 }
 
 /**
@@ -662,11 +774,27 @@ function writeTimestamp(w: WireWriter, m: Timestamp): void {
   }
 }
 
+/** Messages given back by releaseTimestamp, for newTimestamp to hand out again. */
+const poolTimestamp: Timestamp[] = [];
+
 /**
- * A google.protobuf.Timestamp with every field at its zero value, as create() makes it.
+ * A google.protobuf.Timestamp with every field at its zero value, as create() makes it: one given back by releaseTimestamp if there is one.
  */
 function newTimestamp(): Timestamp {
-  return { $typeName: "google.protobuf.Timestamp", seconds: 0n, nanos: 0 };
+  const m = poolTimestamp.pop();
+  if (m === undefined) return { $typeName: "google.protobuf.Timestamp", seconds: 0n, nanos: 0 };
+  const u = m as Unset<Timestamp>;
+  u.seconds = 0n;
+  u.nanos = 0;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newTimestamp; m must not be used after.
+ */
+function releaseTimestamp(m: Timestamp): void {
+  if (poolTimestamp.length >= POOL_MESSAGES_MAX) return;
+  poolTimestamp.push(m);
 }
 
 /**

@@ -2,11 +2,12 @@
 // @generated from file oms/internal/v1/node.proto (package oms.internal.v1, syntax proto3)
 /* eslint-disable */
 
-import { WireReader, WireWriter } from "../../../../rpc/protobuf-wire.ts";
+import type { Unset } from "../../../../rpc/protobuf-wire.ts";
+import { NO_CASE, POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../../rpc/protobuf-wire.ts";
 import type { ExecuteRequest, ExecuteResponse, NodeCommand, NodeError, NodeResult, StreamTradeUpdatesRequest, StreamTradeUpdatesResponse } from "./node_pb.ts";
-import { newCreateAccountRequest, newCreateAccountResponse, newDepositRequest, newDepositResponse, newGetAccountRequest, newGetAccountResponse, newListPositionsRequest, newListPositionsResponse, readCreateAccountRequest, readCreateAccountResponse, readDepositRequest, readDepositResponse, readGetAccountRequest, readGetAccountResponse, readListPositionsRequest, readListPositionsResponse, writeCreateAccountRequest, writeCreateAccountResponse, writeDepositRequest, writeDepositResponse, writeGetAccountRequest, writeGetAccountResponse, writeListPositionsRequest, writeListPositionsResponse } from "../../v1/account_service_wire.ts";
-import { newCancelOrderRequest, newCancelOrderResponse, newGetOrderRequest, newGetOrderResponse, newListOrdersRequest, newListOrdersResponse, newReplaceOrderRequest, newReplaceOrderResponse, newSubmitOrderRequest, newSubmitOrderResponse, readCancelOrderRequest, readCancelOrderResponse, readGetOrderRequest, readGetOrderResponse, readListOrdersRequest, readListOrdersResponse, readReplaceOrderRequest, readReplaceOrderResponse, readSubmitOrderRequest, readSubmitOrderResponse, writeCancelOrderRequest, writeCancelOrderResponse, writeGetOrderRequest, writeGetOrderResponse, writeListOrdersRequest, writeListOrdersResponse, writeReplaceOrderRequest, writeReplaceOrderResponse, writeSubmitOrderRequest, writeSubmitOrderResponse } from "../../v1/order_service_wire.ts";
-import { newTradeUpdate, readTradeUpdate, writeTradeUpdate } from "../../v1/trading_wire.ts";
+import { newCreateAccountRequest, newCreateAccountResponse, newDepositRequest, newDepositResponse, newGetAccountRequest, newGetAccountResponse, newListPositionsRequest, newListPositionsResponse, readCreateAccountRequest, readCreateAccountResponse, readDepositRequest, readDepositResponse, readGetAccountRequest, readGetAccountResponse, readListPositionsRequest, readListPositionsResponse, releaseCreateAccountRequest, releaseCreateAccountResponse, releaseDepositRequest, releaseDepositResponse, releaseGetAccountRequest, releaseGetAccountResponse, releaseListPositionsRequest, releaseListPositionsResponse, writeCreateAccountRequest, writeCreateAccountResponse, writeDepositRequest, writeDepositResponse, writeGetAccountRequest, writeGetAccountResponse, writeListPositionsRequest, writeListPositionsResponse } from "../../v1/account_service_wire.ts";
+import { newCancelOrderRequest, newCancelOrderResponse, newGetOrderRequest, newGetOrderResponse, newListOrdersRequest, newListOrdersResponse, newReplaceOrderRequest, newReplaceOrderResponse, newSubmitOrderRequest, newSubmitOrderResponse, readCancelOrderRequest, readCancelOrderResponse, readGetOrderRequest, readGetOrderResponse, readListOrdersRequest, readListOrdersResponse, readReplaceOrderRequest, readReplaceOrderResponse, readSubmitOrderRequest, readSubmitOrderResponse, releaseCancelOrderRequest, releaseCancelOrderResponse, releaseGetOrderRequest, releaseGetOrderResponse, releaseListOrdersRequest, releaseListOrdersResponse, releaseReplaceOrderRequest, releaseReplaceOrderResponse, releaseSubmitOrderRequest, releaseSubmitOrderResponse, writeCancelOrderRequest, writeCancelOrderResponse, writeGetOrderRequest, writeGetOrderResponse, writeListOrdersRequest, writeListOrdersResponse, writeReplaceOrderRequest, writeReplaceOrderResponse, writeSubmitOrderRequest, writeSubmitOrderResponse } from "../../v1/order_service_wire.ts";
+import { newTradeUpdate, readTradeUpdate, releaseTradeUpdate, writeTradeUpdate } from "../../v1/trading_wire.ts";
 
 const reader = new WireReader();
 const writer = new WireWriter();
@@ -32,11 +33,26 @@ export function encodeExecuteRequest(m: ExecuteRequest): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseExecuteRequest, for newExecuteRequest to hand out again. */
+const poolExecuteRequest: ExecuteRequest[] = [];
+
 /**
- * A oms.internal.v1.ExecuteRequest with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.ExecuteRequest with every field at its zero value, as create() makes it: one given back by releaseExecuteRequest if there is one.
  */
 export function newExecuteRequest(): ExecuteRequest {
-  return { $typeName: "oms.internal.v1.ExecuteRequest", commands: [] };
+  const m = poolExecuteRequest.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.ExecuteRequest", commands: [] };
+  m.commands.length = 0;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newExecuteRequest; m must not be used after.
+ */
+export function releaseExecuteRequest(m: ExecuteRequest): void {
+  if (poolExecuteRequest.length >= POOL_MESSAGES_MAX) return;
+  for (const item of m.commands) releaseNodeCommand(item);
+  poolExecuteRequest.push(m);
 }
 
 /**
@@ -92,11 +108,26 @@ export function encodeExecuteResponse(m: ExecuteResponse): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseExecuteResponse, for newExecuteResponse to hand out again. */
+const poolExecuteResponse: ExecuteResponse[] = [];
+
 /**
- * A oms.internal.v1.ExecuteResponse with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.ExecuteResponse with every field at its zero value, as create() makes it: one given back by releaseExecuteResponse if there is one.
  */
 export function newExecuteResponse(): ExecuteResponse {
-  return { $typeName: "oms.internal.v1.ExecuteResponse", results: [] };
+  const m = poolExecuteResponse.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.ExecuteResponse", results: [] };
+  m.results.length = 0;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newExecuteResponse; m must not be used after.
+ */
+export function releaseExecuteResponse(m: ExecuteResponse): void {
+  if (poolExecuteResponse.length >= POOL_MESSAGES_MAX) return;
+  for (const item of m.results) releaseNodeResult(item);
+  poolExecuteResponse.push(m);
 }
 
 /**
@@ -211,11 +242,56 @@ export function encodeNodeCommand(m: NodeCommand): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseNodeCommand, for newNodeCommand to hand out again. */
+const poolNodeCommand: NodeCommand[] = [];
+
 /**
- * A oms.internal.v1.NodeCommand with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.NodeCommand with every field at its zero value, as create() makes it: one given back by releaseNodeCommand if there is one.
  */
 export function newNodeCommand(): NodeCommand {
-  return { $typeName: "oms.internal.v1.NodeCommand", command: { case: undefined } };
+  const m = poolNodeCommand.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.NodeCommand", command: { case: undefined } };
+  const u = m as Unset<NodeCommand>;
+  u.command = NO_CASE;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newNodeCommand; m must not be used after.
+ */
+export function releaseNodeCommand(m: NodeCommand): void {
+  if (poolNodeCommand.length >= POOL_MESSAGES_MAX) return;
+  const command = m.command;
+  switch (command.case) {
+    case "createAccount":
+      releaseCreateAccountRequest(command.value);
+      break;
+    case "deposit":
+      releaseDepositRequest(command.value);
+      break;
+    case "getAccount":
+      releaseGetAccountRequest(command.value);
+      break;
+    case "listPositions":
+      releaseListPositionsRequest(command.value);
+      break;
+    case "submitOrder":
+      releaseSubmitOrderRequest(command.value);
+      break;
+    case "cancelOrder":
+      releaseCancelOrderRequest(command.value);
+      break;
+    case "replaceOrder":
+      releaseReplaceOrderRequest(command.value);
+      break;
+    case "getOrder":
+      releaseGetOrderRequest(command.value);
+      break;
+    case "listOrders":
+      releaseListOrdersRequest(command.value);
+      break;
+  }
+  poolNodeCommand.push(m);
 }
 
 /**
@@ -410,11 +486,59 @@ export function encodeNodeResult(m: NodeResult): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseNodeResult, for newNodeResult to hand out again. */
+const poolNodeResult: NodeResult[] = [];
+
 /**
- * A oms.internal.v1.NodeResult with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.NodeResult with every field at its zero value, as create() makes it: one given back by releaseNodeResult if there is one.
  */
 export function newNodeResult(): NodeResult {
-  return { $typeName: "oms.internal.v1.NodeResult", result: { case: undefined } };
+  const m = poolNodeResult.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.NodeResult", result: { case: undefined } };
+  const u = m as Unset<NodeResult>;
+  u.result = NO_CASE;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newNodeResult; m must not be used after.
+ */
+export function releaseNodeResult(m: NodeResult): void {
+  if (poolNodeResult.length >= POOL_MESSAGES_MAX) return;
+  const result = m.result;
+  switch (result.case) {
+    case "createAccount":
+      releaseCreateAccountResponse(result.value);
+      break;
+    case "deposit":
+      releaseDepositResponse(result.value);
+      break;
+    case "getAccount":
+      releaseGetAccountResponse(result.value);
+      break;
+    case "listPositions":
+      releaseListPositionsResponse(result.value);
+      break;
+    case "submitOrder":
+      releaseSubmitOrderResponse(result.value);
+      break;
+    case "cancelOrder":
+      releaseCancelOrderResponse(result.value);
+      break;
+    case "replaceOrder":
+      releaseReplaceOrderResponse(result.value);
+      break;
+    case "getOrder":
+      releaseGetOrderResponse(result.value);
+      break;
+    case "listOrders":
+      releaseListOrdersResponse(result.value);
+      break;
+    case "error":
+      releaseNodeError(result.value);
+      break;
+  }
+  poolNodeResult.push(m);
 }
 
 /**
@@ -554,11 +678,27 @@ export function encodeNodeError(m: NodeError): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseNodeError, for newNodeError to hand out again. */
+const poolNodeError: NodeError[] = [];
+
 /**
- * A oms.internal.v1.NodeError with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.NodeError with every field at its zero value, as create() makes it: one given back by releaseNodeError if there is one.
  */
 export function newNodeError(): NodeError {
-  return { $typeName: "oms.internal.v1.NodeError", code: 0, message: "" };
+  const m = poolNodeError.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.NodeError", code: 0, message: "" };
+  const u = m as Unset<NodeError>;
+  u.code = 0;
+  u.message = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newNodeError; m must not be used after.
+ */
+export function releaseNodeError(m: NodeError): void {
+  if (poolNodeError.length >= POOL_MESSAGES_MAX) return;
+  poolNodeError.push(m);
 }
 
 /**
@@ -614,11 +754,26 @@ export function encodeStreamTradeUpdatesRequest(m: StreamTradeUpdatesRequest): U
   return writer.finish();
 }
 
+/** Messages given back by releaseStreamTradeUpdatesRequest, for newStreamTradeUpdatesRequest to hand out again. */
+const poolStreamTradeUpdatesRequest: StreamTradeUpdatesRequest[] = [];
+
 /**
- * A oms.internal.v1.StreamTradeUpdatesRequest with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.StreamTradeUpdatesRequest with every field at its zero value, as create() makes it: one given back by releaseStreamTradeUpdatesRequest if there is one.
  */
 export function newStreamTradeUpdatesRequest(): StreamTradeUpdatesRequest {
-  return { $typeName: "oms.internal.v1.StreamTradeUpdatesRequest", accountId: "" };
+  const m = poolStreamTradeUpdatesRequest.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.StreamTradeUpdatesRequest", accountId: "" };
+  const u = m as Unset<StreamTradeUpdatesRequest>;
+  u.accountId = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newStreamTradeUpdatesRequest; m must not be used after.
+ */
+export function releaseStreamTradeUpdatesRequest(m: StreamTradeUpdatesRequest): void {
+  if (poolStreamTradeUpdatesRequest.length >= POOL_MESSAGES_MAX) return;
+  poolStreamTradeUpdatesRequest.push(m);
 }
 
 /**
@@ -671,11 +826,27 @@ export function encodeStreamTradeUpdatesResponse(m: StreamTradeUpdatesResponse):
   return writer.finish();
 }
 
+/** Messages given back by releaseStreamTradeUpdatesResponse, for newStreamTradeUpdatesResponse to hand out again. */
+const poolStreamTradeUpdatesResponse: StreamTradeUpdatesResponse[] = [];
+
 /**
- * A oms.internal.v1.StreamTradeUpdatesResponse with every field at its zero value, as create() makes it.
+ * A oms.internal.v1.StreamTradeUpdatesResponse with every field at its zero value, as create() makes it: one given back by releaseStreamTradeUpdatesResponse if there is one.
  */
 export function newStreamTradeUpdatesResponse(): StreamTradeUpdatesResponse {
-  return { $typeName: "oms.internal.v1.StreamTradeUpdatesResponse", update: undefined } as unknown as StreamTradeUpdatesResponse;
+  const m = poolStreamTradeUpdatesResponse.pop();
+  if (m === undefined) return { $typeName: "oms.internal.v1.StreamTradeUpdatesResponse", update: undefined } as unknown as StreamTradeUpdatesResponse;
+  const u = m as Unset<StreamTradeUpdatesResponse>;
+  u.update = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newStreamTradeUpdatesResponse; m must not be used after.
+ */
+export function releaseStreamTradeUpdatesResponse(m: StreamTradeUpdatesResponse): void {
+  if (poolStreamTradeUpdatesResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.update !== undefined) releaseTradeUpdate(m.update);
+  poolStreamTradeUpdatesResponse.push(m);
 }
 
 /**

@@ -2,7 +2,8 @@
 // @generated from file oms/log/v1/events.proto (package oms.log.v1, syntax proto3)
 /* eslint-disable */
 
-import { WireReader, WireWriter } from "../../../../rpc/protobuf-wire.ts";
+import type { Unset } from "../../../../rpc/protobuf-wire.ts";
+import { NO_CASE, POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../../rpc/protobuf-wire.ts";
 import type { AccountCreated, CashDeposited, Event, OrderAccepted, OrderCanceled, OrderCancelRequested, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderReplaceRejected, OrderReplaceRequested, OrderTerms, Record, RecordHeader } from "./events_pb.ts";
 
 const reader = new WireReader();
@@ -39,11 +40,29 @@ export function encodeRecordHeader(m: RecordHeader): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseRecordHeader, for newRecordHeader to hand out again. */
+const poolRecordHeader: RecordHeader[] = [];
+
 /**
- * A oms.log.v1.RecordHeader with every field at its zero value, as create() makes it.
+ * A oms.log.v1.RecordHeader with every field at its zero value, as create() makes it: one given back by releaseRecordHeader if there is one.
  */
 export function newRecordHeader(): RecordHeader {
-  return { $typeName: "oms.log.v1.RecordHeader", formatVersion: 0, shard: 0, epoch: 0n, sequence: 0n };
+  const m = poolRecordHeader.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.RecordHeader", formatVersion: 0, shard: 0, epoch: 0n, sequence: 0n };
+  const u = m as Unset<RecordHeader>;
+  u.formatVersion = 0;
+  u.shard = 0;
+  u.epoch = 0n;
+  u.sequence = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newRecordHeader; m must not be used after.
+ */
+export function releaseRecordHeader(m: RecordHeader): void {
+  if (poolRecordHeader.length >= POOL_MESSAGES_MAX) return;
+  poolRecordHeader.push(m);
 }
 
 /**
@@ -121,11 +140,30 @@ export function encodeRecord(m: Record): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseRecord, for newRecord to hand out again. */
+const poolRecord: Record[] = [];
+
 /**
- * A oms.log.v1.Record with every field at its zero value, as create() makes it.
+ * A oms.log.v1.Record with every field at its zero value, as create() makes it: one given back by releaseRecord if there is one.
  */
 export function newRecord(): Record {
-  return { $typeName: "oms.log.v1.Record", header: undefined, accountId: "", events: [] } as unknown as Record;
+  const m = poolRecord.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.Record", header: undefined, accountId: "", events: [] } as unknown as Record;
+  const u = m as Unset<Record>;
+  u.header = undefined;
+  u.accountId = "";
+  m.events.length = 0;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newRecord; m must not be used after.
+ */
+export function releaseRecord(m: Record): void {
+  if (poolRecord.length >= POOL_MESSAGES_MAX) return;
+  if (m.header !== undefined) releaseRecordHeader(m.header);
+  for (const item of m.events) releaseEvent(item);
+  poolRecord.push(m);
 }
 
 /**
@@ -267,11 +305,62 @@ export function encodeEvent(m: Event): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseEvent, for newEvent to hand out again. */
+const poolEvent: Event[] = [];
+
 /**
- * A oms.log.v1.Event with every field at its zero value, as create() makes it.
+ * A oms.log.v1.Event with every field at its zero value, as create() makes it: one given back by releaseEvent if there is one.
  */
 export function newEvent(): Event {
-  return { $typeName: "oms.log.v1.Event", kind: { case: undefined } };
+  const m = poolEvent.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.Event", kind: { case: undefined } };
+  const u = m as Unset<Event>;
+  u.kind = NO_CASE;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newEvent; m must not be used after.
+ */
+export function releaseEvent(m: Event): void {
+  if (poolEvent.length >= POOL_MESSAGES_MAX) return;
+  const kind = m.kind;
+  switch (kind.case) {
+    case "accountCreated":
+      releaseAccountCreated(kind.value);
+      break;
+    case "cashDeposited":
+      releaseCashDeposited(kind.value);
+      break;
+    case "orderAccepted":
+      releaseOrderAccepted(kind.value);
+      break;
+    case "orderCancelRequested":
+      releaseOrderCancelRequested(kind.value);
+      break;
+    case "orderReplaceRequested":
+      releaseOrderReplaceRequested(kind.value);
+      break;
+    case "orderFilled":
+      releaseOrderFilled(kind.value);
+      break;
+    case "orderCanceled":
+      releaseOrderCanceled(kind.value);
+      break;
+    case "orderExpired":
+      releaseOrderExpired(kind.value);
+      break;
+    case "orderRejected":
+      releaseOrderRejected(kind.value);
+      break;
+    case "orderReplaced":
+      releaseOrderReplaced(kind.value);
+      break;
+    case "orderReplaceRejected":
+      releaseOrderReplaceRejected(kind.value);
+      break;
+  }
+  poolEvent.push(m);
 }
 
 /**
@@ -456,11 +545,36 @@ export function encodeOrderTerms(m: OrderTerms): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderTerms, for newOrderTerms to hand out again. */
+const poolOrderTerms: OrderTerms[] = [];
+
 /**
- * A oms.log.v1.OrderTerms with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderTerms with every field at its zero value, as create() makes it: one given back by releaseOrderTerms if there is one.
  */
 export function newOrderTerms(): OrderTerms {
-  return { $typeName: "oms.log.v1.OrderTerms", id: "", clientOrderId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: 0n, limitPriceE4: undefined, stopPriceE4: undefined, collarPriceE4: undefined, replaces: undefined } as unknown as OrderTerms;
+  const m = poolOrderTerms.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderTerms", id: "", clientOrderId: "", symbol: "", side: 0, type: 0, timeInForce: 0, qty: 0n, limitPriceE4: undefined, stopPriceE4: undefined, collarPriceE4: undefined, replaces: undefined } as unknown as OrderTerms;
+  const u = m as Unset<OrderTerms>;
+  u.id = "";
+  u.clientOrderId = "";
+  u.symbol = "";
+  u.side = 0;
+  u.type = 0;
+  u.timeInForce = 0;
+  u.qty = 0n;
+  u.limitPriceE4 = undefined;
+  u.stopPriceE4 = undefined;
+  u.collarPriceE4 = undefined;
+  u.replaces = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderTerms; m must not be used after.
+ */
+export function releaseOrderTerms(m: OrderTerms): void {
+  if (poolOrderTerms.length >= POOL_MESSAGES_MAX) return;
+  poolOrderTerms.push(m);
 }
 
 /**
@@ -561,11 +675,26 @@ export function encodeAccountCreated(m: AccountCreated): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseAccountCreated, for newAccountCreated to hand out again. */
+const poolAccountCreated: AccountCreated[] = [];
+
 /**
- * A oms.log.v1.AccountCreated with every field at its zero value, as create() makes it.
+ * A oms.log.v1.AccountCreated with every field at its zero value, as create() makes it: one given back by releaseAccountCreated if there is one.
  */
 export function newAccountCreated(): AccountCreated {
-  return { $typeName: "oms.log.v1.AccountCreated", atMs: 0n };
+  const m = poolAccountCreated.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.AccountCreated", atMs: 0n };
+  const u = m as Unset<AccountCreated>;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newAccountCreated; m must not be used after.
+ */
+export function releaseAccountCreated(m: AccountCreated): void {
+  if (poolAccountCreated.length >= POOL_MESSAGES_MAX) return;
+  poolAccountCreated.push(m);
 }
 
 /**
@@ -620,11 +749,27 @@ export function encodeCashDeposited(m: CashDeposited): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseCashDeposited, for newCashDeposited to hand out again. */
+const poolCashDeposited: CashDeposited[] = [];
+
 /**
- * A oms.log.v1.CashDeposited with every field at its zero value, as create() makes it.
+ * A oms.log.v1.CashDeposited with every field at its zero value, as create() makes it: one given back by releaseCashDeposited if there is one.
  */
 export function newCashDeposited(): CashDeposited {
-  return { $typeName: "oms.log.v1.CashDeposited", amountE4: 0n, atMs: 0n };
+  const m = poolCashDeposited.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.CashDeposited", amountE4: 0n, atMs: 0n };
+  const u = m as Unset<CashDeposited>;
+  u.amountE4 = 0n;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newCashDeposited; m must not be used after.
+ */
+export function releaseCashDeposited(m: CashDeposited): void {
+  if (poolCashDeposited.length >= POOL_MESSAGES_MAX) return;
+  poolCashDeposited.push(m);
 }
 
 /**
@@ -694,11 +839,30 @@ export function encodeOrderAccepted(m: OrderAccepted): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderAccepted, for newOrderAccepted to hand out again. */
+const poolOrderAccepted: OrderAccepted[] = [];
+
 /**
- * A oms.log.v1.OrderAccepted with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderAccepted with every field at its zero value, as create() makes it: one given back by releaseOrderAccepted if there is one.
  */
 export function newOrderAccepted(): OrderAccepted {
-  return { $typeName: "oms.log.v1.OrderAccepted", terms: undefined, holdCashE4: 0n, holdQty: 0n, atMs: 0n } as unknown as OrderAccepted;
+  const m = poolOrderAccepted.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderAccepted", terms: undefined, holdCashE4: 0n, holdQty: 0n, atMs: 0n } as unknown as OrderAccepted;
+  const u = m as Unset<OrderAccepted>;
+  u.terms = undefined;
+  u.holdCashE4 = 0n;
+  u.holdQty = 0n;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderAccepted; m must not be used after.
+ */
+export function releaseOrderAccepted(m: OrderAccepted): void {
+  if (poolOrderAccepted.length >= POOL_MESSAGES_MAX) return;
+  if (m.terms !== undefined) releaseOrderTerms(m.terms);
+  poolOrderAccepted.push(m);
 }
 
 /**
@@ -771,11 +935,27 @@ export function encodeOrderCancelRequested(m: OrderCancelRequested): Uint8Array 
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderCancelRequested, for newOrderCancelRequested to hand out again. */
+const poolOrderCancelRequested: OrderCancelRequested[] = [];
+
 /**
- * A oms.log.v1.OrderCancelRequested with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderCancelRequested with every field at its zero value, as create() makes it: one given back by releaseOrderCancelRequested if there is one.
  */
 export function newOrderCancelRequested(): OrderCancelRequested {
-  return { $typeName: "oms.log.v1.OrderCancelRequested", orderId: "", atMs: 0n };
+  const m = poolOrderCancelRequested.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderCancelRequested", orderId: "", atMs: 0n };
+  const u = m as Unset<OrderCancelRequested>;
+  u.orderId = "";
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderCancelRequested; m must not be used after.
+ */
+export function releaseOrderCancelRequested(m: OrderCancelRequested): void {
+  if (poolOrderCancelRequested.length >= POOL_MESSAGES_MAX) return;
+  poolOrderCancelRequested.push(m);
 }
 
 /**
@@ -849,11 +1029,31 @@ export function encodeOrderReplaceRequested(m: OrderReplaceRequested): Uint8Arra
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderReplaceRequested, for newOrderReplaceRequested to hand out again. */
+const poolOrderReplaceRequested: OrderReplaceRequested[] = [];
+
 /**
- * A oms.log.v1.OrderReplaceRequested with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderReplaceRequested with every field at its zero value, as create() makes it: one given back by releaseOrderReplaceRequested if there is one.
  */
 export function newOrderReplaceRequested(): OrderReplaceRequested {
-  return { $typeName: "oms.log.v1.OrderReplaceRequested", orderId: "", terms: undefined, holdCashE4: 0n, holdQty: 0n, atMs: 0n } as unknown as OrderReplaceRequested;
+  const m = poolOrderReplaceRequested.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderReplaceRequested", orderId: "", terms: undefined, holdCashE4: 0n, holdQty: 0n, atMs: 0n } as unknown as OrderReplaceRequested;
+  const u = m as Unset<OrderReplaceRequested>;
+  u.orderId = "";
+  u.terms = undefined;
+  u.holdCashE4 = 0n;
+  u.holdQty = 0n;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderReplaceRequested; m must not be used after.
+ */
+export function releaseOrderReplaceRequested(m: OrderReplaceRequested): void {
+  if (poolOrderReplaceRequested.length >= POOL_MESSAGES_MAX) return;
+  if (m.terms !== undefined) releaseOrderTerms(m.terms);
+  poolOrderReplaceRequested.push(m);
 }
 
 /**
@@ -943,11 +1143,30 @@ export function encodeOrderFilled(m: OrderFilled): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderFilled, for newOrderFilled to hand out again. */
+const poolOrderFilled: OrderFilled[] = [];
+
 /**
- * A oms.log.v1.OrderFilled with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderFilled with every field at its zero value, as create() makes it: one given back by releaseOrderFilled if there is one.
  */
 export function newOrderFilled(): OrderFilled {
-  return { $typeName: "oms.log.v1.OrderFilled", orderId: "", executionSeq: 0n, qty: 0n, priceE4: 0n, atMs: 0n };
+  const m = poolOrderFilled.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderFilled", orderId: "", executionSeq: 0n, qty: 0n, priceE4: 0n, atMs: 0n };
+  const u = m as Unset<OrderFilled>;
+  u.orderId = "";
+  u.executionSeq = 0n;
+  u.qty = 0n;
+  u.priceE4 = 0n;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderFilled; m must not be used after.
+ */
+export function releaseOrderFilled(m: OrderFilled): void {
+  if (poolOrderFilled.length >= POOL_MESSAGES_MAX) return;
+  poolOrderFilled.push(m);
 }
 
 /**
@@ -1026,11 +1245,28 @@ export function encodeOrderCanceled(m: OrderCanceled): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderCanceled, for newOrderCanceled to hand out again. */
+const poolOrderCanceled: OrderCanceled[] = [];
+
 /**
- * A oms.log.v1.OrderCanceled with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderCanceled with every field at its zero value, as create() makes it: one given back by releaseOrderCanceled if there is one.
  */
 export function newOrderCanceled(): OrderCanceled {
-  return { $typeName: "oms.log.v1.OrderCanceled", orderId: "", reason: "", atMs: 0n };
+  const m = poolOrderCanceled.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderCanceled", orderId: "", reason: "", atMs: 0n };
+  const u = m as Unset<OrderCanceled>;
+  u.orderId = "";
+  u.reason = "";
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderCanceled; m must not be used after.
+ */
+export function releaseOrderCanceled(m: OrderCanceled): void {
+  if (poolOrderCanceled.length >= POOL_MESSAGES_MAX) return;
+  poolOrderCanceled.push(m);
 }
 
 /**
@@ -1095,11 +1331,27 @@ export function encodeOrderExpired(m: OrderExpired): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderExpired, for newOrderExpired to hand out again. */
+const poolOrderExpired: OrderExpired[] = [];
+
 /**
- * A oms.log.v1.OrderExpired with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderExpired with every field at its zero value, as create() makes it: one given back by releaseOrderExpired if there is one.
  */
 export function newOrderExpired(): OrderExpired {
-  return { $typeName: "oms.log.v1.OrderExpired", orderId: "", atMs: 0n };
+  const m = poolOrderExpired.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderExpired", orderId: "", atMs: 0n };
+  const u = m as Unset<OrderExpired>;
+  u.orderId = "";
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderExpired; m must not be used after.
+ */
+export function releaseOrderExpired(m: OrderExpired): void {
+  if (poolOrderExpired.length >= POOL_MESSAGES_MAX) return;
+  poolOrderExpired.push(m);
 }
 
 /**
@@ -1163,11 +1415,28 @@ export function encodeOrderRejected(m: OrderRejected): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderRejected, for newOrderRejected to hand out again. */
+const poolOrderRejected: OrderRejected[] = [];
+
 /**
- * A oms.log.v1.OrderRejected with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderRejected with every field at its zero value, as create() makes it: one given back by releaseOrderRejected if there is one.
  */
 export function newOrderRejected(): OrderRejected {
-  return { $typeName: "oms.log.v1.OrderRejected", orderId: "", reason: "", atMs: 0n };
+  const m = poolOrderRejected.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderRejected", orderId: "", reason: "", atMs: 0n };
+  const u = m as Unset<OrderRejected>;
+  u.orderId = "";
+  u.reason = "";
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderRejected; m must not be used after.
+ */
+export function releaseOrderRejected(m: OrderRejected): void {
+  if (poolOrderRejected.length >= POOL_MESSAGES_MAX) return;
+  poolOrderRejected.push(m);
 }
 
 /**
@@ -1236,11 +1505,28 @@ export function encodeOrderReplaced(m: OrderReplaced): Uint8Array {
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderReplaced, for newOrderReplaced to hand out again. */
+const poolOrderReplaced: OrderReplaced[] = [];
+
 /**
- * A oms.log.v1.OrderReplaced with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderReplaced with every field at its zero value, as create() makes it: one given back by releaseOrderReplaced if there is one.
  */
 export function newOrderReplaced(): OrderReplaced {
-  return { $typeName: "oms.log.v1.OrderReplaced", orderId: "", newOrderId: "", atMs: 0n };
+  const m = poolOrderReplaced.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderReplaced", orderId: "", newOrderId: "", atMs: 0n };
+  const u = m as Unset<OrderReplaced>;
+  u.orderId = "";
+  u.newOrderId = "";
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderReplaced; m must not be used after.
+ */
+export function releaseOrderReplaced(m: OrderReplaced): void {
+  if (poolOrderReplaced.length >= POOL_MESSAGES_MAX) return;
+  poolOrderReplaced.push(m);
 }
 
 /**
@@ -1313,11 +1599,29 @@ export function encodeOrderReplaceRejected(m: OrderReplaceRejected): Uint8Array 
   return writer.finish();
 }
 
+/** Messages given back by releaseOrderReplaceRejected, for newOrderReplaceRejected to hand out again. */
+const poolOrderReplaceRejected: OrderReplaceRejected[] = [];
+
 /**
- * A oms.log.v1.OrderReplaceRejected with every field at its zero value, as create() makes it.
+ * A oms.log.v1.OrderReplaceRejected with every field at its zero value, as create() makes it: one given back by releaseOrderReplaceRejected if there is one.
  */
 export function newOrderReplaceRejected(): OrderReplaceRejected {
-  return { $typeName: "oms.log.v1.OrderReplaceRejected", orderId: "", newOrderId: "", reason: "", atMs: 0n };
+  const m = poolOrderReplaceRejected.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.OrderReplaceRejected", orderId: "", newOrderId: "", reason: "", atMs: 0n };
+  const u = m as Unset<OrderReplaceRejected>;
+  u.orderId = "";
+  u.newOrderId = "";
+  u.reason = "";
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newOrderReplaceRejected; m must not be used after.
+ */
+export function releaseOrderReplaceRejected(m: OrderReplaceRejected): void {
+  if (poolOrderReplaceRejected.length >= POOL_MESSAGES_MAX) return;
+  poolOrderReplaceRejected.push(m);
 }
 
 /**
