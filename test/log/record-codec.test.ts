@@ -7,7 +7,7 @@ import type { OrderTerms } from "../../src/core/order.ts";
 import type { LogRecord } from "../../src/log/event-log.ts";
 import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
 import { OrderAcceptedSchema, type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
-import { eventArbitrary, headerArbitrary, text } from "./record-arbitraries.ts";
+import { eventArbitrary, headerArbitrary, text, wireRecordArbitrary } from "./record-arbitraries.ts";
 
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -72,6 +72,24 @@ describe("record codec", () => {
         expect(decoded.record).toEqual({ accountId, events });
       }),
       { numRuns: 500, seed: 20_240_611 },
+    );
+  });
+
+  test("any Record the schema can hold is read as a record that encodes back to it, or refused as a log record", () => {
+    fc.assert(
+      fc.property(wireRecordArbitrary, (init) => {
+        const bytes = wireRecord(init);
+        let read: ReturnType<typeof decodeRecord>;
+        try {
+          read = decodeRecord(bytes);
+        } catch (error) {
+          expect((error as Error).constructor).toBe(Error);
+          expect((error as Error).message).toStartWith("log record: ");
+          return;
+        }
+        expect(decodeRecord(encodeRecord(read.header, read.record))).toEqual(read);
+      }),
+      { numRuns: 1000, seed: 20_261_206 },
     );
   });
 
