@@ -13,6 +13,7 @@
 // Every order is a DAY limit buy of 1 share at $100, below every listed price: it rests at the
 // manual venue and never fills, so each order is exactly one log record.
 import { create } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -342,11 +343,8 @@ async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promis
         },
       },
     });
-    const result = await link.call(command);
-    if (result.result.case !== "submitOrder") {
-      const why = result.result.case === "error" ? result.result.value.message : String(result.result.case);
-      throw new Error(`order ${index} answered ${why}`);
-    }
+    const result = (await link.answer(command)).valueOf("submitOrder");
+    if (result instanceof ConnectError) throw new Error(`order ${index} answered ${result.rawMessage}`);
   };
   try {
     return await work(send);

@@ -4,7 +4,7 @@
 // machinery (async iterables, abort signals, interceptors), and the balancer does nothing per
 // call but decode, route and encode. gRPC and gRPC-web calls of the same methods go to
 // connect-es (public-services.ts), through the same routing (route-command.ts).
-import { fromBinary, fromJson, toBinary, toJsonString, type DescMessage, type DescService, type JsonValue } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, toJsonString, type DescMessage, type DescService, type JsonValue } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
@@ -15,6 +15,7 @@ import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import { connectUnaryCallOf } from "../rpc/protocol-connect/unary-request.ts";
 import { protocolFamilyOf } from "../rpc/protocol-grpc/content-type.ts";
 import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
+import type { ResultCase } from "./node-answer.ts";
 import { resultOf, routedAnswer, type CommandCase } from "./route-command.ts";
 import type { RoutingTable } from "./routing-table.ts";
 import { edgeMetrics } from "../metrics/balancer-metrics.ts";
@@ -23,9 +24,8 @@ interface UnaryMethod {
   input: DescMessage;
   output: DescMessage;
   commandCase: CommandCase["case"];
-  /** The NodeCommand field that carries this method's request, and the NodeResult field of its response. */
+  /** The NodeCommand field that carries this method's request. */
   commandField: number;
-  resultField: number;
   /** Marked NO_SIDE_EFFECTS in proto/: Connect GET is allowed. */
   readOnly: boolean;
   /** "oms.v1.OrderService/SubmitOrder": the method's label in metrics. */
@@ -42,12 +42,11 @@ function methodsOf(...services: DescService[]): Map<string, UnaryMethod> {
     for (const method of service.methods) {
       if (method.methodKind !== "unary") continue;
       const commandCase = method.localName as CommandCase["case"];
-      const resultField = NodeResultSchema.fields.find((field) => field.localName === commandCase)?.number;
-      if (resultField === undefined) throw new Error(`Connect unary: NodeResult has no field for ${method.name}`);
+      if (!NodeResultSchema.fields.some((field) => field.localName === commandCase)) throw new Error(`Connect unary: NodeResult has no field for ${method.name}`);
       const commandField = nodeCommandField(method.localName);
       const readOnly = method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
       const procedure = `${service.typeName}/${method.name}`;
-      table.set(`/${procedure}`, { input: method.input, output: method.output, commandCase, commandField, resultField, readOnly, procedure });
+      table.set(`/${procedure}`, { input: method.input, output: method.output, commandCase, commandField, readOnly, procedure });
     }
   }
   return table;
@@ -119,10 +118,8 @@ async function answer(
     const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand);
     const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
     // The node encoded the response already; a binary client gets those bytes as they are.
-    const encoded = json ? null : answer.encodedValueOf(method.resultField);
-    if (encoded !== null) return encoded;
-    const output = resultOf(answer, method.commandCase);
-    return json ? toJsonString(method.output, output as never) : toBinary(method.output, output as never);
+    if (!json) return answer.valueOf(method.commandCase as ResultCase);
+    return toJsonString(method.output, resultOf(answer, method.commandCase) as never);
   } catch (error) {
     return ConnectError.from(error);
   }

@@ -12,7 +12,6 @@ import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1
 import {
   NodeService,
   type NodeCommand,
-  type NodeResult,
   NodeCommandSchema,
   ExecuteRequestSchema,
   ExecuteResponseSchema,
@@ -88,10 +87,6 @@ export class NodeLink {
   /** Batches and commands sent to the node so far: their ratio is the mean batch size. */
   get sent(): { batches: number; commands: number } {
     return { batches: this.batchesSent, commands: this.commandsSent };
-  }
-
-  call(command: NodeCommand): Promise<NodeResult> {
-    return this.answer(command).then((answer) => answer.decode());
   }
 
   /** The node's answer still encoded: a binary client may get its bytes as they are. */

@@ -4,7 +4,6 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
 import { NodeCommandSchema, type NodeResult } from "../gen/oms/internal/v1/node_pb.ts";
-import { connectErrorOfNodeError } from "../rpc/errors.ts";
 import type { NodeAnswer } from "./node-answer.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
@@ -34,11 +33,6 @@ export function routedAnswer(routing: RoutingTable, command: CommandCase, encode
 
 /** The result of the case asked for, or the node's refusal thrown as a ConnectError. */
 export function resultOf<K extends CommandCase["case"]>(answer: NodeAnswer, commandCase: K): Extract<ResultCase, { case: K }>["value"] {
-  const result = answer.decode();
-  if (result.result.case === "error") throw connectErrorOfNodeError(result.result.value);
-  if (result.result.case !== commandCase) {
-    throw new ConnectError(`node answered ${String(result.result.case)} to ${commandCase}`, Code.Internal);
-  }
-  // The case was checked just above; TypeScript cannot narrow a generic oneof by it.
-  return result.result.value as never;
+  // A command's case and its result's case share their names; TypeScript cannot relate the generic ones.
+  return answer.resultOf(commandCase as Exclude<K, undefined>) as never;
 }

@@ -17,10 +17,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
-import { toBinary } from "@bufbuild/protobuf";
-import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
-import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
 import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import { EnvelopeReader } from "../rpc/protocol/envelope-reader.ts";
 import { StreamAnswer } from "../rpc/protocol/stream-answer.ts";
@@ -29,14 +26,11 @@ import { AccountAnswerOrder, type InAccountOrder } from "./account-answer-order.
 import type { NodeAnswer } from "./node-answer.ts";
 import { encodedNodeCommand, nodeCommandField } from "./node-command-bytes.ts";
 import type { SentCommand } from "./node-link.ts";
-import { resultOf } from "./route-command.ts";
 import {
-  encodedOrderOf,
   encodedRefusal,
   orderAnswerBytes,
   orderOfResponse,
   orderRequestOf,
-  soleFieldOf,
   writeOrderAnswer,
   type OrderRequest,
 } from "./submit-orders-bytes.ts";
@@ -52,8 +46,6 @@ export const STREAM_ORDERS_IN_FLIGHT_MAX = 1024;
 
 const SUBMIT_ORDERS_PATH = `/${OrderService.typeName}/${OrderService.method.submitOrders.name}`;
 const SUBMIT_ORDER_COMMAND_FIELD = nodeCommandField("submitOrder");
-/** NodeResult.submit_order's key (field number << 3 | length-delimited). */
-const SUBMIT_ORDER_RESULT_KEY = (NodeResultSchema.field.submitOrder.number << 3) | 2;
 
 /** Hands one order's command to the node that owns `accountId` (NodeLink.send). */
 export type SendOrder = (accountId: string, command: SentCommand) => void;
@@ -344,15 +336,8 @@ class OrderStreamSession {
 
 /** The Order bytes of a node's answer to SubmitOrder, or its refusal. */
 function orderOfAnswer(answer: NodeAnswer): Uint8Array | ConnectError {
-  const response = soleFieldOf(answer.bytes, SUBMIT_ORDER_RESULT_KEY);
-  if (response !== null) return encodedOrderOf(response) ?? orderOfResponse(response);
-  try {
-    const decoded = resultOf(answer, "submitOrder");
-    if (decoded.order === undefined) return new ConnectError("node answered SubmitOrder without an order", Code.Internal);
-    return toBinary(OrderSchema, decoded.order);
-  } catch (error) {
-    return ConnectError.from(error);
-  }
+  const response = answer.valueOf("submitOrder");
+  return response instanceof ConnectError ? response : orderOfResponse(response);
 }
 
 

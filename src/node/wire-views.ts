@@ -7,7 +7,6 @@ import { divideRounded, formatCash, type Price } from "../core/money.ts";
 import { closedAtMs, type Order, type OrderStatus as CoreStatus, type OrderType as CoreType, type Side as CoreSide, type TimeInForce as CoreTif } from "../core/order.ts";
 import {
   AccountSchema,
-  OrderSchema,
   OrderStatus,
   OrderType,
   PositionSchema,
@@ -46,8 +45,15 @@ export const STATUS_TO_WIRE: Record<CoreStatus, OrderStatus> = {
   pending_new: OrderStatus.PENDING_NEW,
 };
 
+/**
+ * The order as oms.v1.Order shows it. Built as a plain object of protobuf-es's shape rather than
+ * by create(): every answer to an order command renders one, and create()'s reflection cost more
+ * than encoding it. An unset time is an own property holding undefined, which protobuf-es and
+ * the generated encoder leave out as they do an absent one (one object shape for every order).
+ */
 export function orderView(order: Order): OrderView {
-  return create(OrderSchema, {
+  const view: ViewFields<OrderView> = {
+    $typeName: "oms.v1.Order",
     id: order.id,
     clientOrderId: order.clientOrderId,
     accountId: order.accountId,
@@ -64,18 +70,28 @@ export function orderView(order: Order): OrderView {
     rejectReason: order.rejectReason,
     replaces: order.replaces ?? "",
     replacedBy: order.replacedBy ?? "",
-    createdAt: timestampFromMs(order.createdAtMs),
-    updatedAt: timestampFromMs(order.updatedAtMs),
-    ...optionalTime("filledAt", closedAtMs(order, "filled")),
-    ...optionalTime("canceledAt", closedAtMs(order, "canceled")),
-    ...optionalTime("expiredAt", closedAtMs(order, "expired")),
-    ...optionalTime("replacedAt", closedAtMs(order, "replaced")),
-    ...optionalTime("rejectedAt", closedAtMs(order, "rejected")),
-  });
+    createdAt: timestampOfMs(order.createdAtMs),
+    updatedAt: timestampOfMs(order.updatedAtMs),
+    filledAt: optionalTimestamp(closedAtMs(order, "filled")),
+    canceledAt: optionalTimestamp(closedAtMs(order, "canceled")),
+    expiredAt: optionalTimestamp(closedAtMs(order, "expired")),
+    replacedAt: optionalTimestamp(closedAtMs(order, "replaced")),
+    rejectedAt: optionalTimestamp(closedAtMs(order, "rejected")),
+  };
+  return view as OrderView;
 }
 
-function optionalTime<K extends string>(key: K, ms: number | null): { [P in K]?: Timestamp } {
-  return (ms === null ? {} : { [key]: timestampFromMs(ms) }) as { [P in K]?: Timestamp };
+/** A message's fields, each present, an unset one holding undefined. */
+type ViewFields<T> = { [K in Exclude<keyof T, "$unknown">]-?: T[K] | undefined };
+
+/** As timestampFromMs makes it (whole seconds down, then nanos), without create(). */
+function timestampOfMs(ms: number): Timestamp {
+  const seconds = Math.floor(ms / 1000);
+  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+function optionalTimestamp(ms: number | null): Timestamp | undefined {
+  return ms === null ? undefined : timestampOfMs(ms);
 }
 
 /** lastPrice gives the venue's last trade per symbol, for equity and market values. */

@@ -1,16 +1,16 @@
-// The protobuf binary wire format, read and written by hand where protobuf-es's generic
-// reflection costs too much for a hot path: the log's record codec (a few microseconds a record,
-// which replay and the commit path pay a million times) and the node's Execute fast path. Only
-// what those schemas use is here (varints, length-delimited fields, skipping the rest). It
-// follows protobuf-es where the wire leaves a choice: a uint32 keeps the low 32 bits of a longer
-// varint, strings must be valid UTF-8 (proto3), unknown fields and groups are skipped.
+// The protobuf binary wire format at its lowest level: the reader and writer under the codecs
+// that tools/protoc-gen-oms-wire generates from proto/ (src/gen/**/*_wire.ts), and the few byte
+// operations the balancer does on messages it passes on still encoded. No schema is written
+// here: field numbers and wire types come from the generated code and descriptors. It follows
+// protobuf-es where the wire leaves a choice: a uint32 keeps the low 32 bits of a longer varint,
+// strings must be valid UTF-8 (proto3), unknown fields and groups are skipped.
 
 export const WIRE_VARINT = 0;
-export const WIRE_FIXED64 = 1;
+const WIRE_FIXED64 = 1;
 export const WIRE_LENGTH_DELIMITED = 2;
-export const WIRE_START_GROUP = 3;
-export const WIRE_END_GROUP = 4;
-export const WIRE_FIXED32 = 5;
+const WIRE_START_GROUP = 3;
+const WIRE_END_GROUP = 4;
+const WIRE_FIXED32 = 5;
 
 /** How deep unknown groups may nest before a record is refused (protobuf-es allows 100). */
 const GROUP_DEPTH_MAX = 100;
@@ -69,10 +69,28 @@ const repeatedTexts: string[] = new Array<string>(REPEATED_TEXT_SLOTS).fill("\u0
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
+/** A message with each field settable to undefined: how a generated codec resets one handed out again. */
+export type Unset<T> = { -readonly [K in keyof T]: T[K] | undefined };
+
+/** An unset oneof, shared by the messages a generated codec hands out again (never changed: a set case replaces it). */
+export const NO_CASE: { readonly case: undefined } = Object.freeze({ case: undefined });
+
+/** Messages of one type a generated codec keeps to hand out again (its pool's bound). */
+export const POOL_MESSAGES_MAX = 64;
+
 /** Wire-level damage: the bytes are not a protobuf message of the expected shape. */
 export class WireFormatError extends Error {
   override name = "WireFormatError";
 }
+
+/** A value its field's type cannot carry (an int64 beyond 64 bits): nothing was encoded. */
+export class WireValueError extends Error {
+  override name = "WireValueError";
+}
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
 
 /**
  * A cursor over one message's bytes. Every read checks the bounds of the message it is in and
@@ -86,11 +104,19 @@ export class WireReader {
   /** The low and high 32 bits of the last 64-bit varint read (unsigned words). */
   lo = 0;
   hi = 0;
+  /** The message type being read, and the fields entered since (a list element's index, or -1), for refusals. */
+  private root = "";
+  private readonly pathFields: string[] = [];
+  private readonly pathIndexes: number[] = [];
+  private depth = 0;
 
-  reset(bytes: Uint8Array): void {
+  /** Starts reading `bytes` as one message of type `root` (its full name, for refusals). */
+  reset(bytes: Uint8Array, root = ""): void {
     this.bytes = bytes;
     this.pos = 0;
     this.end = bytes.length;
+    this.root = root;
+    this.depth = 0;
   }
 
   /** The next tag, as fieldNumber << 3 | wireType; checked to be a legal tag. */
@@ -195,32 +221,23 @@ export class WireReader {
     return (BigInt(hi) << 32n) | BigInt(this.lo);
   }
 
-  /**
-   * An int64 field that the reader holds as a JS number (times, sequences): null when the
-   * value is not a safe integer, so the caller can refuse it in its own words (see int64Text).
-   */
-  int64Safe(field: string): number | null {
-    this.varint64(field);
-    const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return hi * TWO_POW_32 + this.lo;
-    // Negative: two's complement, exact while the magnitude stays below 2^53.
-    if (hi >= 0xffe0_0000) {
-      const magnitudeLo = (~this.lo + 1) >>> 0;
-      const magnitudeHi = (~hi + (magnitudeLo === 0 ? 1 : 0)) >>> 0;
-      const value = -(magnitudeHi * TWO_POW_32 + magnitudeLo);
-      if (Number.isSafeInteger(value)) return value;
-    }
-    return null;
-  }
-
-  /** The last int64 read, as text: for the message that refuses it. */
-  int64Text(): string {
-    return String(BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(this.lo)));
-  }
-
-  /** An enum field: an int32, as protobuf reads one (the low 32 bits, signed). */
-  enumValue(field: string): number {
+  /** An int32 field (or an enum): the low 32 bits of the varint, signed, as protobuf-es reads it. */
+  int32(field: string): number {
     return this.varint32(field) | 0;
+  }
+
+  /** A bool field: any varint but zero is true. */
+  bool(field: string): boolean {
+    this.varint64(field);
+    return this.lo !== 0 || this.hi !== 0;
+  }
+
+  /** A bytes field: a view of the message's own bytes, as protobuf-es gives it. */
+  byteString(field: string): Uint8Array {
+    const stop = this.lengthDelimitedEnd(field);
+    const start = this.pos;
+    this.pos = stop;
+    return this.bytes.subarray(start, stop);
   }
 
   /** A string field; invalid UTF-8 is refused, as proto3 requires. */
@@ -289,9 +306,17 @@ export class WireReader {
 
   /** Enters a length-delimited message field; returns the end to pass to leave(). */
   enter(field: string): number {
+    return this.enterItem(field, -1);
+  }
+
+  /** Enters element `index` of a list of messages (or packed values); returns the end for leave(). */
+  enterItem(field: string, index: number): number {
     const stop = this.lengthDelimitedEnd(field);
     const outer = this.end;
     this.end = stop;
+    this.pathFields[this.depth] = field;
+    this.pathIndexes[this.depth] = index;
+    this.depth += 1;
     return outer;
   }
 
@@ -309,6 +334,7 @@ export class WireReader {
   /** Leaves the message entered last, at its end. */
   leave(outer: number): void {
     this.end = outer;
+    this.depth -= 1;
   }
 
   /** True while the message being read has bytes left. */
@@ -316,8 +342,13 @@ export class WireReader {
     return this.pos < this.end;
   }
 
+  /** A known field (`field`) whose tag `tag` has another wire type than the schema's: damage. */
+  wrongWireType(tag: number, field: string): WireFormatError {
+    return this.error(field, `wire type ${tag & 7} is not the schema's`, this.pos);
+  }
+
   /** Skips a field this reader does not know, as protobuf does with unknown fields. */
-  skip(tag: number, field: string): void {
+  skip(tag: number, field = `field ${tag >>> 3}`): void {
     const start = this.pos;
     switch (tag & 7) {
       case WIRE_VARINT:
@@ -364,9 +395,15 @@ export class WireReader {
     this.pos += count;
   }
 
-  /** A WireFormatError naming the field and where in the bytes it went wrong. */
+  /** A WireFormatError naming the field (by its path from the message read) and where in the bytes it went wrong. */
   error(field: string, problem: string, at: number, cause?: unknown): WireFormatError {
-    const message = `${field}: ${problem} (at byte ${at} of ${this.bytes.length})`;
+    let path = this.root;
+    for (let i = 0; i < this.depth; i += 1) {
+      path += `${path === "" ? "" : "."}${this.pathFields[i]}`;
+      const index = this.pathIndexes[i] as number;
+      if (index >= 0) path += `[${index}]`;
+    }
+    const message = `${path === "" ? "" : `${path}.`}${field}: ${problem} (at byte ${at} of ${this.bytes.length})`;
     return cause === undefined ? new WireFormatError(message) : new WireFormatError(message, { cause });
   }
 }
@@ -378,6 +415,13 @@ export class WireReader {
 export class WireWriter {
   private buffer = new Uint8Array(1024);
   pos = 0;
+
+  /**
+   * loneSurrogates "refuse": text() throws a WireValueError for text that is not well-formed,
+   * for a writer whose bytes must read back as the same text (the log); "replace" writes U+FFFD
+   * as toBinary (TextEncoder) does.
+   */
+  constructor(private readonly loneSurrogates: "refuse" | "replace" = "replace") {}
 
   /** Starts a new message, dropping whatever was written before. */
   reset(): void {
@@ -478,6 +522,55 @@ export class WireWriter {
     return true;
   }
 
+  /** A string field's value as toBinary writes it: TextEncoder's UTF-8, a lone surrogate as U+FFFD (or refused). */
+  text(text: string, field: string): void {
+    if (this.string(text)) return;
+    if (this.loneSurrogates === "refuse") throw new WireValueError(`${field} is not well-formed Unicode`);
+    this.string(text.toWellFormed());
+  }
+
+  /** A bytes field's value: its length, then the bytes. */
+  bytes(value: Uint8Array): void {
+    this.varint(value.length);
+    this.ensure(value.length);
+    this.buffer.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** An int32 (or enum) value; a negative one takes ten bytes, sign-extended as protobuf writes it. */
+  int32(value: number, field: string): void {
+    if ((value | 0) !== value) throw new WireValueError(`${field}: ${value} does not fit int32`);
+    if (value >= 0) this.varint(value);
+    else this.varintBig(BigInt(value));
+  }
+
+  uint32(value: number, field: string): void {
+    if (value >>> 0 !== value) throw new WireValueError(`${field}: ${value} does not fit uint32`);
+    this.varint(value);
+  }
+
+  int64(value: bigint, field: string): void {
+    // Most values (times, prices, quantities) are small and positive: one conversion, exact
+    // below 2^53, and number comparisons, cheaper than comparing bigints.
+    const number = Number(value);
+    if (number >= 0 && number <= Number.MAX_SAFE_INTEGER) {
+      this.varint(number);
+      return;
+    }
+    if (value < INT64_MIN || value > INT64_MAX) throw new WireValueError(`${field}: ${value} does not fit int64`);
+    this.varintBig(value);
+  }
+
+  uint64(value: bigint, field: string): void {
+    const number = Number(value);
+    if (number >= 0 && number <= Number.MAX_SAFE_INTEGER) {
+      this.varint(number);
+      return;
+    }
+    if (value < 0n || value > UINT64_MAX) throw new WireValueError(`${field}: ${value} does not fit uint64`);
+    this.varintBig(value);
+  }
+
   /** Opens a nested message: returns where its length goes, for end(). */
   begin(): number {
     this.ensure(1);
@@ -509,4 +602,41 @@ function varintSize(value: number): number {
     size += 1;
   }
   return size;
+}
+
+/**
+ * The still-encoded value of whichever of `fieldNumbers` (the members of a oneof, or one
+ * singular message field) a message holds, as fromBinary would decode it: the last member given
+ * wins, the same member given again merges (its encodings concatenated, which protobuf reads as
+ * the merge), other fields are skipped. Null when none is set; a WireFormatError for damage,
+ * named from `message`, the message's full name.
+ */
+export function encodedMemberOf(bytes: Uint8Array, fieldNumbers: readonly number[], message: string): { fieldNumber: number; value: Uint8Array } | null {
+  const r = memberReader;
+  r.reset(bytes, message);
+  let fieldNumber = 0;
+  let value: Uint8Array = EMPTY_BYTES;
+  while (r.more()) {
+    const tag = r.tag();
+    const number = tag >>> 3;
+    if (!fieldNumbers.includes(number)) {
+      r.skip(tag);
+      continue;
+    }
+    if ((tag & 7) !== WIRE_LENGTH_DELIMITED) throw r.wrongWireType(tag, `field ${number}`);
+    const part = r.byteString(`field ${number}`);
+    value = number === fieldNumber ? concatBytes(value, part) : part;
+    fieldNumber = number;
+  }
+  return fieldNumber === 0 ? null : { fieldNumber, value };
+}
+
+const memberReader = new WireReader();
+const EMPTY_BYTES = new Uint8Array(0);
+
+function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
 }

@@ -38,7 +38,7 @@ test("a node SIGKILLed mid-batch: the callers cut off get UNAVAILABLE, and the l
   const sendNext = (): void => {
     if (killing && failures.length > 0) return;
     const index = sent++;
-    link.call(command("acct", index)).then(
+    link.answer(command("acct", index)).then(
       () => {
         acknowledged += 1;
         if (acknowledged === ACKS_BEFORE_KILL) {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as http2 from "node:http2";
 import { BATCHES_IN_FLIGHT_MAX, NodeLink } from "../../src/balancer/node-link.ts";
-import { ExecuteRequestSchema, ExecuteResponseSchema, NodeCommandSchema, NodeResultSchema, type ExecuteRequest, type NodeResult } from "../../src/gen/oms/internal/v1/node_pb.ts";
+import { ConnectError } from "@connectrpc/connect";
+import { ExecuteRequestSchema, ExecuteResponseSchema, NodeCommandSchema, NodeResultSchema, type ExecuteRequest } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { createNodeTransport } from "../../src/rpc/transport.ts";
 
 /** A node that holds every Execute until the test releases it, and answers each command with its account id. */
@@ -43,8 +44,8 @@ afterAll(() => {
   server.close();
 });
 
-const call = (accountId: string) => link.call(create(NodeCommandSchema, { command: { case: "getAccount", value: { accountId } } }));
-const answeredFor = (result: NodeResult) => (result.result.case === "error" ? result.result.value.message : "?");
+const call = (accountId: string) => link.answer(create(NodeCommandSchema, { command: { case: "getAccount", value: { accountId } } })).then((answer) => answer.valueOf("getAccount"));
+const answeredFor = (result: Uint8Array | ConnectError) => (result instanceof ConnectError ? result.rawMessage : "?");
 
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await Bun.sleep(5);

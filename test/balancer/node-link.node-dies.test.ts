@@ -49,7 +49,7 @@ for (const death of ["before answering", "halfway through its answer"] as const)
     const url = await dyingNode(death);
     const link = new NodeLink({ id: "node-a", url, shards: [0, 1] }, createNodeTransport(url), { info: () => undefined, warn: () => undefined }, 5_000);
     open.push(link);
-    const deposit = (accountId: string) => link.call(create(NodeCommandSchema, { command: { case: "deposit", value: { accountId, amount: "10" } } }));
+    const deposit = (accountId: string) => link.answer(create(NodeCommandSchema, { command: { case: "deposit", value: { accountId, amount: "10" } } }));
     const errors = await Promise.all(["acct-1", "acct-2", "acct-3"].map((id) => deposit(id).then(() => null, (error: unknown) => ConnectError.from(error))));
     expect(link.sent.batches).toBe(1);
     for (const error of errors) {

@@ -120,30 +120,6 @@ export const wireRecordArbitrary: fc.Arbitrary<WireRecordInit> = fc.record(
   { requiredKeys: ["header"] },
 ) as fc.Arbitrary<WireRecordInit>;
 
-export interface UnknownField {
-  no: number;
-  wireType: number;
-  data: Uint8Array;
-}
-
-/** A field of any wire type with a number no message of the schema has. */
-export const unknownFieldArbitrary: fc.Arbitrary<UnknownField> = fc.oneof(
-  fc.record({ no: fc.integer({ min: 12, max: 536_870_911 }), wireType: fc.constant(0), data: fc.bigInt({ min: 0n, max: UINT64_MAX }).map(varintBytes) }),
-  fc.record({ no: fc.integer({ min: 12, max: 5000 }), wireType: fc.constant(1), data: fc.uint8Array({ minLength: 8, maxLength: 8 }) }),
-  fc.record({
-    no: fc.integer({ min: 12, max: 5000 }),
-    wireType: fc.constant(2),
-    data: fc.uint8Array({ maxLength: 200 }).map((bytes) => new Uint8Array([...varintBytes(BigInt(bytes.length)), ...bytes])),
-  }),
-  fc.record({ no: fc.integer({ min: 12, max: 5000 }), wireType: fc.constant(5), data: fc.uint8Array({ minLength: 4, maxLength: 4 }) }),
-  // A group holding one varint field, closed by its end tag.
-  fc.integer({ min: 12, max: 5000 }).map((no) => ({
-    no,
-    wireType: 3,
-    data: new Uint8Array([...varintBytes(BigInt((1 << 3) | 0)), 5, ...varintBytes(BigInt((no << 3) | 4))]),
-  })),
-);
-
 export function varintBytes(value: bigint): Uint8Array {
   const bytes: number[] = [];
   let rest = value;

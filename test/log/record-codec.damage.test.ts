@@ -1,11 +1,11 @@
-// Damaged and truncated records: the decoder refuses them with an Error that says which event,
-// which field and which byte, and never reads what the generated decoder would refuse.
+// Damaged and truncated records: the decoder refuses them with an Error that names the field by
+// its path in the record (which event, which field) and the byte, and never fails otherwise.
+// That the generated decoder under it reads what fromBinary reads is test/gen's to prove.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Event } from "../../src/core/event.ts";
 import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
 import { eventArbitrary, headerArbitrary, text } from "./record-arbitraries.ts";
-import { decodeRecordGeneric } from "./record-codec.reference.ts";
 
 const header: RecordHeader = { shard: 3, epoch: 2n, sequence: 41n };
 const accepted: Event = {
@@ -53,43 +53,39 @@ function offsetOf(text: string, which: "first" | "last" = "first"): number {
 }
 
 describe("record codec on damaged bytes", () => {
-  test("a record cut short anywhere is refused, or reads as fewer whole events exactly as the generated decoder reads it", () => {
+  test("a record cut short anywhere is refused, or reads as the whole events before the cut", () => {
     fc.assert(
       fc.property(headerArbitrary, text, fc.array(eventArbitrary, { minLength: 1, maxLength: 4 }), (anyHeader, accountId, events) => {
         const whole = encodeRecord(anyHeader, { accountId, events });
         for (let length = 0; length < whole.length; length += 1) {
-          const cut = whole.subarray(0, length);
-          let generic: unknown;
+          let read: ReturnType<typeof decodeRecord>;
           try {
-            generic = decodeRecordGeneric(cut);
-          } catch {
-            expect(() => decodeRecord(cut)).toThrow(/^log record: /);
+            read = decodeRecord(whole.subarray(0, length));
+          } catch (error) {
+            expect((error as Error).constructor).toBe(Error);
+            expect((error as Error).message).toStartWith("log record: ");
             continue;
           }
-          expect(decodeRecord(cut)).toEqual(generic as ReturnType<typeof decodeRecord>);
+          // A cut between fields can leave a shorter record: only whole events, in order.
+          expect(events.slice(0, read.record.events.length)).toEqual(read.record.events);
         }
       }),
       { numRuns: 200, seed: 5_001 },
     );
   });
 
-  test("a changed byte is refused with a log record error, or reads as the generated decoder reads it", () => {
+  test("a changed byte is refused with a log record error or read as a record, never a crash", () => {
     fc.assert(
       fc.property(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, value) => {
         const damaged = new Uint8Array(bytes);
         damaged[at] = value;
-        let mine: ReturnType<typeof decodeRecord> | Error;
         try {
-          mine = decodeRecord(damaged);
+          decodeRecord(damaged);
         } catch (error) {
           // Never a TypeError or RangeError from reading past the end: a refusal that names the record.
-          expect(error).toBeInstanceOf(Error);
           expect((error as Error).constructor).toBe(Error);
           expect((error as Error).message).toStartWith("log record: ");
-          mine = error as Error;
         }
-        // Whatever this decoder reads, the generated one reads the same (it may be stricter, never laxer).
-        if (!(mine instanceof Error)) expect(decodeRecordGeneric(damaged)).toEqual(mine);
       }),
       { numRuns: 3000, seed: 5_002 },
     );
@@ -100,14 +96,14 @@ describe("record codec on damaged bytes", () => {
     const at = offsetOf("AAPL") - 1;
     damaged[at] = 100;
     expect(refusal(damaged)).toBe(
-      `log record: not a valid oms.log.v1.Record: event 0 (order_accepted): terms.symbol: length 100 runs past the end (at byte ${at + 1} of ${bytes.length})`,
+      `log record: not a valid oms.log.v1.Record.events[0].order_accepted.terms.symbol: length 100 runs past the end (at byte ${at + 1} of ${bytes.length})`,
     );
   });
 
   test("a string that is not UTF-8 names the field", () => {
     const damaged = new Uint8Array(bytes);
     damaged[offsetOf("ord-1") + 3] = 0xff;
-    expect(refusal(damaged)).toMatch(/^log record: not a valid oms\.log\.v1\.Record: event 0 \(order_accepted\): terms\.id: not valid UTF-8 \(at byte \d+ of \d+\)$/);
+    expect(refusal(damaged)).toMatch(/^log record: not a valid oms\.log\.v1\.Record\.events\[0\]\.order_accepted\.terms\.id: not valid UTF-8 \(at byte \d+ of \d+\)$/);
     // Long text goes through TextDecoder rather than the inline ASCII path: refused all the same.
     const long = encodeRecord(header, { accountId: "a".repeat(100), events: [] });
     long[long.length - 1] = 0xc3;
@@ -120,12 +116,12 @@ describe("record codec on damaged bytes", () => {
     const tagAt = offsetOf("ord-1", "last") + "ord-1".length;
     expect(damaged[tagAt]).toBe(0x10);
     damaged[tagAt] = 0x11;
-    expect(refusal(damaged)).toMatch(/^log record: not a valid oms\.log\.v1\.Record: event 1 \(order_filled\): execution_seq: wire type 1 is not the schema's/);
+    expect(refusal(damaged)).toMatch(/^log record: not a valid oms\.log\.v1\.Record\.events\[1\]\.order_filled\.execution_seq: wire type 1 is not the schema's/);
   });
 
   test("a varint that never ends is refused", () => {
     const damaged = new Uint8Array([0x0a, 0x03, 0x08, 0xff, 0xff]);
-    expect(refusal(damaged)).toBe("log record: not a valid oms.log.v1.Record: header.format_version: varint runs past the end (at byte 3 of 5)");
+    expect(refusal(damaged)).toBe("log record: not a valid oms.log.v1.Record.header.format_version: varint runs past the end (at byte 3 of 5)");
     const tooLong = new Uint8Array([0x0a, 0x0b, 0x08, ...Array<number>(10).fill(0xff)]);
     expect(refusal(tooLong)).toMatch(/header\.format_version: varint is longer than 10 bytes/);
   });
@@ -133,7 +129,7 @@ describe("record codec on damaged bytes", () => {
   test("an illegal tag or a stray end-group is refused", () => {
     expect(refusal(new Uint8Array([0x07]))).toMatch(/tag: illegal field number 0 with wire type 7/);
     expect(refusal(new Uint8Array([0x0e]))).toMatch(/tag: illegal field number 1 with wire type 6/);
-    expect(refusal(new Uint8Array([0x7c]))).toMatch(/record field 15: unexpected end-group tag for field 15/);
-    expect(refusal(new Uint8Array([0x7b, 0x08, 0x01]))).toMatch(/record field 15: group has no end tag/);
+    expect(refusal(new Uint8Array([0x7c]))).toMatch(/Record\.field 15: unexpected end-group tag for field 15/);
+    expect(refusal(new Uint8Array([0x7b, 0x08, 0x01]))).toMatch(/Record\.field 15: group has no end tag/);
   });
 });

@@ -1,12 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import type { Event } from "../../src/core/event.ts";
 import type { OrderTerms } from "../../src/core/order.ts";
 import type { LogRecord } from "../../src/log/event-log.ts";
 import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
-import { type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
-import { eventArbitrary, headerArbitrary, text } from "./record-arbitraries.ts";
+import { OrderAcceptedSchema, type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
+import { eventArbitrary, headerArbitrary, text, wireRecordArbitrary } from "./record-arbitraries.ts";
 
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -71,6 +72,24 @@ describe("record codec", () => {
         expect(decoded.record).toEqual({ accountId, events });
       }),
       { numRuns: 500, seed: 20_240_611 },
+    );
+  });
+
+  test("any Record the schema can hold is read as a record that encodes back to it, or refused as a log record", () => {
+    fc.assert(
+      fc.property(wireRecordArbitrary, (init) => {
+        const bytes = wireRecord(init);
+        let read: ReturnType<typeof decodeRecord>;
+        try {
+          read = decodeRecord(bytes);
+        } catch (error) {
+          expect((error as Error).constructor).toBe(Error);
+          expect((error as Error).message).toStartWith("log record: ");
+          return;
+        }
+        expect(decodeRecord(encodeRecord(read.header, read.record))).toEqual(read);
+      }),
+      { numRuns: 1000, seed: 20_261_206 },
     );
   });
 
@@ -140,16 +159,36 @@ describe("record codec", () => {
 
   test("amounts beyond int64 are refused at the writer", () => {
     const record: LogRecord = { accountId: "a", events: [{ kind: "cash_deposited", amount: INT64_MAX + 1n, atMs: 1 }] };
-    expect(() => encodeRecord(header, record)).toThrow("event 0 (cash_deposited): amount 9223372036854775808 does not fit int64");
+    expect(() => encodeRecord(header, record)).toThrow("log record: event 0 (cash_deposited): oms.log.v1.CashDeposited.amount_e4: 9223372036854775808 does not fit int64");
   });
 
   test("text that UTF-8 cannot carry exactly is refused at the writer", () => {
     const record: LogRecord = { accountId: "acct-\ud800", events: [] };
-    expect(() => encodeRecord(header, record)).toThrow("account_id is not well-formed Unicode");
+    expect(() => encodeRecord(header, record)).toThrow("log record: oms.log.v1.Record.account_id is not well-formed Unicode");
+  });
+
+  test("a lone surrogate in an event's text is refused at the writer, naming the event", () => {
+    const record: LogRecord = { accountId: "a", events: [everyKind[0] as Event, { kind: "order_canceled", orderId: "ord-1", reason: "\udc00", atMs: 1 }] };
+    expect(() => encodeRecord(header, record)).toThrow("log record: event 1 (order_canceled): oms.log.v1.OrderCanceled.reason is not well-formed Unicode");
+  });
+
+  test("records that carry the retired OrderAccepted.fingerprint still decode, the field skipped", () => {
+    // The field's number is the schema's reserved one, as older writers numbered it.
+    const fingerprintNumber = OrderAcceptedSchema.proto.reservedRange[0]?.start;
+    if (fingerprintNumber === undefined) throw new Error("events.proto no longer reserves the fingerprint field");
+    const accepted = everyKind[2] as Event;
+    const modern = encodeRecord(header, { accountId: "acct-1", events: [accepted] });
+    const wire = fromBinary(RecordSchema, modern);
+    const event = wire.events[0]?.kind;
+    if (event?.case !== "orderAccepted") throw new Error("expected an order_accepted event");
+    event.value.$unknown = [{ no: fingerprintNumber, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(new Uint8Array(32).fill(7)).finish() }];
+    const older = toBinary(RecordSchema, wire);
+    expect(older.length).toBeGreaterThan(modern.length);
+    expect(decodeRecord(older)).toEqual({ header, record: { accountId: "acct-1", events: [accepted] } });
   });
 
   test("a header outside the schema's ranges is refused at the writer", () => {
-    expect(() => encodeRecord({ ...header, shard: -1 }, { accountId: "a", events: [] })).toThrow("shard must be a uint32");
-    expect(() => encodeRecord({ ...header, sequence: -1n }, { accountId: "a", events: [] })).toThrow("sequence must be a uint64");
+    expect(() => encodeRecord({ ...header, shard: -1 }, { accountId: "a", events: [] })).toThrow("log record: oms.log.v1.RecordHeader.shard: -1 does not fit uint32");
+    expect(() => encodeRecord({ ...header, sequence: -1n }, { accountId: "a", events: [] })).toThrow("log record: oms.log.v1.RecordHeader.sequence: -1 does not fit uint64");
   });
 });
