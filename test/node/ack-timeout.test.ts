@@ -4,8 +4,8 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EventLog, LogRecord, RecordHeader } from "../../src/log/event-log.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
+import { ControlledLog } from "./controlled-log.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
@@ -13,33 +13,9 @@ import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** The SQLite log, but while held its appends are confirmed only when released. */
-class HeldLog implements EventLog {
-  held: Promise<void> | null = null;
-  constructor(private readonly inner: SqliteEventLog) {}
-  async append(header: RecordHeader, record: LogRecord): Promise<bigint> {
-    const gate = this.held;
-    const offset = await this.inner.append(header, record);
-    if (gate !== null) await gate;
-    return offset;
-  }
-  read(shard: number, fromOffset: bigint, maxRecords: number) {
-    return this.inner.read(shard, fromOffset, maxRecords);
-  }
-  isWritable() {
-    return this.inner.isWritable();
-  }
-  endOffset(shard: number) {
-    return this.inner.endOffset(shard);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
-
 test("a write the log confirms after ackTimeoutMs is answered UNAVAILABLE, and still lands", async () => {
   const dir = mkdtempSync(join(tmpdir(), "oms-ack-"));
-  const log = new HeldLog(SqliteEventLog.open(join(dir, "wal.sqlite")));
+  const log = new ControlledLog(SqliteEventLog.open(join(dir, "wal.sqlite")));
   const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
   const claims = SqliteShardClaims.open(join(dir, "claims.sqlite"));
   const node = await OmsNode.start({

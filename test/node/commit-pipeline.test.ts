@@ -8,41 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeCommandSchema, NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
-import type { EventLog, LogRecord, RecordHeader } from "../../src/log/event-log.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
+import { ControlledLog } from "./controlled-log.ts";
 import { CountingVenue, settle } from "./node-harness.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** The SQLite log, but appends made while held are confirmed only on release, and failing ones reject. */
-class ControlledLog implements EventLog {
-  held: Promise<void> | null = null;
-  failing = false;
-  constructor(private readonly inner: SqliteEventLog) {}
-  async append(header: RecordHeader, record: LogRecord): Promise<bigint> {
-    if (this.failing) throw new Error("disk full");
-    const gate = this.held;
-    const offset = await this.inner.append(header, record);
-    if (gate !== null) await gate;
-    return offset;
-  }
-  read(shard: number, fromOffset: bigint, maxRecords: number) {
-    return this.inner.read(shard, fromOffset, maxRecords);
-  }
-  isWritable() {
-    return this.inner.isWritable();
-  }
-  endOffset(shard: number) {
-    return this.inner.endOffset(shard);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
