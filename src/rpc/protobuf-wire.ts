@@ -104,6 +104,14 @@ export class WireReader {
   /** The low and high 32 bits of the last 64-bit varint read (unsigned words). */
   lo = 0;
   hi = 0;
+  /**
+   * The last int64 read of 2^32 or more (a time in milliseconds, in practice) and its words:
+   * records committed in the same millisecond carry the same at_ms, and handing out the same
+   * immutable bigint again costs less than making one, which allocates.
+   */
+  private wideLo = 0;
+  private wideHi = 0;
+  private wide = 0n;
   /** The message type being read, and the fields entered since (a list element's index, or -1), for refusals. */
   private root = "";
   private readonly pathFields: string[] = [];
@@ -209,7 +217,20 @@ export class WireReader {
   int64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
+    if (hi === 0) return BigInt(this.lo);
+    return this.wideInt64(hi);
+  }
+
+  /** int64()'s values of 2^32 and more, out of line so that int64() stays small enough to inline. */
+  private wideInt64(hi: number): bigint {
+    if (hi <= SAFE_HIGH_WORD_MAX) {
+      const lo = this.lo;
+      if (lo === this.wideLo && hi === this.wideHi) return this.wide;
+      this.wideLo = lo;
+      this.wideHi = hi;
+      this.wide = BigInt(hi * TWO_POW_32 + lo);
+      return this.wide;
+    }
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(this.lo));
   }
 
