@@ -282,13 +282,17 @@ export class WireReader {
     this.pos = stop;
     const bytes = this.bytes;
     if (length > REPEATED_TEXT_BYTES_MAX) return this.textAt(field, start, stop);
-    // FNV-1a over the bytes picks the slot; a slot holds the last text that hashed there.
+    // FNV-1a over the bytes picks the slot; a slot holds the last text that hashed there. The
+    // bytes are checked for non-ASCII once after the loop, not byte by byte: text is ASCII
+    // almost always, and a branch per byte cost more than the rare wasted hash.
     let hash = 0x811c9dc5;
+    let high = 0;
     for (let i = start; i < stop; i += 1) {
       const byte = bytes[i] as number;
-      if (byte >= 0x80) return this.utf8(field, start, stop);
+      high |= byte;
       hash = Math.imul(hash ^ byte, 0x01000193);
     }
+    if (high >= 0x80) return this.utf8(field, start, stop);
     const slot = (hash >>> 0) & (REPEATED_TEXT_SLOTS - 1);
     const known = repeatedTexts[slot] as string;
     if (known.length === length) {
@@ -308,9 +312,10 @@ export class WireReader {
 
   private textAt(field: string, start: number, stop: number): string {
     const bytes = this.bytes;
-    for (let i = start; i < stop; i += 1) {
-      if ((bytes[i] as number) >= 0x80) return this.utf8(field, start, stop);
-    }
+    // One test after the loop rather than a branch per byte, as in repeatedString.
+    let high = 0;
+    for (let i = start; i < stop; i += 1) high |= bytes[i] as number;
+    if (high >= 0x80) return this.utf8(field, start, stop);
     // ASCII, the usual case (ids, symbols): latin1 of ASCII is the same text, and latin1Slice
     // reads the bytes in place, where TextDecoder needs a subarray whose allocation (it
     // materializes the record's ArrayBuffer) costs more than the decoding.
