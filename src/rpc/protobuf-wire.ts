@@ -88,6 +88,13 @@ export class WireValueError extends Error {
   override name = "WireValueError";
 }
 
+/**
+ * The bigints of 0 to 1023, made once: quantities, epochs and counts are small, a bigint is an
+ * allocation, and a bigint never changes, so one can be handed out to every reader.
+ */
+const SMALL_BIGINTS_COUNT = 1024;
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: SMALL_BIGINTS_COUNT }, (_, value) => BigInt(value));
+
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -217,7 +224,10 @@ export class WireReader {
   int64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi === 0) return BigInt(this.lo);
+    if (hi === 0) {
+      const lo = this.lo;
+      return lo < SMALL_BIGINTS_COUNT ? (SMALL_BIGINTS[lo] as bigint) : BigInt(lo);
+    }
     return this.wideInt64(hi);
   }
 
@@ -238,6 +248,10 @@ export class WireReader {
   uint64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
+    if (hi === 0) {
+      const lo = this.lo;
+      return lo < SMALL_BIGINTS_COUNT ? (SMALL_BIGINTS[lo] as bigint) : BigInt(lo);
+    }
     if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
     return (BigInt(hi) << 32n) | BigInt(this.lo);
   }
