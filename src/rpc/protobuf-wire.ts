@@ -116,6 +116,10 @@ export class WireReader {
    * records committed in the same millisecond carry the same at_ms, and handing out the same
    * immutable bigint again costs less than making one, which allocates.
    */
+  /** Where the last string() read lay in these bytes, and its text. */
+  private lastTextStart = 0;
+  private lastTextStop = 0;
+  private lastText = "";
   private wideLo = 0;
   private wideHi = 0;
   private wide = 0n;
@@ -128,6 +132,9 @@ export class WireReader {
   /** Starts reading `bytes` as one message of type `root` (its full name, for refusals). */
   reset(bytes: Uint8Array, root = ""): void {
     this.bytes = bytes;
+    this.lastTextStart = 0;
+    this.lastTextStop = 0;
+    this.lastText = "";
     this.pos = 0;
     this.end = bytes.length;
     this.root = root;
@@ -280,7 +287,24 @@ export class WireReader {
     const stop = this.lengthDelimitedEnd(field);
     const start = this.pos;
     this.pos = stop;
-    return this.textAt(field, start, stop);
+    // Text that repeats the text read just before it in the same message (a client order id
+    // that is the order id) comes back as the same string: no second copy, and comparing the
+    // two later is one pointer test.
+    const lastStart = this.lastTextStart;
+    if (stop - start === this.lastTextStop - lastStart && this.sameBytes(start, stop, lastStart)) return this.lastText;
+    const text = this.textAt(field, start, stop);
+    this.lastTextStart = start;
+    this.lastTextStop = stop;
+    this.lastText = text;
+    return text;
+  }
+
+  private sameBytes(start: number, stop: number, otherStart: number): boolean {
+    const bytes = this.bytes;
+    for (let i = start, j = otherStart; i < stop; i += 1, j += 1) {
+      if (bytes[i] !== bytes[j]) return false;
+    }
+    return true;
   }
 
   /**
