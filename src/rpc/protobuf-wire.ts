@@ -116,7 +116,7 @@ export class WireReader {
    * records committed in the same millisecond carry the same at_ms, and handing out the same
    * immutable bigint again costs less than making one, which allocates.
    */
-  /** Where the last string() read lay in these bytes, and its text. */
+  /** Where the last text string() read lies in these bytes, and the text. */
   private lastTextStart = 0;
   private lastTextStop = 0;
   private lastText = "";
@@ -287,9 +287,9 @@ export class WireReader {
     const stop = this.lengthDelimitedEnd(field);
     const start = this.pos;
     this.pos = stop;
-    // Text that repeats the text read just before it in the same message (a client order id
-    // that is the order id) comes back as the same string: no second copy, and comparing the
-    // two later is one pointer test.
+    // Text with the same bytes as the last text string() read from these bytes (a client order
+    // id that is the order id) comes back as the same string: no second copy, and comparing the
+    // two later is one pointer test. reset() forgets it: a buffer may be rewritten between reads.
     const lastStart = this.lastTextStart;
     if (stop - start === this.lastTextStop - lastStart && this.sameBytes(start, stop, lastStart)) return this.lastText;
     const text = this.textAt(field, start, stop);
