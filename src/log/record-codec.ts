@@ -325,34 +325,34 @@ function eventOf(wire: WireEvent): Event {
     case undefined:
       throw refusal("no event kind is set");
     case "accountCreated":
-      return { kind: "account_created", atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "account_created", atMs: atMsRead(kind.value.atMs) };
     case "cashDeposited":
-      return { kind: "cash_deposited", amount: kind.value.amountE4, atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "cash_deposited", amount: kind.value.amountE4, atMs: atMsRead(kind.value.atMs) };
     case "orderAccepted": {
       const v = kind.value;
-      return { kind: "order_accepted", terms: termsOf(v.terms), holdCash: v.holdCashE4, holdQty: v.holdQty, atMs: safe(v.atMs, "at_ms") };
+      return { kind: "order_accepted", terms: termsOf(v.terms), holdCash: v.holdCashE4, holdQty: v.holdQty, atMs: atMsRead(v.atMs) };
     }
     case "orderReplaceRequested": {
       const v = kind.value;
-      return { kind: "order_replace_requested", orderId: v.orderId, terms: termsOf(v.terms), holdCash: v.holdCashE4, holdQty: v.holdQty, atMs: safe(v.atMs, "at_ms") };
+      return { kind: "order_replace_requested", orderId: v.orderId, terms: termsOf(v.terms), holdCash: v.holdCashE4, holdQty: v.holdQty, atMs: atMsRead(v.atMs) };
     }
     case "orderFilled": {
       const v = kind.value;
-      return { kind: "order_filled", orderId: v.orderId, executionSeq: safe(v.executionSeq, "execution_seq"), qty: v.qty, price: v.priceE4, atMs: safe(v.atMs, "at_ms") };
+      return { kind: "order_filled", orderId: v.orderId, executionSeq: safe(v.executionSeq, "execution_seq"), qty: v.qty, price: v.priceE4, atMs: atMsRead(v.atMs) };
     }
     case "orderCancelRequested":
-      return { kind: "order_cancel_requested", orderId: kind.value.orderId, atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "order_cancel_requested", orderId: kind.value.orderId, atMs: atMsRead(kind.value.atMs) };
     case "orderExpired":
-      return { kind: "order_expired", orderId: kind.value.orderId, atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "order_expired", orderId: kind.value.orderId, atMs: atMsRead(kind.value.atMs) };
     case "orderCanceled":
-      return { kind: "order_canceled", orderId: kind.value.orderId, reason: kind.value.reason, atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "order_canceled", orderId: kind.value.orderId, reason: kind.value.reason, atMs: atMsRead(kind.value.atMs) };
     case "orderRejected":
-      return { kind: "order_rejected", orderId: kind.value.orderId, reason: kind.value.reason, atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "order_rejected", orderId: kind.value.orderId, reason: kind.value.reason, atMs: atMsRead(kind.value.atMs) };
     case "orderReplaced":
-      return { kind: "order_replaced", orderId: kind.value.orderId, newOrderId: kind.value.newOrderId, atMs: safe(kind.value.atMs, "at_ms") };
+      return { kind: "order_replaced", orderId: kind.value.orderId, newOrderId: kind.value.newOrderId, atMs: atMsRead(kind.value.atMs) };
     case "orderReplaceRejected": {
       const v = kind.value;
-      return { kind: "order_replace_rejected", orderId: v.orderId, newOrderId: v.newOrderId, reason: v.reason, atMs: safe(v.atMs, "at_ms") };
+      return { kind: "order_replace_rejected", orderId: v.orderId, newOrderId: v.newOrderId, reason: v.reason, atMs: atMsRead(v.atMs) };
     }
   }
 }
@@ -361,11 +361,24 @@ function refusal(problem: string): Error {
   return new Error(`log record: event ${eventIndex}: ${problem}`);
 }
 
+// Events committed in the same millisecond carry the same at_ms, which the reader hands out as
+// the same bigint: its number is kept rather than converted again (Number of a bigint is a call
+// into the engine).
+let lastAtMsRead = 0n;
+let lastAtMsNumber = 0;
+
+function atMsRead(value: bigint): number {
+  if (value === lastAtMsRead) return lastAtMsNumber;
+  lastAtMsNumber = safe(value, "at_ms");
+  lastAtMsRead = value;
+  return lastAtMsNumber;
+}
+
 /** An int64 the domain holds as a JS number (times, execution sequences): refused beyond 2^53. */
 function safe(value: bigint, field: string): number {
   const number = Number(value);
-  if (!Number.isSafeInteger(number)) throw refusal(`${field}: ${value} is not a safe integer`);
-  return number;
+  if (number <= Number.MAX_SAFE_INTEGER && number >= -Number.MAX_SAFE_INTEGER) return number;
+  throw refusal(`${field}: ${value} is not a safe integer`);
 }
 
 function termsOf(terms: WireTerms | undefined): OrderTerms {

@@ -88,6 +88,13 @@ export class WireValueError extends Error {
   override name = "WireValueError";
 }
 
+/**
+ * The bigints of 0 to 1023, made once: quantities, epochs and counts are small, a bigint is an
+ * allocation, and a bigint never changes, so one can be handed out to every reader.
+ */
+const SMALL_BIGINTS_COUNT = 1024;
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: SMALL_BIGINTS_COUNT }, (_, value) => BigInt(value));
+
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -104,6 +111,18 @@ export class WireReader {
   /** The low and high 32 bits of the last 64-bit varint read (unsigned words). */
   lo = 0;
   hi = 0;
+  /**
+   * The last int64 read of 2^32 or more (a time in milliseconds, in practice) and its words:
+   * records committed in the same millisecond carry the same at_ms, and handing out the same
+   * immutable bigint again costs less than making one, which allocates.
+   */
+  /** Where the last text string() read lies in these bytes, and the text. */
+  private lastTextStart = 0;
+  private lastTextStop = 0;
+  private lastText = "";
+  private wideLo = 0;
+  private wideHi = 0;
+  private wide = 0n;
   /** The message type being read, and the fields entered since (a list element's index, or -1), for refusals. */
   private root = "";
   private readonly pathFields: string[] = [];
@@ -113,6 +132,9 @@ export class WireReader {
   /** Starts reading `bytes` as one message of type `root` (its full name, for refusals). */
   reset(bytes: Uint8Array, root = ""): void {
     this.bytes = bytes;
+    this.lastTextStart = 0;
+    this.lastTextStop = 0;
+    this.lastText = "";
     this.pos = 0;
     this.end = bytes.length;
     this.root = root;
@@ -209,7 +231,23 @@ export class WireReader {
   int64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
-    if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
+    if (hi === 0) {
+      const lo = this.lo;
+      return lo < SMALL_BIGINTS_COUNT ? (SMALL_BIGINTS[lo] as bigint) : BigInt(lo);
+    }
+    return this.wideInt64(hi);
+  }
+
+  /** int64()'s values of 2^32 and more, out of line so that int64() stays small enough to inline. */
+  private wideInt64(hi: number): bigint {
+    if (hi <= SAFE_HIGH_WORD_MAX) {
+      const lo = this.lo;
+      if (lo === this.wideLo && hi === this.wideHi) return this.wide;
+      this.wideLo = lo;
+      this.wideHi = hi;
+      this.wide = BigInt(hi * TWO_POW_32 + lo);
+      return this.wide;
+    }
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(this.lo));
   }
 
@@ -217,6 +255,10 @@ export class WireReader {
   uint64(field: string): bigint {
     this.varint64(field);
     const hi = this.hi;
+    if (hi === 0) {
+      const lo = this.lo;
+      return lo < SMALL_BIGINTS_COUNT ? (SMALL_BIGINTS[lo] as bigint) : BigInt(lo);
+    }
     if (hi <= SAFE_HIGH_WORD_MAX) return BigInt(hi * TWO_POW_32 + this.lo);
     return (BigInt(hi) << 32n) | BigInt(this.lo);
   }
@@ -245,7 +287,24 @@ export class WireReader {
     const stop = this.lengthDelimitedEnd(field);
     const start = this.pos;
     this.pos = stop;
-    return this.textAt(field, start, stop);
+    // Text with the same bytes as the last text string() read from these bytes (a client order
+    // id that is the order id) comes back as the same string: no second copy, and comparing the
+    // two later is one pointer test. reset() forgets it: a buffer may be rewritten between reads.
+    const lastStart = this.lastTextStart;
+    if (stop - start === this.lastTextStop - lastStart && this.sameBytes(start, stop, lastStart)) return this.lastText;
+    const text = this.textAt(field, start, stop);
+    this.lastTextStart = start;
+    this.lastTextStop = stop;
+    this.lastText = text;
+    return text;
+  }
+
+  private sameBytes(start: number, stop: number, otherStart: number): boolean {
+    const bytes = this.bytes;
+    for (let i = start, j = otherStart; i < stop; i += 1, j += 1) {
+      if (bytes[i] !== bytes[j]) return false;
+    }
+    return true;
   }
 
   /**
@@ -261,13 +320,17 @@ export class WireReader {
     this.pos = stop;
     const bytes = this.bytes;
     if (length > REPEATED_TEXT_BYTES_MAX) return this.textAt(field, start, stop);
-    // FNV-1a over the bytes picks the slot; a slot holds the last text that hashed there.
+    // FNV-1a over the bytes picks the slot; a slot holds the last text that hashed there. The
+    // bytes are checked for non-ASCII once after the loop, not byte by byte: text is ASCII
+    // almost always, and a branch per byte cost more than the rare wasted hash.
     let hash = 0x811c9dc5;
+    let high = 0;
     for (let i = start; i < stop; i += 1) {
       const byte = bytes[i] as number;
-      if (byte >= 0x80) return this.utf8(field, start, stop);
+      high |= byte;
       hash = Math.imul(hash ^ byte, 0x01000193);
     }
+    if (high >= 0x80) return this.utf8(field, start, stop);
     const slot = (hash >>> 0) & (REPEATED_TEXT_SLOTS - 1);
     const known = repeatedTexts[slot] as string;
     if (known.length === length) {
@@ -287,9 +350,10 @@ export class WireReader {
 
   private textAt(field: string, start: number, stop: number): string {
     const bytes = this.bytes;
-    for (let i = start; i < stop; i += 1) {
-      if ((bytes[i] as number) >= 0x80) return this.utf8(field, start, stop);
-    }
+    // One test after the loop rather than a branch per byte, as in repeatedString.
+    let high = 0;
+    for (let i = start; i < stop; i += 1) high |= bytes[i] as number;
+    if (high >= 0x80) return this.utf8(field, start, stop);
     // ASCII, the usual case (ids, symbols): latin1 of ASCII is the same text, and latin1Slice
     // reads the bytes in place, where TextDecoder needs a subarray whose allocation (it
     // materializes the record's ArrayBuffer) costs more than the decoding.

@@ -1,7 +1,8 @@
 // Every message protoc-gen-oms-wire generates a codec for, held to protobuf-es over random
 // messages: encode<Name> writes toBinary's bytes; decode<Name> reads what fromBinary reads,
 // whatever order the fields come in, with a message given twice (merged), with unknown fields
-// and groups among them, with the messages of an earlier decode given back and handed out again;
+// and groups among them, with the messages of an earlier decode given back and handed out again,
+// with one text or 64-bit value in every field (what the reader hands out again);
 // and damaged or truncated bytes are refused with a WireFormatError or read exactly as fromBinary
 // reads them, never anything else.
 import { describe, expect, test } from "bun:test";
@@ -178,6 +179,18 @@ function sameCases(message: DescMessage, value: Message, other: Message, g: fc.G
   return second as unknown as Message;
 }
 
+/** A message whose singular string fields all hold `value` and whose 64-bit fields all hold `number` (within their type). */
+function sameValued(message: DescMessage, value: string, number: bigint): Message {
+  const init: Record<string, unknown> = {};
+  for (const field of message.fields) {
+    if (field.oneof !== undefined || field.fieldKind !== "scalar") continue;
+    if (field.scalar === ScalarType.STRING) init[field.localName] = value;
+    else if (field.scalar === ScalarType.INT64) init[field.localName] = number;
+    else if (field.scalar === ScalarType.UINT64) init[field.localName] = BigInt.asUintN(64, number);
+  }
+  return create(message, init as never) as Message;
+}
+
 const messages = FILES.flatMap(([file, module]) => file.messages.map((message) => ({ message, codec: codecOf(module, message) })));
 
 describe("generated wire codecs against protobuf-es", () => {
@@ -208,6 +221,23 @@ describe("generated wire codecs against protobuf-es", () => {
           expect(codec.decode(merged)).toEqual(generic(message, merged) as Message);
         }),
         { numRuns: RUNS, seed: 9_001 },
+      );
+    });
+
+    test(`${message.typeName}: text and 64-bit values repeated within and across messages are read as fromBinary reads them`, () => {
+      // The reader hands out again the string it read just before (equal text), the last int64
+      // of 2^32 or more and the bigints below 1024: fields that all hold one value reach those
+      // paths, and the same buffer rewritten with another message must not reach a stale one.
+      const buffer = new Uint8Array(4096);
+      fc.assert(
+        fc.property(fc.array(fc.tuple(text, fc.oneof(int64, fc.bigInt({ min: 1n << 32n, max: 1n << 40n }))), { minLength: 1, maxLength: 3 }), (values) => {
+          for (const [value, number] of values) {
+            const bytes = toBinary(message, sameValued(message, value, number));
+            buffer.set(bytes);
+            expect(codec.decode(buffer.subarray(0, bytes.length))).toEqual(generic(message, bytes) as Message);
+          }
+        }),
+        { numRuns: RUNS, seed: 9_003 },
       );
     });
 
