@@ -111,15 +111,15 @@ export class WireReader {
   /** The low and high 32 bits of the last 64-bit varint read (unsigned words). */
   lo = 0;
   hi = 0;
+  /** Where the last text string() read lies in these bytes, and the text. */
+  private lastTextStart = 0;
+  private lastTextStop = 0;
+  private lastText = "";
   /**
    * The last int64 read of 2^32 or more (a time in milliseconds, in practice) and its words:
    * records committed in the same millisecond carry the same at_ms, and handing out the same
    * immutable bigint again costs less than making one, which allocates.
    */
-  /** Where the last text string() read lies in these bytes, and the text. */
-  private lastTextStart = 0;
-  private lastTextStop = 0;
-  private lastText = "";
   private wideLo = 0;
   private wideHi = 0;
   private wide = 0n;
