@@ -27,7 +27,7 @@ import type { SubmitOrder } from "../src/core/command.ts";
 import { NodeCommandSchema, type NodeCommand } from "../src/gen/oms/internal/v1/node_pb.ts";
 import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { KafkaMockCluster } from "../src/log/kafka-mock-cluster.ts";
-import { nodeFastPath, nodeServiceRoutes } from "../src/node/node-service.ts";
+import { executeCalls, nodeServiceRoutes } from "../src/node/node-service.ts";
 import { OmsNode } from "../src/node/oms-node.ts";
 import { createLogger } from "../src/rpc/logger.ts";
 import { serveRpc } from "../src/rpc/serve.ts";
@@ -320,7 +320,7 @@ async function withHandlerPath<T>(bench: BenchNode, work: (send: Send) => Promis
   const server = await serveRpc({
     host: "127.0.0.1",
     port: 0,
-    fastPath: nodeFastPath(bench.node, newId),
+    unaryCalls: executeCalls(bench.node, newId),
     routes: nodeServiceRoutes(bench.node),
   });
   const url = `http://127.0.0.1:${server.port}`;

@@ -102,7 +102,7 @@ export class NodeLink {
 
   /**
    * The same without a promise: the receiver (which carries the command) is told. A node that is
-   * down rejects at once, before this returns. The SubmitOrders lean path sends each order so.
+   * down rejects at once, before this returns. The SubmitOrders stream sends each order so.
    */
   send(pending: SentCommand): void {
     if (!this.up) pending.reject(this.unavailable("is down"));

@@ -1,5 +1,6 @@
 // One public unary call, routed: the account id picks the node, the node's result or refusal
-// comes back as it was. Both the Connect handlers and the lean fast path use this.
+// comes back as it was. The Connect unary calls (connect-unary-calls.ts) and connect-es's routes
+// (public-services.ts) both route through this.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";

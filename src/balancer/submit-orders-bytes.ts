@@ -52,10 +52,10 @@ export function orderRequestOf(bytes: Uint8Array): OrderRequest {
 }
 
 /**
- * The stream's refusal in connect-es's words while connect-es serves SubmitOrders too (JSON,
- * compressed calls): a client hears the same end whichever path took its stream. Where
- * fromBinary would have read the bytes (damage it does not check for), the generated reader's
- * words, which name the field and byte.
+ * The stream's refusal in the words connect-es gave it when it served these streams, which
+ * clients may match on; where fromBinary reads the bytes (damage it does not check for, such
+ * as a known field of another wire type), the generated reader's words, which name the field
+ * and byte.
  */
 function refusalText(bytes: Uint8Array, refusal: WireFormatError): string {
   try {

@@ -49,7 +49,7 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     logger,
     metrics: balancerMetrics.registry(),
     cors: corsOrigins(config.balancer.corsOrigins),
-    fastPath: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
+    unaryCalls: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
     http2StreamPath: orderStreams,
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
 import { listQuotesRoute } from "../node/list-quotes.ts";
-import { nodeFastPath, nodeServiceRoutes } from "../node/node-service.ts";
+import { executeCalls, nodeServiceRoutes } from "../node/node-service.ts";
 import { OmsNode, type OmsNodeOptions } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { registerReflection } from "../rpc/reflection.ts";
@@ -64,7 +64,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     port: spec.port,
     logger,
     metrics: nodeMetrics.registry(),
-    fastPath: nodeFastPath(node, () => Bun.randomUUIDv7()),
+    unaryCalls: executeCalls(node, () => Bun.randomUUIDv7()),
     routes: (router) => {
       nodeServiceRoutes(node)(router);
       listQuotesRoute(venue)(router);

@@ -1,5 +1,6 @@
 // The figures a balancer exposes at /metrics: every public call by method and code (whichever
-// path answered it: the lean paths and connect-es's routes all report to callEnded), its whole
+// path answered it: our own Connect unary and SubmitOrders paths and connect-es's routes all
+// report to callEnded), its whole
 // latency at the balancer, and per node link the Execute round trip and batch size per batch,
 // and whether the link is up.
 import { Code } from "@connectrpc/connect";

@@ -1,5 +1,5 @@
 // Reports each call that connect-es serves on the balancer to edgeMetrics.callEnded, as the
-// lean paths do for theirs: a unary call when its answer is ready, a stream when it ends.
+// our own paths do for theirs: a unary call when its answer is ready, a stream when it ends.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { edgeMetrics } from "./balancer-metrics.ts";
 

@@ -1,4 +1,4 @@
-// An ExecuteRequest body read into the commands handleNodeCommand takes, by the codec generated
+// An ExecuteRequest body read into the commands the commit pipeline parses (command-parse.ts), by the codec generated
 // from proto/oms/internal/v1/node.proto (src/gen/oms/internal/v1/node_wire.ts): what fromBinary
 // reads, it reads the same (every command case; fields in any order; unknown fields skipped), as
 // plain objects of protobuf-es's shapes, without protobuf-es's per-message reflection, which was

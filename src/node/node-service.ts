@@ -1,6 +1,6 @@
 // The node's Connect service, as the balancers call it. Execute, which carries every command,
 // is served only here, in the Connect protocol with binary messages (application/proto, over
-// HTTP/2 from the balancer's lean client or a stock connect-es client), by nodeFastPath without
+// HTTP/2 from the balancer's lean client or a stock connect-es client), by executeCalls without
 // connect-es, whose per-call machinery would be paid for each order at low rates, where a batch
 // holds one order. Execute in any other protocol is refused here too, in the caller's own
 // protocol. StreamTradeUpdates, ListQuotes and health stay on connect-es.
@@ -33,7 +33,7 @@ const HTTP_UNSUPPORTED_MEDIA_TYPE = 415;
  * connect-protocol-version as the protocol allows, read by connectUnaryCallOf); anything else
  * is refused with UNIMPLEMENTED, or the error that names what breaks the protocol.
  */
-export function nodeFastPath(node: OmsNode, newId: () => string): (exchange: UnaryExchange) => boolean {
+export function executeCalls(node: OmsNode, newId: () => string): (exchange: UnaryExchange) => boolean {
   return (exchange) => {
     const target = exchange.path ?? "";
     if (target !== EXECUTE_PATH && !target.startsWith(`${EXECUTE_PATH}?`)) return false;
@@ -86,7 +86,7 @@ function execute(node: OmsNode, commands: readonly NodeCommandCase[], newId: () 
   return Promise.all(commands.map((command) => node.execute(command, newId)));
 }
 
-/** StreamTradeUpdates; connect-es never sees an Execute call (nodeFastPath answers them all). */
+/** StreamTradeUpdates; connect-es never sees an Execute call (executeCalls answers them all). */
 export function nodeServiceRoutes(node: OmsNode): (router: ConnectRouter) => void {
   return (router) =>
     router.service(NodeService, {

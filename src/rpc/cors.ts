@@ -136,7 +136,7 @@ export function corsHttp1(origins: CorsOrigins, request: IncomingMessage, respon
 }
 
 /**
- * The same for an HTTP/2 stream. Whatever answers the stream afterwards (a lean path or
+ * The same for an HTTP/2 stream. Whatever answers the stream afterwards (our own paths or
  * connect-es's compatibility response) sends its headers with stream.respond, so the CORS
  * headers are added there: one place covers every path.
  */

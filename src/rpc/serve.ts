@@ -39,10 +39,10 @@ export interface ServeRpcOptions {
   /** Served at GET /metrics (Prometheus text), ahead of connect-es. */
   metrics?: MetricsSource;
   /**
-   * Answers some requests before connect-es sees them (it returns true for those it
-   * answered); it must speak the same protocol on the wire.
+   * Our own unary calls (Connect unary over UnaryExchange), tried before connect-es: it returns
+   * true for the calls it answered, which are then the only path for them.
    */
-  fastPath?: (exchange: UnaryExchange) => boolean;
+  unaryCalls?: (exchange: UnaryExchange) => boolean;
   /**
    * The same for whole HTTP/2 streams (a streaming call answered frame by frame), tried first.
    * shutdown aborts when close() begins: a stream it took must then end, as connect-es's do.
@@ -74,18 +74,18 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     shutdownSignal: shutdown.signal,
   }, options.routes, options.logger);
   const handler = options.metrics === undefined ? connectEs : withMetricsRoute(options.metrics, connectEs);
-  const fastPath = options.fastPath;
+  const unaryCalls = options.unaryCalls;
   const cors = options.cors;
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     if (cors !== undefined && corsHttp1(cors, request, response)) return;
-    if (fastPath === undefined || !fastPath(http1Exchange(request, response))) handler(request, response);
+    if (unaryCalls === undefined || !unaryCalls(http1Exchange(request, response))) handler(request, response);
   };
   const http1Server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: FIRST_BYTES_TIMEOUT_MS },
     http1Handle,
   );
   // No 'request' handler: that would make the server build compatibility request and response
-  // objects for every stream, before the fast path could answer from the stream alone.
+  // objects for every stream, before our unary calls could be answered from the stream alone.
   const http2Server = http2.createServer({
     settings: { maxConcurrentStreams: STREAMS_CONCURRENT_MAX },
     // The empty-frames flood guard (CVE-2019-9518). Our own node transport never sends
@@ -98,7 +98,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     stream.once("finish", () => stopUpload(stream));
     if (cors !== undefined && corsHttp2(cors, stream, headers)) return;
     if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
-    if (fastPath !== undefined && fastPath(http2Exchange(stream, headers))) return;
+    if (unaryCalls !== undefined && unaryCalls(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);
   });
   const sockets = new Set<net.Socket>();

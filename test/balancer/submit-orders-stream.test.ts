@@ -32,7 +32,7 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-/** A balancer with only the lean path, whose "nodes" hold each order until the test answers it. */
+/** A balancer with only the SubmitOrders stream path, whose "nodes" hold each order until the test answers it. */
 async function leanServer(options: { down?: string } = {}) {
   const held: Held[] = [];
   const fastPath = submitOrdersStreams((accountId, command) => {

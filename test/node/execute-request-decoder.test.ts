@@ -76,7 +76,7 @@ const commandArbitrary: fc.Arbitrary<CommandInit> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({}) },
 );
 
-/** The command as handleNodeCommand reads it: without protobuf-es's own properties. */
+/** The command as the commit pipeline reads it: without protobuf-es's own properties. */
 function plain(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) return value.map(plain);
