@@ -10,6 +10,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { connectTimeoutOf } from "./protocol-connect/timeout.ts";
 import { protocolFamilyOf } from "./protocol-grpc/content-type.ts";
 import { grpcTimeoutRefusal } from "./protocol-grpc/timeout.ts";
+import { headerValue } from "./protocol/header-value.ts";
 import { refusalAnswerOf, type HttpOverride } from "./refusal-answer.ts";
 import type { Logger } from "./logger.ts";
 
@@ -66,10 +67,6 @@ function refusalOf(handler: UniversalHandler, request: NodeRequest): Refusal | n
     return { error, http: { status: 415 } };
   }
   const family = protocolFamilyOf(contentType);
-  const timeout = family === "connect" || family === "connect-stream" ? connectTimeoutOf(single(request.headers["connect-timeout-ms"])) : grpcTimeoutRefusal(single(request.headers["grpc-timeout"]));
+  const timeout = family === "connect" || family === "connect-stream" ? connectTimeoutOf(headerValue(request.headers["connect-timeout-ms"])) : grpcTimeoutRefusal(headerValue(request.headers["grpc-timeout"]));
   return timeout instanceof ConnectError ? { error: timeout } : null;
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(",") : value;
 }

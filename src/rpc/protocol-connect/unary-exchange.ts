@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "nod
 import { gzip } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
+import { acceptsGzip } from "../protocol/compression.ts";
 import { COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "../rpc-limits.ts";
 import { refusalAnswerOf, type HttpOverride } from "../refusal-answer.ts";
 import { errorAnswerOf } from "./error-answer.ts";
@@ -123,15 +124,5 @@ function answerOf(
     }
     headers["content-length"] = body.byteLength;
     send(status, headers, body);
-  });
-}
-
-/** The client lists gzip among the encodings it accepts (the only one we compress with). */
-export function acceptsGzip(accepted: string | string[] | undefined): boolean {
-  if (accepted === undefined) return false;
-  const list = Array.isArray(accepted) ? accepted.join(",") : accepted;
-  return list.split(",").some((entry) => {
-    const [name, ...params] = entry.split(";").map((part) => part.trim());
-    return name === "gzip" && !params.some((param) => /^q=0(\.0*)?$/.test(param));
   });
 }

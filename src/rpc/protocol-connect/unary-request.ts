@@ -7,6 +7,8 @@ import { gunzip } from "node:zlib";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseContentType } from "@connectrpc/connect/protocol-connect";
+import { compressionOf } from "../protocol/compression.ts";
+import { headerValue } from "../protocol/header-value.ts";
 import { MESSAGE_BYTES_MAX } from "../rpc-limits.ts";
 import { connectTimeoutOf } from "./timeout.ts";
 import type { HttpOverride } from "../refusal-answer.ts";
@@ -38,19 +40,19 @@ export function connectUnaryCallOf(exchange: UnaryExchange, getAllowed: boolean)
     return { error, http: { status: 405, headers: { allow } } };
   }
   const headers = exchange.headers;
-  const contentType = single(headers["content-type"]);
+  const contentType = headerValue(headers["content-type"]);
   const type = parseContentType(contentType ?? null);
   if (type === undefined || type.stream) {
     const error = new ConnectError(`content-type: ${JSON.stringify(contentType ?? "")} is not a Connect unary type; use application/json or application/proto`, Code.InvalidArgument);
     return { error, http: { status: 415 } };
   }
-  const version = single(headers["connect-protocol-version"]);
+  const version = headerValue(headers["connect-protocol-version"]);
   if (version !== undefined && version !== PROTOCOL_VERSION) {
     return { error: new ConnectError(`connect-protocol-version: must be "${PROTOCOL_VERSION}", got ${JSON.stringify(version)}`, Code.InvalidArgument) };
   }
-  const timeout = connectTimeoutOf(single(headers["connect-timeout-ms"]));
+  const timeout = connectTimeoutOf(headerValue(headers["connect-timeout-ms"]));
   if (timeout instanceof ConnectError) return { error: timeout };
-  const compression = compressionOf("content-encoding", single(headers["content-encoding"]));
+  const compression = compressionOf("content-encoding", headerValue(headers["content-encoding"]));
   if (compression instanceof ConnectError) return { error: compression };
   return {
     json: !type.binary,
@@ -77,7 +79,7 @@ function getCallOf(exchange: UnaryExchange): ConnectUnaryCall | UnaryRefusal {
   if (version !== null && version !== GET_PROTOCOL_VERSION) {
     return { error: new ConnectError(`connect: query parameter must be "${GET_PROTOCOL_VERSION}", got ${JSON.stringify(version)}`, Code.InvalidArgument) };
   }
-  const timeout = connectTimeoutOf(single(exchange.headers["connect-timeout-ms"]));
+  const timeout = connectTimeoutOf(headerValue(exchange.headers["connect-timeout-ms"]));
   if (timeout instanceof ConnectError) return { error: timeout };
   const compression = compressionOf("compression", query.get("compression") ?? undefined);
   if (compression instanceof ConnectError) return { error: compression };
@@ -97,21 +99,10 @@ function getCallOf(exchange: UnaryExchange): ConnectUnaryCall | UnaryRefusal {
   };
 }
 
-/** "gzip", null for none, or the error for a compression we do not have. */
-function compressionOf(where: string, name: string | undefined): "gzip" | null | ConnectError {
-  if (name === undefined || name === "identity") return null;
-  if (name === "gzip") return "gzip";
-  return new ConnectError(`${where}: unknown compression ${JSON.stringify(name)}; supported encodings are gzip, identity`, Code.Unimplemented);
-}
-
 function inflate(compressed: Uint8Array, done: (message: Uint8Array | ConnectError) => void): void {
   gunzip(compressed, { maxOutputLength: MESSAGE_BYTES_MAX }, (error, message) => {
     if (error === null) done(message);
     else if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") done(new ConnectError(`message is larger than ${MESSAGE_BYTES_MAX} bytes once decompressed`, Code.ResourceExhausted));
     else done(new ConnectError(`message: cannot decompress gzip: ${error.message}`, Code.InvalidArgument));
   });
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(",") : value;
 }
