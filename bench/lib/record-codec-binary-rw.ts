@@ -17,9 +17,13 @@ const TIFS: readonly TimeInForce[] = ["day", "gtc", "ioc", "fok"];
 const SIDE_NUMBER = { buy: 1, sell: 2 } as const;
 const TYPE_NUMBER = { market: 1, limit: 2, stop: 3, stop_limit: 4 } as const;
 const TIF_NUMBER = { day: 1, gtc: 2, ioc: 3, fok: 4 } as const;
+const TRADING_STATE_NUMBER = { active: 1, trading_blocked: 2, account_blocked: 3 } as const;
+const TRADING_STATES = ["active", "trading_blocked", "account_blocked"] as const;
 const KIND_NUMBER: Record<Event["kind"], number> = {
   account_created: E.accountCreated.number,
   cash_deposited: E.cashDeposited.number,
+  cash_withdrawn: E.cashWithdrawn.number,
+  trading_state_set: E.tradingStateSet.number,
   order_accepted: E.orderAccepted.number,
   order_cancel_requested: E.orderCancelRequested.number,
   order_replace_requested: E.orderReplaceRequested.number,
@@ -63,7 +67,12 @@ function writeKind(w: BinaryWriter, event: Event): void {
       int64(1, event.atMs);
       return;
     case "cash_deposited":
+    case "cash_withdrawn":
       int64(1, event.amount);
+      int64(2, event.atMs);
+      return;
+    case "trading_state_set":
+      int64(1, TRADING_STATE_NUMBER[event.tradingState]);
       int64(2, event.atMs);
       return;
     case "order_accepted":
@@ -188,7 +197,10 @@ function eventOf(kind: Event["kind"] | undefined, f: { orderId: string; reason: 
     case "account_created":
       return { kind, atMs: Number(f.a) };
     case "cash_deposited":
+    case "cash_withdrawn":
       return { kind, amount: f.a, atMs: Number(f.b) };
+    case "trading_state_set":
+      return { kind, tradingState: TRADING_STATES[Number(f.a) - 1] ?? "active", atMs: Number(f.b) };
     case "order_accepted":
       return { kind, terms: f.terms as OrderTerms, holdCash: f.c, holdQty: f.d, atMs: Number(f.e) };
     case "order_replace_requested":

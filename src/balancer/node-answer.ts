@@ -12,6 +12,8 @@ import {
   decodeDepositResponse,
   decodeGetAccountResponse,
   decodeListPositionsResponse,
+  decodeSetTradingStateResponse,
+  decodeWithdrawResponse,
 } from "../gen/oms/v1/account_service_wire.ts";
 import {
   decodeCancelOrderResponse,
@@ -36,6 +38,8 @@ const CASE_OF_FIELD = new Map(NodeResultSchema.fields.map((field) => [field.numb
 const DECODERS: { readonly [K in ResultCase]: (bytes: Uint8Array) => ResultOf<K> } = {
   createAccount: decodeCreateAccountResponse,
   deposit: decodeDepositResponse,
+  withdraw: decodeWithdrawResponse,
+  setTradingState: decodeSetTradingStateResponse,
   getAccount: decodeGetAccountResponse,
   listPositions: decodeListPositionsResponse,
   submitOrder: decodeSubmitOrderResponse,

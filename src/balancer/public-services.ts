@@ -20,6 +20,8 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       createAccount: (request: CreateAccountRequest) =>
         route({ case: "createAccount", value: { accountId: request.accountId === "" ? newAccountId() : request.accountId } }),
       deposit: (request) => route({ case: "deposit", value: request }),
+      withdraw: (request) => route({ case: "withdraw", value: request }),
+      setTradingState: (request) => route({ case: "setTradingState", value: request }),
       getAccount: (request) => route({ case: "getAccount", value: request }),
       listPositions: (request) => route({ case: "listPositions", value: request }),
     }, { interceptors: [callMetricsInterceptor] });

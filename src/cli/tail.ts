@@ -117,6 +117,7 @@ function recordJson(topic: string, partition: number, stored: StoredRecord): Rec
 function eventJson(event: Event): Record<string, unknown> {
   switch (event.kind) {
     case "cash_deposited":
+    case "cash_withdrawn":
       return { kind: event.kind, amount: formatCash(event.amount), atMs: event.atMs };
     case "order_accepted":
       return { kind: event.kind, terms: termsJson(event.terms), ...holdJson(event.holdCash, event.holdQty), atMs: event.atMs };
@@ -132,6 +133,7 @@ function eventJson(event: Event): Record<string, unknown> {
         atMs: event.atMs,
       };
     case "account_created":
+    case "trading_state_set":
     case "order_cancel_requested":
     case "order_canceled":
     case "order_expired":

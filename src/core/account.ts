@@ -12,11 +12,21 @@ export interface Position {
   costBasis: Cash;
 }
 
+/**
+ * What an admin allows the account to do (Alpaca's trading_blocked and account_blocked flags as
+ * one value): trading_blocked refuses new orders and replaces, account_blocked also refuses
+ * deposits and withdrawals. Cancels and the venue's fills go on in every state: an order
+ * already at the venue may still fill, and closing it only lowers risk.
+ */
+export type TradingState = "active" | "trading_blocked" | "account_blocked";
+export const TRADING_STATES: readonly TradingState[] = ["active", "trading_blocked", "account_blocked"];
+
 /** An account is also the list of its orders by age (see OrderList). */
 export interface Account extends OrderList {
   id: string;
   createdAtMs: number;
   cash: Cash;
+  tradingState: TradingState;
   /** Cash promised to open buy orders: always the sum of their holdCash. */
   heldCash: Cash;
   positions: Map<string, Position>;
@@ -37,6 +47,7 @@ export function newAccount(id: string, createdAtMs: number): Account {
     id,
     createdAtMs,
     cash: 0n,
+    tradingState: "active",
     heldCash: 0n,
     positions: new Map(),
     orders: new Map(),
@@ -79,6 +90,7 @@ export function orderByClientOrderId(account: Account, clientOrderId: string): O
   return order !== undefined && order.clientOrderId === clientOrderId ? order : undefined;
 }
 
+/** Withdrawable cash as well: a withdrawal may not take what open buy orders hold. */
 export function buyingPower(account: Account): Cash {
   return account.cash - account.heldCash;
 }

@@ -19,6 +19,12 @@ export function applyEvent(ledger: Ledger, accountId: string, event: Event): voi
     case "cash_deposited":
       account.cash += event.amount;
       return;
+    case "cash_withdrawn":
+      account.cash -= event.amount;
+      return;
+    case "trading_state_set":
+      account.tradingState = event.tradingState;
+      return;
     case "order_accepted":
       return acceptOrder(account, event);
     case "order_cancel_requested":

@@ -1,3 +1,4 @@
+import type { TradingState } from "./account.ts";
 import type { Cash, Price, Qty } from "./money.ts";
 import type { OrderInstructions, TimeInForce } from "./order.ts";
 
@@ -7,6 +8,8 @@ import type { OrderInstructions, TimeInForce } from "./order.ts";
 export type Command =
   | CreateAccount
   | Deposit
+  | Withdraw
+  | SetTradingState
   | SubmitOrder
   | CancelOrder
   | ReplaceOrder
@@ -22,6 +25,20 @@ export interface Deposit {
   kind: "deposit";
   accountId: string;
   amount: Cash;
+  atMs: number;
+}
+
+export interface Withdraw {
+  kind: "withdraw";
+  accountId: string;
+  amount: Cash;
+  atMs: number;
+}
+
+export interface SetTradingState {
+  kind: "set_trading_state";
+  accountId: string;
+  tradingState: TradingState;
   atMs: number;
 }
 

@@ -1,6 +1,7 @@
 // Decisions on client order commands: submit, cancel, replace.
 import { availableQty, buyingPower, findOrder, orderByClientOrderId, type Account } from "./account.ts";
 import type { CancelOrder, ReplaceOrder, SubmitOrder } from "./command.ts";
+import { tradingRefusal } from "./decide-account.ts";
 import type { Event } from "./event.ts";
 import { formatCash, type Cash, type Qty } from "./money.ts";
 import { remainingQty, type Order, type OrderTerms } from "./order.ts";
@@ -18,6 +19,10 @@ export function decideSubmit(account: Account, command: SubmitOrder): Decision {
     if (sameSubmit(earlier, command)) return { ok: true, events: [], duplicateOf: earlier.id };
     return refuse("already_exists", `client_order_id: "${command.clientOrderId}" was already used for a different order`);
   }
+  // After the duplicate check: a retried submit of an order accepted before the block is
+  // answered with that order, as any retry is; it makes no new order.
+  const blocked = tradingRefusal(account, "new orders");
+  if (blocked !== null) return { ok: false, rejection: blocked };
   if (findOrder(account, command.orderId) !== undefined) {
     return refuse("already_exists", `order_id: ${command.orderId} already exists`);
   }
@@ -64,6 +69,8 @@ export function decideReplace(account: Account, command: ReplaceOrder): Decision
   if (old.status !== "new" && old.status !== "partially_filled") {
     return refuse("failed_precondition", `order_id: order ${old.id} is ${old.status} and cannot be replaced`);
   }
+  const blocked = tradingRefusal(account, "replaces");
+  if (blocked !== null) return { ok: false, rejection: blocked };
   if (command.qty === null && command.limitPrice === null && command.stopPrice === null && command.timeInForce === null) {
     return refuse("invalid_argument", "qty, limit_price, stop_price, time_in_force: order parameters are not changed");
   }

@@ -1,3 +1,4 @@
+import type { TradingState } from "./account.ts";
 import type { Cash, Price, Qty } from "./money.ts";
 import type { OrderTerms } from "./order.ts";
 
@@ -8,6 +9,8 @@ import type { OrderTerms } from "./order.ts";
 export type Event =
   | AccountCreated
   | CashDeposited
+  | CashWithdrawn
+  | TradingStateSet
   | OrderAccepted
   | OrderCancelRequested
   | OrderReplaceRequested
@@ -26,6 +29,19 @@ export interface AccountCreated {
 export interface CashDeposited {
   kind: "cash_deposited";
   amount: Cash;
+  atMs: number;
+}
+
+export interface CashWithdrawn {
+  kind: "cash_withdrawn";
+  /** At most the account's buying power when decided, so cash never falls below what orders hold. */
+  amount: Cash;
+  atMs: number;
+}
+
+export interface TradingStateSet {
+  kind: "trading_state_set";
+  tradingState: TradingState;
   atMs: number;
 }
 

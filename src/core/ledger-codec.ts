@@ -15,25 +15,27 @@
 // are decimal strings; the decoder knows from the field which ones they are and checks every
 // field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
-// Account, Order or Position fails to compile here until the codec carries it.
-import { fileOrder, findOrder, type Account, type Position } from "./account.ts";
+// Account, Order or Position fails to compile here until the codec carries it. Version 5 adds
+// each account's trading state; older snapshots predate it, so their accounts are active.
+import { fileOrder, findOrder, TRADING_STATES, type Account, type Position, type TradingState } from "./account.ts";
 import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
 import { orderChunks } from "./order-list.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
 /** Bumped whenever the layout changes; a decoder refuses versions it does not know. */
-export const LEDGER_FORMAT_VERSION = 4;
+export const LEDGER_FORMAT_VERSION = 5;
 /**
  * Versions 1 and 2 wrote each order as an object (1 also a submitFingerprints list per account,
  * now ignored: idempotency compares the earlier order's terms); version 3 writes an order as a
  * tuple in V3_ORDER_FIELDS order. Versions 1 to 3 also wrote orderIds (the creation order),
  * orderIdsByClientOrderId (an entry for every order) and each order's closing times; version 4
- * lists the orders in creation order as ORDER_FIELDS tuples and writes none of them.
+ * lists the orders in creation order as ORDER_FIELDS tuples and writes none of them. Version 5
+ * is version 4 with each account's tradingState.
  */
-const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4];
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
 
-/** An order's fields in the order a version 4 snapshot lists them. */
+/** An order's fields in the order a version 4 or 5 snapshot lists them. */
 const ORDER_FIELDS = [
   "id",
   "clientOrderId",
@@ -76,6 +78,7 @@ const SIDES: ReadonlySet<Side> = new Set(["buy", "sell"]);
 const ORDER_TYPES: ReadonlySet<OrderType> = new Set(["market", "limit", "stop", "stop_limit"]);
 const TIMES_IN_FORCE: ReadonlySet<TimeInForce> = new Set(["day", "gtc", "ioc", "fok"]);
 const KNOWN_STATUSES: ReadonlySet<OrderStatus> = new Set(ORDER_STATUSES);
+const KNOWN_TRADING_STATES: ReadonlySet<TradingState> = new Set(TRADING_STATES);
 
 export function encodeLedger(ledger: Ledger): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -189,6 +192,7 @@ function accountToJson(account: Account): unknown {
     id: account.id,
     createdAtMs: safe(account.createdAtMs, "account", account.id, "createdAtMs"),
     cash: String(account.cash),
+    tradingState: account.tradingState,
     heldCash: String(account.heldCash),
     positions,
     orders,
@@ -196,7 +200,7 @@ function accountToJson(account: Account): unknown {
   };
 }
 
-/** The order's fields in ORDER_FIELDS order (a version 4 snapshot's order). */
+/** The order's fields in ORDER_FIELDS order (a version 4 or 5 snapshot's order). */
 function orderToTuple(order: Order): unknown[] {
   const pending = order.pendingReplace;
   return [
@@ -227,7 +231,7 @@ function orderToTuple(order: Order): unknown[] {
 }
 
 /**
- * A version 3 or 4 order tuple as the version 1/2 object, so that one reader checks all: a
+ * A version 3, 4 or 5 order tuple as the version 1/2 object, so that one reader checks all: a
  * field that is wrong is named by the same path whichever version held it.
  */
 function orderObjectOf(value: unknown, path: string, fields: readonly string[]): { [key: string]: unknown } {
@@ -250,6 +254,7 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     id: text(json, "id", path),
     createdAtMs: integer(json, "createdAtMs", path),
     cash: bigInteger(json, "cash", path),
+    tradingState: version < 5 ? "active" : member(json, "tradingState", KNOWN_TRADING_STATES, path),
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
     orders: new Map(),
@@ -265,7 +270,7 @@ function accountFromJson(value: unknown, path: string, version: number): Account
   });
   const orders = asArray(json["orders"], `${path}.orders`).map((item, index) => {
     const where = `${path}.orders[${index}]`;
-    const json = version < 3 ? asObject(item, where) : orderObjectOf(item, where, version < 4 ? V3_ORDER_FIELDS : ORDER_FIELDS);
+    const json = version < 3 ? asObject(item, where) : orderObjectOf(item, where, version === 3 ? V3_ORDER_FIELDS : ORDER_FIELDS);
     const order = orderFromJson(json, where);
     if (version < 4) checkClosingTimes(order, json, where);
     return order;

@@ -5,6 +5,7 @@
 import type { Account } from "./account.ts";
 import { applyEvent } from "./apply.ts";
 import type { Command } from "./command.ts";
+import { decideDeposit, decideSetTradingState, decideWithdraw } from "./decide-account.ts";
 import { decideExecution } from "./decide-execution.ts";
 import { decideCancel, decideReplace, decideSubmit } from "./decide-order.ts";
 import type { Event } from "./event.ts";
@@ -32,8 +33,11 @@ export function decide(ledger: Ledger, command: Command): Decision {
   }
   switch (command.kind) {
     case "deposit":
-      if (command.amount <= 0n) return { ok: false, rejection: reject("invalid_argument", "amount: must be positive") };
-      return { ok: true, events: [{ kind: "cash_deposited", amount: command.amount, atMs: command.atMs }] };
+      return decideDeposit(account, command);
+    case "withdraw":
+      return decideWithdraw(account, command);
+    case "set_trading_state":
+      return decideSetTradingState(account, command);
     case "submit_order":
       return decideSubmit(account, command);
     case "cancel_order":

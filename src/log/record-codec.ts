@@ -6,12 +6,14 @@
 // present, enums known, times exact. Every record is checked right before it is written and
 // again when it is read back, so a record that would not come back exactly is refused at the
 // writer, and a damaged or foreign record is refused at the reader instead of being replayed.
+import type { TradingState } from "../core/account.ts";
 import type { Event } from "../core/event.ts";
 import type { OrderTerms, OrderType, Side, TimeInForce } from "../core/order.ts";
 import {
   OrderType as WireOrderType,
   Side as WireSide,
   TimeInForce as WireTimeInForce,
+  TradingState as WireTradingState,
   type Event as WireEvent,
   type OrderTerms as WireTerms,
   type Record as WireRecord,
@@ -20,6 +22,7 @@ import {
   decodeRecord as decodeWireRecord,
   newAccountCreated,
   newCashDeposited,
+  newCashWithdrawn,
   newEvent,
   newOrderAccepted,
   newOrderCanceled,
@@ -33,6 +36,7 @@ import {
   newOrderTerms,
   newRecord,
   newRecordHeader,
+  newTradingStateSet,
   releaseRecord,
   writeEvent,
   writeRecord,
@@ -59,9 +63,15 @@ const TIF_TO_WIRE: Readonly<{ [K in TimeInForce]: WireTimeInForce }> = {
   ioc: WireTimeInForce.IOC,
   fok: WireTimeInForce.FOK,
 };
+const TRADING_STATE_TO_WIRE: Readonly<{ [K in TradingState]: WireTradingState }> = {
+  active: WireTradingState.ACTIVE,
+  trading_blocked: WireTradingState.TRADING_BLOCKED,
+  account_blocked: WireTradingState.ACCOUNT_BLOCKED,
+};
 const SIDES = byWireNumber(SIDE_TO_WIRE);
 const ORDER_TYPES = byWireNumber(TYPE_TO_WIRE);
 const TIMES_IN_FORCE = byWireNumber(TIF_TO_WIRE);
+const TRADING_STATES = byWireNumber(TRADING_STATE_TO_WIRE);
 
 /** The domain value of each wire number, for reading: undefined where the domain has none. */
 function byWireNumber<T extends string>(toWire: Readonly<Record<T, number>>): readonly (T | undefined)[] {
@@ -130,6 +140,8 @@ class ScratchEvent {
   readonly terms = newOrderTerms();
   readonly accountCreated = { case: "accountCreated", value: newAccountCreated() } as const;
   readonly cashDeposited = { case: "cashDeposited", value: newCashDeposited() } as const;
+  readonly cashWithdrawn = { case: "cashWithdrawn", value: newCashWithdrawn() } as const;
+  readonly tradingStateSet = { case: "tradingStateSet", value: newTradingStateSet() } as const;
   readonly orderAccepted = { case: "orderAccepted", value: newOrderAccepted() } as const;
   readonly orderCancelRequested = { case: "orderCancelRequested", value: newOrderCancelRequested() } as const;
   readonly orderReplaceRequested = { case: "orderReplaceRequested", value: newOrderReplaceRequested() } as const;
@@ -184,6 +196,20 @@ function wireEventOf(event: Event, s: ScratchEvent): WireEvent {
       v.amountE4 = event.amount;
       v.atMs = atMs;
       wire.kind = s.cashDeposited;
+      return wire;
+    }
+    case "cash_withdrawn": {
+      const v = s.cashWithdrawn.value;
+      v.amountE4 = event.amount;
+      v.atMs = atMs;
+      wire.kind = s.cashWithdrawn;
+      return wire;
+    }
+    case "trading_state_set": {
+      const v = s.tradingStateSet.value;
+      v.tradingState = TRADING_STATE_TO_WIRE[event.tradingState];
+      v.atMs = atMs;
+      wire.kind = s.tradingStateSet;
       return wire;
     }
     case "order_accepted": {
@@ -328,6 +354,10 @@ function eventOf(wire: WireEvent): Event {
       return { kind: "account_created", atMs: atMsRead(kind.value.atMs) };
     case "cashDeposited":
       return { kind: "cash_deposited", amount: kind.value.amountE4, atMs: atMsRead(kind.value.atMs) };
+    case "cashWithdrawn":
+      return { kind: "cash_withdrawn", amount: kind.value.amountE4, atMs: atMsRead(kind.value.atMs) };
+    case "tradingStateSet":
+      return { kind: "trading_state_set", tradingState: known(TRADING_STATES, kind.value.tradingState, "trading_state"), atMs: atMsRead(kind.value.atMs) };
     case "orderAccepted": {
       const v = kind.value;
       return { kind: "order_accepted", terms: termsOf(v.terms), holdCash: v.holdCashE4, holdQty: v.holdQty, atMs: atMsRead(v.atMs) };

@@ -9,7 +9,7 @@ import { orderAt, orderCount } from "../core/order-list.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NodeCommand, NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
-import type { CreateAccountRequest, DepositRequest } from "../gen/oms/v1/account_service_pb.ts";
+import type { CreateAccountRequest, DepositRequest, SetTradingStateRequest, WithdrawRequest } from "../gen/oms/v1/account_service_pb.ts";
 import {
   OrderStatusFilter,
   type CancelOrderRequest,
@@ -77,6 +77,10 @@ export function parseCommand(node: ParseContext, c: NodeCommandCase, newId: () =
       return parseCreateAccount(node, c.value);
     case "deposit":
       return parseDeposit(node, c.value);
+    case "withdraw":
+      return parseWithdraw(node, c.value);
+    case "setTradingState":
+      return parseSetTradingState(node, c.value);
     case "submitOrder":
       return parseSubmitOrder(node, c.value, newId);
     case "cancelOrder":
@@ -117,12 +121,36 @@ function parseCreateAccount(node: ParseContext, request: CreateAccountRequest): 
 function parseDeposit(node: ParseContext, request: DepositRequest): ParsedCommand {
   const accountId = parse.parseAccountId(request.accountId);
   if (!accountId.ok) return refused(accountId.rejection);
-  const amount = parse.parseDepositAmount(request.amount);
+  const amount = parse.parseTransferAmount(request.amount, "deposit");
   if (!amount.ok) return refused(amount.rejection);
   return {
     kind: "write",
     command: { kind: "deposit", accountId: accountId.value, amount: amount.value, atMs: node.clock() },
     answer: (account) => encodedNodeResults.message({ case: "deposit", value: { account: accountView(account, lastPrice(node)) } }),
+  };
+}
+
+function parseWithdraw(node: ParseContext, request: WithdrawRequest): ParsedCommand {
+  const accountId = parse.parseAccountId(request.accountId);
+  if (!accountId.ok) return refused(accountId.rejection);
+  const amount = parse.parseTransferAmount(request.amount, "withdrawal");
+  if (!amount.ok) return refused(amount.rejection);
+  return {
+    kind: "write",
+    command: { kind: "withdraw", accountId: accountId.value, amount: amount.value, atMs: node.clock() },
+    answer: (account) => encodedNodeResults.message({ case: "withdraw", value: { account: accountView(account, lastPrice(node)) } }),
+  };
+}
+
+function parseSetTradingState(node: ParseContext, request: SetTradingStateRequest): ParsedCommand {
+  const accountId = parse.parseAccountId(request.accountId);
+  if (!accountId.ok) return refused(accountId.rejection);
+  const tradingState = parse.parseTradingState(request.tradingState);
+  if (!tradingState.ok) return refused(tradingState.rejection);
+  return {
+    kind: "write",
+    command: { kind: "set_trading_state", accountId: accountId.value, tradingState: tradingState.value, atMs: node.clock() },
+    answer: (account) => encodedNodeResults.message({ case: "setTradingState", value: { account: accountView(account, lastPrice(node)) } }),
   };
 }
 

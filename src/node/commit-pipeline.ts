@@ -1,6 +1,7 @@
 // The commit pipeline: how a command becomes a durable change and an answer. Every command
-// type (create account, deposit, submit, cancel, replace, each from an Execute batch, and the
-// venue's execution reports) passes the same stages, in this order, each a function below:
+// type (create account, deposit, withdraw, set trading state, submit, cancel, replace, each
+// from an Execute batch, and the venue's execution reports) passes the same stages, in this
+// order, each a function below:
 //
 //   1. parse     the wire fields become a core Command with the node's ids, clock and market
 //                price, and how to encode its answer (command-parse.ts; a venue report is a
@@ -239,6 +240,8 @@ function refused<T>(command: Command, rejection: Rejection): Promise<Outcome<T>>
 const WRITE_LABELS = new Map<NodeCommandCase["case"], Command["kind"]>([
   ["createAccount", "create_account"],
   ["deposit", "deposit"],
+  ["withdraw", "withdraw"],
+  ["setTradingState", "set_trading_state"],
   ["submitOrder", "submit_order"],
   ["cancelOrder", "cancel_order"],
   ["replaceOrder", "replace_order"],

@@ -3,15 +3,16 @@
 import { accountIdProblem } from "../core/account-id.ts";
 import type { Cash, Price, Qty } from "../core/money.ts";
 import { CASH_DECIMALS, parseDecimal } from "../core/money.ts";
+import type { TradingState as CoreTradingState } from "../core/account.ts";
 import type { OrderType as CoreType, Side as CoreSide, TimeInForce as CoreTif } from "../core/order.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
-import { OrderType, Side, TimeInForce } from "../gen/oms/v1/trading_pb.ts";
+import { OrderType, Side, TimeInForce, TradingState } from "../gen/oms/v1/trading_pb.ts";
 
 /** Alpaca allows 128 characters (the 2022 docs said 48; the current spec says 128). */
 export const CLIENT_ORDER_ID_LENGTH_MAX = 128;
 const CLIENT_ORDER_ID_PATTERN = /^[\x21-\x7e]+$/;
-/** A bound on a single deposit, so that no sum of them can approach int64 in the log. */
-const DEPOSIT_MAX: Cash = 1_000_000_000n * 10_000n;
+/** A bound on a single deposit or withdrawal, so that no sum of them can approach int64 in the log. */
+const TRANSFER_MAX: Cash = 1_000_000_000n * 10_000n;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
 
@@ -50,12 +51,25 @@ export function parsePrice(field: string, text: string): Parsed<Price | null> {
   return ok(parsed.value);
 }
 
-export function parseDepositAmount(text: string): Parsed<Cash> {
+/** A deposit's or withdrawal's amount: positive whole cents, as Alpaca's transfers are. */
+export function parseTransferAmount(text: string, transfer: "deposit" | "withdrawal"): Parsed<Cash> {
   const parsed = parseDecimal(text, CASH_DECIMALS, 2);
   if (!parsed.ok) return invalid(`amount: ${parsed.problem}`);
   if (parsed.value <= 0n) return invalid("amount: must be positive");
-  if (parsed.value > DEPOSIT_MAX) return invalid("amount: must be at most 1000000000 per deposit");
+  if (parsed.value > TRANSFER_MAX) return invalid(`amount: must be at most 1000000000 per ${transfer}`);
   return ok(parsed.value);
+}
+
+const TRADING_STATES = new Map<TradingState, CoreTradingState>([
+  [TradingState.ACTIVE, "active"],
+  [TradingState.TRADING_BLOCKED, "trading_blocked"],
+  [TradingState.ACCOUNT_BLOCKED, "account_blocked"],
+]);
+
+export function parseTradingState(value: TradingState): Parsed<CoreTradingState> {
+  const state = TRADING_STATES.get(value);
+  if (state !== undefined) return ok(state);
+  return invalid("trading_state: must be TRADING_STATE_ACTIVE, _TRADING_BLOCKED or _ACCOUNT_BLOCKED");
 }
 
 export function parseSymbol(text: string, known: ReadonlySet<string>): Parsed<string> {

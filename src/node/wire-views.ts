@@ -1,7 +1,7 @@
 // How the node shows core state on the wire: decimal strings, proto enums, timestamps.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { buyingPower, type Account, type Position } from "../core/account.ts";
+import { buyingPower, type Account, type Position, type TradingState as CoreTradingState } from "../core/account.ts";
 import type { Event } from "../core/event.ts";
 import { divideRounded, formatCash, type Price } from "../core/money.ts";
 import { closedAtMs, type Order, type OrderStatus as CoreStatus, type OrderType as CoreType, type Side as CoreSide, type TimeInForce as CoreTif } from "../core/order.ts";
@@ -13,6 +13,7 @@ import {
   Side,
   TimeInForce,
   TradeUpdateSchema,
+  TradingState,
   type Account as AccountView,
   type Order as OrderView,
   type Position as PositionView,
@@ -31,6 +32,11 @@ export const TIF_TO_WIRE: Record<CoreTif, TimeInForce> = {
   gtc: TimeInForce.GTC,
   ioc: TimeInForce.IOC,
   fok: TimeInForce.FOK,
+};
+export const TRADING_STATE_TO_WIRE: Record<CoreTradingState, TradingState> = {
+  active: TradingState.ACTIVE,
+  trading_blocked: TradingState.TRADING_BLOCKED,
+  account_blocked: TradingState.ACCOUNT_BLOCKED,
 };
 export const STATUS_TO_WIRE: Record<CoreStatus, OrderStatus> = {
   new: OrderStatus.NEW,
@@ -107,6 +113,7 @@ export function accountView(account: Account, lastPrice: (symbol: string) => Pri
     buyingPower: formatCash(buyingPower(account)),
     equity: formatCash(equity),
     createdAt: timestampFromMs(account.createdAtMs),
+    tradingState: TRADING_STATE_TO_WIRE[account.tradingState],
   });
 }
 
@@ -131,6 +138,8 @@ export function tradeUpdateOf(event: Event, order: Order | undefined, account: A
   switch (event.kind) {
     case "account_created":
     case "cash_deposited":
+    case "cash_withdrawn":
+    case "trading_state_set":
       return null;
     case "order_filled": {
       const position = account.positions.get(order.symbol);
@@ -148,7 +157,10 @@ export function tradeUpdateOf(event: Event, order: Order | undefined, account: A
   }
 }
 
-const UPDATE_NAMES: Record<Exclude<Event["kind"], "account_created" | "cash_deposited" | "order_filled">, string> = {
+/** The events about the account itself, not one of its orders: no trade update, no order. */
+type AccountEventKind = "account_created" | "cash_deposited" | "cash_withdrawn" | "trading_state_set";
+
+const UPDATE_NAMES: Record<Exclude<Event["kind"], AccountEventKind | "order_filled">, string> = {
   order_accepted: "new",
   order_cancel_requested: "pending_cancel",
   order_replace_requested: "pending_replace",
@@ -164,6 +176,8 @@ export function orderIdOf(event: Event): string | null {
   switch (event.kind) {
     case "account_created":
     case "cash_deposited":
+    case "cash_withdrawn":
+    case "trading_state_set":
       return null;
     case "order_accepted":
       return event.terms.id;

@@ -195,6 +195,8 @@ function ordersOf(event: Event): string[] {
   switch (event.kind) {
     case "account_created":
     case "cash_deposited":
+    case "cash_withdrawn":
+    case "trading_state_set":
       return [];
     case "order_accepted":
       return [event.terms.id];

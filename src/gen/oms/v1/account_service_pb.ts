@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Account, Position } from "./trading_pb.ts";
+import type { Account, Position, TradingState } from "./trading_pb.ts";
 import { file_oms_v1_trading } from "./trading_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oms/v1/account_service.proto.
  */
 export const file_oms_v1_account_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvbXMvdjEvYWNjb3VudF9zZXJ2aWNlLnByb3RvEgZvbXMudjEiKgoUQ3JlYXRlQWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI5ChVDcmVhdGVBY2NvdW50UmVzcG9uc2USIAoHYWNjb3VudBgBIAEoCzIPLm9tcy52MS5BY2NvdW50IjQKDkRlcG9zaXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDgoGYW1vdW50GAIgASgJIjMKD0RlcG9zaXRSZXNwb25zZRIgCgdhY2NvdW50GAEgASgLMg8ub21zLnYxLkFjY291bnQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI2ChJHZXRBY2NvdW50UmVzcG9uc2USIAoHYWNjb3VudBgBIAEoCzIPLm9tcy52MS5BY2NvdW50IioKFExpc3RQb3NpdGlvbnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiPAoVTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEiMKCXBvc2l0aW9ucxgBIAMoCzIQLm9tcy52MS5Qb3NpdGlvbjK3AgoOQWNjb3VudFNlcnZpY2USTAoNQ3JlYXRlQWNjb3VudBIcLm9tcy52MS5DcmVhdGVBY2NvdW50UmVxdWVzdBodLm9tcy52MS5DcmVhdGVBY2NvdW50UmVzcG9uc2USOgoHRGVwb3NpdBIWLm9tcy52MS5EZXBvc2l0UmVxdWVzdBoXLm9tcy52MS5EZXBvc2l0UmVzcG9uc2USSAoKR2V0QWNjb3VudBIZLm9tcy52MS5HZXRBY2NvdW50UmVxdWVzdBoaLm9tcy52MS5HZXRBY2NvdW50UmVzcG9uc2UiA5ACARJRCg1MaXN0UG9zaXRpb25zEhwub21zLnYxLkxpc3RQb3NpdGlvbnNSZXF1ZXN0Gh0ub21zLnYxLkxpc3RQb3NpdGlvbnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_oms_v1_trading]);
+  fileDesc("ChxvbXMvdjEvYWNjb3VudF9zZXJ2aWNlLnByb3RvEgZvbXMudjEiKgoUQ3JlYXRlQWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI5ChVDcmVhdGVBY2NvdW50UmVzcG9uc2USIAoHYWNjb3VudBgBIAEoCzIPLm9tcy52MS5BY2NvdW50IjQKDkRlcG9zaXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDgoGYW1vdW50GAIgASgJIjMKD0RlcG9zaXRSZXNwb25zZRIgCgdhY2NvdW50GAEgASgLMg8ub21zLnYxLkFjY291bnQiNQoPV2l0aGRyYXdSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDgoGYW1vdW50GAIgASgJIjQKEFdpdGhkcmF3UmVzcG9uc2USIAoHYWNjb3VudBgBIAEoCzIPLm9tcy52MS5BY2NvdW50IlkKFlNldFRyYWRpbmdTdGF0ZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIrCg10cmFkaW5nX3N0YXRlGAIgASgOMhQub21zLnYxLlRyYWRpbmdTdGF0ZSI7ChdTZXRUcmFkaW5nU3RhdGVSZXNwb25zZRIgCgdhY2NvdW50GAEgASgLMg8ub21zLnYxLkFjY291bnQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSI2ChJHZXRBY2NvdW50UmVzcG9uc2USIAoHYWNjb3VudBgBIAEoCzIPLm9tcy52MS5BY2NvdW50IioKFExpc3RQb3NpdGlvbnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiPAoVTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEiMKCXBvc2l0aW9ucxgBIAMoCzIQLm9tcy52MS5Qb3NpdGlvbjLKAwoOQWNjb3VudFNlcnZpY2USTAoNQ3JlYXRlQWNjb3VudBIcLm9tcy52MS5DcmVhdGVBY2NvdW50UmVxdWVzdBodLm9tcy52MS5DcmVhdGVBY2NvdW50UmVzcG9uc2USOgoHRGVwb3NpdBIWLm9tcy52MS5EZXBvc2l0UmVxdWVzdBoXLm9tcy52MS5EZXBvc2l0UmVzcG9uc2USPQoIV2l0aGRyYXcSFy5vbXMudjEuV2l0aGRyYXdSZXF1ZXN0Ghgub21zLnYxLldpdGhkcmF3UmVzcG9uc2USUgoPU2V0VHJhZGluZ1N0YXRlEh4ub21zLnYxLlNldFRyYWRpbmdTdGF0ZVJlcXVlc3QaHy5vbXMudjEuU2V0VHJhZGluZ1N0YXRlUmVzcG9uc2USSAoKR2V0QWNjb3VudBIZLm9tcy52MS5HZXRBY2NvdW50UmVxdWVzdBoaLm9tcy52MS5HZXRBY2NvdW50UmVzcG9uc2UiA5ACARJRCg1MaXN0UG9zaXRpb25zEhwub21zLnYxLkxpc3RQb3NpdGlvbnNSZXF1ZXN0Gh0ub21zLnYxLkxpc3RQb3NpdGlvbnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_oms_v1_trading]);
 
 /**
  * @generated from message oms.v1.CreateAccountRequest
@@ -92,6 +92,88 @@ export const DepositResponseSchema: GenMessage<DepositResponse> = /*@__PURE__*/
   messageDesc(file_oms_v1_account_service, 3);
 
 /**
+ * @generated from message oms.v1.WithdrawRequest
+ */
+export type WithdrawRequest = Message<"oms.v1.WithdrawRequest"> & {
+  /**
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * Positive, at most two decimals, at most the account's cash not held by open orders.
+   *
+   * @generated from field: string amount = 2;
+   */
+  amount: string;
+};
+
+/**
+ * Describes the message oms.v1.WithdrawRequest.
+ * Use `create(WithdrawRequestSchema)` to create a new message.
+ */
+export const WithdrawRequestSchema: GenMessage<WithdrawRequest> = /*@__PURE__*/
+  messageDesc(file_oms_v1_account_service, 4);
+
+/**
+ * @generated from message oms.v1.WithdrawResponse
+ */
+export type WithdrawResponse = Message<"oms.v1.WithdrawResponse"> & {
+  /**
+   * @generated from field: oms.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message oms.v1.WithdrawResponse.
+ * Use `create(WithdrawResponseSchema)` to create a new message.
+ */
+export const WithdrawResponseSchema: GenMessage<WithdrawResponse> = /*@__PURE__*/
+  messageDesc(file_oms_v1_account_service, 5);
+
+/**
+ * @generated from message oms.v1.SetTradingStateRequest
+ */
+export type SetTradingStateRequest = Message<"oms.v1.SetTradingStateRequest"> & {
+  /**
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * Any state but TRADING_STATE_UNSPECIFIED. Setting the state the account is in changes nothing.
+   *
+   * @generated from field: oms.v1.TradingState trading_state = 2;
+   */
+  tradingState: TradingState;
+};
+
+/**
+ * Describes the message oms.v1.SetTradingStateRequest.
+ * Use `create(SetTradingStateRequestSchema)` to create a new message.
+ */
+export const SetTradingStateRequestSchema: GenMessage<SetTradingStateRequest> = /*@__PURE__*/
+  messageDesc(file_oms_v1_account_service, 6);
+
+/**
+ * @generated from message oms.v1.SetTradingStateResponse
+ */
+export type SetTradingStateResponse = Message<"oms.v1.SetTradingStateResponse"> & {
+  /**
+   * @generated from field: oms.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message oms.v1.SetTradingStateResponse.
+ * Use `create(SetTradingStateResponseSchema)` to create a new message.
+ */
+export const SetTradingStateResponseSchema: GenMessage<SetTradingStateResponse> = /*@__PURE__*/
+  messageDesc(file_oms_v1_account_service, 7);
+
+/**
  * @generated from message oms.v1.GetAccountRequest
  */
 export type GetAccountRequest = Message<"oms.v1.GetAccountRequest"> & {
@@ -106,7 +188,7 @@ export type GetAccountRequest = Message<"oms.v1.GetAccountRequest"> & {
  * Use `create(GetAccountRequestSchema)` to create a new message.
  */
 export const GetAccountRequestSchema: GenMessage<GetAccountRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_account_service, 4);
+  messageDesc(file_oms_v1_account_service, 8);
 
 /**
  * @generated from message oms.v1.GetAccountResponse
@@ -123,7 +205,7 @@ export type GetAccountResponse = Message<"oms.v1.GetAccountResponse"> & {
  * Use `create(GetAccountResponseSchema)` to create a new message.
  */
 export const GetAccountResponseSchema: GenMessage<GetAccountResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_account_service, 5);
+  messageDesc(file_oms_v1_account_service, 9);
 
 /**
  * @generated from message oms.v1.ListPositionsRequest
@@ -140,7 +222,7 @@ export type ListPositionsRequest = Message<"oms.v1.ListPositionsRequest"> & {
  * Use `create(ListPositionsRequestSchema)` to create a new message.
  */
 export const ListPositionsRequestSchema: GenMessage<ListPositionsRequest> = /*@__PURE__*/
-  messageDesc(file_oms_v1_account_service, 6);
+  messageDesc(file_oms_v1_account_service, 10);
 
 /**
  * @generated from message oms.v1.ListPositionsResponse
@@ -157,7 +239,7 @@ export type ListPositionsResponse = Message<"oms.v1.ListPositionsResponse"> & {
  * Use `create(ListPositionsResponseSchema)` to create a new message.
  */
 export const ListPositionsResponseSchema: GenMessage<ListPositionsResponse> = /*@__PURE__*/
-  messageDesc(file_oms_v1_account_service, 7);
+  messageDesc(file_oms_v1_account_service, 11);
 
 /**
  * @generated from service oms.v1.AccountService
@@ -178,6 +260,26 @@ export const AccountService: GenService<{
     methodKind: "unary";
     input: typeof DepositRequestSchema;
     output: typeof DepositResponseSchema;
+  },
+  /**
+   * Admin only. Refused FAILED_PRECONDITION when the amount exceeds the cash not held by open orders.
+   *
+   * @generated from rpc oms.v1.AccountService.Withdraw
+   */
+  withdraw: {
+    methodKind: "unary";
+    input: typeof WithdrawRequestSchema;
+    output: typeof WithdrawResponseSchema;
+  },
+  /**
+   * Admin only. Blocks or unblocks an account's trading (see TradingState).
+   *
+   * @generated from rpc oms.v1.AccountService.SetTradingState
+   */
+  setTradingState: {
+    methodKind: "unary";
+    input: typeof SetTradingStateRequestSchema;
+    output: typeof SetTradingStateResponseSchema;
   },
   /**
    * @generated from rpc oms.v1.AccountService.GetAccount

@@ -4,7 +4,7 @@
 
 import type { Unset } from "../../../rpc/protobuf-wire.ts";
 import { POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../rpc/protobuf-wire.ts";
-import type { CreateAccountRequest, CreateAccountResponse, DepositRequest, DepositResponse, GetAccountRequest, GetAccountResponse, ListPositionsRequest, ListPositionsResponse } from "./account_service_pb.ts";
+import type { CreateAccountRequest, CreateAccountResponse, DepositRequest, DepositResponse, GetAccountRequest, GetAccountResponse, ListPositionsRequest, ListPositionsResponse, SetTradingStateRequest, SetTradingStateResponse, WithdrawRequest, WithdrawResponse } from "./account_service_pb.ts";
 import { newAccount, newPosition, readAccount, readPosition, releaseAccount, releasePosition, writeAccount, writePosition } from "./trading_wire.ts";
 
 const reader = new WireReader();
@@ -310,6 +310,318 @@ export function readDepositResponse(r: WireReader, m: DepositResponse): DepositR
 export function decodeDepositResponse(bytes: Uint8Array): DepositResponse {
   reader.reset(bytes, "oms.v1.DepositResponse");
   return readDepositResponse(reader, newDepositResponse());
+}
+
+/**
+ * Writes the fields of oms.v1.WithdrawRequest as toBinary writes them.
+ */
+export function writeWithdrawRequest(w: WireWriter, m: WithdrawRequest): void {
+  if (m.accountId !== "") {
+    w.varint(10);
+    w.text(m.accountId, "oms.v1.WithdrawRequest.account_id");
+  }
+  if (m.amount !== "") {
+    w.varint(18);
+    w.text(m.amount, "oms.v1.WithdrawRequest.amount");
+  }
+}
+
+/**
+ * The bytes toBinary gives for this oms.v1.WithdrawRequest.
+ */
+export function encodeWithdrawRequest(m: WithdrawRequest): Uint8Array {
+  writer.reset();
+  writeWithdrawRequest(writer, m);
+  return writer.finish();
+}
+
+/** Messages given back by releaseWithdrawRequest, for newWithdrawRequest to hand out again. */
+const poolWithdrawRequest: WithdrawRequest[] = [];
+
+/**
+ * A oms.v1.WithdrawRequest with every field at its zero value, as create() makes it: one given back by releaseWithdrawRequest if there is one.
+ */
+export function newWithdrawRequest(): WithdrawRequest {
+  const m = poolWithdrawRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.WithdrawRequest", accountId: "", amount: "" };
+  const u = m as Unset<WithdrawRequest>;
+  u.accountId = "";
+  u.amount = "";
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newWithdrawRequest; m must not be used after.
+ */
+export function releaseWithdrawRequest(m: WithdrawRequest): void {
+  if (poolWithdrawRequest.length >= POOL_MESSAGES_MAX) return;
+  poolWithdrawRequest.push(m);
+}
+
+/**
+ * Reads oms.v1.WithdrawRequest fields up to the reader's end into m, as fromBinary merges them.
+ */
+export function readWithdrawRequest(r: WireReader, m: WithdrawRequest): WithdrawRequest {
+  while (r.more()) {
+    const t = r.tag();
+    switch (t) {
+      case 10:
+        m.accountId = r.string("account_id");
+        break;
+      case 18:
+        m.amount = r.string("amount");
+        break;
+      default:
+        switch (t >>> 3) {
+          case 1:
+            throw r.wrongWireType(t, "account_id");
+          case 2:
+            throw r.wrongWireType(t, "amount");
+        }
+        r.skip(t);
+    }
+  }
+  return m;
+}
+
+/**
+ * The oms.v1.WithdrawRequest in these bytes; a WireFormatError naming the field and byte if they are damaged.
+ */
+export function decodeWithdrawRequest(bytes: Uint8Array): WithdrawRequest {
+  reader.reset(bytes, "oms.v1.WithdrawRequest");
+  return readWithdrawRequest(reader, newWithdrawRequest());
+}
+
+/**
+ * Writes the fields of oms.v1.WithdrawResponse as toBinary writes them.
+ */
+export function writeWithdrawResponse(w: WireWriter, m: WithdrawResponse): void {
+  if (m.account !== undefined) {
+    w.varint(10);
+    const at = w.begin();
+    writeAccount(w, m.account);
+    w.end(at);
+  }
+}
+
+/**
+ * The bytes toBinary gives for this oms.v1.WithdrawResponse.
+ */
+export function encodeWithdrawResponse(m: WithdrawResponse): Uint8Array {
+  writer.reset();
+  writeWithdrawResponse(writer, m);
+  return writer.finish();
+}
+
+/** Messages given back by releaseWithdrawResponse, for newWithdrawResponse to hand out again. */
+const poolWithdrawResponse: WithdrawResponse[] = [];
+
+/**
+ * A oms.v1.WithdrawResponse with every field at its zero value, as create() makes it: one given back by releaseWithdrawResponse if there is one.
+ */
+export function newWithdrawResponse(): WithdrawResponse {
+  const m = poolWithdrawResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.WithdrawResponse", account: undefined } as unknown as WithdrawResponse;
+  const u = m as Unset<WithdrawResponse>;
+  u.account = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newWithdrawResponse; m must not be used after.
+ */
+export function releaseWithdrawResponse(m: WithdrawResponse): void {
+  if (poolWithdrawResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.account !== undefined) releaseAccount(m.account);
+  poolWithdrawResponse.push(m);
+}
+
+/**
+ * Reads oms.v1.WithdrawResponse fields up to the reader's end into m, as fromBinary merges them.
+ */
+export function readWithdrawResponse(r: WireReader, m: WithdrawResponse): WithdrawResponse {
+  while (r.more()) {
+    const t = r.tag();
+    switch (t) {
+      case 10: {
+        const outer = r.enter("account");
+        m.account = readAccount(r, m.account ?? newAccount());
+        r.leave(outer);
+        break;
+      }
+      default:
+        switch (t >>> 3) {
+          case 1:
+            throw r.wrongWireType(t, "account");
+        }
+        r.skip(t);
+    }
+  }
+  return m;
+}
+
+/**
+ * The oms.v1.WithdrawResponse in these bytes; a WireFormatError naming the field and byte if they are damaged.
+ */
+export function decodeWithdrawResponse(bytes: Uint8Array): WithdrawResponse {
+  reader.reset(bytes, "oms.v1.WithdrawResponse");
+  return readWithdrawResponse(reader, newWithdrawResponse());
+}
+
+/**
+ * Writes the fields of oms.v1.SetTradingStateRequest as toBinary writes them.
+ */
+export function writeSetTradingStateRequest(w: WireWriter, m: SetTradingStateRequest): void {
+  if (m.accountId !== "") {
+    w.varint(10);
+    w.text(m.accountId, "oms.v1.SetTradingStateRequest.account_id");
+  }
+  if (m.tradingState !== 0) {
+    w.varint(16);
+    w.int32(m.tradingState, "oms.v1.SetTradingStateRequest.trading_state");
+  }
+}
+
+/**
+ * The bytes toBinary gives for this oms.v1.SetTradingStateRequest.
+ */
+export function encodeSetTradingStateRequest(m: SetTradingStateRequest): Uint8Array {
+  writer.reset();
+  writeSetTradingStateRequest(writer, m);
+  return writer.finish();
+}
+
+/** Messages given back by releaseSetTradingStateRequest, for newSetTradingStateRequest to hand out again. */
+const poolSetTradingStateRequest: SetTradingStateRequest[] = [];
+
+/**
+ * A oms.v1.SetTradingStateRequest with every field at its zero value, as create() makes it: one given back by releaseSetTradingStateRequest if there is one.
+ */
+export function newSetTradingStateRequest(): SetTradingStateRequest {
+  const m = poolSetTradingStateRequest.pop();
+  if (m === undefined) return { $typeName: "oms.v1.SetTradingStateRequest", accountId: "", tradingState: 0 };
+  const u = m as Unset<SetTradingStateRequest>;
+  u.accountId = "";
+  u.tradingState = 0;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newSetTradingStateRequest; m must not be used after.
+ */
+export function releaseSetTradingStateRequest(m: SetTradingStateRequest): void {
+  if (poolSetTradingStateRequest.length >= POOL_MESSAGES_MAX) return;
+  poolSetTradingStateRequest.push(m);
+}
+
+/**
+ * Reads oms.v1.SetTradingStateRequest fields up to the reader's end into m, as fromBinary merges them.
+ */
+export function readSetTradingStateRequest(r: WireReader, m: SetTradingStateRequest): SetTradingStateRequest {
+  while (r.more()) {
+    const t = r.tag();
+    switch (t) {
+      case 10:
+        m.accountId = r.string("account_id");
+        break;
+      case 16:
+        m.tradingState = r.int32("trading_state");
+        break;
+      default:
+        switch (t >>> 3) {
+          case 1:
+            throw r.wrongWireType(t, "account_id");
+          case 2:
+            throw r.wrongWireType(t, "trading_state");
+        }
+        r.skip(t);
+    }
+  }
+  return m;
+}
+
+/**
+ * The oms.v1.SetTradingStateRequest in these bytes; a WireFormatError naming the field and byte if they are damaged.
+ */
+export function decodeSetTradingStateRequest(bytes: Uint8Array): SetTradingStateRequest {
+  reader.reset(bytes, "oms.v1.SetTradingStateRequest");
+  return readSetTradingStateRequest(reader, newSetTradingStateRequest());
+}
+
+/**
+ * Writes the fields of oms.v1.SetTradingStateResponse as toBinary writes them.
+ */
+export function writeSetTradingStateResponse(w: WireWriter, m: SetTradingStateResponse): void {
+  if (m.account !== undefined) {
+    w.varint(10);
+    const at = w.begin();
+    writeAccount(w, m.account);
+    w.end(at);
+  }
+}
+
+/**
+ * The bytes toBinary gives for this oms.v1.SetTradingStateResponse.
+ */
+export function encodeSetTradingStateResponse(m: SetTradingStateResponse): Uint8Array {
+  writer.reset();
+  writeSetTradingStateResponse(writer, m);
+  return writer.finish();
+}
+
+/** Messages given back by releaseSetTradingStateResponse, for newSetTradingStateResponse to hand out again. */
+const poolSetTradingStateResponse: SetTradingStateResponse[] = [];
+
+/**
+ * A oms.v1.SetTradingStateResponse with every field at its zero value, as create() makes it: one given back by releaseSetTradingStateResponse if there is one.
+ */
+export function newSetTradingStateResponse(): SetTradingStateResponse {
+  const m = poolSetTradingStateResponse.pop();
+  if (m === undefined) return { $typeName: "oms.v1.SetTradingStateResponse", account: undefined } as unknown as SetTradingStateResponse;
+  const u = m as Unset<SetTradingStateResponse>;
+  u.account = undefined;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newSetTradingStateResponse; m must not be used after.
+ */
+export function releaseSetTradingStateResponse(m: SetTradingStateResponse): void {
+  if (poolSetTradingStateResponse.length >= POOL_MESSAGES_MAX) return;
+  if (m.account !== undefined) releaseAccount(m.account);
+  poolSetTradingStateResponse.push(m);
+}
+
+/**
+ * Reads oms.v1.SetTradingStateResponse fields up to the reader's end into m, as fromBinary merges them.
+ */
+export function readSetTradingStateResponse(r: WireReader, m: SetTradingStateResponse): SetTradingStateResponse {
+  while (r.more()) {
+    const t = r.tag();
+    switch (t) {
+      case 10: {
+        const outer = r.enter("account");
+        m.account = readAccount(r, m.account ?? newAccount());
+        r.leave(outer);
+        break;
+      }
+      default:
+        switch (t >>> 3) {
+          case 1:
+            throw r.wrongWireType(t, "account");
+        }
+        r.skip(t);
+    }
+  }
+  return m;
+}
+
+/**
+ * The oms.v1.SetTradingStateResponse in these bytes; a WireFormatError naming the field and byte if they are damaged.
+ */
+export function decodeSetTradingStateResponse(bytes: Uint8Array): SetTradingStateResponse {
+  reader.reset(bytes, "oms.v1.SetTradingStateResponse");
+  return readSetTradingStateResponse(reader, newSetTradingStateResponse());
 }
 
 /**

@@ -372,6 +372,10 @@ export function writeAccount(w: WireWriter, m: Account): void {
     writeTimestamp(w, m.createdAt);
     w.end(at);
   }
+  if (m.tradingState !== 0) {
+    w.varint(56);
+    w.int32(m.tradingState, "oms.v1.Account.trading_state");
+  }
 }
 
 /**
@@ -391,7 +395,7 @@ const poolAccount: Account[] = [];
  */
 export function newAccount(): Account {
   const m = poolAccount.pop();
-  if (m === undefined) return { $typeName: "oms.v1.Account", id: "", cash: "", reserved: "", buyingPower: "", equity: "", createdAt: undefined } as unknown as Account;
+  if (m === undefined) return { $typeName: "oms.v1.Account", id: "", cash: "", reserved: "", buyingPower: "", equity: "", createdAt: undefined, tradingState: 0 } as unknown as Account;
   const u = m as Unset<Account>;
   u.id = "";
   u.cash = "";
@@ -399,6 +403,7 @@ export function newAccount(): Account {
   u.buyingPower = "";
   u.equity = "";
   u.createdAt = undefined;
+  u.tradingState = 0;
   return m;
 }
 
@@ -439,6 +444,9 @@ export function readAccount(r: WireReader, m: Account): Account {
         r.leave(outer);
         break;
       }
+      case 56:
+        m.tradingState = r.int32("trading_state");
+        break;
       default:
         switch (t >>> 3) {
           case 1:
@@ -453,6 +461,8 @@ export function readAccount(r: WireReader, m: Account): Account {
             throw r.wrongWireType(t, "equity");
           case 6:
             throw r.wrongWireType(t, "created_at");
+          case 7:
+            throw r.wrongWireType(t, "trading_state");
         }
         r.skip(t);
     }

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { CreateAccountRequest, CreateAccountResponse, DepositRequest, DepositResponse, GetAccountRequest, GetAccountResponse, ListPositionsRequest, ListPositionsResponse } from "../../v1/account_service_pb.ts";
+import type { CreateAccountRequest, CreateAccountResponse, DepositRequest, DepositResponse, GetAccountRequest, GetAccountResponse, ListPositionsRequest, ListPositionsResponse, SetTradingStateRequest, SetTradingStateResponse, WithdrawRequest, WithdrawResponse } from "../../v1/account_service_pb.ts";
 import { file_oms_v1_account_service } from "../../v1/account_service_pb.ts";
 import type { Asset } from "../../v1/asset_service_pb.ts";
 import { file_oms_v1_asset_service } from "../../v1/asset_service_pb.ts";
@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oms/internal/v1/node.proto.
  */
 export const file_oms_internal_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChpvbXMvaW50ZXJuYWwvdjEvbm9kZS5wcm90bxIPb21zLmludGVybmFsLnYxIkAKDkV4ZWN1dGVSZXF1ZXN0Ei4KCGNvbW1hbmRzGAEgAygLMhwub21zLmludGVybmFsLnYxLk5vZGVDb21tYW5kIj8KD0V4ZWN1dGVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsub21zLmludGVybmFsLnYxLk5vZGVSZXN1bHQi4wMKC05vZGVDb21tYW5kEjYKDmNyZWF0ZV9hY2NvdW50GAEgASgLMhwub21zLnYxLkNyZWF0ZUFjY291bnRSZXF1ZXN0SAASKQoHZGVwb3NpdBgCIAEoCzIWLm9tcy52MS5EZXBvc2l0UmVxdWVzdEgAEjAKC2dldF9hY2NvdW50GAMgASgLMhkub21zLnYxLkdldEFjY291bnRSZXF1ZXN0SAASNgoObGlzdF9wb3NpdGlvbnMYBCABKAsyHC5vbXMudjEuTGlzdFBvc2l0aW9uc1JlcXVlc3RIABIyCgxzdWJtaXRfb3JkZXIYBSABKAsyGi5vbXMudjEuU3VibWl0T3JkZXJSZXF1ZXN0SAASMgoMY2FuY2VsX29yZGVyGAYgASgLMhoub21zLnYxLkNhbmNlbE9yZGVyUmVxdWVzdEgAEjQKDXJlcGxhY2Vfb3JkZXIYByABKAsyGy5vbXMudjEuUmVwbGFjZU9yZGVyUmVxdWVzdEgAEiwKCWdldF9vcmRlchgIIAEoCzIXLm9tcy52MS5HZXRPcmRlclJlcXVlc3RIABIwCgtsaXN0X29yZGVycxgJIAEoCzIZLm9tcy52MS5MaXN0T3JkZXJzUmVxdWVzdEgAQgkKB2NvbW1hbmQilwQKCk5vZGVSZXN1bHQSNwoOY3JlYXRlX2FjY291bnQYASABKAsyHS5vbXMudjEuQ3JlYXRlQWNjb3VudFJlc3BvbnNlSAASKgoHZGVwb3NpdBgCIAEoCzIXLm9tcy52MS5EZXBvc2l0UmVzcG9uc2VIABIxCgtnZXRfYWNjb3VudBgDIAEoCzIaLm9tcy52MS5HZXRBY2NvdW50UmVzcG9uc2VIABI3Cg5saXN0X3Bvc2l0aW9ucxgEIAEoCzIdLm9tcy52MS5MaXN0UG9zaXRpb25zUmVzcG9uc2VIABIzCgxzdWJtaXRfb3JkZXIYBSABKAsyGy5vbXMudjEuU3VibWl0T3JkZXJSZXNwb25zZUgAEjMKDGNhbmNlbF9vcmRlchgGIAEoCzIbLm9tcy52MS5DYW5jZWxPcmRlclJlc3BvbnNlSAASNQoNcmVwbGFjZV9vcmRlchgHIAEoCzIcLm9tcy52MS5SZXBsYWNlT3JkZXJSZXNwb25zZUgAEi0KCWdldF9vcmRlchgIIAEoCzIYLm9tcy52MS5HZXRPcmRlclJlc3BvbnNlSAASMQoLbGlzdF9vcmRlcnMYCSABKAsyGi5vbXMudjEuTGlzdE9yZGVyc1Jlc3BvbnNlSAASKwoFZXJyb3IYDyABKAsyGi5vbXMuaW50ZXJuYWwudjEuTm9kZUVycm9ySABCCAoGcmVzdWx0IioKCU5vZGVFcnJvchIMCgRjb2RlGAEgASgNEg8KB21lc3NhZ2UYAiABKAkiLwoZU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkEKGlN0cmVhbVRyYWRlVXBkYXRlc1Jlc3BvbnNlEiMKBnVwZGF0ZRgBIAEoCzITLm9tcy52MS5UcmFkZVVwZGF0ZSITChFMaXN0UXVvdGVzUmVxdWVzdCIzChJMaXN0UXVvdGVzUmVzcG9uc2USHQoGYXNzZXRzGAEgAygLMg0ub21zLnYxLkFzc2V0MqgCCgtOb2RlU2VydmljZRJMCgdFeGVjdXRlEh8ub21zLmludGVybmFsLnYxLkV4ZWN1dGVSZXF1ZXN0GiAub21zLmludGVybmFsLnYxLkV4ZWN1dGVSZXNwb25zZRJvChJTdHJlYW1UcmFkZVVwZGF0ZXMSKi5vbXMuaW50ZXJuYWwudjEuU3RyZWFtVHJhZGVVcGRhdGVzUmVxdWVzdBorLm9tcy5pbnRlcm5hbC52MS5TdHJlYW1UcmFkZVVwZGF0ZXNSZXNwb25zZTABEloKCkxpc3RRdW90ZXMSIi5vbXMuaW50ZXJuYWwudjEuTGlzdFF1b3Rlc1JlcXVlc3QaIy5vbXMuaW50ZXJuYWwudjEuTGlzdFF1b3Rlc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_oms_v1_account_service, file_oms_v1_asset_service, file_oms_v1_order_service, file_oms_v1_trading]);
+  fileDesc("ChpvbXMvaW50ZXJuYWwvdjEvbm9kZS5wcm90bxIPb21zLmludGVybmFsLnYxIkAKDkV4ZWN1dGVSZXF1ZXN0Ei4KCGNvbW1hbmRzGAEgAygLMhwub21zLmludGVybmFsLnYxLk5vZGVDb21tYW5kIj8KD0V4ZWN1dGVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsub21zLmludGVybmFsLnYxLk5vZGVSZXN1bHQizQQKC05vZGVDb21tYW5kEjYKDmNyZWF0ZV9hY2NvdW50GAEgASgLMhwub21zLnYxLkNyZWF0ZUFjY291bnRSZXF1ZXN0SAASKQoHZGVwb3NpdBgCIAEoCzIWLm9tcy52MS5EZXBvc2l0UmVxdWVzdEgAEjAKC2dldF9hY2NvdW50GAMgASgLMhkub21zLnYxLkdldEFjY291bnRSZXF1ZXN0SAASNgoObGlzdF9wb3NpdGlvbnMYBCABKAsyHC5vbXMudjEuTGlzdFBvc2l0aW9uc1JlcXVlc3RIABIyCgxzdWJtaXRfb3JkZXIYBSABKAsyGi5vbXMudjEuU3VibWl0T3JkZXJSZXF1ZXN0SAASMgoMY2FuY2VsX29yZGVyGAYgASgLMhoub21zLnYxLkNhbmNlbE9yZGVyUmVxdWVzdEgAEjQKDXJlcGxhY2Vfb3JkZXIYByABKAsyGy5vbXMudjEuUmVwbGFjZU9yZGVyUmVxdWVzdEgAEiwKCWdldF9vcmRlchgIIAEoCzIXLm9tcy52MS5HZXRPcmRlclJlcXVlc3RIABIwCgtsaXN0X29yZGVycxgJIAEoCzIZLm9tcy52MS5MaXN0T3JkZXJzUmVxdWVzdEgAEisKCHdpdGhkcmF3GAogASgLMhcub21zLnYxLldpdGhkcmF3UmVxdWVzdEgAEjsKEXNldF90cmFkaW5nX3N0YXRlGAsgASgLMh4ub21zLnYxLlNldFRyYWRpbmdTdGF0ZVJlcXVlc3RIAEIJCgdjb21tYW5kIoMFCgpOb2RlUmVzdWx0EjcKDmNyZWF0ZV9hY2NvdW50GAEgASgLMh0ub21zLnYxLkNyZWF0ZUFjY291bnRSZXNwb25zZUgAEioKB2RlcG9zaXQYAiABKAsyFy5vbXMudjEuRGVwb3NpdFJlc3BvbnNlSAASMQoLZ2V0X2FjY291bnQYAyABKAsyGi5vbXMudjEuR2V0QWNjb3VudFJlc3BvbnNlSAASNwoObGlzdF9wb3NpdGlvbnMYBCABKAsyHS5vbXMudjEuTGlzdFBvc2l0aW9uc1Jlc3BvbnNlSAASMwoMc3VibWl0X29yZGVyGAUgASgLMhsub21zLnYxLlN1Ym1pdE9yZGVyUmVzcG9uc2VIABIzCgxjYW5jZWxfb3JkZXIYBiABKAsyGy5vbXMudjEuQ2FuY2VsT3JkZXJSZXNwb25zZUgAEjUKDXJlcGxhY2Vfb3JkZXIYByABKAsyHC5vbXMudjEuUmVwbGFjZU9yZGVyUmVzcG9uc2VIABItCglnZXRfb3JkZXIYCCABKAsyGC5vbXMudjEuR2V0T3JkZXJSZXNwb25zZUgAEjEKC2xpc3Rfb3JkZXJzGAkgASgLMhoub21zLnYxLkxpc3RPcmRlcnNSZXNwb25zZUgAEiwKCHdpdGhkcmF3GAogASgLMhgub21zLnYxLldpdGhkcmF3UmVzcG9uc2VIABI8ChFzZXRfdHJhZGluZ19zdGF0ZRgLIAEoCzIfLm9tcy52MS5TZXRUcmFkaW5nU3RhdGVSZXNwb25zZUgAEisKBWVycm9yGA8gASgLMhoub21zLmludGVybmFsLnYxLk5vZGVFcnJvckgAQggKBnJlc3VsdCIqCglOb2RlRXJyb3ISDAoEY29kZRgBIAEoDRIPCgdtZXNzYWdlGAIgASgJIi8KGVN0cmVhbVRyYWRlVXBkYXRlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJBChpTdHJlYW1UcmFkZVVwZGF0ZXNSZXNwb25zZRIjCgZ1cGRhdGUYASABKAsyEy5vbXMudjEuVHJhZGVVcGRhdGUiEwoRTGlzdFF1b3Rlc1JlcXVlc3QiMwoSTGlzdFF1b3Rlc1Jlc3BvbnNlEh0KBmFzc2V0cxgBIAMoCzINLm9tcy52MS5Bc3NldDKoAgoLTm9kZVNlcnZpY2USTAoHRXhlY3V0ZRIfLm9tcy5pbnRlcm5hbC52MS5FeGVjdXRlUmVxdWVzdBogLm9tcy5pbnRlcm5hbC52MS5FeGVjdXRlUmVzcG9uc2USbwoSU3RyZWFtVHJhZGVVcGRhdGVzEioub21zLmludGVybmFsLnYxLlN0cmVhbVRyYWRlVXBkYXRlc1JlcXVlc3QaKy5vbXMuaW50ZXJuYWwudjEuU3RyZWFtVHJhZGVVcGRhdGVzUmVzcG9uc2UwARJaCgpMaXN0UXVvdGVzEiIub21zLmludGVybmFsLnYxLkxpc3RRdW90ZXNSZXF1ZXN0GiMub21zLmludGVybmFsLnYxLkxpc3RRdW90ZXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_oms_v1_account_service, file_oms_v1_asset_service, file_oms_v1_order_service, file_oms_v1_trading]);
 
 /**
  * @generated from message oms.internal.v1.ExecuteRequest
@@ -117,6 +117,18 @@ export type NodeCommand = Message<"oms.internal.v1.NodeCommand"> & {
      */
     value: ListOrdersRequest;
     case: "listOrders";
+  } | {
+    /**
+     * @generated from field: oms.v1.WithdrawRequest withdraw = 10;
+     */
+    value: WithdrawRequest;
+    case: "withdraw";
+  } | {
+    /**
+     * @generated from field: oms.v1.SetTradingStateRequest set_trading_state = 11;
+     */
+    value: SetTradingStateRequest;
+    case: "setTradingState";
   } | { case: undefined; value?: undefined };
 };
 
@@ -188,6 +200,18 @@ export type NodeResult = Message<"oms.internal.v1.NodeResult"> & {
      */
     value: ListOrdersResponse;
     case: "listOrders";
+  } | {
+    /**
+     * @generated from field: oms.v1.WithdrawResponse withdraw = 10;
+     */
+    value: WithdrawResponse;
+    case: "withdraw";
+  } | {
+    /**
+     * @generated from field: oms.v1.SetTradingStateResponse set_trading_state = 11;
+     */
+    value: SetTradingStateResponse;
+    case: "setTradingState";
   } | {
     /**
      * @generated from field: oms.internal.v1.NodeError error = 15;

@@ -5,7 +5,7 @@
 import type { Unset } from "../../../../rpc/protobuf-wire.ts";
 import { NO_CASE, POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../../rpc/protobuf-wire.ts";
 import type { ExecuteRequest, ExecuteResponse, ListQuotesRequest, ListQuotesResponse, NodeCommand, NodeError, NodeResult, StreamTradeUpdatesRequest, StreamTradeUpdatesResponse } from "./node_pb.ts";
-import { newCreateAccountRequest, newCreateAccountResponse, newDepositRequest, newDepositResponse, newGetAccountRequest, newGetAccountResponse, newListPositionsRequest, newListPositionsResponse, readCreateAccountRequest, readCreateAccountResponse, readDepositRequest, readDepositResponse, readGetAccountRequest, readGetAccountResponse, readListPositionsRequest, readListPositionsResponse, releaseCreateAccountRequest, releaseCreateAccountResponse, releaseDepositRequest, releaseDepositResponse, releaseGetAccountRequest, releaseGetAccountResponse, releaseListPositionsRequest, releaseListPositionsResponse, writeCreateAccountRequest, writeCreateAccountResponse, writeDepositRequest, writeDepositResponse, writeGetAccountRequest, writeGetAccountResponse, writeListPositionsRequest, writeListPositionsResponse } from "../../v1/account_service_wire.ts";
+import { newCreateAccountRequest, newCreateAccountResponse, newDepositRequest, newDepositResponse, newGetAccountRequest, newGetAccountResponse, newListPositionsRequest, newListPositionsResponse, newSetTradingStateRequest, newSetTradingStateResponse, newWithdrawRequest, newWithdrawResponse, readCreateAccountRequest, readCreateAccountResponse, readDepositRequest, readDepositResponse, readGetAccountRequest, readGetAccountResponse, readListPositionsRequest, readListPositionsResponse, readSetTradingStateRequest, readSetTradingStateResponse, readWithdrawRequest, readWithdrawResponse, releaseCreateAccountRequest, releaseCreateAccountResponse, releaseDepositRequest, releaseDepositResponse, releaseGetAccountRequest, releaseGetAccountResponse, releaseListPositionsRequest, releaseListPositionsResponse, releaseSetTradingStateRequest, releaseSetTradingStateResponse, releaseWithdrawRequest, releaseWithdrawResponse, writeCreateAccountRequest, writeCreateAccountResponse, writeDepositRequest, writeDepositResponse, writeGetAccountRequest, writeGetAccountResponse, writeListPositionsRequest, writeListPositionsResponse, writeSetTradingStateRequest, writeSetTradingStateResponse, writeWithdrawRequest, writeWithdrawResponse } from "../../v1/account_service_wire.ts";
 import { newCancelOrderRequest, newCancelOrderResponse, newGetOrderRequest, newGetOrderResponse, newListOrdersRequest, newListOrdersResponse, newReplaceOrderRequest, newReplaceOrderResponse, newSubmitOrderRequest, newSubmitOrderResponse, readCancelOrderRequest, readCancelOrderResponse, readGetOrderRequest, readGetOrderResponse, readListOrdersRequest, readListOrdersResponse, readReplaceOrderRequest, readReplaceOrderResponse, readSubmitOrderRequest, readSubmitOrderResponse, releaseCancelOrderRequest, releaseCancelOrderResponse, releaseGetOrderRequest, releaseGetOrderResponse, releaseListOrdersRequest, releaseListOrdersResponse, releaseReplaceOrderRequest, releaseReplaceOrderResponse, releaseSubmitOrderRequest, releaseSubmitOrderResponse, writeCancelOrderRequest, writeCancelOrderResponse, writeGetOrderRequest, writeGetOrderResponse, writeListOrdersRequest, writeListOrdersResponse, writeReplaceOrderRequest, writeReplaceOrderResponse, writeSubmitOrderRequest, writeSubmitOrderResponse } from "../../v1/order_service_wire.ts";
 import { newTradeUpdate, readTradeUpdate, releaseTradeUpdate, writeTradeUpdate } from "../../v1/trading_wire.ts";
 import { newAsset, readAsset, releaseAsset, writeAsset } from "../../v1/asset_service_wire.ts";
@@ -231,6 +231,20 @@ export function writeNodeCommand(w: WireWriter, m: NodeCommand): void {
       w.end(at);
       break;
     }
+    case "withdraw": {
+      w.varint(82);
+      const at = w.begin();
+      writeWithdrawRequest(w, m.command.value);
+      w.end(at);
+      break;
+    }
+    case "setTradingState": {
+      w.varint(90);
+      const at = w.begin();
+      writeSetTradingStateRequest(w, m.command.value);
+      w.end(at);
+      break;
+    }
   }
 }
 
@@ -290,6 +304,12 @@ export function releaseNodeCommand(m: NodeCommand): void {
       break;
     case "listOrders":
       releaseListOrdersRequest(command.value);
+      break;
+    case "withdraw":
+      releaseWithdrawRequest(command.value);
+      break;
+    case "setTradingState":
+      releaseSetTradingStateRequest(command.value);
       break;
   }
   poolNodeCommand.push(m);
@@ -365,6 +385,20 @@ export function readNodeCommand(r: WireReader, m: NodeCommand): NodeCommand {
         r.leave(outer);
         break;
       }
+      case 82: {
+        const outer = r.enter("withdraw");
+        const oneof = m.command;
+        m.command = { case: "withdraw", value: readWithdrawRequest(r, oneof.case === "withdraw" ? oneof.value : newWithdrawRequest()) };
+        r.leave(outer);
+        break;
+      }
+      case 90: {
+        const outer = r.enter("set_trading_state");
+        const oneof = m.command;
+        m.command = { case: "setTradingState", value: readSetTradingStateRequest(r, oneof.case === "setTradingState" ? oneof.value : newSetTradingStateRequest()) };
+        r.leave(outer);
+        break;
+      }
       default:
         switch (t >>> 3) {
           case 1:
@@ -385,6 +419,10 @@ export function readNodeCommand(r: WireReader, m: NodeCommand): NodeCommand {
             throw r.wrongWireType(t, "get_order");
           case 9:
             throw r.wrongWireType(t, "list_orders");
+          case 10:
+            throw r.wrongWireType(t, "withdraw");
+          case 11:
+            throw r.wrongWireType(t, "set_trading_state");
         }
         r.skip(t);
     }
@@ -468,6 +506,20 @@ export function writeNodeResult(w: WireWriter, m: NodeResult): void {
       w.end(at);
       break;
     }
+    case "withdraw": {
+      w.varint(82);
+      const at = w.begin();
+      writeWithdrawResponse(w, m.result.value);
+      w.end(at);
+      break;
+    }
+    case "setTradingState": {
+      w.varint(90);
+      const at = w.begin();
+      writeSetTradingStateResponse(w, m.result.value);
+      w.end(at);
+      break;
+    }
     case "error": {
       w.varint(122);
       const at = w.begin();
@@ -534,6 +586,12 @@ export function releaseNodeResult(m: NodeResult): void {
       break;
     case "listOrders":
       releaseListOrdersResponse(result.value);
+      break;
+    case "withdraw":
+      releaseWithdrawResponse(result.value);
+      break;
+    case "setTradingState":
+      releaseSetTradingStateResponse(result.value);
       break;
     case "error":
       releaseNodeError(result.value);
@@ -612,6 +670,20 @@ export function readNodeResult(r: WireReader, m: NodeResult): NodeResult {
         r.leave(outer);
         break;
       }
+      case 82: {
+        const outer = r.enter("withdraw");
+        const oneof = m.result;
+        m.result = { case: "withdraw", value: readWithdrawResponse(r, oneof.case === "withdraw" ? oneof.value : newWithdrawResponse()) };
+        r.leave(outer);
+        break;
+      }
+      case 90: {
+        const outer = r.enter("set_trading_state");
+        const oneof = m.result;
+        m.result = { case: "setTradingState", value: readSetTradingStateResponse(r, oneof.case === "setTradingState" ? oneof.value : newSetTradingStateResponse()) };
+        r.leave(outer);
+        break;
+      }
       case 122: {
         const outer = r.enter("error");
         const oneof = m.result;
@@ -639,6 +711,10 @@ export function readNodeResult(r: WireReader, m: NodeResult): NodeResult {
             throw r.wrongWireType(t, "get_order");
           case 9:
             throw r.wrongWireType(t, "list_orders");
+          case 10:
+            throw r.wrongWireType(t, "withdraw");
+          case 11:
+            throw r.wrongWireType(t, "set_trading_state");
           case 15:
             throw r.wrongWireType(t, "error");
         }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oms/log/v1/events.proto.
  */
 export const file_oms_log_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChdvbXMvbG9nL3YxL2V2ZW50cy5wcm90bxIKb21zLmxvZy52MSJWCgxSZWNvcmRIZWFkZXISFgoOZm9ybWF0X3ZlcnNpb24YASABKA0SDQoFc2hhcmQYAiABKA0SDQoFZXBvY2gYAyABKAQSEAoIc2VxdWVuY2UYBCABKAQiaQoGUmVjb3JkEigKBmhlYWRlchgBIAEoCzIYLm9tcy5sb2cudjEuUmVjb3JkSGVhZGVyEhIKCmFjY291bnRfaWQYAiABKAkSIQoGZXZlbnRzGAMgAygLMhEub21zLmxvZy52MS5FdmVudCKBBQoFRXZlbnQSNQoPYWNjb3VudF9jcmVhdGVkGAEgASgLMhoub21zLmxvZy52MS5BY2NvdW50Q3JlYXRlZEgAEjMKDmNhc2hfZGVwb3NpdGVkGAIgASgLMhkub21zLmxvZy52MS5DYXNoRGVwb3NpdGVkSAASMwoOb3JkZXJfYWNjZXB0ZWQYAyABKAsyGS5vbXMubG9nLnYxLk9yZGVyQWNjZXB0ZWRIABJCChZvcmRlcl9jYW5jZWxfcmVxdWVzdGVkGAQgASgLMiAub21zLmxvZy52MS5PcmRlckNhbmNlbFJlcXVlc3RlZEgAEkQKF29yZGVyX3JlcGxhY2VfcmVxdWVzdGVkGAUgASgLMiEub21zLmxvZy52MS5PcmRlclJlcGxhY2VSZXF1ZXN0ZWRIABIvCgxvcmRlcl9maWxsZWQYBiABKAsyFy5vbXMubG9nLnYxLk9yZGVyRmlsbGVkSAASMwoOb3JkZXJfY2FuY2VsZWQYByABKAsyGS5vbXMubG9nLnYxLk9yZGVyQ2FuY2VsZWRIABIxCg1vcmRlcl9leHBpcmVkGAggASgLMhgub21zLmxvZy52MS5PcmRlckV4cGlyZWRIABIzCg5vcmRlcl9yZWplY3RlZBgJIAEoCzIZLm9tcy5sb2cudjEuT3JkZXJSZWplY3RlZEgAEjMKDm9yZGVyX3JlcGxhY2VkGAogASgLMhkub21zLmxvZy52MS5PcmRlclJlcGxhY2VkSAASQgoWb3JkZXJfcmVwbGFjZV9yZWplY3RlZBgLIAEoCzIgLm9tcy5sb2cudjEuT3JkZXJSZXBsYWNlUmVqZWN0ZWRIAEIGCgRraW5kIvcCCgpPcmRlclRlcm1zEgoKAmlkGAEgASgJEhcKD2NsaWVudF9vcmRlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSHgoEc2lkZRgEIAEoDjIQLm9tcy5sb2cudjEuU2lkZRIjCgR0eXBlGAUgASgOMhUub21zLmxvZy52MS5PcmRlclR5cGUSLgoNdGltZV9pbl9mb3JjZRgGIAEoDjIXLm9tcy5sb2cudjEuVGltZUluRm9yY2USCwoDcXR5GAcgASgDEhsKDmxpbWl0X3ByaWNlX2U0GAggASgDSACIAQESGgoNc3RvcF9wcmljZV9lNBgJIAEoA0gBiAEBEhwKD2NvbGxhcl9wcmljZV9lNBgKIAEoA0gCiAEBEhUKCHJlcGxhY2VzGAsgASgJSAOIAQFCEQoPX2xpbWl0X3ByaWNlX2U0QhAKDl9zdG9wX3ByaWNlX2U0QhIKEF9jb2xsYXJfcHJpY2VfZTRCCwoJX3JlcGxhY2VzIh8KDkFjY291bnRDcmVhdGVkEg0KBWF0X21zGAEgASgDIjEKDUNhc2hEZXBvc2l0ZWQSEQoJYW1vdW50X2U0GAEgASgDEg0KBWF0X21zGAIgASgDIoABCg1PcmRlckFjY2VwdGVkEiUKBXRlcm1zGAEgASgLMhYub21zLmxvZy52MS5PcmRlclRlcm1zEhQKDGhvbGRfY2FzaF9lNBgDIAEoAxIQCghob2xkX3F0eRgEIAEoAxINCgVhdF9tcxgFIAEoA0oECAIQA1ILZmluZ2VycHJpbnQiNwoUT3JkZXJDYW5jZWxSZXF1ZXN0ZWQSEAoIb3JkZXJfaWQYASABKAkSDQoFYXRfbXMYAiABKAMihwEKFU9yZGVyUmVwbGFjZVJlcXVlc3RlZBIQCghvcmRlcl9pZBgBIAEoCRIlCgV0ZXJtcxgCIAEoCzIWLm9tcy5sb2cudjEuT3JkZXJUZXJtcxIUCgxob2xkX2Nhc2hfZTQYAyABKAMSEAoIaG9sZF9xdHkYBCABKAMSDQoFYXRfbXMYBSABKAMiZAoLT3JkZXJGaWxsZWQSEAoIb3JkZXJfaWQYASABKAkSFQoNZXhlY3V0aW9uX3NlcRgCIAEoAxILCgNxdHkYAyABKAMSEAoIcHJpY2VfZTQYBCABKAMSDQoFYXRfbXMYBSABKAMiQAoNT3JkZXJDYW5jZWxlZBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDQoFYXRfbXMYAyABKAMiLwoMT3JkZXJFeHBpcmVkEhAKCG9yZGVyX2lkGAEgASgJEg0KBWF0X21zGAIgASgDIkAKDU9yZGVyUmVqZWN0ZWQSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEg0KBWF0X21zGAMgASgDIkYKDU9yZGVyUmVwbGFjZWQSEAoIb3JkZXJfaWQYASABKAkSFAoMbmV3X29yZGVyX2lkGAIgASgJEg0KBWF0X21zGAMgASgDIl0KFE9yZGVyUmVwbGFjZVJlamVjdGVkEhAKCG9yZGVyX2lkGAEgASgJEhQKDG5ld19vcmRlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkSDQoFYXRfbXMYBCABKAMqOQoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASDAoIU0lERV9CVVkQARINCglTSURFX1NFTEwQAiqEAQoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIVChFPUkRFUl9UWVBFX01BUktFVBABEhQKEE9SREVSX1RZUEVfTElNSVQQAhITCg9PUkRFUl9UWVBFX1NUT1AQAxIZChVPUkRFUl9UWVBFX1NUT1BfTElNSVQQBCqIAQoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAESFQoRVElNRV9JTl9GT1JDRV9HVEMQAhIVChFUSU1FX0lOX0ZPUkNFX0lPQxADEhUKEVRJTUVfSU5fRk9SQ0VfRk9LEARiBnByb3RvMw");
+  fileDesc("ChdvbXMvbG9nL3YxL2V2ZW50cy5wcm90bxIKb21zLmxvZy52MSJWCgxSZWNvcmRIZWFkZXISFgoOZm9ybWF0X3ZlcnNpb24YASABKA0SDQoFc2hhcmQYAiABKA0SDQoFZXBvY2gYAyABKAQSEAoIc2VxdWVuY2UYBCABKAQiaQoGUmVjb3JkEigKBmhlYWRlchgBIAEoCzIYLm9tcy5sb2cudjEuUmVjb3JkSGVhZGVyEhIKCmFjY291bnRfaWQYAiABKAkSIQoGZXZlbnRzGAMgAygLMhEub21zLmxvZy52MS5FdmVudCLwBQoFRXZlbnQSNQoPYWNjb3VudF9jcmVhdGVkGAEgASgLMhoub21zLmxvZy52MS5BY2NvdW50Q3JlYXRlZEgAEjMKDmNhc2hfZGVwb3NpdGVkGAIgASgLMhkub21zLmxvZy52MS5DYXNoRGVwb3NpdGVkSAASMwoOb3JkZXJfYWNjZXB0ZWQYAyABKAsyGS5vbXMubG9nLnYxLk9yZGVyQWNjZXB0ZWRIABJCChZvcmRlcl9jYW5jZWxfcmVxdWVzdGVkGAQgASgLMiAub21zLmxvZy52MS5PcmRlckNhbmNlbFJlcXVlc3RlZEgAEkQKF29yZGVyX3JlcGxhY2VfcmVxdWVzdGVkGAUgASgLMiEub21zLmxvZy52MS5PcmRlclJlcGxhY2VSZXF1ZXN0ZWRIABIvCgxvcmRlcl9maWxsZWQYBiABKAsyFy5vbXMubG9nLnYxLk9yZGVyRmlsbGVkSAASMwoOb3JkZXJfY2FuY2VsZWQYByABKAsyGS5vbXMubG9nLnYxLk9yZGVyQ2FuY2VsZWRIABIxCg1vcmRlcl9leHBpcmVkGAggASgLMhgub21zLmxvZy52MS5PcmRlckV4cGlyZWRIABIzCg5vcmRlcl9yZWplY3RlZBgJIAEoCzIZLm9tcy5sb2cudjEuT3JkZXJSZWplY3RlZEgAEjMKDm9yZGVyX3JlcGxhY2VkGAogASgLMhkub21zLmxvZy52MS5PcmRlclJlcGxhY2VkSAASQgoWb3JkZXJfcmVwbGFjZV9yZWplY3RlZBgLIAEoCzIgLm9tcy5sb2cudjEuT3JkZXJSZXBsYWNlUmVqZWN0ZWRIABIzCg5jYXNoX3dpdGhkcmF3bhgMIAEoCzIZLm9tcy5sb2cudjEuQ2FzaFdpdGhkcmF3bkgAEjgKEXRyYWRpbmdfc3RhdGVfc2V0GA0gASgLMhsub21zLmxvZy52MS5UcmFkaW5nU3RhdGVTZXRIAEIGCgRraW5kIvcCCgpPcmRlclRlcm1zEgoKAmlkGAEgASgJEhcKD2NsaWVudF9vcmRlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSHgoEc2lkZRgEIAEoDjIQLm9tcy5sb2cudjEuU2lkZRIjCgR0eXBlGAUgASgOMhUub21zLmxvZy52MS5PcmRlclR5cGUSLgoNdGltZV9pbl9mb3JjZRgGIAEoDjIXLm9tcy5sb2cudjEuVGltZUluRm9yY2USCwoDcXR5GAcgASgDEhsKDmxpbWl0X3ByaWNlX2U0GAggASgDSACIAQESGgoNc3RvcF9wcmljZV9lNBgJIAEoA0gBiAEBEhwKD2NvbGxhcl9wcmljZV9lNBgKIAEoA0gCiAEBEhUKCHJlcGxhY2VzGAsgASgJSAOIAQFCEQoPX2xpbWl0X3ByaWNlX2U0QhAKDl9zdG9wX3ByaWNlX2U0QhIKEF9jb2xsYXJfcHJpY2VfZTRCCwoJX3JlcGxhY2VzIh8KDkFjY291bnRDcmVhdGVkEg0KBWF0X21zGAEgASgDIjEKDUNhc2hEZXBvc2l0ZWQSEQoJYW1vdW50X2U0GAEgASgDEg0KBWF0X21zGAIgASgDIjEKDUNhc2hXaXRoZHJhd24SEQoJYW1vdW50X2U0GAEgASgDEg0KBWF0X21zGAIgASgDIlEKD1RyYWRpbmdTdGF0ZVNldBIvCg10cmFkaW5nX3N0YXRlGAEgASgOMhgub21zLmxvZy52MS5UcmFkaW5nU3RhdGUSDQoFYXRfbXMYAiABKAMigAEKDU9yZGVyQWNjZXB0ZWQSJQoFdGVybXMYASABKAsyFi5vbXMubG9nLnYxLk9yZGVyVGVybXMSFAoMaG9sZF9jYXNoX2U0GAMgASgDEhAKCGhvbGRfcXR5GAQgASgDEg0KBWF0X21zGAUgASgDSgQIAhADUgtmaW5nZXJwcmludCI3ChRPcmRlckNhbmNlbFJlcXVlc3RlZBIQCghvcmRlcl9pZBgBIAEoCRINCgVhdF9tcxgCIAEoAyKHAQoVT3JkZXJSZXBsYWNlUmVxdWVzdGVkEhAKCG9yZGVyX2lkGAEgASgJEiUKBXRlcm1zGAIgASgLMhYub21zLmxvZy52MS5PcmRlclRlcm1zEhQKDGhvbGRfY2FzaF9lNBgDIAEoAxIQCghob2xkX3F0eRgEIAEoAxINCgVhdF9tcxgFIAEoAyJkCgtPcmRlckZpbGxlZBIQCghvcmRlcl9pZBgBIAEoCRIVCg1leGVjdXRpb25fc2VxGAIgASgDEgsKA3F0eRgDIAEoAxIQCghwcmljZV9lNBgEIAEoAxINCgVhdF9tcxgFIAEoAyJACg1PcmRlckNhbmNlbGVkEhAKCG9yZGVyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRINCgVhdF9tcxgDIAEoAyIvCgxPcmRlckV4cGlyZWQSEAoIb3JkZXJfaWQYASABKAkSDQoFYXRfbXMYAiABKAMiQAoNT3JkZXJSZWplY3RlZBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDQoFYXRfbXMYAyABKAMiRgoNT3JkZXJSZXBsYWNlZBIQCghvcmRlcl9pZBgBIAEoCRIUCgxuZXdfb3JkZXJfaWQYAiABKAkSDQoFYXRfbXMYAyABKAMiXQoUT3JkZXJSZXBsYWNlUmVqZWN0ZWQSEAoIb3JkZXJfaWQYASABKAkSFAoMbmV3X29yZGVyX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRINCgVhdF9tcxgEIAEoAyo5CgRTaWRlEhQKEFNJREVfVU5TUEVDSUZJRUQQABIMCghTSURFX0JVWRABEg0KCVNJREVfU0VMTBACKoQBCglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU9SREVSX1RZUEVfTUFSS0VUEAESFAoQT1JERVJfVFlQRV9MSU1JVBACEhMKD09SREVSX1RZUEVfU1RPUBADEhkKFU9SREVSX1RZUEVfU1RPUF9MSU1JVBAEKogBCgtUaW1lSW5Gb3JjZRIdChlUSU1FX0lOX0ZPUkNFX1VOU1BFQ0lGSUVEEAASFQoRVElNRV9JTl9GT1JDRV9EQVkQARIVChFUSU1FX0lOX0ZPUkNFX0dUQxACEhUKEVRJTUVfSU5fRk9SQ0VfSU9DEAMSFQoRVElNRV9JTl9GT1JDRV9GT0sQBCqNAQoMVHJhZGluZ1N0YXRlEh0KGVRSQURJTkdfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUUkFESU5HX1NUQVRFX0FDVElWRRABEiEKHVRSQURJTkdfU1RBVEVfVFJBRElOR19CTE9DS0VEEAISIQodVFJBRElOR19TVEFURV9BQ0NPVU5UX0JMT0NLRUQQA2IGcHJvdG8z");
 
 /**
  * Where a record sits in the log, as its writer saw it. Readers check it against where they
@@ -157,6 +157,18 @@ export type Event = Message<"oms.log.v1.Event"> & {
      */
     value: OrderReplaceRejected;
     case: "orderReplaceRejected";
+  } | {
+    /**
+     * @generated from field: oms.log.v1.CashWithdrawn cash_withdrawn = 12;
+     */
+    value: CashWithdrawn;
+    case: "cashWithdrawn";
+  } | {
+    /**
+     * @generated from field: oms.log.v1.TradingStateSet trading_state_set = 13;
+     */
+    value: TradingStateSet;
+    case: "tradingStateSet";
   } | { case: undefined; value?: undefined };
 };
 
@@ -280,6 +292,54 @@ export const CashDepositedSchema: GenMessage<CashDeposited> = /*@__PURE__*/
   messageDesc(file_oms_log_v1_events, 5);
 
 /**
+ * Never more than the cash not held by open orders when it was decided.
+ *
+ * @generated from message oms.log.v1.CashWithdrawn
+ */
+export type CashWithdrawn = Message<"oms.log.v1.CashWithdrawn"> & {
+  /**
+   * @generated from field: int64 amount_e4 = 1;
+   */
+  amountE4: bigint;
+
+  /**
+   * @generated from field: int64 at_ms = 2;
+   */
+  atMs: bigint;
+};
+
+/**
+ * Describes the message oms.log.v1.CashWithdrawn.
+ * Use `create(CashWithdrawnSchema)` to create a new message.
+ */
+export const CashWithdrawnSchema: GenMessage<CashWithdrawn> = /*@__PURE__*/
+  messageDesc(file_oms_log_v1_events, 6);
+
+/**
+ * The account's new state; never UNSPECIFIED.
+ *
+ * @generated from message oms.log.v1.TradingStateSet
+ */
+export type TradingStateSet = Message<"oms.log.v1.TradingStateSet"> & {
+  /**
+   * @generated from field: oms.log.v1.TradingState trading_state = 1;
+   */
+  tradingState: TradingState;
+
+  /**
+   * @generated from field: int64 at_ms = 2;
+   */
+  atMs: bigint;
+};
+
+/**
+ * Describes the message oms.log.v1.TradingStateSet.
+ * Use `create(TradingStateSetSchema)` to create a new message.
+ */
+export const TradingStateSetSchema: GenMessage<TradingStateSet> = /*@__PURE__*/
+  messageDesc(file_oms_log_v1_events, 7);
+
+/**
  * @generated from message oms.log.v1.OrderAccepted
  */
 export type OrderAccepted = Message<"oms.log.v1.OrderAccepted"> & {
@@ -311,7 +371,7 @@ export type OrderAccepted = Message<"oms.log.v1.OrderAccepted"> & {
  * Use `create(OrderAcceptedSchema)` to create a new message.
  */
 export const OrderAcceptedSchema: GenMessage<OrderAccepted> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 6);
+  messageDesc(file_oms_log_v1_events, 8);
 
 /**
  * @generated from message oms.log.v1.OrderCancelRequested
@@ -333,7 +393,7 @@ export type OrderCancelRequested = Message<"oms.log.v1.OrderCancelRequested"> & 
  * Use `create(OrderCancelRequestedSchema)` to create a new message.
  */
 export const OrderCancelRequestedSchema: GenMessage<OrderCancelRequested> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 7);
+  messageDesc(file_oms_log_v1_events, 9);
 
 /**
  * @generated from message oms.log.v1.OrderReplaceRequested
@@ -374,7 +434,7 @@ export type OrderReplaceRequested = Message<"oms.log.v1.OrderReplaceRequested"> 
  * Use `create(OrderReplaceRequestedSchema)` to create a new message.
  */
 export const OrderReplaceRequestedSchema: GenMessage<OrderReplaceRequested> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 8);
+  messageDesc(file_oms_log_v1_events, 10);
 
 /**
  * @generated from message oms.log.v1.OrderFilled
@@ -413,7 +473,7 @@ export type OrderFilled = Message<"oms.log.v1.OrderFilled"> & {
  * Use `create(OrderFilledSchema)` to create a new message.
  */
 export const OrderFilledSchema: GenMessage<OrderFilled> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 9);
+  messageDesc(file_oms_log_v1_events, 11);
 
 /**
  * @generated from message oms.log.v1.OrderCanceled
@@ -440,7 +500,7 @@ export type OrderCanceled = Message<"oms.log.v1.OrderCanceled"> & {
  * Use `create(OrderCanceledSchema)` to create a new message.
  */
 export const OrderCanceledSchema: GenMessage<OrderCanceled> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 10);
+  messageDesc(file_oms_log_v1_events, 12);
 
 /**
  * @generated from message oms.log.v1.OrderExpired
@@ -462,7 +522,7 @@ export type OrderExpired = Message<"oms.log.v1.OrderExpired"> & {
  * Use `create(OrderExpiredSchema)` to create a new message.
  */
 export const OrderExpiredSchema: GenMessage<OrderExpired> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 11);
+  messageDesc(file_oms_log_v1_events, 13);
 
 /**
  * @generated from message oms.log.v1.OrderRejected
@@ -489,7 +549,7 @@ export type OrderRejected = Message<"oms.log.v1.OrderRejected"> & {
  * Use `create(OrderRejectedSchema)` to create a new message.
  */
 export const OrderRejectedSchema: GenMessage<OrderRejected> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 12);
+  messageDesc(file_oms_log_v1_events, 14);
 
 /**
  * @generated from message oms.log.v1.OrderReplaced
@@ -516,7 +576,7 @@ export type OrderReplaced = Message<"oms.log.v1.OrderReplaced"> & {
  * Use `create(OrderReplacedSchema)` to create a new message.
  */
 export const OrderReplacedSchema: GenMessage<OrderReplaced> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 13);
+  messageDesc(file_oms_log_v1_events, 15);
 
 /**
  * @generated from message oms.log.v1.OrderReplaceRejected
@@ -548,7 +608,7 @@ export type OrderReplaceRejected = Message<"oms.log.v1.OrderReplaceRejected"> & 
  * Use `create(OrderReplaceRejectedSchema)` to create a new message.
  */
 export const OrderReplaceRejectedSchema: GenMessage<OrderReplaceRejected> = /*@__PURE__*/
-  messageDesc(file_oms_log_v1_events, 14);
+  messageDesc(file_oms_log_v1_events, 16);
 
 /**
  * @generated from enum oms.log.v1.Side
@@ -647,4 +707,41 @@ export enum TimeInForce {
  */
 export const TimeInForceSchema: GenEnum<TimeInForce> = /*@__PURE__*/
   enumDesc(file_oms_log_v1_events, 2);
+
+/**
+ * What an account may do (oms.v1.TradingState has the same values, but this schema imports nothing).
+ *
+ * @generated from enum oms.log.v1.TradingState
+ */
+export enum TradingState {
+  /**
+   * @generated from enum value: TRADING_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TRADING_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * No new orders or replaces; cancels and fills go on.
+   *
+   * @generated from enum value: TRADING_STATE_TRADING_BLOCKED = 2;
+   */
+  TRADING_BLOCKED = 2,
+
+  /**
+   * As TRADING_BLOCKED, and no deposits or withdrawals.
+   *
+   * @generated from enum value: TRADING_STATE_ACCOUNT_BLOCKED = 3;
+   */
+  ACCOUNT_BLOCKED = 3,
+}
+
+/**
+ * Describes the enum oms.log.v1.TradingState.
+ */
+export const TradingStateSchema: GenEnum<TradingState> = /*@__PURE__*/
+  enumDesc(file_oms_log_v1_events, 3);
 

@@ -4,7 +4,7 @@
 
 import type { Unset } from "../../../../rpc/protobuf-wire.ts";
 import { NO_CASE, POOL_MESSAGES_MAX, WireReader, WireWriter } from "../../../../rpc/protobuf-wire.ts";
-import type { AccountCreated, CashDeposited, Event, OrderAccepted, OrderCanceled, OrderCancelRequested, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderReplaceRejected, OrderReplaceRequested, OrderTerms, Record, RecordHeader } from "./events_pb.ts";
+import type { AccountCreated, CashDeposited, CashWithdrawn, Event, OrderAccepted, OrderCanceled, OrderCancelRequested, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderReplaceRejected, OrderReplaceRequested, OrderTerms, Record, RecordHeader, TradingStateSet } from "./events_pb.ts";
 
 const reader = new WireReader();
 const writer = new WireWriter();
@@ -293,6 +293,20 @@ export function writeEvent(w: WireWriter, m: Event): void {
       w.end(at);
       break;
     }
+    case "cashWithdrawn": {
+      w.varint(98);
+      const at = w.begin();
+      writeCashWithdrawn(w, m.kind.value);
+      w.end(at);
+      break;
+    }
+    case "tradingStateSet": {
+      w.varint(106);
+      const at = w.begin();
+      writeTradingStateSet(w, m.kind.value);
+      w.end(at);
+      break;
+    }
   }
 }
 
@@ -358,6 +372,12 @@ export function releaseEvent(m: Event): void {
       break;
     case "orderReplaceRejected":
       releaseOrderReplaceRejected(kind.value);
+      break;
+    case "cashWithdrawn":
+      releaseCashWithdrawn(kind.value);
+      break;
+    case "tradingStateSet":
+      releaseTradingStateSet(kind.value);
       break;
   }
   poolEvent.push(m);
@@ -447,6 +467,20 @@ export function readEvent(r: WireReader, m: Event): Event {
         r.leave(outer);
         break;
       }
+      case 98: {
+        const outer = r.enter("cash_withdrawn");
+        const oneof = m.kind;
+        m.kind = { case: "cashWithdrawn", value: readCashWithdrawn(r, oneof.case === "cashWithdrawn" ? oneof.value : newCashWithdrawn()) };
+        r.leave(outer);
+        break;
+      }
+      case 106: {
+        const outer = r.enter("trading_state_set");
+        const oneof = m.kind;
+        m.kind = { case: "tradingStateSet", value: readTradingStateSet(r, oneof.case === "tradingStateSet" ? oneof.value : newTradingStateSet()) };
+        r.leave(outer);
+        break;
+      }
       default:
         switch (t >>> 3) {
           case 1:
@@ -471,6 +505,10 @@ export function readEvent(r: WireReader, m: Event): Event {
             throw r.wrongWireType(t, "order_replaced");
           case 11:
             throw r.wrongWireType(t, "order_replace_rejected");
+          case 12:
+            throw r.wrongWireType(t, "cash_withdrawn");
+          case 13:
+            throw r.wrongWireType(t, "trading_state_set");
         }
         r.skip(t);
     }
@@ -804,6 +842,166 @@ export function readCashDeposited(r: WireReader, m: CashDeposited): CashDeposite
 export function decodeCashDeposited(bytes: Uint8Array): CashDeposited {
   reader.reset(bytes, "oms.log.v1.CashDeposited");
   return readCashDeposited(reader, newCashDeposited());
+}
+
+/**
+ * Writes the fields of oms.log.v1.CashWithdrawn as toBinary writes them.
+ */
+export function writeCashWithdrawn(w: WireWriter, m: CashWithdrawn): void {
+  if (m.amountE4 !== 0n) {
+    w.varint(8);
+    w.int64(m.amountE4, "oms.log.v1.CashWithdrawn.amount_e4");
+  }
+  if (m.atMs !== 0n) {
+    w.varint(16);
+    w.int64(m.atMs, "oms.log.v1.CashWithdrawn.at_ms");
+  }
+}
+
+/**
+ * The bytes toBinary gives for this oms.log.v1.CashWithdrawn.
+ */
+export function encodeCashWithdrawn(m: CashWithdrawn): Uint8Array {
+  writer.reset();
+  writeCashWithdrawn(writer, m);
+  return writer.finish();
+}
+
+/** Messages given back by releaseCashWithdrawn, for newCashWithdrawn to hand out again. */
+const poolCashWithdrawn: CashWithdrawn[] = [];
+
+/**
+ * A oms.log.v1.CashWithdrawn with every field at its zero value, as create() makes it: one given back by releaseCashWithdrawn if there is one.
+ */
+export function newCashWithdrawn(): CashWithdrawn {
+  const m = poolCashWithdrawn.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.CashWithdrawn", amountE4: 0n, atMs: 0n };
+  const u = m as Unset<CashWithdrawn>;
+  u.amountE4 = 0n;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newCashWithdrawn; m must not be used after.
+ */
+export function releaseCashWithdrawn(m: CashWithdrawn): void {
+  if (poolCashWithdrawn.length >= POOL_MESSAGES_MAX) return;
+  poolCashWithdrawn.push(m);
+}
+
+/**
+ * Reads oms.log.v1.CashWithdrawn fields up to the reader's end into m, as fromBinary merges them.
+ */
+export function readCashWithdrawn(r: WireReader, m: CashWithdrawn): CashWithdrawn {
+  while (r.more()) {
+    const t = r.tag();
+    switch (t) {
+      case 8:
+        m.amountE4 = r.int64("amount_e4");
+        break;
+      case 16:
+        m.atMs = r.int64("at_ms");
+        break;
+      default:
+        switch (t >>> 3) {
+          case 1:
+            throw r.wrongWireType(t, "amount_e4");
+          case 2:
+            throw r.wrongWireType(t, "at_ms");
+        }
+        r.skip(t);
+    }
+  }
+  return m;
+}
+
+/**
+ * The oms.log.v1.CashWithdrawn in these bytes; a WireFormatError naming the field and byte if they are damaged.
+ */
+export function decodeCashWithdrawn(bytes: Uint8Array): CashWithdrawn {
+  reader.reset(bytes, "oms.log.v1.CashWithdrawn");
+  return readCashWithdrawn(reader, newCashWithdrawn());
+}
+
+/**
+ * Writes the fields of oms.log.v1.TradingStateSet as toBinary writes them.
+ */
+export function writeTradingStateSet(w: WireWriter, m: TradingStateSet): void {
+  if (m.tradingState !== 0) {
+    w.varint(8);
+    w.int32(m.tradingState, "oms.log.v1.TradingStateSet.trading_state");
+  }
+  if (m.atMs !== 0n) {
+    w.varint(16);
+    w.int64(m.atMs, "oms.log.v1.TradingStateSet.at_ms");
+  }
+}
+
+/**
+ * The bytes toBinary gives for this oms.log.v1.TradingStateSet.
+ */
+export function encodeTradingStateSet(m: TradingStateSet): Uint8Array {
+  writer.reset();
+  writeTradingStateSet(writer, m);
+  return writer.finish();
+}
+
+/** Messages given back by releaseTradingStateSet, for newTradingStateSet to hand out again. */
+const poolTradingStateSet: TradingStateSet[] = [];
+
+/**
+ * A oms.log.v1.TradingStateSet with every field at its zero value, as create() makes it: one given back by releaseTradingStateSet if there is one.
+ */
+export function newTradingStateSet(): TradingStateSet {
+  const m = poolTradingStateSet.pop();
+  if (m === undefined) return { $typeName: "oms.log.v1.TradingStateSet", tradingState: 0, atMs: 0n };
+  const u = m as Unset<TradingStateSet>;
+  u.tradingState = 0;
+  u.atMs = 0n;
+  return m;
+}
+
+/**
+ * Gives m, and the messages in it, back to be handed out again by newTradingStateSet; m must not be used after.
+ */
+export function releaseTradingStateSet(m: TradingStateSet): void {
+  if (poolTradingStateSet.length >= POOL_MESSAGES_MAX) return;
+  poolTradingStateSet.push(m);
+}
+
+/**
+ * Reads oms.log.v1.TradingStateSet fields up to the reader's end into m, as fromBinary merges them.
+ */
+export function readTradingStateSet(r: WireReader, m: TradingStateSet): TradingStateSet {
+  while (r.more()) {
+    const t = r.tag();
+    switch (t) {
+      case 8:
+        m.tradingState = r.int32("trading_state");
+        break;
+      case 16:
+        m.atMs = r.int64("at_ms");
+        break;
+      default:
+        switch (t >>> 3) {
+          case 1:
+            throw r.wrongWireType(t, "trading_state");
+          case 2:
+            throw r.wrongWireType(t, "at_ms");
+        }
+        r.skip(t);
+    }
+  }
+  return m;
+}
+
+/**
+ * The oms.log.v1.TradingStateSet in these bytes; a WireFormatError naming the field and byte if they are damaged.
+ */
+export function decodeTradingStateSet(bytes: Uint8Array): TradingStateSet {
+  reader.reset(bytes, "oms.log.v1.TradingStateSet");
+  return readTradingStateSet(reader, newTradingStateSet());
 }
 
 /**
