@@ -11,6 +11,8 @@ export interface AccountRow {
   account_id: string;
   cash: string;
   reserved: string;
+  /** active, trading_blocked or account_blocked, as the core names them. */
+  trading_state: string;
   created_at: Date;
 }
 
@@ -54,7 +56,13 @@ export interface PositionRow {
 }
 
 export function accountRow(account: Account): AccountRow {
-  return { account_id: account.id, cash: formatCash(account.cash), reserved: formatCash(account.heldCash), created_at: new Date(account.createdAtMs) };
+  return {
+    account_id: account.id,
+    cash: formatCash(account.cash),
+    reserved: formatCash(account.heldCash),
+    trading_state: account.tradingState,
+    created_at: new Date(account.createdAtMs),
+  };
 }
 
 export function orderRow(order: Order): OrderRow {

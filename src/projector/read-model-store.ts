@@ -48,7 +48,8 @@ export async function writeReadModel(sql: PostgresSql, write: ReadModelWrite): P
     }
     for (const rows of chunks(write.accounts)) {
       await tx`insert into accounts ${tx(rows)} on conflict (account_id) do update set
-                 cash = excluded.cash, reserved = excluded.reserved, created_at = excluded.created_at`;
+                 cash = excluded.cash, reserved = excluded.reserved, trading_state = excluded.trading_state,
+                 created_at = excluded.created_at`;
     }
     for (const rows of chunks(write.orders)) {
       await tx`insert into orders ${tx(rows)} on conflict (order_id) do update set

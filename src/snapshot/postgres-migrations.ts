@@ -108,6 +108,15 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
        )`,
     ],
   },
+  // Issue 10: an admin sets an account's trading state (active, trading_blocked, account_blocked).
+  {
+    version: 3,
+    description: "read model: accounts.trading_state",
+    statements: [
+      `alter table accounts add column trading_state text not null default 'active'
+         check (trading_state in ('active', 'trading_blocked', 'account_blocked'))`,
+    ],
+  },
 ];
 
 /** Any fixed number; "oms_migr" in ASCII, so it is recognisable in pg_locks. */

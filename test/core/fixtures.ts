@@ -1,7 +1,7 @@
 // Command builders and small ledger setups for the core's tests. Every builder has defaults
 // that make a valid command, so a test states only what it is about.
 import { expect } from "bun:test";
-import { findOrder, type Account, type Position } from "../../src/core/account.ts";
+import { findOrder, type Account, type Position, type TradingState } from "../../src/core/account.ts";
 import type {
   ApplyExecution,
   CancelOrder,
@@ -10,7 +10,9 @@ import type {
   Deposit,
   Execution,
   ReplaceOrder,
+  SetTradingState,
   SubmitOrder,
+  Withdraw,
 } from "../../src/core/command.ts";
 import type { Event } from "../../src/core/event.ts";
 import { parseDecimal, type Cash, type Price, type Qty } from "../../src/core/money.ts";
@@ -35,6 +37,14 @@ export function createAccount(accountId: string = ACCOUNT_ID): CreateAccount {
 
 export function deposit(amount: Cash, accountId: string = ACCOUNT_ID): Deposit {
   return { kind: "deposit", accountId, amount, atMs: AT_MS };
+}
+
+export function withdraw(amount: Cash, accountId: string = ACCOUNT_ID): Withdraw {
+  return { kind: "withdraw", accountId, amount, atMs: AT_MS };
+}
+
+export function setTradingState(tradingState: TradingState, accountId: string = ACCOUNT_ID): SetTradingState {
+  return { kind: "set_trading_state", accountId, tradingState, atMs: AT_MS };
 }
 
 /** A limit buy of 10 AAPL at $10.00, day; override what the test is about. */

@@ -76,8 +76,16 @@ const CLOSED_BY_TIME: [string, OrderStatus][] = [
  * creation (a version 3 listed them as its Map held them), with the creation order in orderIds
  * and every order in orderIdsByClientOrderId, and each order's five closing times.
  */
-function asVersion3(bytes: Uint8Array): any {
+/** A version 5 snapshot as version 4 wrote it: no trading states (every account was active). */
+function asVersion4(bytes: Uint8Array): any {
   const document = JSON.parse(new TextDecoder().decode(bytes));
+  document.version = 4;
+  for (const account of document.accounts) delete account.tradingState;
+  return document;
+}
+
+function asVersion3(bytes: Uint8Array): any {
+  const document = asVersion4(bytes);
   document.version = 3;
   const at = (field: string) => V3_ORDER_FIELDS.indexOf(field);
   for (const account of document.accounts) {
@@ -133,10 +141,10 @@ describe("ledger codec", () => {
     expect(copy.orderIdsByDistinctClientOrderId.size).toBe(ALL_STATUSES.length / 2);
   });
 
-  test("version 4 writes neither the creation order nor the client order id index: both are rebuilt from the orders", () => {
+  test("version 5 writes neither the creation order nor the client order id index: both are rebuilt from the orders", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    expect(document.version).toBe(4);
-    expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions"]);
+    expect(document.version).toBe(5);
+    expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions", "tradingState"]);
     const ids = document.accounts[0].orders.map((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("id")]);
     expect(ids).toEqual([...oldestFirst(sampleLedger().get("acct-b")!)].map((made) => made.id));
   });
@@ -236,13 +244,39 @@ describe("ledger codec", () => {
   });
 
   test("an unknown version is refused, naming the versions this reader knows", () => {
-    const bytes = encodeText({ format: "oms.ledger", version: 5, accounts: [] });
-    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 5 is not supported (this reader knows 1 and 2 and 3 and 4)");
+    const bytes = encodeText({ format: "oms.ledger", version: 6, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 6 is not supported (this reader knows 1 and 2 and 3 and 4 and 5)");
   });
 
-  test("orders are written as tuples in a fixed field order (version 4)", () => {
+  test("every trading state comes back exactly (version 5)", () => {
+    const ledger = sampleLedger();
+    ledger.get("acct-b")!.tradingState = "trading_blocked";
+    ledger.get("acct-a")!.tradingState = "account_blocked";
+    const copy = decodeLedger(encodeLedger(ledger));
+    expect(copy).toEqual(ledger);
+    expect([...copy.values()].map((account) => account.tradingState)).toEqual(["trading_blocked", "account_blocked"]);
+  });
+
+  test("a version 4 snapshot, written before trading states, decodes with every account active", () => {
+    const ledger = sampleLedger();
+    const document = asVersion4(encodeLedger(ledger));
+    expect(document.accounts[0].tradingState).toBeUndefined();
+    const copy = decodeLedger(encodeText(document));
+    expect(copy).toEqual(ledger);
+    expect([...copy.values()].every((account) => account.tradingState === "active")).toBe(true);
+  });
+
+  test("a version 5 account with an unknown or missing trading state is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    expect(document.version).toBe(4);
+    document.accounts[1].tradingState = "frozen";
+    expect(() => decodeLedger(encodeText(document))).toThrow('ledger snapshot: accounts[1].tradingState: "frozen" is not one of active, trading_blocked, account_blocked');
+    delete document.accounts[1].tradingState;
+    expect(() => decodeLedger(encodeText(document))).toThrow("ledger snapshot: accounts[1].tradingState: undefined is not one of");
+  });
+
+  test("orders are written as tuples in a fixed field order (version 4 and 5)", () => {
+    const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
+    expect(document.version).toBe(5);
     const first = oldestFirst(sampleLedger().get("acct-b")!).next().value!;
     const tuple = document.accounts[0].orders[0];
     expect(tuple).toHaveLength(V4_ORDER_FIELDS.length);

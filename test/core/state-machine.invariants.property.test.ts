@@ -1,11 +1,12 @@
 // Random command sequences over a small universe (3 accounts, 2 symbols, small prices and
-// quantities), including venue reports on existing orders, valid and not. After every step
+// quantities), including venue reports on existing orders, valid and not, withdrawals up to and
+// beyond what is withdrawable, and trading states that block accounts and unblock them. After every step
 // every account must keep the core's invariants, checked both by checkInvariants() and by
 // independent checks here; decide() must never change the ledger; and replaying the accepted
 // events on an empty ledger must rebuild the same state.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { findOrder, type Account } from "../../src/core/account.ts";
+import { buyingPower, findOrder, type Account, type TradingState } from "../../src/core/account.ts";
 import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Command } from "../../src/core/command.ts";
 import type { Event } from "../../src/core/event.ts";
@@ -25,12 +26,16 @@ const price = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...PRICES) }, { w
 const ASK_PRICES = ["0.1234", "0.97", "1", "10", "10.01", "49.99", "50", "60"].map(usd);
 const FILL_PRICES = ["0.01", "0.5", "1", "9.5", "10", "12", "50", "70"].map(usd);
 const DEPOSITS = [-usd("1"), ...["0", "0.0001", "50", "500", "2000"].map(usd)];
+const WITHDRAWALS = [-usd("1"), ...["0", "0.0001", "50", "500", "2000"].map(usd)];
 const CLOSED: ReadonlySet<OrderStatus> = new Set(["filled", "canceled", "expired", "rejected", "replaced"]);
 
 /** One step, in terms that are resolved against the ledger when it runs (which order, which seq). */
 type Step =
   | { kind: "create"; account: number }
   | { kind: "deposit"; account: number; amount: bigint }
+  /** A fixed amount, or exactly the account's withdrawable cash ("all"), or a cent beyond it ("over"). */
+  | { kind: "withdraw"; account: number; amount: bigint; edge: "fixed" | "all" | "over" }
+  | { kind: "set_state"; account: number; state: TradingState }
   | {
       kind: "submit";
       account: number;
@@ -75,6 +80,24 @@ const orderQty = fc.oneof({ weight: 9, arbitrary: fc.bigInt({ min: 1n, max: 12n 
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("create" as const), account }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("deposit" as const), account, amount: fc.constantFrom(...DEPOSITS) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("withdraw" as const),
+      account,
+      amount: fc.constantFrom(...WITHDRAWALS),
+      edge: fc.constantFrom("fixed" as const, "fixed" as const, "all" as const, "over" as const),
+    }),
+  },
+  {
+    // Mostly back to active, so that blocked accounts do not starve the order commands.
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("set_state" as const),
+      account,
+      state: fc.constantFrom<TradingState>("active", "active", "active", "trading_blocked", "account_blocked"),
+    }),
+  },
   {
     weight: 10,
     arbitrary: fc.record({
@@ -175,6 +198,14 @@ function commandFor(ledger: Ledger, step: Step, serial: number): Command {
       return { kind: "create_account", ...base };
     case "deposit":
       return { kind: "deposit", ...base, amount: step.amount };
+    case "withdraw": {
+      const account = ledger.get(accountId);
+      const withdrawable = account === undefined ? 0n : buyingPower(account);
+      const amount = step.edge === "all" ? withdrawable : step.edge === "over" ? withdrawable + usd("0.01") : step.amount;
+      return { kind: "withdraw", ...base, amount };
+    }
+    case "set_state":
+      return { kind: "set_trading_state", ...base, tradingState: step.state };
     case "submit": {
       const orderId = `ord-${serial}`;
       const takesLimit = step.type === "limit" || step.type === "stop_limit";
@@ -284,12 +315,15 @@ interface Expected {
   filledQty: Map<string, bigint>;
   filledNotional: Map<string, bigint>;
   eventSeq: Map<string, number>;
+  tradingState: Map<string, TradingState>;
 }
 
 function recordExpected(expected: Expected, ledger: Ledger, accountId: string, event: Event): void {
   const add = (map: Map<string, bigint>, key: string, delta: bigint) => map.set(key, (map.get(key) ?? 0n) + delta);
   if (event.kind !== "account_created") expected.eventSeq.set(accountId, (expected.eventSeq.get(accountId) ?? 0) + 1);
   if (event.kind === "cash_deposited") add(expected.cash, accountId, event.amount);
+  if (event.kind === "cash_withdrawn") add(expected.cash, accountId, -event.amount);
+  if (event.kind === "trading_state_set") expected.tradingState.set(accountId, event.tradingState);
   if (event.kind !== "order_filled") return;
   const account = ledger.get(accountId);
   const order = account === undefined ? undefined : findOrder(account, event.orderId);
@@ -309,6 +343,7 @@ function expectAccountSound(account: Account, expected: Expected): void {
   expect(account.heldCash).toBeLessThanOrEqual(account.cash);
   expect(account.cash).toBe(expected.cash.get(account.id) ?? 0n);
   expect(account.eventSeq).toBe(expected.eventSeq.get(account.id) ?? 0);
+  expect(account.tradingState).toBe(expected.tradingState.get(account.id) ?? "active");
 
   let heldCash = 0n;
   const heldQty = new Map<string, bigint>();
@@ -366,7 +401,14 @@ interface RunResult {
 function runSteps(steps: Step[]): RunResult {
   const ledger: Ledger = new Map();
   const log: RunResult["log"] = [];
-  const expected: Expected = { cash: new Map(), shares: new Map(), filledQty: new Map(), filledNotional: new Map(), eventSeq: new Map() };
+  const expected: Expected = {
+    cash: new Map(),
+    shares: new Map(),
+    filledQty: new Map(),
+    filledNotional: new Map(),
+    eventSeq: new Map(),
+    tradingState: new Map(),
+  };
   const closedOrders = new Map<string, string>();
   let accepted = 0;
   const outcomes = new Set<string>();
@@ -387,7 +429,7 @@ function runSteps(steps: Step[]): RunResult {
     const decision = decide(ledger, command);
     const asked = command.kind === "apply_execution" ? command.execution.kind : command.kind;
     const answer =
-      !decision.ok ? decision.rejection.code
+      !decision.ok ? decision.rejection.code + (decision.rejection.message.startsWith("trading_state:") ? " (trading_state)" : "")
       : "duplicateOf" in decision ? "duplicate"
       : decision.events.map((event) => event.kind).join("+") || "no events";
     outcomes.add(`${asked} → ${answer}`);
@@ -398,7 +440,12 @@ function runSteps(steps: Step[]): RunResult {
     } else {
       if ("duplicateOf" in decision) expect(command.kind).toBe("submit_order");
       if (decision.events.length > 0) accepted += 1;
+      const state = ledger.get(command.accountId)?.tradingState;
       for (const event of decision.events) {
+        // What each state allows, checked against the state before the command.
+        const kind = event.kind;
+        if (kind === "order_accepted" || kind === "order_replace_requested") expect({ kind, state }).toEqual({ kind, state: "active" });
+        if (kind === "cash_deposited" || kind === "cash_withdrawn") expect({ kind, blocked: state === "account_blocked" }).toEqual({ kind, blocked: false });
         recordExpected(expected, ledger, command.accountId, event);
         apply(ledger, command.accountId, event);
         log.push({ accountId: command.accountId, event });
@@ -484,6 +531,15 @@ describe("core invariants under random command sequences", () => {
       "create_account → already_exists",
       "deposit → cash_deposited",
       "deposit → invalid_argument",
+      "deposit → failed_precondition (trading_state)",
+      "withdraw → cash_withdrawn",
+      "withdraw → invalid_argument",
+      "withdraw → failed_precondition",
+      "withdraw → failed_precondition (trading_state)",
+      "set_trading_state → trading_state_set",
+      "set_trading_state → no events",
+      "submit_order → failed_precondition (trading_state)",
+      "replace_order → failed_precondition (trading_state)",
       "submit_order → order_accepted",
       "submit_order → duplicate",
       "submit_order → already_exists",

@@ -49,7 +49,7 @@ test("records below the rows' offset rebuild the ledger and write nothing; the r
   projection.take(4n, values[4] ?? null);
   const write = projection.pendingWrite();
   expect(write).toMatchObject({ fromOffset: 4n, toOffset: 5n, snapshot: null, positionsGone: [] });
-  expect(write?.accounts).toEqual([{ account_id: "eve", cash: "880.7", reserved: "0", created_at: expect.any(Date) }]);
+  expect(write?.accounts).toEqual([{ account_id: "eve", cash: "880.7", reserved: "0", trading_state: "active", created_at: expect.any(Date) }]);
   expect(write?.orders.map((order) => [order.order_id, order.status, order.filled_qty, order.filled_avg_price])).toEqual([
     ["e-1", "filled", 10n, "11.93"],
   ]);
@@ -88,7 +88,7 @@ test("a refused record (garbage, a gap) changes nothing, and the records before 
   expect(projection.ledgerOffset).toBe(2n);
   const write = projection.pendingWrite();
   expect(write).toMatchObject({ fromOffset: 0n, toOffset: 2n });
-  expect(write?.accounts).toEqual([{ account_id: "eve", cash: "1000", reserved: "0", created_at: expect.any(Date) }]);
+  expect(write?.accounts).toEqual([{ account_id: "eve", cash: "1000", reserved: "0", trading_state: "active", created_at: expect.any(Date) }]);
   // The cursor did not move either: the right record still fits.
   if (write === null || write === undefined) throw new Error("no write");
   projection.written(write);
