@@ -34,6 +34,12 @@ export const termsArbitrary: fc.Arbitrary<OrderTerms> = fc.record({
 export const eventArbitrary: fc.Arbitrary<Event> = fc.oneof(
   fc.record({ kind: fc.constant("account_created" as const), atMs: time }),
   fc.record({ kind: fc.constant("cash_deposited" as const), amount: int64, atMs: time }),
+  fc.record({ kind: fc.constant("cash_withdrawn" as const), amount: int64, atMs: time }),
+  fc.record({
+    kind: fc.constant("trading_state_set" as const),
+    tradingState: fc.constantFrom("active" as const, "trading_blocked" as const, "account_blocked" as const),
+    atMs: time,
+  }),
   fc.record({ kind: fc.constant("order_accepted" as const), terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
   fc.record({ kind: fc.constant("order_cancel_requested" as const), orderId: text, atMs: time }),
   fc.record({ kind: fc.constant("order_replace_requested" as const), orderId: text, terms: termsArbitrary, holdCash: int64, holdQty: int64, atMs: time }),
@@ -84,6 +90,8 @@ const optional = { requiredKeys: [] as [] };
 const wireEventKind = fc.oneof(
   kindOf("accountCreated", fc.record({ atMs: wireTime }, optional)),
   kindOf("cashDeposited", fc.record({ amountE4: wireInt64, atMs: wireTime }, optional)),
+  kindOf("cashWithdrawn", fc.record({ amountE4: wireInt64, atMs: wireTime }, optional)),
+  kindOf("tradingStateSet", fc.record({ tradingState: wireEnum, atMs: wireTime }, optional)),
   kindOf("orderAccepted", fc.record({ terms: wireTerms, holdCashE4: wireInt64, holdQty: wireInt64, atMs: wireTime }, { requiredKeys: ["terms"] })),
   kindOf("orderAccepted", fc.record({ holdCashE4: wireInt64, atMs: wireTime }, optional)),
   kindOf("orderCancelRequested", fc.record({ orderId: wireText, atMs: wireTime }, optional)),

@@ -119,6 +119,19 @@ describe("record codec on damaged bytes", () => {
     expect(refusal(damaged)).toMatch(/^log record: not a valid oms\.log\.v1\.Record\.events\[1\]\.order_filled\.execution_seq: wire type 1 is not the schema's/);
   });
 
+  test("a trading state changed to a value the schema does not have is refused, naming the field", () => {
+    const record = { accountId: "acct-1", events: [{ kind: "trading_state_set", tradingState: "trading_blocked", atMs: 1 } as Event] };
+    const whole = encodeRecord(header, record);
+    // TradingStateSet's field 1 (varint): its tag 0x08, then TRADING_BLOCKED (2).
+    const at = whole.findIndex((byte, index) => byte === 0x08 && whole[index + 1] === 2 && index > whole.length - 6);
+    expect(at).toBeGreaterThan(0);
+    for (const [value, problem] of [[0, "trading_state: 0 is not a known value"], [9, "trading_state: 9 is not a known value"]] as const) {
+      const damaged = new Uint8Array(whole);
+      damaged[at + 1] = value;
+      expect(refusal(damaged)).toBe(`log record: event 0: ${problem}`);
+    }
+  });
+
   test("a varint that never ends is refused", () => {
     const damaged = new Uint8Array([0x0a, 0x03, 0x08, 0xff, 0xff]);
     expect(refusal(damaged)).toBe("log record: not a valid oms.log.v1.Record.header.format_version: varint runs past the end (at byte 3 of 5)");

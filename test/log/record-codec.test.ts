@@ -6,7 +6,7 @@ import type { Event } from "../../src/core/event.ts";
 import type { OrderTerms } from "../../src/core/order.ts";
 import type { LogRecord } from "../../src/log/event-log.ts";
 import { decodeRecord, encodeRecord, type RecordHeader } from "../../src/log/record-codec.ts";
-import { OrderAcceptedSchema, type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
+import { EventSchema, OrderAcceptedSchema, type OrderType as WireOrderType, RecordSchema } from "../../src/gen/oms/log/v1/events_pb.ts";
 import { eventArbitrary, headerArbitrary, text, wireRecordArbitrary } from "./record-arbitraries.ts";
 
 const INT64_MIN = -(1n << 63n);
@@ -49,6 +49,10 @@ const everyKind: Event[] = [
   { kind: "order_rejected", orderId: "ord-1", reason: "venue halted", atMs: 8 },
   { kind: "order_replaced", orderId: "ord-1", newOrderId: "ord-2", atMs: 9 },
   { kind: "order_replace_rejected", orderId: "ord-1", newOrderId: "ord-2", reason: "too late", atMs: 10 },
+  { kind: "cash_withdrawn", amount: INT64_MIN, atMs: 1 },
+  { kind: "trading_state_set", tradingState: "trading_blocked", atMs: 11 },
+  { kind: "trading_state_set", tradingState: "account_blocked", atMs: 12 },
+  { kind: "trading_state_set", tradingState: "active", atMs: 13 },
 ];
 
 function wireRecord(init: MessageInitShape<typeof RecordSchema>): Uint8Array {
@@ -134,6 +138,18 @@ describe("record codec", () => {
       events: [{ kind: { case: "orderAccepted", value: { terms: { side: 1, type: 9 as WireOrderType, timeInForce: 1 } } } }],
     });
     expect(() => decodeRecord(bytes)).toThrow("log record: event 0: terms.type: 9 is not a known value");
+  });
+
+  test("an unspecified or unknown trading state is refused, naming the field", () => {
+    for (const tradingState of [0, 4]) {
+      const bytes = wireRecord({ header: { formatVersion: 1 }, events: [{ kind: { case: "tradingStateSet", value: { tradingState, atMs: 1n } } }] });
+      expect(() => decodeRecord(bytes)).toThrow(`log record: event 0: trading_state: ${tradingState} is not a known value`);
+    }
+  });
+
+  test("the events above cover every kind the schema has", () => {
+    const kinds = new Set(everyKind.map((event) => event.kind));
+    expect(kinds.size).toBe(EventSchema.oneofs[0]?.fields.length ?? 0);
   });
 
   test("an unspecified side is refused", () => {
