@@ -137,11 +137,11 @@ const byKey = <T extends { key: string }>(rows: T[]): T[] => rows.sort((a, b) =>
 /** Every row of the read model against the owners' ledgers and fills, in e4 units so no formatting is trusted. */
 async function expectReadModelIsLedger(sql: PostgresSql, owners: ShardOwners): Promise<void> {
   const accounts = allAccounts(owners.ledgers);
-  const accountRows = await sql<{ key: string; cash: bigint; reserved: bigint; created_ms: bigint }[]>`
-    select account_id as key, (cash * 10000)::bigint as cash, (reserved * 10000)::bigint as reserved,
+  const accountRows = await sql<{ key: string; cash: bigint; reserved: bigint; trading_state: string; created_ms: bigint }[]>`
+    select account_id as key, (cash * 10000)::bigint as cash, (reserved * 10000)::bigint as reserved, trading_state,
            (extract(epoch from created_at) * 1000)::bigint as created_ms from accounts`;
   expect(byKey(accountRows)).toEqual(
-    byKey(accounts.map((a) => ({ key: a.id, cash: a.cash, reserved: a.heldCash, created_ms: BigInt(a.createdAtMs) }))),
+    byKey(accounts.map((a) => ({ key: a.id, cash: a.cash, reserved: a.heldCash, trading_state: a.tradingState, created_ms: BigInt(a.createdAtMs) }))),
   );
 
   const orderRows = await sql`
@@ -218,15 +218,17 @@ function tradeByHand(owners: ShardOwners, clock: TestClock): void {
   d(commands.marketBuy("dave", "d-4", "NVDA", 5n, "120.00", clock.next()));
   d(commands.fill("dave", "d-4", 1, 5n, "120.01", clock.next()));
   d(commands.limit("dave", "d-5", "buy", "NVDA", 3n, "100.00", clock.next()));
+  d(commands.withdraw("dave", "0.2", clock.next()));
+  d(commands.setTradingState("dave", "trading_blocked", clock.next()));
 }
 
 async function expectHandTradesInRows(sql: PostgresSql): Promise<void> {
   const [alice] = await sql`select cash::text as cash, reserved::text as reserved from accounts where account_id = 'alice'`;
   // 100000 − 40 × 149.50 − 60 × 149.75 + 10 × 155.10
   expect(alice).toEqual({ cash: "86586", reserved: "0" });
-  const [dave] = await sql`select cash::text as cash, reserved::text as reserved from accounts where account_id = 'dave'`;
-  // 50000.25 − 50 × 304 − 5 × 120.01; d-5 holds 3 × 100
-  expect(dave).toEqual({ cash: "34200.2", reserved: "300" });
+  const [dave] = await sql`select cash::text as cash, reserved::text as reserved, trading_state from accounts where account_id = 'dave'`;
+  // 50000.25 − 50 × 304 − 5 × 120.01 − 0.2 withdrawn; d-5 holds 3 × 100
+  expect(dave).toEqual({ cash: "34200", reserved: "300", trading_state: "trading_blocked" });
   const orders = await sql`select order_id, status, filled_qty, filled_avg_price::text as avg, replaces, replaced_by, reject_reason
                            from orders where account_id in ('alice', 'dave') order by order_id`;
   expect(await rows(Promise.resolve(orders))).toEqual([

@@ -5,6 +5,7 @@
 // end up agreeing with. Raw sends (duplicates, fenced owners, garbage) are there for the cases
 // a healthy owner never writes.
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import type { TradingState } from "../../src/core/account.ts";
 import type { Command } from "../../src/core/command.ts";
 import type { Event, OrderFilled } from "../../src/core/event.ts";
 import { parseDecimal } from "../../src/core/money.ts";
@@ -179,6 +180,8 @@ export class TestClock {
 export const commands = {
   create: (accountId: string, atMs: number): Command => ({ kind: "create_account", accountId, atMs }),
   deposit: (accountId: string, dollars: string, atMs: number): Command => ({ kind: "deposit", accountId, amount: usd(dollars), atMs }),
+  withdraw: (accountId: string, dollars: string, atMs: number): Command => ({ kind: "withdraw", accountId, amount: usd(dollars), atMs }),
+  setTradingState: (accountId: string, tradingState: TradingState, atMs: number): Command => ({ kind: "set_trading_state", accountId, tradingState, atMs }),
   limit: (accountId: string, orderId: string, side: "buy" | "sell", symbol: string, qty: bigint, limit: string, atMs: number): Command => ({
     kind: "submit_order",
     accountId,
