@@ -493,9 +493,9 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
   enumDesc(file_oms_v1_trading, 3);
 
 /**
- * What an account may do, set by an admin. Alpaca's account has two flags; each state here is
- * one of their combinations: ACTIVE is neither, TRADING_BLOCKED is `trading_blocked`,
- * ACCOUNT_BLOCKED is `account_blocked` (which implies trading_blocked).
+ * What an account may do, set by an admin. Each state is one combination of Alpaca's account
+ * flags: ACTIVE is none of them, TRADING_BLOCKED is `trading_blocked`, ACCOUNT_BLOCKED is
+ * `account_blocked` (which also blocks trading and transfers).
  *
  * @generated from enum oms.v1.TradingState
  */
