@@ -6,6 +6,8 @@ import type { LogLevel } from "../rpc/logger.ts";
 
 /** Shards are the unit of ownership; more than this is a typo, not a deployment. */
 export const SHARD_COUNT_MAX = 4096;
+/** A shared secret shorter than this could be guessed; `openssl rand -hex 32` gives 64. */
+export const CLUSTER_SECRET_CHARS_MIN = 16;
 
 export interface NodeConfig {
   readonly id: string;

@@ -4,7 +4,7 @@
 
 import { corsOriginProblem } from "../rpc/cors.ts";
 import { isLogLevel, type LogLevel } from "../rpc/logger.ts";
-import { CLUSTER_DEFAULTS, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type ClusterHopConfig, type NodeConfig } from "./cluster-config.ts";
+import { CLUSTER_DEFAULTS, CLUSTER_SECRET_CHARS_MIN, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type ClusterHopConfig, type NodeConfig } from "./cluster-config.ts";
 import { ConfigError } from "./config-error.ts";
 
 type JsonObject = Record<string, unknown>;
@@ -14,8 +14,7 @@ const PORT_MAX = 65_535;
 const CONNECTIONS_MAX_BOUND = 1_000_000;
 // Node's timers fire at once past 2^31-1 ms; an hour is already far past any sane timeout.
 const TIMEOUT_MS_BOUND = 3_600_000;
-// A shared secret shorter than this could be guessed; `openssl rand -hex 32` gives 64.
-const CLUSTER_SECRET_CHARS_MIN = 16;
+
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);

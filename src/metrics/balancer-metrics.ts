@@ -30,6 +30,7 @@ export class BalancerMetrics {
   private readonly callCells = new Map<string, HistogramCell>();
   private readonly executeSeconds = new HotHistogram("oms_balancer_node_execute_duration_seconds", "One Execute batch's round trip to a node.", LATENCY_SECONDS_BOUNDS, "node");
   private readonly batchCommands = new HotHistogram("oms_balancer_node_batch_commands", "Commands per Execute batch sent to a node.", BATCH_SIZE_BOUNDS, "node");
+  private readonly connectionsClosed = new HotCounter("oms_balancer_connections_closed_total", "Connections the public port closed by a limit: connections_max (refused on arrival), headers_timeout, idle_timeout.", ["reason"]);
   private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });
   private registryOnce: Registry | null = null;
 
@@ -57,6 +58,11 @@ export class BalancerMetrics {
     return performance.now();
   }
 
+  /** A connection closed by one of the port's limits (rpc/connection-limits.ts). */
+  connectionClosed(reason: string): void {
+    this.connectionsClosed.inc(reason);
+  }
+
   nodeLink(nodeId: string): NodeLinkMetrics {
     const seconds = this.executeSeconds.cell(nodeId);
     const commands = this.batchCommands.cell(nodeId);
@@ -75,7 +81,7 @@ export class BalancerMetrics {
   registry(): Registry {
     if (this.registryOnce !== null) return this.registryOnce;
     const registry = processRegistry();
-    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands]) registerHot(registry, hot);
+    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.connectionsClosed]) registerHot(registry, hot);
     registry.registerMetric(this.linkUp);
     this.registryOnce = registry;
     return registry;
