@@ -65,6 +65,7 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
       registerReflection(router);
     },
   });
+  balancerMetrics.countOpenConnections(() => server.connectionCounts().open);
   for (const link of links) link.startHealthChecks(config.balancer.healthIntervalMs);
   logger.info("balancer serving", { port: server.port, tls: tls !== undefined, nodes: config.nodes.map((n) => n.id).join(",") });
   return {

@@ -44,10 +44,12 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function closedCount(reason: string): Promise<number> {
+async function series(name: string): Promise<number | undefined> {
   const response = await fetch(`${url}/metrics`, { headers: { ...balancerHeaders(), connection: "close" } });
-  return sampleOf(await response.text(), `oms_balancer_connections_closed_total{reason="${reason}"}`) ?? 0;
+  return sampleOf(await response.text(), name);
 }
+
+const closedCount = async (reason: string) => (await series(`oms_balancer_connections_closed_total{reason="${reason}"}`)) ?? 0;
 
 test("300 silent sockets against a cap of 50: the excess closed at once, the rest at the head timeout, all counted; then a new client is served", async () => {
   const [capBefore, headBefore] = [await closedCount("connections_max"), await closedCount("headers_timeout")];
@@ -64,6 +66,8 @@ test("300 silent sockets against a cap of 50: the excess closed at once, the res
   expect(allClosed.every(Boolean)).toBe(true);
   expect((await closedCount("connections_max")) - capBefore).toBe(HELD_SOCKETS - CONNECTIONS_MAX);
   expect((await closedCount("headers_timeout")) - headBefore).toBe(CONNECTIONS_MAX);
+  // Of all those sockets none is left open: the scrape's own connection, perhaps, is all there is.
+  expect([0, 1]).toContain((await series("oms_balancer_connections_open")) ?? -1);
   const health = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { ...balancerHeaders(), "content-type": "application/json" }, body: "{}" });
   expect(await health.json()).toEqual({ status: "SERVING" });
 });
