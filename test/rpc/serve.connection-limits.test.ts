@@ -124,6 +124,26 @@ test("a server stream with no traffic holds its HTTP/2 session past many idle ti
   expect(server.connectionCounts().idle_timeout).toBe(1);
 });
 
+test("a Connect server stream over HTTP/1.1 with no traffic is not cut by the idle timeout", async () => {
+  const server = await start({ idleTimeoutMs: SHORT_MS });
+  const client = createClient(Health, createClientTransport(`http://127.0.0.1:${server.port}`, "connect", { httpVersion: "1.1", timeoutMs: 60_000 }));
+  const abort = new AbortController();
+  const first = Promise.withResolvers<void>();
+  const watching = (async () => {
+    try {
+      for await (const _ of client.watch({ service: SERVER_HEALTH }, { signal: abort.signal })) first.resolve();
+      return "ended";
+    } catch (error) {
+      return abort.signal.aborted ? "aborted by us" : `failed: ${String(error)}`;
+    }
+  })();
+  await first.promise;
+  await Bun.sleep(SHORT_MS * 4);
+  expect(server.connectionCounts().idle_timeout).toBe(0);
+  abort.abort();
+  expect(await watching).toBe("aborted by us");
+});
+
 test("connections past the cap are closed as they arrive and counted; a freed slot serves a new client", async () => {
   const server = await start({ connectionsMax: 3 });
   const held = await Promise.all([connect(server.port), connect(server.port), connect(server.port)]);
