@@ -131,18 +131,15 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     session.on("error", (error) => options.logger?.debug("rpc http2 session error", { error }));
   });
   const sockets = new Set<net.Socket>();
+  // From a connection's arrival to its first bytes' verdict (TLS handshake included: Bun does
+  // not apply tls's handshakeTimeout), one deadline. Bun's TLS server hands 'secureConnection'
+  // the very socket of 'connection', so one map finds it either way.
+  const headDeadlines = new WeakMap<net.Socket, ReturnType<typeof setTimeout>>();
   const accept = (socket: net.Socket): void => {
-    // A TLS port accepts here after its handshake, which its handshakeTimeout bounds.
     if (socket.destroyed) return;
-    socket.on("error", (error) => options.logger?.debug("rpc connection error", { error }));
-    const headDeadline = setTimeout(() => {
-      limited("headers_timeout");
-      socket.destroy();
-    }, limits.headersTimeoutMs);
-    socket.once("close", () => clearTimeout(headDeadline));
     routeByFirstBytes(socket, (isHttp2) => {
       // HTTP/2's preface is whole: its session's idle timer takes over. HTTP/1.1's head is not yet.
-      clearTimeout(headDeadline);
+      clearTimeout(headDeadlines.get(socket));
       if (isHttp2) {
         http2Server.emit("connection", socket);
         return;
@@ -152,7 +149,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
       http1Server.emit("connection", socket);
     });
   };
-  const listener = options.tls === undefined ? net.createServer() : tls.createServer(serverTlsOptions(options.tls, limits.headersTimeoutMs));
+  const listener = options.tls === undefined ? net.createServer() : tls.createServer(serverTlsOptions(options.tls));
   // The cap counts TCP connections, before any handshake: a flood of them is what it bounds.
   listener.on("connection", (socket: net.Socket) => {
     if (sockets.size >= limits.connectionsMax) {
@@ -161,7 +158,16 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
       return;
     }
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", (error) => options.logger?.debug("rpc connection error", { error }));
+    const headDeadline = setTimeout(() => {
+      limited("headers_timeout");
+      socket.destroy();
+    }, limits.headersTimeoutMs);
+    headDeadlines.set(socket, headDeadline);
+    socket.once("close", () => {
+      clearTimeout(headDeadline);
+      sockets.delete(socket);
+    });
     if (options.tls === undefined) accept(socket);
   });
   listener.on("secureConnection", accept);

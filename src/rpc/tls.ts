@@ -21,14 +21,13 @@ export interface ClientTls {
 /** ALPN, in the server's order of preference. */
 const ALPN_PROTOCOLS = ["h2", "http/1.1"];
 
-export function serverTlsOptions(serverTls: ServerTls, handshakeTimeoutMs: number): tls.TlsOptions {
+/** The handshake's time is bounded by serve.ts's head deadline, which starts at the TCP connection. */
+export function serverTlsOptions(serverTls: ServerTls): tls.TlsOptions {
   const mutual = serverTls.clientCa !== undefined;
   return {
     cert: serverTls.cert,
     key: serverTls.key,
     ALPNProtocols: ALPN_PROTOCOLS,
-    // A client that opens TCP and never finishes the handshake holds a socket like a dripped header.
-    handshakeTimeout: handshakeTimeoutMs,
     ...(mutual ? { ca: serverTls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
   };
 }

@@ -4,6 +4,7 @@
 // the handshake while one with it is served.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.ts";
@@ -62,6 +63,20 @@ test("a plain-text request to a TLS port gets no answer", async () => {
     () => "refused",
   );
   expect(answer).toBe("refused");
+});
+
+test("a TCP connection that never starts its TLS handshake is closed at the head timeout", async () => {
+  const health = new HealthStatus();
+  const tls = { cert: certs.pem(certs.serverCertFile), key: certs.pem(certs.serverKeyFile) };
+  const short = await serveRpc({ host: "127.0.0.1", port: 0, routes: (router) => registerHealth(router, health), tls, limits: { connectionsMax: 10, headersTimeoutMs: 300, idleTimeoutMs: 60_000 } });
+  try {
+    const socket = net.connect({ host: "127.0.0.1", port: short.port });
+    socket.on("error", () => undefined);
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect([short.connectionCounts().open, short.connectionCounts().headers_timeout]).toEqual([0, 1]);
+  } finally {
+    await short.close();
+  }
 });
 
 test("mutual TLS: no client certificate, or one from another CA, fails the handshake; the cluster CA's is served", async () => {
