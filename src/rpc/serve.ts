@@ -130,23 +130,48 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     // A client closing its session (NGHTTP2_CANCEL and the like) lands here too: routine, not a warning.
     session.on("error", (error) => options.logger?.debug("rpc http2 session error", { error }));
   });
+  const { listener, sockets } = acceptConnections(options, limits, limited, (socket, isHttp2) => {
+    if (isHttp2) {
+      http2Server.emit("connection", socket);
+      return;
+    }
+    counts.http1 += 1;
+    http1Watches.set(socket, new Http1ConnectionWatch(socket, limits, limited));
+    http1Server.emit("connection", socket);
+  });
+  const port = await listen(listener, options.host, options.port);
+  options.logger?.debug("rpc serving", { host: options.host, port, tls: options.tls !== undefined });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= closeAll(shutdown, listener, { http2Server, http1Server, sessions: new Set(sessions.keys()), sockets });
+    return closing;
+  };
+  return { port, connectionCounts: () => ({ ...counts, open: sockets.size }), close };
+}
+
+/**
+ * The port's listener (TLS or not) and its open sockets: past connectionsMax a new socket is
+ * closed at once; the rest must show their protocol (after the TLS handshake) within
+ * headersTimeoutMs, and are then handed off with it. HTTP/2's preface is whole at hand-off (its
+ * session's idle timer takes over); HTTP/1.1's head is not yet (Http1ConnectionWatch's is).
+ */
+function acceptConnections(
+  options: ServeRpcOptions,
+  limits: ConnectionLimits,
+  limited: (reason: ConnectionCloseReason) => void,
+  handOff: (socket: net.Socket, isHttp2: boolean) => void,
+): { listener: net.Server; sockets: Set<net.Socket> } {
   const sockets = new Set<net.Socket>();
-  // From a connection's arrival to its first bytes' verdict (TLS handshake included: Bun does
-  // not apply tls's handshakeTimeout), one deadline. Bun's TLS server hands 'secureConnection'
-  // the very socket of 'connection', so one map finds it either way.
+  // One deadline from the TCP connection to the first bytes' verdict, the TLS handshake included:
+  // Bun does not apply tls's handshakeTimeout. Bun's TLS server hands 'secureConnection' the very
+  // socket of 'connection', so the map finds it either way.
   const headDeadlines = new WeakMap<net.Socket, ReturnType<typeof setTimeout>>();
   const accept = (socket: net.Socket): void => {
     if (socket.destroyed) return;
     routeByFirstBytes(socket, (isHttp2) => {
-      // HTTP/2's preface is whole: its session's idle timer takes over. HTTP/1.1's head is not yet.
       clearTimeout(headDeadlines.get(socket));
-      if (isHttp2) {
-        http2Server.emit("connection", socket);
-        return;
-      }
-      counts.http1 += 1;
-      http1Watches.set(socket, new Http1ConnectionWatch(socket, limits, limited));
-      http1Server.emit("connection", socket);
+      handOff(socket, isHttp2);
     });
   };
   const listener = options.tls === undefined ? net.createServer() : tls.createServer(serverTlsOptions(options.tls));
@@ -173,15 +198,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
   listener.on("secureConnection", accept);
   // A failed handshake (no client certificate on a mutual-TLS port, a client that distrusts ours) is the client's problem.
   listener.on("tlsClientError", (error) => options.logger?.debug("rpc tls handshake failed", { error }));
-  const port = await listen(listener, options.host, options.port);
-  options.logger?.debug("rpc serving", { host: options.host, port, tls: options.tls !== undefined });
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= closeAll(shutdown, listener, { http2Server, http1Server, sessions: new Set(sessions.keys()), sockets });
-    return closing;
-  };
-  return { port, connectionCounts: () => ({ ...counts, open: sockets.size }), close };
+  return { listener, sockets };
 }
 
 /** A call the admit hook refuses, answered on HTTP/1.1; the connection closes, so its body need not be read. */
