@@ -18,6 +18,7 @@ import {
 } from "../gen/oms/internal/v1/node_pb.ts";
 import { balancerMetrics, type NodeLinkMetrics } from "../metrics/balancer-metrics.ts";
 import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
+import type { NodeHop } from "../rpc/transport.ts";
 import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
 import { encodedExecuteRequest } from "./node-command-bytes.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
@@ -73,9 +74,11 @@ export class NodeLink {
     transport: Transport,
     private readonly logger: LinkLogger,
     private readonly callTimeoutMs: number,
+    /** The secret and TLS of the lean Execute client; the transport carries its own (the same, from createNodeTransport). */
+    hop: NodeHop = {},
   ) {
     this.nodeClient = createClient(NodeService, transport);
-    this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema);
+    this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema, hop);
     this.healthClient = createClient(Health, transport);
     this.metrics = balancerMetrics.nodeLink(endpoint.id);
   }

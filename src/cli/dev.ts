@@ -2,9 +2,10 @@
 // processes, each with its SQLite log and snapshots under the data directory and its
 // simulated venue. Killing this process (even with SIGKILL) stops the nodes too; starting it
 // again on the same data directory brings back every acknowledged change.
+import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { ClusterConfig } from "../config/cluster-config.ts";
+import { CLUSTER_DEFAULTS, type ClusterConfig } from "../config/cluster-config.ts";
 import { selfCommand } from "./child-process.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { startBalancer } from "./start-balancer.ts";
@@ -13,6 +14,8 @@ import { freePort } from "../rpc/free-port.ts";
 import { waitUntilServing } from "../rpc/wait-until-serving.ts";
 
 const NODE_READY_TIMEOUT_MS = 120_000;
+/** 256 bits: the cluster secret of one run, never written to disk. */
+const DEV_SECRET_BYTES = 32;
 
 export interface DevOptions {
   port: number;
@@ -35,14 +38,19 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
   ];
   // Pages under development are served from this machine on some port (a bundler's dev server).
   const corsOrigins = [...new Set([...base.balancer.corsOrigins, ...LOOPBACK_ORIGINS])];
-  const config: ClusterConfig = { ...base, dataDir, nodes, balancer: { ...base.balancer, port: options.port, corsOrigins } };
+  // A new secret each run, so that even a process on this machine cannot call a node directly;
+  // the nodes get it in their environment (argv is visible to everyone in ps), never in the file.
+  const secret = randomBytes(DEV_SECRET_BYTES).toString("hex");
+  // The node hop stays plain on loopback whatever the base configuration says.
+  const cluster = CLUSTER_DEFAULTS.cluster;
+  const config: ClusterConfig = { ...base, dataDir, nodes, cluster, balancer: { ...base.balancer, port: options.port, corsOrigins } };
   const configFile = join(dataDir, "cluster.json");
   writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n");
   const commands = nodes.map((node) => ["node", "--config", configFile, "--node-id", node.id, "--exit-with-parent"]);
   // With both production backends, the read model in Postgres is kept up to date as well.
   if (config.kafka.brokers !== "" && config.postgres.url !== "") commands.push(["project", "--config", configFile, "--exit-with-parent"]);
   const children = commands.map((args) =>
-    Bun.spawn(selfCommand(args), { stdin: "pipe", stdout: "inherit", stderr: "inherit", env: { ...process.env } }),
+    Bun.spawn(selfCommand(args), { stdin: "pipe", stdout: "inherit", stderr: "inherit", env: nodeEnvironment(secret) }),
   );
   const stopChildren = async () => {
     for (const child of children) child.kill("SIGTERM");
@@ -72,7 +80,7 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
   }
   let balancer: Awaited<ReturnType<typeof startBalancer>>;
   try {
-    balancer = await startBalancer(config);
+    balancer = await startBalancer({ ...config, cluster: { ...cluster, secret } });
   } catch (error) {
     stopping = true;
     await stopChildren();
@@ -100,3 +108,11 @@ async function waitServing(url: string): Promise<void> {
   }
 }
 
+
+/** This process's environment with the run's secret in place of any the caller set. */
+function nodeEnvironment(secret: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, OMS_CLUSTER_SECRET: secret };
+  delete env["OMS_CLUSTER_SECRET_FILE"];
+  for (const name of Object.keys(env)) if (name.startsWith("OMS_CLUSTER_TLS_")) delete env[name];
+  return env;
+}

@@ -2,6 +2,7 @@
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
+import { nodeHopOf, nodeUrlOf, publicServerTls } from "../config/cluster-credentials.ts";
 import { assetServiceRoutes, type QuoteSource } from "../balancer/asset-service.ts";
 import { connectUnaryCalls } from "../balancer/connect-unary-calls.ts";
 import { NodeLink } from "../balancer/node-link.ts";
@@ -29,12 +30,15 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
   const logger = createLogger({ level: config.logLevel, fields: { component: "balancer" } });
   const sessions: Http2SessionManager[] = [];
   const quoteSources: QuoteSource[] = [];
+  const hop = nodeHopOf(config);
+  const tls = publicServerTls(config);
   const links = config.nodes.map((spec) => {
-    const url = `http://${spec.host}:${spec.port}`;
-    const session = createNodeSession(url);
+    const url = nodeUrlOf(config, spec);
+    const session = createNodeSession(url, hop);
     sessions.push(session);
-    const transport = createNodeTransport(url, { timeoutMs: config.balancer.callTimeoutMs, session });
-    const link = new NodeLink({ id: spec.id, url, shards: spec.shards }, transport, logger, config.balancer.callTimeoutMs);
+    // Every call to a node (Execute, trade-update streams, ListQuotes, health) carries the hop.
+    const transport = createNodeTransport(url, { timeoutMs: config.balancer.callTimeoutMs, session, hop });
+    const link = new NodeLink({ id: spec.id, url, shards: spec.shards }, transport, logger, config.balancer.callTimeoutMs, hop);
     quoteSources.push({ id: spec.id, transport, get healthy() { return link.healthy; } });
     return link;
   });
@@ -51,6 +55,9 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     cors: corsOrigins(config.balancer.corsOrigins),
     unaryCalls: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
     http2StreamPath: orderStreams,
+    limits: { connectionsMax: config.balancer.connectionsMax, headersTimeoutMs: config.balancer.headersTimeoutMs, idleTimeoutMs: config.balancer.idleTimeoutMs },
+    connectionClosed: (reason) => balancerMetrics.connectionClosed(reason),
+    ...(tls === undefined ? {} : { tls }),
     routes: (router) => {
       publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
       assetServiceRoutes(quoteSources)(router);
@@ -58,8 +65,9 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
       registerReflection(router);
     },
   });
+  balancerMetrics.countOpenConnections(() => server.connectionCounts().open);
   for (const link of links) link.startHealthChecks(config.balancer.healthIntervalMs);
-  logger.info("balancer serving", { port: server.port, nodes: config.nodes.map((n) => n.id).join(",") });
+  logger.info("balancer serving", { port: server.port, tls: tls !== undefined, nodes: config.nodes.map((n) => n.id).join(",") });
   return {
     server,
     connectUnaryAnswered: () => connectUnary.answered,

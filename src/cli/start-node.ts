@@ -2,14 +2,16 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
+import { clusterSecretOf, isMutualTls, nodeServerTls } from "../config/cluster-credentials.ts";
 import { shardOf } from "../config/shard-of.ts";
 import { listQuotesRoute } from "../node/list-quotes.ts";
-import { executeCalls, nodeServiceRoutes } from "../node/node-service.ts";
+import { executeCalls, nodeDoor, nodeServiceRoutes } from "../node/node-service.ts";
 import { OmsNode, type OmsNodeOptions } from "../node/oms-node.ts";
 import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../rpc/health.ts";
 import { registerReflection } from "../rpc/reflection.ts";
 import { createLogger, type Logger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
+import { CONNECTION_LIMITS_DEFAULT } from "../rpc/connection-limits.ts";
 import { SimulatedVenue } from "../venue/simulated-venue.ts";
 import type { Venue } from "../venue/venue.ts";
 import { nodeMetrics } from "../metrics/node-metrics.ts";
@@ -51,6 +53,13 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
   const spec = config.nodes.find((n) => n.id === nodeId);
   if (spec === undefined) throw new Error(`config: no node with id "${nodeId}" (nodes: ${config.nodes.map((n) => n.id).join(", ")})`);
   const logger = createLogger({ level: config.logLevel, fields: { component: "node", node: nodeId } });
+  // Before the data directory and storage: a node that must not serve opens nothing.
+  const secret = clusterSecretOf(config);
+  const tls = nodeServerTls(config);
+  const door = nodeDoor(secret);
+  if (secret === null && !isMutualTls(config) && !isLoopback(spec.host)) {
+    throw new Error(`config: node ${nodeId} binds ${spec.host}, beyond this machine, with no cluster secret and no mutual TLS: anyone who reaches it could trade; set OMS_CLUSTER_SECRET (or cluster.secretFile, or cluster.tlsClientCertFile), or bind 127.0.0.1`);
+  }
   const dir = join(config.dataDir, nodeId);
   mkdirSync(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
@@ -65,6 +74,10 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     logger,
     metrics: nodeMetrics.registry(),
     unaryCalls: executeCalls(node, () => Bun.randomUUIDv7()),
+    ...(door === undefined ? {} : { admit: door }),
+    ...(tls === undefined ? {} : { tls }),
+    // The balancers' sessions to a node idle between calls and are held on purpose: no idle timeout here.
+    limits: { ...CONNECTION_LIMITS_DEFAULT, idleTimeoutMs: 0 },
     routes: (router) => {
       nodeServiceRoutes(node)(router);
       listQuotesRoute(venue)(router);
@@ -73,7 +86,7 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     },
   });
   health.set(SERVER_HEALTH, ServingStatus.SERVING);
-  logger.info("node serving", { port: server.port, shards: spec.shards.join(","), storage: storage.describe });
+  logger.info("node serving", { port: server.port, shards: spec.shards.join(","), storage: storage.describe, door: secret === null ? "open (loopback)" : "cluster secret", tls: tls === undefined ? "off" : isMutualTls(config) ? "mutual" : "on" });
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
@@ -88,4 +101,9 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
       logger.info("node stopped");
     })());
   return { node, server, stop };
+}
+
+/** Only this machine can reach an address in 127.0.0.0/8, ::1 or localhost. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

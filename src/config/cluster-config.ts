@@ -6,6 +6,8 @@ import type { LogLevel } from "../rpc/logger.ts";
 
 /** Shards are the unit of ownership; more than this is a typo, not a deployment. */
 export const SHARD_COUNT_MAX = 4096;
+/** A shared secret shorter than this could be guessed; `openssl rand -hex 32` gives 64. */
+export const CLUSTER_SECRET_CHARS_MIN = 16;
 
 export interface NodeConfig {
   readonly id: string;
@@ -29,7 +31,18 @@ export interface ClusterConfig {
      * "http://localhost:*" (any port) or "*". None by default: a page elsewhere is refused.
      */
     readonly corsOrigins: readonly string[];
+    /** PEM files of the public port's certificate and key; both empty: plain HTTP. */
+    readonly tlsCertFile: string;
+    readonly tlsKeyFile: string;
+    /** Open connections past this are closed at once (and counted): the balancer's file descriptors stay bounded. */
+    readonly connectionsMax: number;
+    /** An HTTP/1.1 request head, or an HTTP/2 preface, must arrive whole within this. */
+    readonly headersTimeoutMs: number;
+    /** A connection with no call in flight (HTTP/1.1 keep-alive, HTTP/2 with no open stream) is closed after this. */
+    readonly idleTimeoutMs: number;
   };
+  /** The balancer → node hop: who may call a node, and its encryption. */
+  readonly cluster: ClusterHopConfig;
   readonly nodes: readonly NodeConfig[];
   readonly venue: {
     readonly seed: number;
@@ -61,12 +74,43 @@ export interface ClusterConfig {
   };
 }
 
+/**
+ * Nodes take calls only from balancers: each call carries the cluster secret, or the balancer's
+ * client certificate (mutual TLS), or both. Every file is PEM; an empty name means "not used".
+ */
+export interface ClusterHopConfig {
+  /** Shared by balancers and nodes; OMS_CLUSTER_SECRET keeps it out of the file. */
+  readonly secret: string;
+  /** A file holding the secret (its surrounding whitespace ignored), instead of secret. */
+  readonly secretFile: string;
+  /** The CA that signed the nodes' certificates (the balancer checks them) and the balancers' client certificates. */
+  readonly tlsCaFile: string;
+  /** A node's certificate and key: set, the node hop is HTTPS. */
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  /** The balancer's client certificate and key: set, nodes require a client certificate signed by tlsCaFile. */
+  readonly tlsClientCertFile: string;
+  readonly tlsClientKeyFile: string;
+}
+
 /** Every setting but the node list, whose default depends on shardCount. */
 export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
   shardCount: 16,
   dataDir: "./data",
   logLevel: "info",
-  balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [] },
+  balancer: {
+    host: "127.0.0.1",
+    port: 8080,
+    healthIntervalMs: 1000,
+    callTimeoutMs: 5000,
+    corsOrigins: [],
+    tlsCertFile: "",
+    tlsKeyFile: "",
+    connectionsMax: 4096,
+    headersTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+  },
+  cluster: { secret: "", secretFile: "", tlsCaFile: "", tlsCertFile: "", tlsKeyFile: "", tlsClientCertFile: "", tlsClientKeyFile: "" },
   venue: { seed: 42, tickMs: 100, sessionMs: 600_000 },
   snapshot: { everyRecords: 10_000 },
   kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },

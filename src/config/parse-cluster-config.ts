@@ -4,22 +4,29 @@
 
 import { corsOriginProblem } from "../rpc/cors.ts";
 import { isLogLevel, type LogLevel } from "../rpc/logger.ts";
-import { CLUSTER_DEFAULTS, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type NodeConfig } from "./cluster-config.ts";
+import { CLUSTER_DEFAULTS, CLUSTER_SECRET_CHARS_MIN, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type ClusterHopConfig, type NodeConfig } from "./cluster-config.ts";
 import { ConfigError } from "./config-error.ts";
 
 type JsonObject = Record<string, unknown>;
 
 const PORT_MAX = 65_535;
+// More connections than this would outrun any process's file descriptors; a typo, not a setting.
+const CONNECTIONS_MAX_BOUND = 1_000_000;
+// Node's timers fire at once past 2^31-1 ms; an hour is already far past any sane timeout.
+const TIMEOUT_MS_BOUND = 3_600_000;
+
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
-  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "nodes", "venue", "snapshot", "kafka", "postgres", "node"]);
+  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "cluster", "nodes", "venue", "snapshot", "kafka", "postgres", "node"]);
   const d = CLUSTER_DEFAULTS;
   const shardCount = integerAt(root, "shardCount", "shardCount", d.shardCount, 1, SHARD_COUNT_MAX);
-  const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", ["host", "port", "healthIntervalMs", "callTimeoutMs", "corsOrigins"]);
+  const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", [
+    "host", "port", "healthIntervalMs", "callTimeoutMs", "corsOrigins", "tlsCertFile", "tlsKeyFile", "connectionsMax", "headersTimeoutMs", "idleTimeoutMs",
+  ]);
   const venueRaw = objectAt(root["venue"] ?? {}, "venue", ["seed", "tickMs", "sessionMs"]);
   const snapshotRaw = objectAt(root["snapshot"] ?? {}, "snapshot", ["everyRecords"]);
   const kafkaRaw = objectAt(root["kafka"] ?? {}, "kafka", ["brokers", "topic", "clientId"]);
@@ -35,7 +42,12 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
       healthIntervalMs: positiveAt(balancerRaw, "healthIntervalMs", "balancer.healthIntervalMs", d.balancer.healthIntervalMs),
       callTimeoutMs: positiveAt(balancerRaw, "callTimeoutMs", "balancer.callTimeoutMs", d.balancer.callTimeoutMs),
       corsOrigins: corsOriginsAt(balancerRaw, d.balancer.corsOrigins),
+      ...keyPairAt(balancerRaw, "balancer", "tlsCertFile", "tlsKeyFile"),
+      connectionsMax: integerAt(balancerRaw, "connectionsMax", "balancer.connectionsMax", d.balancer.connectionsMax, 1, CONNECTIONS_MAX_BOUND),
+      headersTimeoutMs: integerAt(balancerRaw, "headersTimeoutMs", "balancer.headersTimeoutMs", d.balancer.headersTimeoutMs, 1, TIMEOUT_MS_BOUND),
+      idleTimeoutMs: integerAt(balancerRaw, "idleTimeoutMs", "balancer.idleTimeoutMs", d.balancer.idleTimeoutMs, 1, TIMEOUT_MS_BOUND),
     },
+    cluster: clusterHopAt(root["cluster"] ?? {}),
     nodes: root["nodes"] === undefined ? defaultNodes(shardCount) : nodesAt(root["nodes"], shardCount),
     venue: {
       seed: integerAt(venueRaw, "seed", "venue.seed", d.venue.seed, 0, Number.MAX_SAFE_INTEGER),
@@ -174,6 +186,33 @@ function corsOriginsAt(object: JsonObject, fallback: readonly string[]): readonl
     if (problem !== undefined) throw new ConfigError(where, problem);
     return entry;
   });
+}
+
+function clusterHopAt(raw: unknown): ClusterHopConfig {
+  const object = objectAt(raw, "cluster", ["secret", "secretFile", "tlsCaFile", "tlsCertFile", "tlsKeyFile", "tlsClientCertFile", "tlsClientKeyFile"]);
+  const secret = optionalStringAt(object, "secret", "cluster.secret");
+  const secretFile = optionalStringAt(object, "secretFile", "cluster.secretFile");
+  if (secret !== "" && secretFile !== "") throw new ConfigError("cluster.secret", "set either secret or secretFile, not both");
+  if (secret !== "" && secret.length < CLUSTER_SECRET_CHARS_MIN) throw new ConfigError("cluster.secret", `must be at least ${CLUSTER_SECRET_CHARS_MIN} characters (e.g. openssl rand -hex 32)`);
+  const hop: ClusterHopConfig = {
+    secret,
+    secretFile,
+    tlsCaFile: optionalStringAt(object, "tlsCaFile", "cluster.tlsCaFile"),
+    ...keyPairAt(object, "cluster", "tlsCertFile", "tlsKeyFile"),
+    ...keyPairAt(object, "cluster", "tlsClientCertFile", "tlsClientKeyFile"),
+  };
+  // Without the CA the balancer could not check whom it talks to, nor a node its callers.
+  if (hop.tlsCertFile !== "" && hop.tlsCaFile === "") throw new ConfigError("cluster.tlsCaFile", "is required with cluster.tlsCertFile (the balancer checks each node's certificate against it)");
+  if (hop.tlsClientCertFile !== "" && hop.tlsCertFile === "") throw new ConfigError("cluster.tlsClientCertFile", "needs the node hop encrypted: set cluster.tlsCertFile and tlsKeyFile too");
+  return hop;
+}
+
+/** A certificate and its key, both set or both empty. */
+function keyPairAt<C extends string, K extends string>(object: JsonObject, section: string, certKey: C, keyKey: K): Record<C | K, string> {
+  const cert = optionalStringAt(object, certKey, `${section}.${certKey}`);
+  const key = optionalStringAt(object, keyKey, `${section}.${keyKey}`);
+  if ((cert === "") !== (key === "")) throw new ConfigError(`${section}.${cert === "" ? certKey : keyKey}`, `is required with ${section}.${cert === "" ? keyKey : certKey}`);
+  return { [certKey]: cert, [keyKey]: key } as Record<C | K, string>;
 }
 
 function requiredString(object: JsonObject, key: string, where: string): string {

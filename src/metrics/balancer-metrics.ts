@@ -30,6 +30,14 @@ export class BalancerMetrics {
   private readonly callCells = new Map<string, HistogramCell>();
   private readonly executeSeconds = new HotHistogram("oms_balancer_node_execute_duration_seconds", "One Execute batch's round trip to a node.", LATENCY_SECONDS_BOUNDS, "node");
   private readonly batchCommands = new HotHistogram("oms_balancer_node_batch_commands", "Commands per Execute batch sent to a node.", BATCH_SIZE_BOUNDS, "node");
+  private readonly connectionsClosed = new HotCounter("oms_balancer_connections_closed_total", "Connections the public port closed by a limit: connections_max (refused on arrival), headers_timeout, idle_timeout.", ["reason"]);
+  private openConnections: () => number = () => 0;
+  private readonly connectionsOpen: Gauge = new Gauge({
+    name: "oms_balancer_connections_open",
+    help: "Connections open on the public port now (its cap is balancer.connectionsMax).",
+    registers: [],
+    collect: () => this.connectionsOpen.set(this.openConnections()),
+  });
   private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });
   private registryOnce: Registry | null = null;
 
@@ -57,6 +65,16 @@ export class BalancerMetrics {
     return performance.now();
   }
 
+  /** Where the open-connections gauge reads its figure at scrape time: the public port. */
+  countOpenConnections(source: () => number): void {
+    this.openConnections = source;
+  }
+
+  /** A connection closed by one of the port's limits (rpc/connection-limits.ts). */
+  connectionClosed(reason: string): void {
+    this.connectionsClosed.inc(reason);
+  }
+
   nodeLink(nodeId: string): NodeLinkMetrics {
     const seconds = this.executeSeconds.cell(nodeId);
     const commands = this.batchCommands.cell(nodeId);
@@ -75,8 +93,9 @@ export class BalancerMetrics {
   registry(): Registry {
     if (this.registryOnce !== null) return this.registryOnce;
     const registry = processRegistry();
-    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands]) registerHot(registry, hot);
+    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.connectionsClosed]) registerHot(registry, hot);
     registry.registerMetric(this.linkUp);
+    registry.registerMetric(this.connectionsOpen);
     this.registryOnce = registry;
     return registry;
   }

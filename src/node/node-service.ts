@@ -4,12 +4,15 @@
 // connect-es, whose per-call machinery would be paid for each order at low rates, where a batch
 // holds one order. Execute in any other protocol is refused here too, in the caller's own
 // protocol. StreamTradeUpdates, ListQuotes and health stay on connect-es.
+import type { IncomingHttpHeaders } from "node:http";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
+import { clusterSecretCheck } from "../rpc/cluster-secret.ts";
 import { connectUnaryCallOf } from "../rpc/protocol-connect/unary-request.ts";
 import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import { protocolFamilyOf } from "../rpc/protocol-grpc/content-type.ts";
+import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import {
   NodeService,
   StreamTradeUpdatesResponseSchema,
@@ -21,6 +24,22 @@ import { decodeExecuteRequest } from "./execute-request-decoder.ts";
 import { encodeExecuteResponse } from "./execute-response-encoder.ts";
 import type { OmsNode } from "./oms-node.ts";
 import { parseAccountId } from "./wire-parse.ts";
+
+// A load balancer's or orchestrator's probe cannot be given the secret, and health says only
+// SERVING or not: it stays open. Everything else (Execute, the streams, ListQuotes, reflection,
+// /metrics, unknown paths) needs the secret.
+const HEALTH_PATH_PREFIX = `/${Health.typeName}/`;
+
+/**
+ * The node's door, asked by serveRpc before any other path: null lets the call in. Without a
+ * secret every caller is let in (a node binds so only on loopback, or behind mutual TLS, which
+ * the TLS handshake enforces before any request).
+ */
+export function nodeDoor(secret: string | null): ((path: string, headers: IncomingHttpHeaders) => ConnectError | null) | undefined {
+  if (secret === null) return undefined;
+  const check = clusterSecretCheck(secret);
+  return (path, headers) => (path.startsWith(HEALTH_PATH_PREFIX) ? null : check(headers));
+}
 
 /** A batch bigger than this is refused whole: it bounds the work one request can queue. */
 export const EXECUTE_BATCH_COMMANDS_MAX = 4096;

@@ -9,16 +9,22 @@ import * as http2 from "node:http2";
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeFromHttpStatus, codeFromString } from "@connectrpc/connect/protocol-connect";
+import { clientTlsOptions } from "./tls.ts";
+import { nodeHopHeaders, type NodeHop } from "./transport.ts";
 
 export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
   private session: http2.ClientHttp2Session | null = null;
+  private readonly headers: Record<string, string>;
 
   constructor(
     private readonly baseUrl: string,
     private readonly path: string,
     private readonly input: I,
     private readonly output: O,
-  ) {}
+    private readonly hop: NodeHop = {},
+  ) {
+    this.headers = nodeHopHeaders(hop);
+  }
 
   call(request: MessageShape<I>, timeoutMs: number): Promise<MessageShape<O>> {
     return this.callEncoded(toBinary(this.input, request), timeoutMs).then((body) => {
@@ -41,6 +47,7 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
           "content-type": "application/proto",
           "connect-protocol-version": "1",
           "connect-timeout-ms": String(timeoutMs),
+          ...this.headers,
         });
       } catch (error) {
         this.drop();
@@ -89,7 +96,7 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
   /** One session for every call; a session that failed or closed is replaced on the next call. */
   private connected(): http2.ClientHttp2Session {
     if (this.session !== null && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect(this.baseUrl);
+    const session = this.hop.tls === undefined ? http2.connect(this.baseUrl) : http2.connect(this.baseUrl, clientTlsOptions(this.hop.tls));
     session.on("error", () => this.drop(session));
     session.on("close", () => this.drop(session));
     this.session = session;

@@ -1,11 +1,14 @@
 // One TCP port for every protocol a client may speak: Connect (JSON and binary, HTTP/1.1 and
 // HTTP/2), gRPC (HTTP/2 cleartext with prior knowledge) and gRPC-web. Bun.serve cannot send
 // HTTP trailers, which gRPC needs, so the node:http2 server serves HTTP/2 and node:http the
-// rest; a node:net listener reads each connection's first bytes to pick between them.
+// rest; a node:net listener (node:tls, when the port has a certificate) reads each
+// connection's first bytes to pick between them.
 
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
+import type { IncomingHttpHeaders } from "node:http";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { compressionGzip } from "@connectrpc/connect-node";
 import { connectEsDispatch } from "./connect-es-dispatch.ts";
@@ -13,6 +16,9 @@ import { corsHttp1, corsHttp2, type CorsOrigins } from "./cors.ts";
 import type { Logger } from "./logger.ts";
 import { withMetricsRoute, type MetricsSource } from "../metrics/metrics-route.ts";
 import { http1Exchange, http2Exchange, type UnaryExchange } from "./protocol-connect/unary-exchange.ts";
+import { CONNECTION_LIMITS_DEFAULT, Http1ConnectionWatch, watchHttp2Session, type ConnectionCloseReason, type ConnectionLimits } from "./connection-limits.ts";
+import { refusalAnswerOf } from "./refusal-answer.ts";
+import { serverTlsOptions, type ServerTls } from "./tls.ts";
 import { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "./rpc-limits.ts";
 
 export { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX };
@@ -20,10 +26,6 @@ export { CALL_TIMEOUT_MAX_MS, COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX };
 /** Every HTTP/2 client opens with these 24 bytes (RFC 9113 §3.4); no HTTP/1 request can. */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
-// A client that connects and says nothing holds a socket; drop it after this long.
-const FIRST_BYTES_TIMEOUT_MS = 10_000;
-// An HTTP/1.1 keep-alive socket idles this long before the server closes it.
-const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 // Bounds one HTTP/2 connection; the balancer batches, so it needs far fewer than this.
 const STREAMS_CONCURRENT_MAX = 1_000;
 const SESSION_INVALID_FRAMES_MAX = 1_000;
@@ -50,12 +52,23 @@ export interface ServeRpcOptions {
   http2StreamPath?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, shutdown: AbortSignal) => boolean;
   /** Browsers' cross-origin calls, applied before every other path (see cors.ts). */
   cors?: CorsOrigins;
+  /**
+   * Who may call, asked before anything else (CORS and /metrics too) with the request's path
+   * and headers: a ConnectError refuses the call in the caller's protocol, and nothing else runs.
+   */
+  admit?: (path: string, headers: IncomingHttpHeaders) => ConnectError | null;
+  /** Connection cap, head and idle timeouts (connection-limits.ts); CONNECTION_LIMITS_DEFAULT if absent. */
+  limits?: ConnectionLimits;
+  /** Told of each connection the limits closed, for /metrics. */
+  connectionClosed?: (reason: ConnectionCloseReason) => void;
+  /** Certificate and key: the port speaks TLS only. */
+  tls?: ServerTls;
 }
 
 export interface RpcServer {
   port: number;
-  /** Connections accepted since start, by protocol; an HTTP/2 connection is one session. */
-  connectionCounts(): { http1: number; http2: number };
+  /** Connections accepted since start, by protocol (an HTTP/2 connection is one session), and closed by each limit. */
+  connectionCounts(): { http1: number; http2: number; open: number } & Record<ConnectionCloseReason, number>;
   /** Stops accepting, ends open streams with UNAVAILABLE, and closes every connection. */
   close(): Promise<void>;
 }
@@ -74,16 +87,22 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     shutdownSignal: shutdown.signal,
   }, options.routes, options.logger);
   const handler = options.metrics === undefined ? connectEs : withMetricsRoute(options.metrics, connectEs);
-  const unaryCalls = options.unaryCalls;
-  const cors = options.cors;
+  const limits = options.limits ?? CONNECTION_LIMITS_DEFAULT;
+  const counts = { http1: 0, http2: 0, connections_max: 0, headers_timeout: 0, idle_timeout: 0 };
+  const limited = (reason: ConnectionCloseReason): void => {
+    counts[reason] += 1;
+    options.connectionClosed?.(reason);
+  };
+  const { unaryCalls, cors, admit } = options;
+  const http1Watches = new WeakMap<net.Socket, Http1ConnectionWatch>();
   const http1Handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    http1Watches.get(request.socket)?.requestStarted((done) => response.once("close", done));
+    if (admit !== undefined && refusedHttp1(admit, request, response)) return;
     if (cors !== undefined && corsHttp1(cors, request, response)) return;
     if (unaryCalls === undefined || !unaryCalls(http1Exchange(request, response))) handler(request, response);
   };
-  const http1Server = http.createServer(
-    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: FIRST_BYTES_TIMEOUT_MS },
-    http1Handle,
-  );
+  // Its own timeouts off: Http1ConnectionWatch keeps them, the same way on every runtime.
+  const http1Server = http.createServer({ keepAliveTimeout: 0, headersTimeout: 0, requestTimeout: 0 }, http1Handle);
   // No 'request' handler: that would make the server build compatibility request and response
   // objects for every stream, before our unary calls could be answered from the stream alone.
   const http2Server = http2.createServer({
@@ -92,43 +111,113 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     // empty DATA frames (see transport.ts), so the stock bound can stay.
     maxSessionInvalidFrames: SESSION_INVALID_FRAMES_MAX,
   });
+  const sessions = new Map<http2.ServerHttp2Session, ReturnType<typeof watchHttp2Session>>();
   // A server's streams are ServerHttp2Streams; Node's typings give the event the base type.
   const streamPath = options.http2StreamPath;
   http2Server.on("stream", (stream: http2.ServerHttp2Stream, headers, _flags, rawHeaders) => {
+    sessions.get(stream.session as http2.ServerHttp2Session)?.streamOpened(stream);
     stream.once("finish", () => stopUpload(stream));
+    if (admit !== undefined && refusedHttp2(admit, stream, headers)) return;
     if (cors !== undefined && corsHttp2(cors, stream, headers)) return;
     if (streamPath !== undefined && streamPath(stream, headers, shutdown.signal)) return;
     if (unaryCalls !== undefined && unaryCalls(http2Exchange(stream, headers))) return;
     compatibilityRequest(stream, headers, rawHeaders, handler);
   });
-  const sockets = new Set<net.Socket>();
-  const counts = { http1: 0, http2: 0 };
-  const sessions = new Set<http2.ServerHttp2Session>();
   http2Server.on("session", (session) => {
     counts.http2 += 1;
-    sessions.add(session);
+    sessions.set(session, watchHttp2Session(session, limits, CLOSE_GRACE_MS, limited));
     session.once("close", () => sessions.delete(session));
     // A client closing its session (NGHTTP2_CANCEL and the like) lands here too: routine, not a warning.
     session.on("error", (error) => options.logger?.debug("rpc http2 session error", { error }));
   });
-  const listener = net.createServer({ pauseOnConnect: false }, (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.on("error", (error) => options.logger?.debug("rpc connection error", { error }));
-    routeByFirstBytes(socket, (isHttp2) => {
-      if (!isHttp2) counts.http1 += 1;
-      (isHttp2 ? http2Server : http1Server).emit("connection", socket);
-    });
+  const { listener, sockets } = acceptConnections(options, limits, limited, (socket, isHttp2) => {
+    if (isHttp2) {
+      http2Server.emit("connection", socket);
+      return;
+    }
+    counts.http1 += 1;
+    http1Watches.set(socket, new Http1ConnectionWatch(socket, limits, limited));
+    http1Server.emit("connection", socket);
   });
   const port = await listen(listener, options.host, options.port);
-  options.logger?.debug("rpc serving", { host: options.host, port });
+  options.logger?.debug("rpc serving", { host: options.host, port, tls: options.tls !== undefined });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= closeAll(shutdown, listener, { http2Server, http1Server, sessions, sockets });
+    closing ??= closeAll(shutdown, listener, { http2Server, http1Server, sessions: new Set(sessions.keys()), sockets });
     return closing;
   };
-  return { port, connectionCounts: () => ({ ...counts }), close };
+  return { port, connectionCounts: () => ({ ...counts, open: sockets.size }), close };
+}
+
+/**
+ * The port's listener (TLS or not) and its open sockets: past connectionsMax a new socket is
+ * closed at once; the rest must show their protocol (after the TLS handshake) within
+ * headersTimeoutMs, and are then handed off with it. HTTP/2's preface is whole at hand-off (its
+ * session's idle timer takes over); HTTP/1.1's head is not yet (Http1ConnectionWatch's is).
+ */
+function acceptConnections(
+  options: ServeRpcOptions,
+  limits: ConnectionLimits,
+  limited: (reason: ConnectionCloseReason) => void,
+  handOff: (socket: net.Socket, isHttp2: boolean) => void,
+): { listener: net.Server; sockets: Set<net.Socket> } {
+  const sockets = new Set<net.Socket>();
+  // One deadline from the TCP connection to the first bytes' verdict, the TLS handshake included:
+  // Bun does not apply tls's handshakeTimeout. Bun's TLS server hands 'secureConnection' the very
+  // socket of 'connection', so the map finds it either way.
+  const headDeadlines = new WeakMap<net.Socket, ReturnType<typeof setTimeout>>();
+  const accept = (socket: net.Socket): void => {
+    if (socket.destroyed) return;
+    routeByFirstBytes(socket, (isHttp2) => {
+      clearTimeout(headDeadlines.get(socket));
+      handOff(socket, isHttp2);
+    });
+  };
+  const listener = options.tls === undefined ? net.createServer() : tls.createServer(serverTlsOptions(options.tls));
+  // The cap counts TCP connections, before any handshake: a flood of them is what it bounds.
+  listener.on("connection", (socket: net.Socket) => {
+    if (sockets.size >= limits.connectionsMax) {
+      limited("connections_max");
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.on("error", (error) => options.logger?.debug("rpc connection error", { error }));
+    const headDeadline = setTimeout(() => {
+      limited("headers_timeout");
+      socket.destroy();
+    }, limits.headersTimeoutMs);
+    headDeadlines.set(socket, headDeadline);
+    socket.once("close", () => {
+      clearTimeout(headDeadline);
+      sockets.delete(socket);
+    });
+    if (options.tls === undefined) accept(socket);
+  });
+  listener.on("secureConnection", accept);
+  // A failed handshake (no client certificate on a mutual-TLS port, a client that distrusts ours) is the client's problem.
+  listener.on("tlsClientError", (error) => options.logger?.debug("rpc tls handshake failed", { error }));
+  return { listener, sockets };
+}
+
+/** A call the admit hook refuses, answered on HTTP/1.1; the connection closes, so its body need not be read. */
+function refusedHttp1(admit: NonNullable<ServeRpcOptions["admit"]>, request: http.IncomingMessage, response: http.ServerResponse): boolean {
+  const refusal = admit((request.url ?? "").split("?", 1)[0] ?? "", request.headers);
+  if (refusal === null) return false;
+  const answer = refusalAnswerOf(request.headers, refusal);
+  response.writeHead(answer.status, { ...answer.headers, connection: "close" }).end(answer.body);
+  return true;
+}
+
+/** The same on HTTP/2; stopUpload resets the stream if the client is still sending. */
+function refusedHttp2(admit: NonNullable<ServeRpcOptions["admit"]>, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+  const refusal = admit((headers[":path"] ?? "").split("?", 1)[0] ?? "", headers);
+  if (refusal === null) return false;
+  const answer = refusalAnswerOf(headers, refusal);
+  stream.respond({ ":status": answer.status, ...answer.headers });
+  stream.end(answer.body);
+  return true;
 }
 
 /**
@@ -186,7 +275,6 @@ function routeByFirstBytes(socket: net.Socket, handOff: (isHttp2: boolean) => vo
     const isPrefaceSoFar = head.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
     if (isPrefaceSoFar && head.length < HTTP2_PREFACE.length) return;
     socket.off("data", onData);
-    socket.setTimeout(0);
     socket.pause();
     socket.unshift(head);
     handOff(isPrefaceSoFar);
@@ -194,7 +282,6 @@ function routeByFirstBytes(socket: net.Socket, handOff: (isHttp2: boolean) => vo
     // socket would leave the request unread until the client gives up.
     socket.resume();
   };
-  socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => socket.destroy());
   socket.on("data", onData);
 }
 

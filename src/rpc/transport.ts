@@ -2,7 +2,7 @@
 // HTTP/2 session per node (no handshake per call, all calls multiplexed) and a deadline on
 // every call, so that a stalled node turns into DEADLINE_EXCEEDED instead of a hung client.
 
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createTransport as createConnectProtocolTransport } from "@connectrpc/connect/protocol-connect";
 import {
@@ -13,7 +13,9 @@ import {
   createNodeHttpClient,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { CLUSTER_SECRET_HEADER } from "./cluster-secret.ts";
 import { MESSAGE_BYTES_MAX } from "./serve.ts";
+import { clientTlsOptions, type ClientTls } from "./tls.ts";
 
 /** Long enough for a group-committed log write under load, short enough to fail over. */
 export const NODE_CALL_TIMEOUT_MS_DEFAULT = 5_000;
@@ -30,19 +32,41 @@ const SESSION_IDLE_TIMEOUT_MS = 15 * 60 * 1_000;
 
 export type ClientProtocol = "connect" | "grpc" | "grpc-web";
 
+/** What a call to a node carries to be let in: the cluster secret, TLS (with the balancer's client certificate for mutual TLS). */
+export interface NodeHop {
+  readonly secret?: string;
+  /** Given for an https:// node URL. */
+  readonly tls?: ClientTls;
+}
+
 export interface NodeTransportOptions {
   /** The default deadline of each call; a call's own timeoutMs still wins. */
   timeoutMs?: number;
   /** Pass one from createNodeSession to share it or to abort() it at shutdown. */
   session?: Http2SessionManager;
+  /** The secret for every call; the session (given or made) carries the TLS. */
+  hop?: NodeHop;
 }
 
 /** The one HTTP/2 session that every call to the node at baseUrl travels on. */
-export function createNodeSession(baseUrl: string): Http2SessionManager {
-  return new Http2SessionManager(baseUrl, {
-    pingIdleConnection: false,
-    idleConnectionTimeoutMs: SESSION_IDLE_TIMEOUT_MS,
-  });
+export function createNodeSession(baseUrl: string, hop: NodeHop = {}): Http2SessionManager {
+  return new Http2SessionManager(
+    baseUrl,
+    { pingIdleConnection: false, idleConnectionTimeoutMs: SESSION_IDLE_TIMEOUT_MS },
+    hop.tls === undefined ? undefined : clientTlsOptions(hop.tls),
+  );
+}
+
+/** The headers that every call to a node carries: the one place the secret goes on the wire. */
+export function nodeHopHeaders(hop: NodeHop): Record<string, string> {
+  return hop.secret === undefined ? {} : { [CLUSTER_SECRET_HEADER]: hop.secret };
+}
+
+function withHeaders(headers: Record<string, string>): Interceptor {
+  return (next) => (request) => {
+    for (const [name, value] of Object.entries(headers)) request.header.set(name, value);
+    return next(request);
+  };
 }
 
 /**
@@ -55,12 +79,14 @@ export function createNodeTransport(baseUrl: string, options: NodeTransportOptio
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new Error(`transport: timeoutMs must be a positive integer, got ${timeoutMs}`);
   }
-  const session = options.session ?? createNodeSession(baseUrl);
+  const hop = options.hop ?? {};
+  const session = options.session ?? createNodeSession(baseUrl, hop);
+  const headers = nodeHopHeaders(hop);
   return createConnectProtocolTransport({
     baseUrl,
     httpClient: withoutEmptyBodyChunks(createNodeHttpClient({ httpVersion: "2", sessionProvider: () => session })),
     useBinaryFormat: true,
-    interceptors: [],
+    interceptors: Object.keys(headers).length === 0 ? [] : [withHeaders(headers)],
     // Node and balancer share a data centre; compressing small batches costs more than it saves.
     acceptCompression: [],
     sendCompression: null,

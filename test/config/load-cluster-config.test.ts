@@ -20,13 +20,16 @@ const twoNodes = [
   { id: "n2", host: "10.0.0.2", port: 9000, shards: [2, 3] },
 ];
 
+const BALANCER_EDGE_DEFAULTS = { tlsCertFile: "", tlsKeyFile: "", connectionsMax: 4096, headersTimeoutMs: 10000, idleTimeoutMs: 60000 };
+
 test("no path and no environment gives the documented defaults", () => {
   const config = loadClusterConfig(undefined, {});
   expect(config).toEqual({
     shardCount: 16,
     dataDir: "./data",
     logLevel: "info",
-    balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [] },
+    balancer: { host: "127.0.0.1", port: 8080, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [], ...BALANCER_EDGE_DEFAULTS },
+    cluster: { secret: "", secretFile: "", tlsCaFile: "", tlsCertFile: "", tlsKeyFile: "", tlsClientCertFile: "", tlsClientKeyFile: "" },
     nodes: [
       { id: "node-a", host: "127.0.0.1", port: 9101, shards: [0, 1, 2, 3, 4, 5, 6, 7] },
       { id: "node-b", host: "127.0.0.1", port: 9102, shards: [8, 9, 10, 11, 12, 13, 14, 15] },
@@ -54,7 +57,7 @@ test("oms.example.json loads and equals the defaults", () => {
 test("a file sets what it names and leaves the rest at defaults", () => {
   const config = loadClusterConfig(configFile({ shardCount: 4, balancer: { port: 7000 }, nodes: twoNodes }), {});
   expect(config.shardCount).toBe(4);
-  expect(config.balancer).toEqual({ host: "127.0.0.1", port: 7000, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [] });
+  expect(config.balancer).toEqual({ host: "127.0.0.1", port: 7000, healthIntervalMs: 1000, callTimeoutMs: 5000, corsOrigins: [], ...BALANCER_EDGE_DEFAULTS });
   expect(config.nodes.map((node) => node.id)).toEqual(["n1", "n2"]);
   expect(config.venue.seed).toBe(42);
 });
@@ -80,6 +83,7 @@ test("OMS_ variables override the file, setting by setting", () => {
     healthIntervalMs: 250,
     callTimeoutMs: 900,
     corsOrigins: ["https://app.example.com", "http://localhost:*"],
+    ...BALANCER_EDGE_DEFAULTS,
   });
   expect(config.dataDir).toBe("/var/lib/oms");
   expect(config.venue).toEqual({ seed: 7, tickMs: 5, sessionMs: 60000 });
@@ -198,4 +202,17 @@ test("refuses malformed environment overrides, naming the variable", () => {
   expect(refusal(() => loadClusterConfig(undefined, { OMS_BALANCER_PORT: "65536" }))).toBe(
     "config: balancer.port: 65536 is outside 0..65535",
   );
+});
+
+test("the cluster secret comes from OMS_CLUSTER_SECRET, and a short one, or both secret and secretFile, are refused naming the field", () => {
+  expect(loadClusterConfig(undefined, { OMS_CLUSTER_SECRET: "0123456789abcdef0123" }).cluster.secret).toBe("0123456789abcdef0123");
+  expect(() => loadClusterConfig(undefined, { OMS_CLUSTER_SECRET: "short" })).toThrow("cluster.secret: must be at least 16 characters");
+  expect(() => loadClusterConfig(undefined, { OMS_CLUSTER_SECRET: "0123456789abcdef0123", OMS_CLUSTER_SECRET_FILE: "/run/secret" })).toThrow("cluster.secret: set either");
+});
+
+test("TLS files come in pairs, and the node hop's certificate needs the CA that checks it", () => {
+  expect(() => loadClusterConfig(undefined, { OMS_BALANCER_TLS_CERT_FILE: "/tls/edge.pem" })).toThrow("balancer.tlsKeyFile: is required with balancer.tlsCertFile");
+  expect(() => loadClusterConfig(undefined, { OMS_CLUSTER_TLS_CERT_FILE: "/tls/node.pem", OMS_CLUSTER_TLS_KEY_FILE: "/tls/node.key" })).toThrow("cluster.tlsCaFile: is required");
+  expect(() => loadClusterConfig(undefined, { OMS_CLUSTER_TLS_CLIENT_CERT_FILE: "/tls/b.pem", OMS_CLUSTER_TLS_CLIENT_KEY_FILE: "/tls/b.key" })).toThrow("cluster.tlsClientCertFile: needs the node hop encrypted");
+  expect(() => loadClusterConfig(undefined, { OMS_BALANCER_CONNECTIONS_MAX: "0" })).toThrow("balancer.connectionsMax: 0 is outside");
 });
