@@ -100,7 +100,11 @@ export class KeyRing {
     const nowMs = this.nowMs();
     if (nowMs - this.lastMissReloadMs < MISS_RELOAD_GAP_MS) return refused();
     this.lastMissReloadMs = nowMs;
-    await this.refresh();
+    try {
+      await this.refresh();
+    } catch (error) {
+      return new ConnectError(`authorization: the key store cannot be read (${error instanceof Error ? error.message : String(error)}); retry shortly`, Code.Unavailable);
+    }
     const live = this.keys.get(credentials.keyId);
     if (live === undefined) return refused();
     return this.authenticate(credentials);

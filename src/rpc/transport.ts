@@ -2,7 +2,7 @@
 // HTTP/2 session per node (no handshake per call, all calls multiplexed) and a deadline on
 // every call, so that a stalled node turns into DEADLINE_EXCEEDED instead of a hung client.
 
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createTransport as createConnectProtocolTransport } from "@connectrpc/connect/protocol-connect";
 import {
@@ -97,6 +97,8 @@ export interface ClientTransportOptions {
   timeoutMs?: number;
   /** Connect only: JSON is what a human reads in a proxy log; binary is the default. */
   useBinaryFormat?: boolean;
+  /** An API key, "ID:SECRET", sent on every call as Authorization: Bearer (the balancer needs one). */
+  apiKey?: string;
 }
 
 /** A transport for the CLI and tests, speaking whichever protocol is asked for. */
@@ -111,6 +113,7 @@ export function createClientTransport(
     readMaxBytes: MESSAGE_BYTES_MAX,
     writeMaxBytes: MESSAGE_BYTES_MAX,
     acceptCompression: [compressionGzip],
+    interceptors: options.apiKey === undefined ? [] : [bearerInterceptor(options.apiKey)],
   };
   switch (protocol) {
     case "grpc":
@@ -125,4 +128,12 @@ export function createClientTransport(
         useBinaryFormat: options.useBinaryFormat ?? true,
       });
   }
+}
+
+function bearerInterceptor(apiKey: string): Interceptor {
+  const authorization = `Bearer ${apiKey}`;
+  return (next) => (request) => {
+    request.header.set("authorization", authorization);
+    return next(request);
+  };
 }
