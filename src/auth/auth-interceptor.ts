@@ -5,6 +5,7 @@
 // the key's open streams until it ends.
 import type { Message } from "@bufbuild/protobuf";
 import { ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
+import { CONNECTION } from "../rpc/connection-context.ts";
 import { authorize } from "./authorize.ts";
 import type { CallGate } from "./call-gate.ts";
 import type { Caller } from "./key-ring.ts";
@@ -12,7 +13,7 @@ import type { Caller } from "./key-ring.ts";
 export function authInterceptor(gate: CallGate): Interceptor {
   return (next) => async (request) => {
     const procedure = `${request.service.typeName}/${request.method.name}`;
-    const caller = await gate.admit((name) => request.header.get(name) ?? undefined);
+    const caller = await gate.admit((name) => request.header.get(name) ?? undefined, request.contextValues.get(CONNECTION));
     if (caller instanceof ConnectError) throw caller;
     if (!request.stream) {
       allowMessage(caller, procedure, request.message);

@@ -1,7 +1,8 @@
 // What every public call passes before anything else: the key in its headers authenticated
-// (key-ring.ts) and one call taken from the key's bucket (key-limits.ts). Then authorize()
+// (key-ring.ts), its connection counted and one call taken from the key's bucket (key-limits.ts). Then authorize()
 // decides the method and account, once the request's account id is known.
 import { ConnectError } from "@connectrpc/connect";
+import type { Connection } from "../rpc/connection-context.ts";
 import { credentialsOf, type HeaderLookup } from "./credentials.ts";
 import type { Caller, KeyRing } from "./key-ring.ts";
 import type { KeyLimits } from "./key-limits.ts";
@@ -15,15 +16,15 @@ export class CallGate {
   ) {}
 
   /** The caller, with its call counted, or the refusal; a promise only on a key's first call here. */
-  admit(header: HeaderLookup): Admission | Promise<Admission> {
+  admit(header: HeaderLookup, connection: Connection | undefined): Admission | Promise<Admission> {
     const credentials = credentialsOf(header);
     if (credentials instanceof ConnectError) return credentials;
     const caller = this.keys.authenticate(credentials);
-    return caller instanceof Promise ? caller.then((settled) => this.counted(settled)) : this.counted(caller);
+    return caller instanceof Promise ? caller.then((settled) => this.counted(settled, connection)) : this.counted(caller, connection);
   }
 
-  private counted(caller: Admission): Admission {
+  private counted(caller: Admission, connection: Connection | undefined): Admission {
     if (caller instanceof ConnectError) return caller;
-    return this.limits.takeCall(caller) ?? caller;
+    return this.limits.takeConnection(caller, connection) ?? this.limits.takeCall(caller) ?? caller;
   }
 }

@@ -1,9 +1,10 @@
-// Per-key limits: a token bucket of calls (a SubmitOrders stream's orders count one each) and
-// a bound on a key's open streams, each set per scope in the cluster config (auth.account,
-// auth.admin). A refusal is RESOURCE_EXHAUSTED; a refused call carries a `retry-after` header
+// Per-key limits: a token bucket of calls (a SubmitOrders stream's orders count one each), a
+// bound on a key's open streams and one on the connections its calls arrive on, each set per
+// scope in the cluster config (auth.account, auth.admin). A refusal is RESOURCE_EXHAUSTED; a refused call carries a `retry-after` header
 // (whole seconds, rounded up, as HTTP's Retry-After) and the wait in ms in its message, and
 // gRPC clients find the header in the trailers.
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Connection } from "../rpc/connection-context.ts";
 import type { Caller } from "./key-ring.ts";
 
 export interface ScopeLimits {
@@ -13,6 +14,8 @@ export interface ScopeLimits {
   readonly burst: number;
   /** SubmitOrders and StreamTradeUpdates streams open at once. */
   readonly streamsMax: number;
+  /** Connections (TCP sockets; an HTTP/2 session is one) carrying the key's calls at once. */
+  readonly connectionsMax: number;
 }
 
 export interface LimitsByScope {
@@ -24,6 +27,8 @@ interface KeyState {
   tokens: number;
   refilledAtMs: number;
   streams: number;
+  /** Until each one closes. */
+  connections: Set<Connection>;
 }
 
 export const RETRY_AFTER_HEADER = "retry-after";
@@ -69,6 +74,23 @@ export class KeyLimits {
     };
   }
 
+  /**
+   * Counts the connection a call of this key arrived on, or refuses the call if the key holds
+   * connectionsMax others. A connection counts until it closes; undefined (an in-process call) is not counted.
+   */
+  takeConnection(caller: Caller, connection: Connection | undefined): ConnectError | null {
+    if (connection === undefined) return null;
+    const limits = this.limitsOf(caller);
+    const state = this.stateOf(caller, limits);
+    if (state.connections.has(connection)) return null;
+    if (state.connections.size >= limits.connectionsMax) {
+      return new ConnectError(`connection limit: this API key may use ${limits.connectionsMax} connections at once; send more calls on fewer connections`, Code.ResourceExhausted);
+    }
+    state.connections.add(connection);
+    connection.once("close", () => state.connections.delete(connection));
+    return null;
+  }
+
   private limitsOf(caller: Caller): ScopeLimits {
     return caller.scope.kind === "admin" ? this.limits.admin : this.limits.account;
   }
@@ -77,7 +99,7 @@ export class KeyLimits {
     let state = this.states.get(caller.keyId);
     if (state === undefined) {
       // Bounded by the live keys: only a key that verified gets a state.
-      state = { tokens: limits.burst, refilledAtMs: this.nowMs(), streams: 0 };
+      state = { tokens: limits.burst, refilledAtMs: this.nowMs(), streams: 0, connections: new Set() };
       this.states.set(caller.keyId, state);
     }
     return state;

@@ -79,7 +79,7 @@ export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => str
     const ended = (code: Code | null) => edgeMetrics.callEnded(method.procedure, code, (edgeMetrics.now() - startedMs) / 1000);
     const call = connectUnaryCallOf(exchange, method.readOnly);
     // Before the body is read: a call without a valid key learns nothing more about the method.
-    const caller = "error" in call ? null : gate.admit(nodeHeaderLookup(exchange.headers));
+    const caller = "error" in call ? null : gate.admit(nodeHeaderLookup(exchange.headers), exchange.connection);
     if ("error" in call) {
       // Drained, so that an HTTP/1.1 connection stays usable after the refusal.
       exchange.readBody(() => {

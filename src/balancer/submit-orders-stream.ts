@@ -76,7 +76,7 @@ export function submitOrdersStreams(send: SendOrder, gate: CallGate, inFlightMax
       refuseStream(stream, headers, wire);
       return true;
     }
-    const admission = gate.admit(nodeHeaderLookup(headers));
+    const admission = gate.admit(nodeHeaderLookup(headers), stream.session);
     const open = (caller: Caller | ConnectError) => {
       if (caller instanceof ConnectError) {
         refuseStream(stream, headers, caller);

@@ -73,6 +73,7 @@ export interface KeyLimitsConfig {
   readonly callsPerSecond: number;
   readonly burst: number;
   readonly streamsMax: number;
+  readonly connectionsMax: number;
 }
 
 /** Every setting but the node list, whose default depends on shardCount. */
@@ -90,8 +91,8 @@ export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
   // key also drives tools and load tests across many accounts, so its bounds are far higher.
   auth: {
     keyPollMs: 500,
-    account: { callsPerSecond: 5_000, burst: 10_000, streamsMax: 16 },
-    admin: { callsPerSecond: 1_000_000, burst: 1_000_000, streamsMax: 4_096 },
+    account: { callsPerSecond: 5_000, burst: 10_000, streamsMax: 16, connectionsMax: 64 },
+    admin: { callsPerSecond: 1_000_000, burst: 1_000_000, streamsMax: 4_096, connectionsMax: 4_096 },
   },
 };
 

@@ -71,11 +71,12 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
 }
 
 function keyLimitsAt(auth: JsonObject, scope: "account" | "admin", fallback: KeyLimitsConfig): KeyLimitsConfig {
-  const raw = objectAt(auth[scope] ?? {}, `auth.${scope}`, ["callsPerSecond", "burst", "streamsMax"]);
+  const raw = objectAt(auth[scope] ?? {}, `auth.${scope}`, ["callsPerSecond", "burst", "streamsMax", "connectionsMax"]);
   return {
     callsPerSecond: positiveAt(raw, "callsPerSecond", `auth.${scope}.callsPerSecond`, fallback.callsPerSecond),
     burst: positiveAt(raw, "burst", `auth.${scope}.burst`, fallback.burst),
     streamsMax: positiveAt(raw, "streamsMax", `auth.${scope}.streamsMax`, fallback.streamsMax),
+    connectionsMax: positiveAt(raw, "connectionsMax", `auth.${scope}.connectionsMax`, fallback.connectionsMax),
   };
 }
 

@@ -7,6 +7,7 @@
 // RESOURCE_EXHAUSTED with retry-after; health and reflection stay open.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
+import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -236,7 +237,7 @@ test("a key issued by AdminService works at once; revoked on one balancer, a sec
 }, 30_000);
 
 test("per-key limits: past the burst a call is RESOURCE_EXHAUSTED with retry-after (Connect header, gRPC trailer); streams are bounded per key", async () => {
-  const tight = { ...config, auth: { ...config.auth, account: { callsPerSecond: 1, burst: 2, streamsMax: 1 } } };
+  const tight = { ...config, auth: { ...config.auth, account: { callsPerSecond: 1, burst: 2, streamsMax: 1, connectionsMax: 100 } } };
   const limited = await startBalancer(tight, 0);
   const limitedUrl = `http://127.0.0.1:${limited.server.port}`;
   try {
@@ -293,3 +294,35 @@ async function streamRefusalWhileOneIsOpen(baseUrl: string, carolKey: string): P
   abort.abort();
   return second;
 }
+
+test("per-key connections: a key's calls on one connection more than connectionsMax are RESOURCE_EXHAUSTED; a closed one makes room", async () => {
+  const tight = { ...config, auth: { ...config.auth, account: { ...config.auth.account, connectionsMax: 1 } } };
+  const limited = await startBalancer(tight, 0);
+  const limitedUrl = `http://127.0.0.1:${limited.server.port}`;
+  const [first, second] = [http2.connect(limitedUrl), http2.connect(limitedUrl)];
+  try {
+    const getAccount = (session: http2.ClientHttp2Session) =>
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": "/oms.v1.AccountService/GetAccount", "content-type": "application/json", authorization: `Bearer ${aliceKey}` });
+        const chunks: Buffer[] = [];
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+        stream.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")).code ?? "ok"));
+        stream.on("error", reject);
+        stream.end("{}");
+      });
+    expect(await getAccount(first)).toBe("ok");
+    expect(await getAccount(first)).toBe("ok");
+    expect(await getAccount(second)).toBe("resource_exhausted");
+    await new Promise<void>((resolve) => first.close(resolve));
+    // The balancer hears of the close a moment after the client: bounded retries, no timing asserted.
+    let answer = "resource_exhausted";
+    for (let attempt = 0; attempt < 100 && answer === "resource_exhausted"; attempt++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      answer = await getAccount(second);
+    }
+    expect(answer).toBe("ok");
+  } finally {
+    second.close();
+    await limited.stop();
+  }
+}, 30_000);

@@ -38,8 +38,8 @@ test("no path and no environment gives the documented defaults", () => {
     node: { leaseMs: 10000, ackTimeoutMs: 3000 },
     auth: {
       keyPollMs: 500,
-      account: { callsPerSecond: 5000, burst: 10000, streamsMax: 16 },
-      admin: { callsPerSecond: 1000000, burst: 1000000, streamsMax: 4096 },
+      account: { callsPerSecond: 5000, burst: 10000, streamsMax: 16, connectionsMax: 64 },
+      admin: { callsPerSecond: 1000000, burst: 1000000, streamsMax: 4096, connectionsMax: 4096 },
     },
   });
 });
