@@ -256,6 +256,21 @@ test("per-key limits: past the burst a call is RESOURCE_EXHAUSTED with retry-aft
     // Another key's bucket is its own.
     const admin = createClient(AccountService, createClientTransport(limitedUrl, "connect", { apiKey: adminKey }));
     expect((await admin.getAccount({ accountId: "alice" })).account?.id).toBe("alice");
+    // On a SubmitOrders stream each order takes a call: a fresh key's burst of 2 is the stream's
+    // opening and its first order; the second order is refused on its own and the stream goes on.
+    const streamKey = await issueClusterKey(config, accountScope("alice"));
+    await limited.keys.refresh();
+    const streaming = createClient(OrderService, createClientTransport(limitedUrl, "grpc", { apiKey: streamKey }));
+    async function* two(): AsyncIterable<MessageInitShape<typeof SubmitOrdersRequestSchema>> {
+      yield { tag: 1n, order: limitOrder("", "rate-1") };
+      yield { tag: 2n, order: limitOrder("", "rate-2") };
+    }
+    const answers = [];
+    for await (const answer of streaming.submitOrders(two())) answers.push(answer);
+    const byTag = new Map(answers.map((answer) => [answer.tag, answer.result]));
+    expect(byTag.get(1n)?.case).toBe("order");
+    const rateRefusal = byTag.get(2n);
+    expect(rateRefusal?.case === "refusal" ? rateRefusal.value.code : rateRefusal?.case).toBe("resource_exhausted");
     // A fresh key (its bucket full): the open stream and the refused one take a call each.
     const carolKey = await issueClusterKey(config, accountScope("carol"));
     await limited.keys.refresh();
