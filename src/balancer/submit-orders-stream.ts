@@ -78,6 +78,8 @@ export function submitOrdersStreams(send: SendOrder, gate: CallGate, inFlightMax
     }
     const admission = gate.admit(nodeHeaderLookup(headers), stream.session);
     const open = (caller: Caller | ConnectError) => {
+      // Gone while its key was verified the first time: nothing to answer, no stream to count.
+      if (stream.destroyed || stream.closed) return;
       if (caller instanceof ConnectError) {
         refuseStream(stream, headers, caller);
         return;

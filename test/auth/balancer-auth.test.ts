@@ -253,6 +253,19 @@ test("per-key limits: past the burst a call is RESOURCE_EXHAUSTED with retry-aft
       const limitedError = ConnectError.from(error);
       expect([limitedError.code, limitedError.metadata.get("retry-after")]).toEqual([Code.ResourceExhausted, "1"]);
     }
+    // A SubmitOrders stream opened by the exhausted key is refused at once, with the same hint in its trailers.
+    const exhaustedStream = createClient(OrderService, createClientTransport(limitedUrl, "grpc", { apiKey: aliceKey }));
+    async function* one(): AsyncIterable<MessageInitShape<typeof SubmitOrdersRequestSchema>> {
+      yield { tag: 1n, order: limitOrder("", "exhausted-1") };
+    }
+    try {
+      for await (const _ of exhaustedStream.submitOrders(one())) throw new Error("an order was answered");
+      throw new Error("not limited");
+    } catch (error) {
+      const limitedError = ConnectError.from(error);
+      // connect-es's gRPC stream client adds the trailers to the error's metadata twice ("1, 1").
+      expect([limitedError.code, [...new Set(limitedError.metadata.get("retry-after")?.split(", "))]]).toEqual([Code.ResourceExhausted, ["1"]]);
+    }
     // Another key's bucket is its own.
     const admin = createClient(AccountService, createClientTransport(limitedUrl, "connect", { apiKey: adminKey }));
     expect((await admin.getAccount({ accountId: "alice" })).account?.id).toBe("alice");
