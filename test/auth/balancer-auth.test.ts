@@ -354,3 +354,43 @@ test("per-key connections: a key's calls on one connection more than connections
     await limited.stop();
   }
 }, 30_000);
+
+test("a stream whose client goes away gives its slot back: the key may open another", async () => {
+  const tight = { ...config, auth: { ...config.auth, account: { ...config.auth.account, streamsMax: 1 } } };
+  const limited = await startBalancer(tight, 0);
+  const limitedUrl = `http://127.0.0.1:${limited.server.port}`;
+  try {
+    const carolKey = await issueClusterKey(config, accountScope("carol"));
+    await limited.keys.refresh();
+    const placing = createClient(OrderService, createClientTransport(limitedUrl, "connect", { apiKey: adminKey }));
+    const placingAsCarol = { submitOrder: (order: ReturnType<typeof limitOrder>) => placing.submitOrder({ ...order, accountId: "carol" }) } as unknown as Client<typeof OrderService>;
+    for (const protocol of ["grpc", "connect", "grpc-web"] as const) {
+      const orders = createClient(OrderService, createClientTransport(limitedUrl, protocol, { apiKey: carolKey, httpVersion: protocol === "grpc" ? "2" : "1.1" }));
+      // Serving (an update arrived), so counted; then the client goes away. The probe of the
+      // protocol before may still hold the slot until the balancer sees it end: bounded tries.
+      let abort = new AbortController();
+      for (let attempt = 0; ; attempt++) {
+        abort = new AbortController();
+        const served = await firstUpdate(orders, placingAsCarol, abort.signal, `gone-${protocol}-${attempt}`).then(
+          () => true,
+          (error: unknown) => {
+            if (ConnectError.from(error).code !== Code.ResourceExhausted || attempt >= 50) throw error;
+            return false;
+          },
+        );
+        if (served) break;
+      }
+      abort.abort();
+      // The next stream is taken once the balancer has seen the first end: bounded tries, no timing asserted.
+      let answer: [string, string] = ["ResourceExhausted", ""];
+      for (let attempt = 0; attempt < 50 && answer[0] === "ResourceExhausted"; attempt++) {
+        answer = await refusal((async () => {
+          for await (const _ of orders.streamTradeUpdates({}, { timeoutMs: 300 })) return;
+        })());
+      }
+      expect([protocol, answer[0]]).toEqual([protocol, "DeadlineExceeded"]);
+    }
+  } finally {
+    await limited.stop();
+  }
+}, 60_000);
