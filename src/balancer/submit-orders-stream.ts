@@ -81,13 +81,13 @@ export function submitOrdersStreams(send: SendOrder, gate: CallGate, inFlightMax
       // Gone while its key was verified the first time: nothing to answer, no stream to count.
       if (stream.destroyed || stream.closed) return;
       if (caller instanceof ConnectError) {
-        refuseStream(stream, headers, caller);
+        refuseKey(stream, wire, caller);
         return;
       }
       // Counted from here until the session finishes, however it ends.
       const release = gate.limits.openStream(caller);
       if (release instanceof ConnectError) {
-        refuseStream(stream, headers, release);
+        refuseKey(stream, wire, release);
         return;
       }
       new OrderStreamSession(stream, wire, send, inFlightMax, shutdown, { caller, gate, release }).start();
@@ -120,6 +120,13 @@ function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, e
   stream.resume();
   const grpc = String(headers["content-type"]).startsWith("application/grpc");
   new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json: false, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
+}
+
+/** A well-formed call whose key is refused: ended at once, in the client's own framing (JSON or binary). */
+function refuseKey(stream: ServerHttp2Stream, wire: StreamWire, error: ConnectError): void {
+  stream.on("error", () => undefined);
+  stream.resume();
+  new StreamAnswer(stream, wire).end(error);
 }
 
 /** One order of a stream, from its request until its answer is written. */

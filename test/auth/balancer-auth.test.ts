@@ -159,14 +159,14 @@ describe("StreamTradeUpdates", () => {
 });
 
 describe("SubmitOrders", () => {
-  for (const [label, protocol] of [["gRPC", "grpc"], ["Connect over HTTP/2", "connect"]] as const) {
-    test(`over ${label}: each order of another account is refused and the stream goes on; an order without account_id is the key's`, async () => {
-      const { orders } = clients(protocol, { httpVersion: "2" }, aliceKey);
+  for (const [label, protocol, json] of [["gRPC", "grpc", false], ["Connect", "connect", false], ["Connect-JSON", "connect", true]] as const) {
+    test(`over ${label} (HTTP/2): each order of another account is refused and the stream goes on; an order without account_id is the key's`, async () => {
+      const { orders } = clients(protocol, { httpVersion: "2", ...(json ? { useBinaryFormat: false } : {}) }, aliceKey);
       async function* requests(): AsyncIterable<MessageInitShape<typeof SubmitOrdersRequestSchema>> {
-        yield { tag: 1n, order: limitOrder("alice", `s-${protocol}-1`) };
-        yield { tag: 2n, order: limitOrder("bob", `s-${protocol}-2`) };
-        yield { tag: 3n, order: limitOrder("nobody", `s-${protocol}-3`) };
-        yield { tag: 4n, order: limitOrder("", `s-${protocol}-4`) };
+        yield { tag: 1n, order: limitOrder("alice", `s-${label}-1`) };
+        yield { tag: 2n, order: limitOrder("bob", `s-${label}-2`) };
+        yield { tag: 3n, order: limitOrder("nobody", `s-${label}-3`) };
+        yield { tag: 4n, order: limitOrder("", `s-${label}-4`) };
       }
       const answers = [];
       for await (const answer of orders.submitOrders(requests())) answers.push(answer);
@@ -178,17 +178,17 @@ describe("SubmitOrders", () => {
       expect(implied?.case === "order" ? implied.value.accountId : implied).toBe("alice");
     });
 
-    test(`over ${label}: a stream without a key ends UNAUTHENTICATED and places nothing`, async () => {
-      const { orders } = clients(protocol, { httpVersion: "2" });
+    test(`over ${label} (HTTP/2): a stream without a key ends UNAUTHENTICATED and places nothing`, async () => {
+      const { orders } = clients(protocol, { httpVersion: "2", ...(json ? { useBinaryFormat: false } : {}) });
       async function* requests(): AsyncIterable<MessageInitShape<typeof SubmitOrdersRequestSchema>> {
-        yield { tag: 1n, order: limitOrder("alice", `unauth-${protocol}`) };
+        yield { tag: 1n, order: limitOrder("alice", `unauth-${label}`) };
       }
       const answer = await refusal((async () => {
         for await (const _ of orders.submitOrders(requests())) return;
       })());
       expect(answer[0]).toBe("Unauthenticated");
       const mine = clients("connect", { httpVersion: "1.1" }, aliceKey);
-      expect((await refusal(mine.orders.getOrder({ key: { case: "clientOrderId", value: `unauth-${protocol}` } })))[0]).toBe("NotFound");
+      expect((await refusal(mine.orders.getOrder({ key: { case: "clientOrderId", value: `unauth-${label}` } })))[0]).toBe("NotFound");
     });
   }
 });
