@@ -121,9 +121,11 @@ for (const [label, protocol, options] of PROTOCOLS) {
         answers.push(await refusal(orders.getOrder({ accountId: other, key: { case: "orderId", value: "x" } })));
         answers.push(await refusal(orders.cancelOrder({ accountId: other, orderId: "x" })));
         answers.push(await refusal(orders.submitOrder(limitOrder(other, `x-${protocol}`))));
+        answers.push(await refusal(orders.replaceOrder({ accountId: other, orderId: "x", qty: "2" })));
+        answers.push(await refusal(accounts.listPositions({ accountId: other })));
       }
       const denied: [string, string] = ["PermissionDenied", "account_id: this API key acts for another account"];
-      expect(answers).toEqual(Array.from({ length: 10 }, () => denied));
+      expect(answers).toEqual(Array.from({ length: 14 }, () => denied));
     });
 
     test("admin methods need an admin key; an admin key may act on any account", async () => {
