@@ -46,6 +46,8 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
       "State is kept under the data directory (SQLite files, unless --kafka and --postgres); started",
       "again on the same directory it comes back with every acknowledged change. One oms dev per",
       "data directory: a second one exits at once, naming the directory. Stop it with Ctrl-C.",
+      "At start it prints an admin key and the key of a first account, demo, funded with $100,000",
+      "(export the lines it prints as OMS_ADMIN_KEY and OMS_API_KEY); a restart prints the same keys.",
     ].join("\n"),
     options: [
       DEV_PORT,
