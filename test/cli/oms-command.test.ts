@@ -3,10 +3,12 @@
 // 2 with no stack trace, oms assets lists the symbols with their quotes, and a second oms dev
 // on a data directory in use exits at once naming it instead of hanging.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../../src/cli/command-table.ts";
+import { KeyRing } from "../../src/auth/key-ring.ts";
+import { SqliteKeyStore } from "../../src/auth/sqlite-key-store.ts";
 import { freePort, killDev, startDev, type DevProcess } from "../e2e/dev-process.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -86,6 +88,27 @@ describe("without a server", () => {
     expect(run.err).toStartWith("oms: [unavailable] ");
     expect(run.err).toContain(`server http://127.0.0.1:${port}`);
   });
+});
+
+test("oms bootstrap-key issues a key straight into the configured store, printed once as ID:SECRET", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "oms-cli-keys-"));
+  try {
+    const configFile = join(dataDir, "cluster.json");
+    writeFileSync(configFile, JSON.stringify({ dataDir }));
+    const run = await oms("bootstrap-key", "--config", configFile, "--admin", "--label", "ops");
+    expect(run.code).toBe(0);
+    const [keyId, secret] = run.out.trim().split(":") as [string, string];
+    const store = SqliteKeyStore.open(join(dataDir, "api-keys.sqlite"));
+    const ring = new KeyRing(store);
+    await ring.refresh();
+    expect(await ring.authenticate({ keyId, secret })).toEqual({ keyId, scope: { kind: "admin" } });
+    expect((await store.list()).map((key) => key.label)).toEqual(["ops"]);
+    await store.close();
+    expect(await oms("bootstrap-key", "--config", configFile)).toMatchObject({ code: 2, err: "oms: give one of --admin and --account\n(see oms bootstrap-key --help)\n" });
+    expect((await oms("bootstrap-key", "--config", configFile, "--account", "no spaces")).code).toBe(2);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test("oms dev whose nodes cannot start exits 1 as soon as one has exited, saying so", async () => {
