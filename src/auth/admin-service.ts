@@ -5,7 +5,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
 import { AdminService, ApiKeySchema, type ApiKey } from "../gen/oms/v1/admin_service_pb.ts";
-import { bearerOf, issueKey, KEY_LABEL_CHARS_MAX, type ApiKeyRecord, type KeyScope } from "./api-key.ts";
+import { bearerOf, KEY_LABEL_CHARS_MAX, type ApiKeyRecord, type KeyScope } from "./api-key.ts";
+import { issueStoredKey } from "./issue-stored-key.ts";
 import type { KeyRing } from "./key-ring.ts";
 
 export function adminServiceRoutes(keys: KeyRing, interceptors: Interceptor[], nowMs: () => number = Date.now): (router: ConnectRouter) => void {
@@ -14,8 +15,7 @@ export function adminServiceRoutes(keys: KeyRing, interceptors: Interceptor[], n
       issueApiKey: async (request) => {
         const scope = scopeOf(request.admin, request.accountId);
         if ([...request.label].length > KEY_LABEL_CHARS_MAX) throw new ConnectError(`label: at most ${KEY_LABEL_CHARS_MAX} characters`, Code.InvalidArgument);
-        const issued = await issueKey(scope, request.label, nowMs());
-        await keys.store.insert(issued.record);
+        const issued = await issueStoredKey(keys.store, scope, request.label, nowMs());
         await keys.refresh();
         return { key: apiKeyOf(issued.record), secret: issued.secret, bearer: bearerOf(issued.record.keyId, issued.secret) };
       },

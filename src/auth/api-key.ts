@@ -27,8 +27,6 @@ const KEY_ID_BYTES = 12;
 const SECRET_BYTES = 32;
 /** A label is for people; this bounds what one caller can make the store hold per key. */
 export const KEY_LABEL_CHARS_MAX = 200;
-/** A key id as newKeyId makes it: "k" and 16 base64url characters. */
-export const KEY_ID_PATTERN = /^k[A-Za-z0-9_-]{16}$/;
 
 /**
  * argon2id at OWASP's second recommended setting (19 MiB, 2 passes): ~30 ms of one core, paid
@@ -37,7 +35,8 @@ export const KEY_ID_PATTERN = /^k[A-Za-z0-9_-]{16}$/;
  */
 export const SECRET_HASH = { algorithm: "argon2id", memoryCost: 19_456, timeCost: 2 } as const;
 
-export function newKeyId(): string {
+/** "k" and 16 base64url characters. */
+function newKeyId(): string {
   return `k${randomBytes(KEY_ID_BYTES).toString("base64url")}`;
 }
 

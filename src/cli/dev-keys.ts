@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { bearerOf, issueKey, type KeyScope } from "../auth/api-key.ts";
+import { bearerOf, type KeyScope } from "../auth/api-key.ts";
+import { issueStoredKey } from "../auth/issue-stored-key.ts";
 import type { KeyRing } from "../auth/key-ring.ts";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { createClientTransport } from "../rpc/transport.ts";
@@ -52,8 +53,7 @@ function keptKeys(file: string): Partial<DevKeys> | null {
 }
 
 async function issue(keys: KeyRing, scope: KeyScope, label: string): Promise<string> {
-  const issued = await issueKey(scope, label, Date.now());
-  await keys.store.insert(issued.record);
+  const issued = await issueStoredKey(keys.store, scope, label, Date.now());
   await keys.refresh();
   return bearerOf(issued.record.keyId, issued.secret);
 }

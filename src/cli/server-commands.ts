@@ -1,5 +1,6 @@
 // The commands that start servers and tools: dev, node, balancer, dev-kafka, tail, project.
-import { bearerOf, issueKey } from "../auth/api-key.ts";
+import { bearerOf } from "../auth/api-key.ts";
+import { issueStoredKey } from "../auth/issue-stored-key.ts";
 import { openKeyStore } from "../auth/open-key-store.ts";
 import { accountIdProblem } from "../core/account-id.ts";
 import { loadClusterConfig } from "../config/load-cluster-config.ts";
@@ -122,8 +123,7 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
       if (problem !== null) throw new UsageError(`--account: ${problem.message.replace(/^account_id: /, "")}`, args.command);
       const store = await openKeyStore(config(args));
       try {
-        const issued = await issueKey(accountId === undefined ? { kind: "admin" } : { kind: "account", accountId }, args.string("label") ?? "oms bootstrap-key", Date.now());
-        await store.insert(issued.record);
+        const issued = await issueStoredKey(store, accountId === undefined ? { kind: "admin" } : { kind: "account", accountId }, args.string("label") ?? "oms bootstrap-key", Date.now());
         console.log(bearerOf(issued.record.keyId, issued.secret));
       } finally {
         await store.close();

@@ -2,7 +2,8 @@
 // issued straight into a cluster's store (what `oms admin issue-key` would make), and the
 // headers and client interceptor that present a key on every call.
 import type { Interceptor } from "@connectrpc/connect";
-import { bearerOf, issueKey, type ApiKeyRecord, type KeyScope } from "../../src/auth/api-key.ts";
+import { bearerOf, type ApiKeyRecord, type KeyScope } from "../../src/auth/api-key.ts";
+import { issueStoredKey } from "../../src/auth/issue-stored-key.ts";
 import { CallGate } from "../../src/auth/call-gate.ts";
 import { KeyLimits, type LimitsByScope } from "../../src/auth/key-limits.ts";
 import { KeyRing } from "../../src/auth/key-ring.ts";
@@ -46,8 +47,7 @@ export class MemoryKeyStore implements KeyStore {
 
 /** A new key in `store`, as "ID:SECRET". */
 export async function issueTestKey(store: KeyStore, scope: KeyScope, label = "test"): Promise<string> {
-  const issued = await issueKey(scope, label, Date.now());
-  await store.insert(issued.record);
+  const issued = await issueStoredKey(store, scope, label, Date.now());
   return bearerOf(issued.record.keyId, issued.secret);
 }
 
