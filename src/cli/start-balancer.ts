@@ -56,30 +56,22 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
   const auth = authInterceptor(gate);
   const connectUnary = connectUnaryCalls(routing, () => Bun.randomUUIDv7(), gate);
   const orderStreams = submitOrdersStreams((accountId, command) => routing.ownerOf(accountId).send(command), gate);
-  let server: RpcServer;
-  try {
-    server = await serveRpc({
-      host: config.balancer.host,
-      port: portOverride ?? config.balancer.port,
-      logger,
-      metrics: balancerMetrics.registry(),
-      cors: corsOrigins(config.balancer.corsOrigins),
-      unaryCalls: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
-      http2StreamPath: orderStreams,
-      routes: (router) => {
-        publicServiceRoutes(routing, () => Bun.randomUUIDv7(), auth)(router);
-        assetServiceRoutes(quoteSources, [auth])(router);
-        adminServiceRoutes(keys, [auth])(router);
-        registerHealth(router, health);
-        registerReflection(router);
-      },
-    });
-  } catch (error) {
-    // The port was taken, or the like: nothing else is running yet but the key store and its poll.
-    keys.stop();
-    await keys.store.close();
-    throw error;
-  }
+  const server = await serveRpc({
+    host: config.balancer.host,
+    port: portOverride ?? config.balancer.port,
+    logger,
+    metrics: balancerMetrics.registry(),
+    cors: corsOrigins(config.balancer.corsOrigins),
+    unaryCalls: (exchange) => connectUnary(exchange) || refuseSubmitOrdersWithoutStream(exchange),
+    http2StreamPath: orderStreams,
+    routes: (router) => {
+      publicServiceRoutes(routing, () => Bun.randomUUIDv7(), auth)(router);
+      assetServiceRoutes(quoteSources, [auth])(router);
+      adminServiceRoutes(keys, [auth])(router);
+      registerHealth(router, health);
+      registerReflection(router);
+    },
+  });
   for (const link of links) link.startHealthChecks(config.balancer.healthIntervalMs);
   logger.info("balancer serving", { port: server.port, nodes: config.nodes.map((n) => n.id).join(",") });
   return {
