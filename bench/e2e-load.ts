@@ -47,11 +47,13 @@ export interface LoadRequest {
   streams?: number;
 }
 
-function parseOptions(argv: string[]): { url: string; accounts: number; httpVersion: "1.1" | "2"; lean: boolean } {
+function parseOptions(argv: string[]): { url: string; apiKey: string; accounts: number; httpVersion: "1.1" | "2"; lean: boolean } {
   const { values } = parseArgs({
     args: argv,
-    options: { url: { type: "string" }, accounts: { type: "string" }, http: { type: "string" }, client: { type: "string" } },
+    options: { url: { type: "string" }, "api-key": { type: "string" }, accounts: { type: "string" }, http: { type: "string" }, client: { type: "string" } },
   });
+  const apiKey = values["api-key"];
+  if (apiKey === undefined) throw new Error("e2e-load: --api-key ID:SECRET (an admin key: the loader creates and funds accounts) is required");
   const client = values.client ?? "lean";
   if (client !== "lean" && client !== "connect-es") throw new Error(`e2e-load: --client must be lean or connect-es, got ${client}`);
   const accounts = Number(values.accounts);
@@ -60,15 +62,19 @@ function parseOptions(argv: string[]): { url: string; accounts: number; httpVers
   }
   const httpVersion = values.http ?? "2";
   if (httpVersion !== "1.1" && httpVersion !== "2") throw new Error(`e2e-load: --http must be 1.1 or 2, got ${httpVersion}`);
-  return { url: values.url, accounts, httpVersion, lean: client === "lean" };
+  return { url: values.url, apiKey, accounts, httpVersion, lean: client === "lean" };
+}
+
+function keyHeaders(apiKey: string): Record<string, string> {
+  return { authorization: `Bearer ${apiKey}` };
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const transport = createClientTransport(options.url, "connect", { httpVersion: options.httpVersion, timeoutMs: CALL_TIMEOUT_MS });
+  const transport = createClientTransport(options.url, "connect", { httpVersion: options.httpVersion, timeoutMs: CALL_TIMEOUT_MS, apiKey: options.apiKey });
   const accountClient = createClient(AccountService, transport);
   const orderClient = createClient(OrderService, transport);
-  const streamOrderClient = createClient(OrderService, createClientTransport(options.url, "connect", { httpVersion: "2", timeoutMs: CALL_TIMEOUT_MS }));
+  const streamOrderClient = createClient(OrderService, createClientTransport(options.url, "connect", { httpVersion: "2", timeoutMs: CALL_TIMEOUT_MS, apiKey: options.apiKey }));
   const accountIds = Array.from({ length: options.accounts }, (_, i) => `e2e-${i}`);
   // One request per account, built once: the generator should spend its CPU on the calls.
   const requests: SubmitOrderRequest[] = accountIds.map((accountId) =>
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
       limitPrice: "100",
     }),
   );
-  const lean = options.lean ? new LeanSubmitClient(options.url, CALL_TIMEOUT_MS) : null;
+  const lean = options.lean ? new LeanSubmitClient(options.url, CALL_TIMEOUT_MS, keyHeaders(options.apiKey)) : null;
   const encoded = lean === null ? [] : requests.map((request) => lean.encode(request));
   for await (const line of console) {
     if (line.trim() === "") continue;
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
       let firstError: string | null = null;
       // Bidirectional streams need HTTP/2, whatever --http says for the unary calls.
       const streamCount = request.streams === undefined ? null : positive(request.streams, "streams");
-      const streams = streamCount === null ? null : lean !== null ? new LeanStreamSubmitClient(options.url, streamCount) : new StreamSubmitClient(streamOrderClient, streamCount);
+      const streams = streamCount === null ? null : lean !== null ? new LeanStreamSubmitClient(options.url, streamCount, keyHeaders(options.apiKey)) : new StreamSubmitClient(streamOrderClient, streamCount);
       const result = await runOpenLoop({
         ratePerSec: positive(request.ratePerSec, "ratePerSec"),
         warmupMs: positive(request.warmupMs, "warmupMs"),

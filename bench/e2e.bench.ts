@@ -16,6 +16,8 @@ import type { OpenLoopResult } from "./lib/open-loop.ts";
 import { reportedLatency, summarizeOverload } from "./lib/overload-summary.ts";
 import type { Figure } from "./lib/report.ts";
 import { freePort } from "../src/rpc/free-port.ts";
+import { loadClusterConfig } from "../src/config/load-cluster-config.ts";
+import { ADMIN, issueClusterKey } from "../test/support/api-keys.ts";
 import { waitUntilServing } from "../src/rpc/wait-until-serving.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..");
@@ -110,10 +112,12 @@ async function measure(dataDir: string, processes: Processes, log: (line: string
   // --exit-with-parent: a node whose parent dies stops too, as under `oms dev`.
   const node = processes.start("node", ["src/cli/main.ts", "node", "--config", configPath, "--node-id", "node-a", "--exit-with-parent"]);
   await waitServing(`http://127.0.0.1:${nodePort}`, node);
+  // The loader creates and funds its accounts, which needs an admin key; its limits are far above the rates run here.
+  const adminKey = await issueClusterKey(loadClusterConfig(configPath, {}), ADMIN);
   const balancer = processes.start("balancer", ["src/cli/main.ts", "balancer", "--config", configPath]);
   await waitServing(`http://127.0.0.1:${balancerPort}`, balancer);
   const url = `http://127.0.0.1:${balancerPort}`;
-  const loader = new Loader(processes.start("loader", ["bench/e2e-load.ts", "--url", url, "--accounts", String(ACCOUNTS), "--http", CLIENT_HTTP_VERSION, "--client", CLIENT]));
+  const loader = new Loader(processes.start("loader", ["bench/e2e-load.ts", "--url", url, "--api-key", adminKey, "--accounts", String(ACCOUNTS), "--http", CLIENT_HTTP_VERSION, "--client", CLIENT]));
   const funded = await loader.request({ op: "fund" });
   log(`${ACCOUNTS} accounts created and funded in ${String(funded["ms"])} ms; SubmitOrder by ${CLIENT === "lean" ? "a lean Connect binary client over HTTP/2 (bench/lean-connect-client.ts)" : "connect-es (Connect binary over HTTP/2)"}`);
   await loader.request({ op: "run", ...JIT_WARMUP, inFlightMax: inFlightMaxAt(JIT_WARMUP.ratePerSec) });

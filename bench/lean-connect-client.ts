@@ -12,7 +12,8 @@ const SUBMIT_PATH = "/oms.v1.OrderService/SubmitOrder";
 export class LeanSubmitClient {
   private readonly session: http2.ClientHttp2Session;
 
-  constructor(baseUrl: string, private readonly timeoutMs: number) {
+  /** keyHeaders present the API key (test/support/api-keys.ts keyHeaders). */
+  constructor(baseUrl: string, private readonly timeoutMs: number, private readonly keyHeaders: Readonly<Record<string, string>>) {
     this.session = http2.connect(baseUrl);
     this.session.on("error", () => undefined);
   }
@@ -29,6 +30,7 @@ export class LeanSubmitClient {
         "content-type": "application/proto",
         "connect-protocol-version": "1",
         "connect-timeout-ms": String(this.timeoutMs),
+        ...this.keyHeaders,
       });
       let status = 0;
       const chunks: Buffer[] = [];

@@ -25,10 +25,11 @@ export class LeanStreamSubmitClient {
   private readonly waiting = new Map<number, Waiting>();
   private failure: Error | null = null;
 
-  constructor(baseUrl: string, streams: number) {
+  /** keyHeaders present the API key (test/support/api-keys.ts keyHeaders). */
+  constructor(baseUrl: string, streams: number, keyHeaders: Readonly<Record<string, string>>) {
     this.session = http2.connect(baseUrl);
     this.session.on("error", (error) => this.fail(error));
-    for (let i = 0; i < streams; i++) this.streams.push(new OrderStream(this.session, this));
+    for (let i = 0; i < streams; i++) this.streams.push(new OrderStream(this.session, this, keyHeaders));
   }
 
   encode(order: SubmitOrderRequest): Uint8Array {
@@ -80,9 +81,10 @@ class OrderStream {
   constructor(
     session: http2.ClientHttp2Session,
     private readonly client: LeanStreamSubmitClient,
+    keyHeaders: Readonly<Record<string, string>>,
   ) {
     // No deadline: the stream lives for the whole run; each order is timed by the open loop.
-    this.stream = session.request({ ":method": "POST", ":path": SUBMIT_ORDERS_PATH, "content-type": "application/connect+proto", "connect-protocol-version": "1" });
+    this.stream = session.request({ ":method": "POST", ":path": SUBMIT_ORDERS_PATH, "content-type": "application/connect+proto", "connect-protocol-version": "1", ...keyHeaders });
     this.stream.on("data", (chunk: Buffer) => this.read(chunk));
     this.stream.on("error", (error) => this.client.fail(error));
     this.closed = new Promise((resolve) => this.stream.on("close", () => resolve()));

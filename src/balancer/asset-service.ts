@@ -2,7 +2,7 @@
 // lists the same symbols, so any node that is up answers; the next one is tried if a call
 // fails, and with none up the answer is UNAVAILABLE.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type ConnectRouter, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type ConnectRouter, type Interceptor, type Transport } from "@connectrpc/connect";
 import { NodeService } from "../gen/oms/internal/v1/node_pb.ts";
 import { AssetService, ListAssetsResponseSchema, type ListAssetsResponse } from "../gen/oms/v1/asset_service_pb.ts";
 
@@ -13,7 +13,8 @@ export interface QuoteSource {
   readonly transport: Transport;
 }
 
-export function assetServiceRoutes(sources: readonly QuoteSource[]): (router: ConnectRouter) => void {
+/** `interceptors` holds the key check (auth/auth-interceptor.ts): any valid key may list assets. */
+export function assetServiceRoutes(sources: readonly QuoteSource[], interceptors: Interceptor[]): (router: ConnectRouter) => void {
   const nodes = sources.map((source) => ({ source, client: createClient(NodeService, source.transport) }));
   return (router) => {
     router.service(AssetService, {
@@ -31,6 +32,6 @@ export function assetServiceRoutes(sources: readonly QuoteSource[]): (router: Co
         const tried = failures.length === 0 ? "no node is up" : `no node answered (${failures.join("; ")})`;
         throw new ConnectError(`assets: ${tried}; retry shortly`, Code.Unavailable);
       },
-    });
+    }, { interceptors });
   };
 }

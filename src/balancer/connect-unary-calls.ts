@@ -7,6 +7,11 @@
 import { fromBinary, fromJson, toJsonString, type DescMessage, type DescService, type JsonValue } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
+import { authorize } from "../auth/authorize.ts";
+import type { Admission, CallGate } from "../auth/call-gate.ts";
+import { nodeHeaderLookup } from "../auth/credentials.ts";
+import { RETRY_AFTER_HEADER } from "../auth/key-limits.ts";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
 import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
@@ -59,7 +64,7 @@ export interface ConnectUnaryCalls {
   answered: number;
 }
 
-export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => string): ConnectUnaryCalls {
+export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => string, gate: CallGate): ConnectUnaryCalls {
   const methods = methodsOf(AccountService, OrderService);
   const calls = ((exchange: UnaryExchange): boolean => {
     const target = exchange.path ?? "";
@@ -73,6 +78,8 @@ export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => str
     const startedMs = edgeMetrics.now();
     const ended = (code: Code | null) => edgeMetrics.callEnded(method.procedure, code, (edgeMetrics.now() - startedMs) / 1000);
     const call = connectUnaryCallOf(exchange, method.readOnly);
+    // Before the body is read: a call without a valid key learns nothing more about the method.
+    const caller = "error" in call ? null : gate.admit(nodeHeaderLookup(exchange.headers), exchange.connection);
     if ("error" in call) {
       // Drained, so that an HTTP/1.1 connection stays usable after the refusal.
       exchange.readBody(() => {
@@ -87,8 +94,8 @@ export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => str
         ended(message.code);
         return;
       }
-      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs).then((result) => {
-        exchange.reply(call.json, result);
+      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs, caller as Admission | Promise<Admission>).then((result) => {
+        exchange.reply(call.json, result, result instanceof ConnectError ? retryHint(result) : undefined);
         ended(result instanceof ConnectError ? result.code : null);
       });
     });
@@ -105,15 +112,21 @@ async function answer(
   json: boolean,
   body: Uint8Array,
   timeoutMs: number | null,
+  admission: Admission | Promise<Admission>,
 ): Promise<Uint8Array | string | ConnectError> {
+  const caller = await admission;
+  if (caller instanceof ConnectError) return caller;
   const input = json ? decodeJson(method.input, body) : decodeBinary(method.input, body);
   if (input instanceof ConnectError) return input;
   if (timeoutMs !== null && timeoutMs <= 0) return new ConnectError("the operation timed out", Code.DeadlineExceeded);
   const keyed = input as unknown as { accountId: string };
+  const allowed = authorize(caller, method.procedure, keyed.accountId);
+  if (allowed instanceof ConnectError) return allowed;
+  if (allowed.implied) keyed.accountId = allowed.accountId;
   const named = method.commandCase === "createAccount" && keyed.accountId === "";
   if (named) keyed.accountId = newAccountId();
   // A binary request the balancer did not change goes to the node in the bytes it came in.
-  const encodedCommand = json || named ? undefined : encodedNodeCommand(method.commandField, body);
+  const encodedCommand = json || named || allowed.implied ? undefined : encodedNodeCommand(method.commandField, body);
   try {
     const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand);
     const answer = await (timeoutMs === null ? routed : withDeadline(routed, timeoutMs));
@@ -123,6 +136,12 @@ async function answer(
   } catch (error) {
     return ConnectError.from(error);
   }
+}
+
+/** A rate-limit refusal's retry-after header, as connect-es writes a ConnectError's metadata. */
+function retryHint(error: ConnectError): { status: number; headers: Record<string, string> } | undefined {
+  const retryAfter = error.metadata.get(RETRY_AFTER_HEADER);
+  return retryAfter === null ? undefined : { status: codeToHttpStatus(error.code), headers: { [RETRY_AFTER_HEADER]: retryAfter } };
 }
 
 function decodeBinary(schema: DescMessage, body: Uint8Array): object | ConnectError {

@@ -4,7 +4,7 @@
 // node's answer (or refusal) is passed back unchanged. Connect unary calls never get here
 // (connect-unary-calls.ts), nor SubmitOrders on HTTP/2 (submit-orders-stream.ts).
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
 import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
@@ -13,7 +13,9 @@ import { routeCommand, type CommandCase } from "./route-command.ts";
 import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
-export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string): (router: ConnectRouter) => void {
+/** `auth` is the key check (auth/auth-interceptor.ts): it runs before every method here, after the call metrics start. */
+export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string, auth: Interceptor): (router: ConnectRouter) => void {
+  const interceptors = [callMetricsInterceptor, auth];
   const route = <K extends CommandCase["case"]>(command: Extract<CommandCase, { case: K }>) => routeCommand(routing, command);
   return (router) => {
     router.service(AccountService, {
@@ -24,7 +26,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       setTradingState: (request) => route({ case: "setTradingState", value: request }),
       getAccount: (request) => route({ case: "getAccount", value: request }),
       listPositions: (request) => route({ case: "listPositions", value: request }),
-    }, { interceptors: [callMetricsInterceptor] });
+    }, { interceptors });
     router.service(OrderService, {
       submitOrder: (request) => route({ case: "submitOrder", value: request }),
       cancelOrder: (request) => route({ case: "cancelOrder", value: request }),
@@ -36,7 +38,7 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
       submitOrders: () => {
         throw new ConnectError(SUBMIT_ORDERS_NEEDS_HTTP2, Code.Unimplemented);
       },
-    }, { interceptors: [callMetricsInterceptor] });
+    }, { interceptors });
   };
 }
 

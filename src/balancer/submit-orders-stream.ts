@@ -16,8 +16,13 @@
 // - a deadline, a server shutdown or a client reset ends it at once, without those answers.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { authorize } from "../auth/authorize.ts";
+import type { CallGate } from "../auth/call-gate.ts";
+import { nodeHeaderLookup } from "../auth/credentials.ts";
+import type { Caller } from "../auth/key-ring.ts";
 import { accountIdProblem } from "../core/account-id.ts";
-import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
+import { OrderService, SubmitOrderRequestSchema } from "../gen/oms/v1/order_service_pb.ts";
+import { fieldTag, varintLength, WIRE_LENGTH_DELIMITED, writeVarintAt } from "../rpc/protobuf-wire.ts";
 import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
 import { EnvelopeReader } from "../rpc/protocol/envelope-reader.ts";
 import { StreamAnswer } from "../rpc/protocol/stream-answer.ts";
@@ -46,6 +51,9 @@ export const STREAM_ORDERS_IN_FLIGHT_MAX = 1024;
 
 const SUBMIT_ORDERS_PATH = `/${OrderService.typeName}/${OrderService.method.submitOrders.name}`;
 const SUBMIT_ORDER_COMMAND_FIELD = nodeCommandField("submitOrder");
+/** Each order is authorized as a unary SubmitOrder of its account would be. */
+const SUBMIT_ORDER_PROCEDURE = `${OrderService.typeName}/${OrderService.method.submitOrder.name}`;
+const ACCOUNT_ID_KEY = fieldTag(SubmitOrderRequestSchema.field.accountId.number, WIRE_LENGTH_DELIMITED);
 
 /** Hands one order's command to the node that owns `accountId` (NodeLink.send). */
 export type SendOrder = (accountId: string, command: SentCommand) => void;
@@ -57,7 +65,7 @@ export interface SubmitOrdersStreams {
   streams: number;
 }
 
-export function submitOrdersStreams(send: SendOrder, inFlightMax: number = STREAM_ORDERS_IN_FLIGHT_MAX): SubmitOrdersStreams {
+export function submitOrdersStreams(send: SendOrder, gate: CallGate, inFlightMax: number = STREAM_ORDERS_IN_FLIGHT_MAX): SubmitOrdersStreams {
   if (!Number.isInteger(inFlightMax) || inFlightMax < 1) throw new Error(`SubmitOrders: inFlightMax must be a positive integer, got ${inFlightMax}`);
   const streams = ((stream: ServerHttp2Stream, headers: IncomingHttpHeaders, shutdown: AbortSignal): boolean => {
     if (headers[":path"] !== SUBMIT_ORDERS_PATH) return false;
@@ -68,7 +76,25 @@ export function submitOrdersStreams(send: SendOrder, inFlightMax: number = STREA
       refuseStream(stream, headers, wire);
       return true;
     }
-    new OrderStreamSession(stream, wire, send, inFlightMax, shutdown).start();
+    const admission = gate.admit(nodeHeaderLookup(headers), stream.session);
+    const open = (caller: Caller | ConnectError) => {
+      // Gone while its key was verified the first time: nothing to answer, no stream to count.
+      if (stream.destroyed || stream.closed) return;
+      if (caller instanceof ConnectError) {
+        refuseKey(stream, wire, caller);
+        return;
+      }
+      // Counted from here until the session finishes, however it ends.
+      const release = gate.limits.openStream(caller);
+      if (release instanceof ConnectError) {
+        refuseKey(stream, wire, release);
+        return;
+      }
+      new OrderStreamSession(stream, wire, send, inFlightMax, shutdown, { caller, gate, release }).start();
+    };
+    // The stream does not flow until the session reads it, so nothing is lost while a key's first verification runs.
+    if (admission instanceof Promise) void admission.then(open);
+    else open(admission);
     return true;
   }) as SubmitOrdersStreams;
   streams.streams = 0;
@@ -94,6 +120,13 @@ function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, e
   stream.resume();
   const grpc = String(headers["content-type"]).startsWith("application/grpc");
   new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json: false, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
+}
+
+/** A well-formed call whose key is refused: ended at once, in the client's own framing (JSON or binary). */
+function refuseKey(stream: ServerHttp2Stream, wire: StreamWire, error: ConnectError): void {
+  stream.on("error", () => undefined);
+  stream.resume();
+  new StreamAnswer(stream, wire).end(error);
 }
 
 /** One order of a stream, from its request until its answer is written. */
@@ -126,6 +159,14 @@ class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
 
 const EMPTY = new Uint8Array(0);
 
+/** Who opened a stream, and what its orders are checked and counted against. */
+interface StreamKey {
+  readonly caller: Caller;
+  readonly gate: CallGate;
+  /** Gives back the key's stream slot. */
+  readonly release: () => void;
+}
+
 class OrderStreamSession {
   private readonly reader: EnvelopeReader;
   private readonly answerSide: StreamAnswer;
@@ -153,6 +194,7 @@ class OrderStreamSession {
     private readonly send: SendOrder,
     private readonly inFlightMax: number,
     private readonly shutdown: AbortSignal,
+    private readonly key: StreamKey,
   ) {
     this.reader = new EnvelopeReader(wire);
     this.answerSide = new StreamAnswer(stream, wire);
@@ -236,9 +278,18 @@ class OrderStreamSession {
   }
 
   private dispatch(request: OrderRequest): void {
-    const slot = new OrderSlot(this, request.tag, request.accountId);
+    // Each order is a call of the key's (rate limit) and is authorized as a unary SubmitOrder;
+    // a refusal answers that order and the stream goes on.
+    const refusal = this.key.gate.limits.takeCall(this.key.caller);
+    const allowed = refusal ?? authorize(this.key.caller, SUBMIT_ORDER_PROCEDURE, request.accountId);
+    const accountId = allowed instanceof ConnectError ? request.accountId : allowed.accountId;
+    const slot = new OrderSlot(this, request.tag, accountId);
     this.accountOrder.enter(slot);
     this.inFlight += 1;
+    if (allowed instanceof ConnectError) {
+      this.answered(slot, allowed);
+      return;
+    }
     if (request.order === null) {
       this.answered(slot, new ConnectError("order: is required", Code.InvalidArgument));
       return;
@@ -249,7 +300,8 @@ class OrderStreamSession {
       this.answered(slot, new ConnectError(problem.message, Code.InvalidArgument));
       return;
     }
-    slot.command = encodedNodeCommand(SUBMIT_ORDER_COMMAND_FIELD, request.order);
+    const order = allowed.implied ? withAccountId(request.order, accountId) : request.order;
+    slot.command = encodedNodeCommand(SUBMIT_ORDER_COMMAND_FIELD, order);
     this.send(slot.accountId, slot);
   }
 
@@ -324,6 +376,7 @@ class OrderStreamSession {
     if (this.finished) return;
     this.finished = true;
     this.reading = false;
+    this.key.release();
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.shutdown.removeEventListener("abort", this.onShutdown);
     this.ready = [];
@@ -332,6 +385,18 @@ class OrderStreamSession {
     if (this.paused) this.stream.resume();
     edgeMetrics.callEnded(SUBMIT_ORDERS_PATH.slice(1), error?.code ?? null, (edgeMetrics.now() - this.startedMs) / 1000);
   }
+}
+
+/**
+ * A SubmitOrderRequest's bytes with account_id appended: the key implied it. Protobuf keeps the
+ * last value of a repeated scalar field, and the request had none (authorize implies an account
+ * only when account_id was empty).
+ */
+function withAccountId(order: Uint8Array, accountId: string): Uint8Array {
+  const text = Buffer.from(accountId, "utf8");
+  const field = new Uint8Array(varintLength(ACCOUNT_ID_KEY) + varintLength(text.length) + text.length);
+  field.set(text, writeVarintAt(field, writeVarintAt(field, 0, ACCOUNT_ID_KEY), text.length));
+  return Buffer.concat([order, field]);
 }
 
 /** The Order bytes of a node's answer to SubmitOrder, or its refusal. */

@@ -1,5 +1,7 @@
-// `oms account …`, `oms order …` and `oms assets`: a small client for people, printing the
-// server's answers as Connect JSON (assets as a table unless --json).
+// `oms account …`, `oms order …`, `oms assets` and `oms admin …`: a small client for people,
+// printing the server's answers as Connect JSON (assets as a table unless --json). Every call
+// presents the API key from --api-key or OMS_API_KEY; with an account's key --account may be
+// left out (the key implies it).
 import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { AccountService } from "../gen/oms/v1/account_service_pb.ts";
@@ -8,7 +10,7 @@ import { OrderService, OrderStatusFilter, StreamTradeUpdatesResponseSchema } fro
 import { OrderType, Side, TimeInForce } from "../gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../rpc/transport.ts";
 import type { CheckedOption, CommandArgs, CommandSpec, OptionSpec } from "./command-spec.ts";
-import { cashAmount, choice, dollarPrice, serverUrl, serverUrlFromEnv, wholeNumber, wholeShares } from "./option-values.ts";
+import { apiKey, choice, dollarPrice, serverUrl, serverUrlFromEnv, wholeNumber, wholeShares } from "./option-values.ts";
 import { EXIT_FAILED, UsageError } from "./usage-error.ts";
 
 const SERVER_DEFAULT = "http://127.0.0.1:8080";
@@ -26,39 +28,46 @@ const oneOf =
   (flag: string, text: string): T =>
     choice(flag, text, table);
 const SERVER = checked("server", "URL", `the balancer to call (default $OMS_SERVER, else ${SERVER_DEFAULT})`, serverUrl);
-const ACCOUNT = option("account", "ID", "the account (letters, digits, '-', '_'; at most 64)");
+const API_KEY = checked("api-key", "ID:SECRET", "the API key to call with (default $OMS_API_KEY; oms dev prints one)", apiKey);
+const ACCOUNT = option("account", "ID", "the account (default: the API key's own account)");
 const ORDER_ID = option("id", "ORDER_ID", "the order's id, as submit printed it");
 const CLIENT_ORDER_ID = option("client-order-id", "KEY", "your own key for the order (resubmitting it with the same content is safe)");
 const QTY = checked("qty", "N", "whole shares, like 10", wholeShares);
 const LIMIT = checked("limit", "PRICE", "limit price in dollars, like 189.25 (limit and stop_limit orders)", dollarPrice);
 const STOP = checked("stop", "PRICE", "stop price in dollars (stop and stop_limit orders)", dollarPrice);
 const TIF = checked("tif", "day|gtc|ioc|fok", "time in force (default day)", oneOf(TIFS));
-const AMOUNT = checked("amount", "DOLLARS", "dollars, like 1000.00", cashAmount);
 const SIDE = checked("side", "buy|sell", "buy or sell", oneOf(SIDES));
 const TYPE = checked("type", "market|limit|stop|stop_limit", "order type (default market)", oneOf(TYPES));
 const STATUS = checked("status", "open|closed|all", "which orders (default open)", oneOf(FILTERS));
 const PAGE_SIZE = checked("page-size", "N", "orders per page, 1 to 500 (default: the server's)", (flag, text) => wholeNumber(flag, text, 1, "100"));
 
-/** Calls the server named by --server; a refusal or an unreachable server is exit code 1. */
-function clientCommand(
+/** Calls the server named by --server with the key of --api-key; a refusal or an unreachable server is exit code 1. */
+export function clientCommand(
   spec: Omit<CommandSpec, "section" | "options" | "run"> & { options: readonly OptionSpec[] },
   call: (args: CommandArgs, transport: Transport) => Promise<void>,
 ): CommandSpec {
   return {
     ...spec,
     section: "client",
-    options: [...spec.options, SERVER],
+    options: [...spec.options, SERVER, API_KEY],
     run: async (args) => {
       const fromEnv = process.env.OMS_SERVER;
       // An empty OMS_SERVER is as good as none.
       const server = args.checked(SERVER) ?? (fromEnv === undefined || fromEnv === "" ? SERVER_DEFAULT : serverUrlFromEnv("OMS_SERVER", fromEnv, args.command));
+      const keyFromEnv = process.env.OMS_API_KEY;
+      const key = args.checked(API_KEY) ?? (keyFromEnv === undefined || keyFromEnv === "" ? undefined : apiKey("OMS_API_KEY", keyFromEnv));
       try {
-        await call(args, createClientTransport(server, "connect"));
+        await call(args, createClientTransport(server, "connect", key === undefined ? {} : { apiKey: key }));
         return 0;
       } catch (error) {
         if (error instanceof UsageError) throw error;
         const refusal = ConnectError.from(error);
-        const hint = refusal.code === Code.Unavailable ? ` (server ${server}: is oms dev running? --server or OMS_SERVER names another)` : "";
+        const hint =
+          refusal.code === Code.Unavailable
+            ? ` (server ${server}: is oms dev running? --server or OMS_SERVER names another)`
+            : refusal.code === Code.Unauthenticated && key === undefined
+              ? " (--api-key ID:SECRET or OMS_API_KEY: oms dev prints one at start)"
+              : "";
         console.error(`oms: ${refusal.message}${hint}`);
         return EXIT_FAILED;
       }
@@ -72,35 +81,22 @@ function print<D extends DescMessage>(schema: D, message: MessageShape<D>): void
 
 export const CLIENT_COMMANDS: readonly CommandSpec[] = [
   clientCommand(
-    { name: "account create", summary: "open an account with no cash", synopsis: "[--id ID]", options: [option("id", "ID", "the account's id (default: the server makes one)")] },
+    { name: "account get", summary: "cash, reserved cash, buying power and equity", synopsis: "[--account ID]", options: [ACCOUNT] },
     async (args, transport) => {
-      print(AccountService.method.createAccount.output, await createClient(AccountService, transport).createAccount({ accountId: args.string("id") ?? "" }));
+      print(AccountService.method.getAccount.output, await createClient(AccountService, transport).getAccount({ accountId: args.string("account") ?? "" }));
     },
   ),
   clientCommand(
-    { name: "account deposit", summary: "add cash to an account", synopsis: "--account ID --amount DOLLARS", options: [ACCOUNT, AMOUNT] },
+    { name: "account positions", summary: "the shares an account holds, by symbol", synopsis: "[--account ID]", options: [ACCOUNT] },
     async (args, transport) => {
-      const request = { accountId: args.required("account"), amount: args.required("amount") };
-      print(AccountService.method.deposit.output, await createClient(AccountService, transport).deposit(request));
-    },
-  ),
-  clientCommand(
-    { name: "account get", summary: "cash, reserved cash, buying power and equity", synopsis: "--account ID", options: [ACCOUNT] },
-    async (args, transport) => {
-      print(AccountService.method.getAccount.output, await createClient(AccountService, transport).getAccount({ accountId: args.required("account") }));
-    },
-  ),
-  clientCommand(
-    { name: "account positions", summary: "the shares an account holds, by symbol", synopsis: "--account ID", options: [ACCOUNT] },
-    async (args, transport) => {
-      print(AccountService.method.listPositions.output, await createClient(AccountService, transport).listPositions({ accountId: args.required("account") }));
+      print(AccountService.method.listPositions.output, await createClient(AccountService, transport).listPositions({ accountId: args.string("account") ?? "" }));
     },
   ),
   clientCommand(
     {
       name: "order submit",
       summary: "place an order",
-      synopsis: "--account ID --symbol SYMBOL --side buy|sell --qty N [--type TYPE] [--tif TIF] [--limit PRICE] [--stop PRICE] [--client-order-id KEY]",
+      synopsis: "[--account ID] --symbol SYMBOL --side buy|sell --qty N [--type TYPE] [--tif TIF] [--limit PRICE] [--stop PRICE] [--client-order-id KEY]",
       details: "oms assets lists the symbols and their prices. The order is answered once the log has it; fills come later (oms order get, oms order stream).",
       options: [
         ACCOUNT,
@@ -116,7 +112,7 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     },
     async (args, transport) => {
       const request = {
-        accountId: args.required("account"),
+        accountId: args.string("account") ?? "",
         symbol: args.required("symbol"),
         side: args.checked(SIDE) ?? missing(args, "side"),
         qty: args.required("qty"),
@@ -130,9 +126,9 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     },
   ),
   clientCommand(
-    { name: "order get", summary: "one order, by its id or your key", synopsis: "--account ID (--id ORDER_ID | --client-order-id KEY)", options: [ACCOUNT, ORDER_ID, CLIENT_ORDER_ID] },
+    { name: "order get", summary: "one order, by its id or your key", synopsis: "[--account ID] (--id ORDER_ID | --client-order-id KEY)", options: [ACCOUNT, ORDER_ID, CLIENT_ORDER_ID] },
     async (args, transport) => {
-      const accountId = args.required("account");
+      const accountId = args.string("account") ?? "";
       const id = args.string("id");
       const key = args.string("client-order-id");
       if ((id === undefined) === (key === undefined)) throw new UsageError("give one of --id and --client-order-id", args.command);
@@ -144,7 +140,7 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     {
       name: "order list",
       summary: "an account's orders, newest first, a page at a time",
-      synopsis: "--account ID [--status open|closed|all] [--page-size N] [--page-token TOKEN]",
+      synopsis: "[--account ID] [--status open|closed|all] [--page-size N] [--page-token TOKEN]",
       options: [
         ACCOUNT,
         STATUS,
@@ -154,7 +150,7 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     },
     async (args, transport) => {
       const request = {
-        accountId: args.required("account"),
+        accountId: args.string("account") ?? "",
         status: args.checked(STATUS) ?? OrderStatusFilter.OPEN,
         pageSize: args.checked(PAGE_SIZE) ?? 0,
         pageToken: args.string("page-token") ?? "",
@@ -163,9 +159,9 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     },
   ),
   clientCommand(
-    { name: "order cancel", summary: "ask for an open order to be canceled", synopsis: "--account ID --id ORDER_ID", options: [ACCOUNT, ORDER_ID] },
+    { name: "order cancel", summary: "ask for an open order to be canceled", synopsis: "[--account ID] --id ORDER_ID", options: [ACCOUNT, ORDER_ID] },
     async (args, transport) => {
-      const request = { accountId: args.required("account"), orderId: args.required("id") };
+      const request = { accountId: args.string("account") ?? "", orderId: args.required("id") };
       print(OrderService.method.cancelOrder.output, await createClient(OrderService, transport).cancelOrder(request));
     },
   ),
@@ -173,13 +169,13 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     {
       name: "order replace",
       summary: "replace an open order with a new one (new id; the old one ends replaced)",
-      synopsis: "--account ID --id ORDER_ID [--qty N] [--limit PRICE] [--stop PRICE] [--tif TIF] [--client-order-id KEY]",
+      synopsis: "[--account ID] --id ORDER_ID [--qty N] [--limit PRICE] [--stop PRICE] [--tif TIF] [--client-order-id KEY]",
       details: "What is not given is kept from the order replaced.",
       options: [ACCOUNT, ORDER_ID, QTY, LIMIT, STOP, TIF, CLIENT_ORDER_ID],
     },
     async (args, transport) => {
       const request = {
-        accountId: args.required("account"),
+        accountId: args.string("account") ?? "",
         orderId: args.required("id"),
         qty: args.string("qty") ?? "",
         limitPrice: args.string("limit") ?? "",
@@ -191,9 +187,9 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     },
   ),
   clientCommand(
-    { name: "order stream", summary: "print an account's order events as they happen, one JSON line each, until Ctrl-C", synopsis: "--account ID", options: [ACCOUNT] },
+    { name: "order stream", summary: "print an account's order events as they happen, one JSON line each, until Ctrl-C", synopsis: "[--account ID]", options: [ACCOUNT] },
     async (args, transport) => {
-      const updates = createClient(OrderService, transport).streamTradeUpdates({ accountId: args.required("account") }, { timeoutMs: 0 });
+      const updates = createClient(OrderService, transport).streamTradeUpdates({ accountId: args.string("account") ?? "" }, { timeoutMs: 0 });
       for await (const response of updates) console.log(JSON.stringify(toJson(StreamTradeUpdatesResponseSchema, response)));
     },
   ),
@@ -212,7 +208,7 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
   ),
 ];
 
-function missing(args: CommandArgs, name: string): never {
+export function missing(args: CommandArgs, name: string): never {
   throw new UsageError(`--${name} is required`, args.command);
 }
 

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CLUSTER_DEFAULTS, type ClusterConfig } from "../config/cluster-config.ts";
 import { selfCommand } from "./child-process.ts";
+import { devKeys } from "./dev-keys.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { startBalancer } from "./start-balancer.ts";
 import { LOOPBACK_ORIGINS } from "../rpc/cors.ts";
@@ -97,7 +98,11 @@ export async function runDev(base: ClusterConfig, options: DevOptions): Promise<
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
-  console.log(`oms dev: ready on http://127.0.0.1:${balancer.server.port} (data in ${dataDir})`);
+  const url = `http://127.0.0.1:${balancer.server.port}`;
+  const keys = await devKeys(dataDir, balancer.keys, url);
+  console.log(`oms dev: admin key    export OMS_ADMIN_KEY=${keys.admin}   (create accounts, deposit, issue and revoke keys)`);
+  console.log(`oms dev: account key  export OMS_API_KEY=${keys.account}   (account "${keys.accountId}")`);
+  console.log(`oms dev: ready on ${url} (data in ${dataDir})`);
 }
 
 async function waitServing(url: string): Promise<void> {

@@ -81,3 +81,11 @@ function serverUrlProblem(text: string): string | null {
   }
   return url.protocol === "http:" || url.protocol === "https:" ? null : "an http:// or https:// URL like http://127.0.0.1:8080";
 }
+
+/** An API key as oms dev and `oms admin issue-key` print it: ID:SECRET. */
+export function apiKey(flag: string, text: string): string {
+  if (!API_KEY_SHAPE.test(text)) throw expected(flag, "ID:SECRET, as oms dev or oms admin issue-key printed it", text.replace(/:.*/, ":…"));
+  return text;
+}
+
+const API_KEY_SHAPE = /^[^:\s]+:\S+$/;

@@ -1,4 +1,8 @@
 // The commands that start servers and tools: dev, node, balancer, dev-kafka, tail, project.
+import { bearerOf } from "../auth/api-key.ts";
+import { issueStoredKey } from "../auth/issue-stored-key.ts";
+import { openKeyStore } from "../auth/open-key-store.ts";
+import { accountIdProblem } from "../core/account-id.ts";
 import { loadClusterConfig } from "../config/load-cluster-config.ts";
 import { exitWithParent, stopThenExit } from "./child-process.ts";
 import type { CheckedOption, CommandArgs, CommandSpec, OptionSpec } from "./command-spec.ts";
@@ -46,6 +50,8 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
       "State is kept under the data directory (SQLite files, unless --kafka and --postgres); started",
       "again on the same directory it comes back with every acknowledged change. One oms dev per",
       "data directory: a second one exits at once, naming the directory. Stop it with Ctrl-C.",
+      "At start it prints an admin key and the key of a first account, demo, funded with $100,000",
+      "(export the lines it prints as OMS_ADMIN_KEY and OMS_API_KEY); a restart prints the same keys.",
     ].join("\n"),
     options: [
       DEV_PORT,
@@ -91,6 +97,38 @@ export const SERVER_COMMANDS: readonly CommandSpec[] = [
       const running = await startBalancer(config(args), args.checked(BALANCER_PORT));
       stopOnSignal(running.stop);
       return "running";
+    },
+  },
+  {
+    name: "bootstrap-key",
+    section: "server",
+    summary: "issue an API key straight into the cluster's key store: the first admin key of a new cluster",
+    synopsis: "--config FILE (--admin | --account ID) [--label TEXT]",
+    details: [
+      "Opens the key store the configuration names (Postgres at postgres.url, else api-keys.sqlite in",
+      "dataDir) and prints ID:SECRET; the secret is shown only now. Every balancer knows the key within",
+      "auth.keyPollMs. Later keys are easier to issue with oms admin issue-key and this admin key.",
+    ].join("\n"),
+    options: [
+      CONFIG,
+      { name: "admin", kind: "boolean", help: "an admin key" },
+      { name: "account", kind: "string", value: "ID", help: "a key for this account instead" },
+      { name: "label", kind: "string", value: "TEXT", help: "who holds the key" },
+    ],
+    run: async (args) => {
+      const accountId = args.string("account");
+      const admin = args.flag("admin");
+      if ((accountId === undefined) === !admin) throw new UsageError("give one of --admin and --account", args.command);
+      const problem = accountId === undefined ? null : accountIdProblem(accountId);
+      if (problem !== null) throw new UsageError(`--account: ${problem.message.replace(/^account_id: /, "")}`, args.command);
+      const store = await openKeyStore(config(args));
+      try {
+        const issued = await issueStoredKey(store, accountId === undefined ? { kind: "admin" } : { kind: "account", accountId }, args.string("label") ?? "oms bootstrap-key", Date.now());
+        console.log(bearerOf(issued.record.keyId, issued.secret));
+      } finally {
+        await store.close();
+      }
+      return 0;
     },
   },
   {

@@ -1,5 +1,11 @@
 // `oms balancer`: the stateless public endpoint. It knows the nodes from the configuration.
 import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { adminServiceRoutes } from "../auth/admin-service.ts";
+import { authInterceptor } from "../auth/auth-interceptor.ts";
+import { CallGate } from "../auth/call-gate.ts";
+import { KeyLimits } from "../auth/key-limits.ts";
+import { KeyRing } from "../auth/key-ring.ts";
+import { openKeyStore } from "../auth/open-key-store.ts";
 import type { ClusterConfig } from "../config/cluster-config.ts";
 import { shardOf } from "../config/shard-of.ts";
 import { nodeHopOf, nodeUrlOf, publicServerTls } from "../config/cluster-credentials.ts";
@@ -23,6 +29,8 @@ export interface RunningBalancer {
   connectUnaryAnswered(): number;
   /** SubmitOrders streams taken on HTTP/2 (submit-orders-stream.ts). */
   submitOrdersStreams(): number;
+  /** The API keys this balancer knows (tests reload it instead of waiting for a poll). */
+  keys: KeyRing;
   stop(): Promise<void>;
 }
 
@@ -45,8 +53,13 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
   const routing = new RoutingTable(config.shardCount, (accountId) => shardOf(accountId, config.shardCount), links);
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.SERVING);
-  const connectUnary = connectUnaryCalls(routing, () => Bun.randomUUIDv7());
-  const orderStreams = submitOrdersStreams((accountId, command) => routing.ownerOf(accountId).send(command));
+  const keys = new KeyRing(await openKeyStore(config));
+  await keys.refresh();
+  keys.startPolling(config.auth.keyPollMs, (error) => logger.warn("api keys: the key store could not be read; the keys known stay in force", { error }));
+  const gate = new CallGate(keys, new KeyLimits(config.auth));
+  const auth = authInterceptor(gate);
+  const connectUnary = connectUnaryCalls(routing, () => Bun.randomUUIDv7(), gate);
+  const orderStreams = submitOrdersStreams((accountId, command) => routing.ownerOf(accountId).send(command), gate);
   const server = await serveRpc({
     host: config.balancer.host,
     port: portOverride ?? config.balancer.port,
@@ -59,8 +72,9 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     connectionClosed: (reason) => balancerMetrics.connectionClosed(reason),
     ...(tls === undefined ? {} : { tls }),
     routes: (router) => {
-      publicServiceRoutes(routing, () => Bun.randomUUIDv7())(router);
-      assetServiceRoutes(quoteSources)(router);
+      publicServiceRoutes(routing, () => Bun.randomUUIDv7(), auth)(router);
+      assetServiceRoutes(quoteSources, [auth])(router);
+      adminServiceRoutes(keys, [auth])(router);
       registerHealth(router, health);
       registerReflection(router);
     },
@@ -72,10 +86,13 @@ export async function startBalancer(config: ClusterConfig, portOverride?: number
     server,
     connectUnaryAnswered: () => connectUnary.answered,
     submitOrdersStreams: () => orderStreams.streams,
+    keys,
     stop: async () => {
       for (const link of links) link.close();
+      keys.stop();
       await server.close();
       for (const session of sessions) session.abort();
+      await keys.store.close();
     },
   };
 }

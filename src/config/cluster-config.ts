@@ -72,6 +72,21 @@ export interface ClusterConfig {
     /** A command whose log write takes longer is answered UNAVAILABLE (its write goes on). */
     readonly ackTimeoutMs: number;
   };
+  /** API keys (src/auth): how fast revocations reach every balancer, and each key's limits by scope. */
+  readonly auth: {
+    /** Each balancer reads the key store's revision this often: a revoked key works at most this long. */
+    readonly keyPollMs: number;
+    readonly account: KeyLimitsConfig;
+    readonly admin: KeyLimitsConfig;
+  };
+}
+
+/** One scope's per-key limits (auth/key-limits.ts). */
+export interface KeyLimitsConfig {
+  readonly callsPerSecond: number;
+  readonly burst: number;
+  readonly streamsMax: number;
+  readonly connectionsMax: number;
 }
 
 /**
@@ -116,6 +131,13 @@ export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
   kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },
   postgres: { url: "", connectRetryMs: 60_000 },
   node: { leaseMs: 10_000, ackTimeoutMs: 3_000 },
+  // An account key is one trading client: thousands of orders a second, a few streams. An admin
+  // key also drives tools and load tests across many accounts, so its bounds are far higher.
+  auth: {
+    keyPollMs: 500,
+    account: { callsPerSecond: 5_000, burst: 10_000, streamsMax: 16, connectionsMax: 64 },
+    admin: { callsPerSecond: 1_000_000, burst: 1_000_000, streamsMax: 4_096, connectionsMax: 4_096 },
+  },
 };
 
 const NODE_PORT_FIRST_DEFAULT = 9101;

@@ -4,7 +4,9 @@
 
 import { corsOriginProblem } from "../rpc/cors.ts";
 import { isLogLevel, type LogLevel } from "../rpc/logger.ts";
-import { CLUSTER_DEFAULTS, CLUSTER_SECRET_CHARS_MIN, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type ClusterHopConfig, type NodeConfig } from "./cluster-config.ts";
+import {
+  CLUSTER_DEFAULTS, CLUSTER_SECRET_CHARS_MIN, SHARD_COUNT_MAX, defaultNodes, type ClusterConfig, type ClusterHopConfig, type KeyLimitsConfig, type NodeConfig,
+} from "./cluster-config.ts";
 import { ConfigError } from "./config-error.ts";
 
 type JsonObject = Record<string, unknown>;
@@ -21,7 +23,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
-  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "cluster", "nodes", "venue", "snapshot", "kafka", "postgres", "node"]);
+  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "cluster", "nodes", "venue", "snapshot", "kafka", "postgres", "node", "auth"]);
   const d = CLUSTER_DEFAULTS;
   const shardCount = integerAt(root, "shardCount", "shardCount", d.shardCount, 1, SHARD_COUNT_MAX);
   const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", [
@@ -32,6 +34,7 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
   const kafkaRaw = objectAt(root["kafka"] ?? {}, "kafka", ["brokers", "topic", "clientId"]);
   const postgresRaw = objectAt(root["postgres"] ?? {}, "postgres", ["url", "connectRetryMs"]);
   const nodeRaw = objectAt(root["node"] ?? {}, "node", ["leaseMs", "ackTimeoutMs"]);
+  const authRaw = objectAt(root["auth"] ?? {}, "auth", ["keyPollMs", "account", "admin"]);
   const config: ClusterConfig = {
     shardCount,
     dataDir: stringAt(root, "dataDir", "dataDir", d.dataDir),
@@ -70,9 +73,25 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
       leaseMs: integerAt(nodeRaw, "leaseMs", "node.leaseMs", d.node.leaseMs, 500, 600_000),
       ackTimeoutMs: positiveAt(nodeRaw, "ackTimeoutMs", "node.ackTimeoutMs", d.node.ackTimeoutMs),
     },
+    auth: {
+      // Revocation must reach every balancer within a second (issue 10).
+      keyPollMs: integerAt(authRaw, "keyPollMs", "auth.keyPollMs", d.auth.keyPollMs, 10, 1_000),
+      account: keyLimitsAt(authRaw, "account", d.auth.account),
+      admin: keyLimitsAt(authRaw, "admin", d.auth.admin),
+    },
   };
   checkAddressesDistinct(config);
   return config;
+}
+
+function keyLimitsAt(auth: JsonObject, scope: "account" | "admin", fallback: KeyLimitsConfig): KeyLimitsConfig {
+  const raw = objectAt(auth[scope] ?? {}, `auth.${scope}`, ["callsPerSecond", "burst", "streamsMax", "connectionsMax"]);
+  return {
+    callsPerSecond: positiveAt(raw, "callsPerSecond", `auth.${scope}.callsPerSecond`, fallback.callsPerSecond),
+    burst: positiveAt(raw, "burst", `auth.${scope}.burst`, fallback.burst),
+    streamsMax: positiveAt(raw, "streamsMax", `auth.${scope}.streamsMax`, fallback.streamsMax),
+    connectionsMax: positiveAt(raw, "connectionsMax", `auth.${scope}.connectionsMax`, fallback.connectionsMax),
+  };
 }
 
 function nodesAt(raw: unknown, shardCount: number): NodeConfig[] {

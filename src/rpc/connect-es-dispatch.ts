@@ -4,7 +4,7 @@
 // checked before connect-es arms a timer with them.
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { connectTimeoutOf } from "./protocol-connect/timeout.ts";
@@ -13,6 +13,7 @@ import { grpcTimeoutRefusal } from "./protocol-grpc/timeout.ts";
 import { headerValue } from "./protocol/header-value.ts";
 import { refusalAnswerOf, type HttpOverride } from "./refusal-answer.ts";
 import type { Logger } from "./logger.ts";
+import { CONNECTION, connectionOf } from "./connection-context.ts";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -35,7 +36,9 @@ export function connectEsDispatch(
       return;
     }
     const found = handler as UniversalHandler;
-    found(universalRequestFromNodeRequest(request, response, undefined, undefined))
+    // The socket, for limits kept per connection owner (rpc/connection-context.ts).
+    const contextValues = createContextValues().set(CONNECTION, connectionOf(request));
+    found(universalRequestFromNodeRequest(request, response, undefined, contextValues))
       .then((answer) => universalResponseToNodeResponse(answer, response))
       .catch((reason: unknown) => {
         // A client that went away mid-answer; anything else is a bug in a handler.

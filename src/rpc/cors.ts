@@ -16,12 +16,13 @@ export const LOOPBACK_ORIGINS: readonly string[] = ["http://localhost:*", "http:
 /** The setting that lists allowed origins, named in what a refused preflight says. */
 const SETTING = "balancer.corsOrigins";
 
-// Headers the API reads beyond the protocols' own: credentials for the authentication that
-// the next issues add, so that browsers need no new preflight rules then.
-const APPLICATION_HEADERS = ["authorization"];
+// Headers the API reads beyond the protocols' own: an API key (src/auth/credentials.ts), as
+// Authorization: Bearer or Alpaca's pair; and the one it writes: a rate limit's retry-after.
+const APPLICATION_HEADERS = ["authorization", "apca-api-key-id", "apca-api-secret-key"];
+const APPLICATION_EXPOSED_HEADERS = ["retry-after"];
 const ALLOW_METHODS = cors.allowedMethods.join(", ");
 const ALLOW_HEADERS = [...cors.allowedHeaders, ...APPLICATION_HEADERS].join(", ");
-const EXPOSE_HEADERS = cors.exposedHeaders.join(", ");
+const EXPOSE_HEADERS = [...cors.exposedHeaders, ...APPLICATION_EXPOSED_HEADERS].join(", ");
 // Chromium caches a preflight at most 2 hours (Firefox 24 h): longer would only be ignored.
 const PREFLIGHT_MAX_AGE_S = 7200;
 const PORT_MAX = 65_535;

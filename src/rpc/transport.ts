@@ -123,6 +123,8 @@ export interface ClientTransportOptions {
   timeoutMs?: number;
   /** Connect only: JSON is what a human reads in a proxy log; binary is the default. */
   useBinaryFormat?: boolean;
+  /** An API key, "ID:SECRET", sent on every call as Authorization: Bearer (the balancer needs one). */
+  apiKey?: string;
 }
 
 /** A transport for the CLI and tests, speaking whichever protocol is asked for. */
@@ -137,6 +139,7 @@ export function createClientTransport(
     readMaxBytes: MESSAGE_BYTES_MAX,
     writeMaxBytes: MESSAGE_BYTES_MAX,
     acceptCompression: [compressionGzip],
+    interceptors: options.apiKey === undefined ? [] : [bearerInterceptor(options.apiKey)],
   };
   switch (protocol) {
     case "grpc":
@@ -151,4 +154,12 @@ export function createClientTransport(
         useBinaryFormat: options.useBinaryFormat ?? true,
       });
   }
+}
+
+function bearerInterceptor(apiKey: string): Interceptor {
+  const authorization = `Bearer ${apiKey}`;
+  return (next) => (request) => {
+    request.header.set("authorization", authorization);
+    return next(request);
+  };
 }

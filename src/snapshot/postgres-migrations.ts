@@ -117,6 +117,26 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
          check (trading_state in ('active', 'trading_blocked', 'account_blocked'))`,
     ],
   },
+  // API keys (src/auth): only a hash of each secret; the revision moves with every issue and
+  // revocation, in the same transaction, and is what every balancer polls.
+  {
+    version: 4,
+    description: "api keys and their revision",
+    statements: [
+      `create table api_keys (
+         key_id text primary key,
+         secret_hash text not null,
+         account_id text,
+         admin boolean not null,
+         label text not null,
+         created_at_ms bigint not null,
+         revoked_at_ms bigint,
+         check (admin = (account_id is null))
+       )`,
+      `create table api_key_revision (id int primary key check (id = 1), revision bigint not null)`,
+      `insert into api_key_revision (id, revision) values (1, 0)`,
+    ],
+  },
 ];
 
 /** Any fixed number; "oms_migr" in ASCII, so it is recognisable in pg_locks. */

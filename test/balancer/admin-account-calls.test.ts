@@ -15,11 +15,13 @@ import { AccountService, WithdrawRequestSchema, WithdrawResponseSchema } from ".
 import { OrderService } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce, TradingState } from "../../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
+import { ADMIN, issueClusterKey, keyHeaders } from "../support/api-keys.ts";
 import { freePort } from "../e2e/dev-process.ts";
 
 let node: RunningNode;
 let balancer: RunningBalancer;
 let baseUrl = "";
+let adminKey = "";
 
 beforeAll(async () => {
   const base = loadClusterConfig(undefined, {});
@@ -31,6 +33,7 @@ beforeAll(async () => {
     balancer: { ...base.balancer, port: 0 },
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   node = await startNode(config, "node-a");
   balancer = await startBalancer(config, 0);
   baseUrl = `http://127.0.0.1:${balancer.server.port}`;
@@ -46,7 +49,7 @@ afterAll(async () => {
  * key (Authorization: Bearer ID:SECRET) once the balancer requires one for these methods.
  */
 function callHeaders(): Record<string, string> {
-  return {};
+  return keyHeaders(adminKey);
 }
 
 interface ConnectAnswer {

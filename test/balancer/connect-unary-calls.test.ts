@@ -19,11 +19,14 @@ import { GetOrderRequestSchema, ListOrdersRequestSchema, OrderService, OrderStat
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
 import { freePort } from "../e2e/dev-process.ts";
+import { ADMIN, issueClusterKey, keyHeaders, keyInterceptor } from "../support/api-keys.ts";
 
 let node: RunningNode;
 let balancer: RunningBalancer;
 let baseUrl = "";
 const ACCOUNT = "unary-1";
+/** Every call here presents this admin key (the key rules themselves: test/auth/balancer-auth.test.ts). */
+let adminKey = "";
 
 beforeAll(async () => {
   const base = loadClusterConfig(undefined, {});
@@ -35,6 +38,7 @@ beforeAll(async () => {
     balancer: { ...base.balancer, port: 0 },
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   node = await startNode(config, "node-a");
   balancer = await startBalancer(config, 0);
   baseUrl = `http://127.0.0.1:${balancer.server.port}`;
@@ -58,7 +62,7 @@ interface Answer {
 
 /** HTTP/1.1, by fetch (which does not decompress unless asked: the body is what was sent). */
 async function post(path: string, contentType: string, body: string | Uint8Array, headers: Record<string, string> = {}, method = "POST"): Promise<Answer> {
-  const response = await fetch(`${baseUrl}${path}`, { method, headers: { "content-type": contentType, ...headers }, ...(method === "GET" ? {} : { body }), decompress: false });
+  const response = await fetch(`${baseUrl}${path}`, { method, headers: { "content-type": contentType, ...keyHeaders(adminKey), ...headers }, ...(method === "GET" ? {} : { body }), decompress: false });
   return { status: response.status, headers: Object.fromEntries(response.headers), body: new Uint8Array(await response.arrayBuffer()) };
 }
 
@@ -66,7 +70,7 @@ async function post(path: string, contentType: string, body: string | Uint8Array
 function post2(path: string, contentType: string | undefined, body: string | Uint8Array, headers: Record<string, string> = {}, method = "POST"): Promise<Answer> {
   const session = http2.connect(baseUrl);
   return new Promise<Answer>((resolve, reject) => {
-    const stream = session.request({ ":method": method, ":path": path, ...(contentType === undefined ? {} : { "content-type": contentType }), ...headers });
+    const stream = session.request({ ":method": method, ":path": path, ...(contentType === undefined ? {} : { "content-type": contentType }), ...keyHeaders(adminKey), ...headers });
     const chunks: Buffer[] = [];
     let head: http2.IncomingHttpHeaders = {};
     stream.on("response", (received) => (head = received));
@@ -163,17 +167,17 @@ for (const [version, send] of [["HTTP/1.1", post], ["HTTP/2", post2]] as const) 
 }
 
 test("connect-es's Connect GET client reads a read-only method", async () => {
-  const accounts = createClient(AccountService, createClientTransport(baseUrl, "connect", { httpVersion: "1.1" }));
+  const accounts = createClient(AccountService, createClientTransport(baseUrl, "connect", { httpVersion: "1.1", apiKey: adminKey }));
   // connect-es sends GET for NO_SIDE_EFFECTS methods when asked to.
   const { createConnectTransport } = await import("@connectrpc/connect-node");
-  const viaGet = createClient(AccountService, createConnectTransport({ baseUrl, httpVersion: "1.1", useHttpGet: true }));
+  const viaGet = createClient(AccountService, createConnectTransport({ baseUrl, httpVersion: "1.1", useHttpGet: true, interceptors: [keyInterceptor(adminKey)] }));
   expect((await viaGet.getAccount({ accountId: ACCOUNT })).account?.id).toBe(ACCOUNT);
   expect((await accounts.getAccount({ accountId: ACCOUNT })).account?.id).toBe(ACCOUNT);
 });
 
 test("a client that resets its HTTP/2 stream before the answer leaves the balancer serving", async () => {
   const session = http2.connect(baseUrl);
-  const stream = session.request({ ":method": "POST", ":path": "/oms.v1.AccountService/GetAccount", "content-type": JSON_TYPE });
+  const stream = session.request({ ":method": "POST", ":path": "/oms.v1.AccountService/GetAccount", "content-type": JSON_TYPE, ...keyHeaders(adminKey) });
   stream.on("error", () => undefined);
   stream.write(JSON.stringify({ accountId: ACCOUNT }));
   stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -195,7 +199,7 @@ test("a submitted order comes back in binary as the node encoded it, and GetOrde
 test("gRPC and gRPC-web calls go to connect-es and answer alike; an unknown enum number is refused there too", async () => {
   const answered = balancer.connectUnaryAnswered();
   for (const [protocol, httpVersion] of [["grpc", "2"], ["grpc-web", "1.1"], ["grpc-web", "2"]] as const) {
-    const transport = createClientTransport(baseUrl, protocol, { httpVersion });
+    const transport = createClientTransport(baseUrl, protocol, { httpVersion, apiKey: adminKey });
     const accounts = createClient(AccountService, transport);
     expect((await accounts.getAccount({ accountId: ACCOUNT })).account?.cash).toBe("125.5");
     const missing = await accounts.getAccount({ accountId: "nobody" }).catch((error: unknown) => ConnectError.from(error));
@@ -211,7 +215,7 @@ test("gRPC and gRPC-web calls go to connect-es and answer alike; an unknown enum
 function grpcCall(path: string, message: Uint8Array, headers: Record<string, string> = {}): Promise<Record<string, string>> {
   const session = http2.connect(baseUrl);
   return new Promise<Record<string, string>>((resolve, reject) => {
-    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
+    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...keyHeaders(adminKey), ...headers });
     const fields: Record<string, string> = {};
     const keep = (received: http2.IncomingHttpHeaders) => {
       for (const name of ["grpc-status", "grpc-message"]) if (received[name] !== undefined) fields[name] = String(received[name]);

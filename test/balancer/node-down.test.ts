@@ -11,6 +11,7 @@ import type { ClusterConfig } from "../../src/config/cluster-config.ts";
 import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { AccountService } from "../../src/gen/oms/v1/account_service_pb.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
+import { ADMIN, issueClusterKey } from "../support/api-keys.ts";
 import { freePort } from "../e2e/dev-process.ts";
 
 const running: { stop(): Promise<void> }[] = [];
@@ -43,7 +44,7 @@ test("a call for an account whose node is down gets UNAVAILABLE naming the node;
   const config = await clusterConfig();
   const balancer: RunningBalancer = await startBalancer(config);
   running.push(balancer);
-  const accounts = createClient(AccountService, createClientTransport(`http://127.0.0.1:${balancer.server.port}`, "connect"));
+  const accounts = createClient(AccountService, createClientTransport(`http://127.0.0.1:${balancer.server.port}`, "connect", { apiKey: await issueClusterKey(config, ADMIN) }));
 
   const down = await errorOf(accounts.createAccount({ accountId: "acct-1" }));
   expect(down.code).toBe(Code.Unavailable);

@@ -21,7 +21,8 @@ import { shardOf } from "../../src/config/shard-of.ts";
 import { AccountService } from "../../src/gen/oms/v1/account_service_pb.ts";
 import { OrderService, OrderStatusFilter, type SubmitOrdersRequestSchema, type SubmitOrdersResponse } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
-import { createClientTransport } from "../../src/rpc/transport.ts";
+import { createClientTransport, type ClientTransportOptions } from "../../src/rpc/transport.ts";
+import { ADMIN, issueClusterKey, keyHeaders, keyInterceptor } from "../support/api-keys.ts";
 import { freePort } from "../e2e/dev-process.ts";
 
 const SHARD_COUNT = 3;
@@ -32,6 +33,9 @@ const running: { stop(): Promise<void> }[] = [];
 let balancerUrl = "";
 let balancer: RunningBalancer;
 let config: ClusterConfig;
+/** Every call here presents this admin key (the key rules themselves: test/auth/balancer-auth.test.ts). */
+let adminKey = "";
+const keyed = (options: ClientTransportOptions = {}): ClientTransportOptions => ({ ...options, apiKey: adminKey });
 
 beforeAll(async () => {
   const base = loadClusterConfig(undefined, {});
@@ -50,6 +54,7 @@ beforeAll(async () => {
       { id: "node-c", host: "127.0.0.1", port: await freePort(), shards: [2] },
     ],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   running.push(await startNode(config, "node-a"), await startNode(config, "node-b"));
   balancer = await startBalancer(config);
   running.push(balancer);
@@ -110,8 +115,8 @@ const CLIENTS = [
 
 /** connect-es's clients; the JSON one gzips every request it sends. */
 function transportOf(protocol: (typeof CLIENTS)[number][0]) {
-  if (protocol !== "connect-json") return createClientTransport(balancerUrl, protocol, { httpVersion: "2" });
-  return createConnectTransport({ baseUrl: balancerUrl, httpVersion: "2", useBinaryFormat: false, sendCompression: compressionGzip, compressMinBytes: 0 });
+  if (protocol !== "connect-json") return createClientTransport(balancerUrl, protocol, keyed({ httpVersion: "2" }));
+  return createConnectTransport({ baseUrl: balancerUrl, httpVersion: "2", useBinaryFormat: false, sendCompression: compressionGzip, compressMinBytes: 0, interceptors: [keyInterceptor(adminKey)] });
 }
 
 for (const [protocol, label] of CLIENTS) {
@@ -224,7 +229,7 @@ test("a stream whose bytes are not a SubmitOrdersRequest ends invalid_argument a
   const session = http2.connect(balancerUrl);
   // A Connect envelope (flags 0, length 5) whose message is a truncated field.
   const envelope = Buffer.from([0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]);
-  const stream = session.request({ ":method": "POST", ":path": "/oms.v1.OrderService/SubmitOrders", "content-type": "application/connect+proto" });
+  const stream = session.request({ ":method": "POST", ":path": "/oms.v1.OrderService/SubmitOrders", "content-type": "application/connect+proto", ...keyHeaders(adminKey) });
   stream.end(envelope);
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -236,7 +241,7 @@ test("a stream whose bytes are not a SubmitOrdersRequest ends invalid_argument a
   expect(end.error?.code).toBe("invalid_argument");
   expect(end.error?.message).toContain("SubmitOrdersRequest");
   const accountId = accountOnShard("after-garbage", 0);
-  const accounts = createClient(AccountService, createClientTransport(balancerUrl, "connect"));
+  const accounts = createClient(AccountService, createClientTransport(balancerUrl, "connect", keyed()));
   expect((await accounts.createAccount({ accountId })).account?.id).toBe(accountId);
 }, TEST_TIMEOUT_MS);
 
@@ -247,7 +252,7 @@ test("every stream above, of every client, was taken by the one SubmitOrders pat
 
 test("gRPC-web and Connect over HTTP/1.1 cannot carry the stream: they are told to use the unary SubmitOrder", async () => {
   for (const [protocol, httpVersion] of [["grpc-web", "2"], ["grpc-web", "1.1"], ["connect", "1.1"]] as const) {
-    const orders = createClient(OrderService, createClientTransport(balancerUrl, protocol, { httpVersion }));
+    const orders = createClient(OrderService, createClientTransport(balancerUrl, protocol, keyed({ httpVersion })));
     async function* one() {
       yield { tag: 1n, order: restingBuy(accountOnShard("http1", 0), "http1-1") };
     }

@@ -16,6 +16,10 @@ import { SubmitOrdersRequestSchema, SubmitOrdersResponseSchema, type SubmitOrder
 import { OrderStatus } from "../../src/gen/oms/v1/trading_pb.ts";
 import { serveRpc, type RpcServer } from "../../src/rpc/serve.ts";
 import { envelope } from "../rpc/envelope.ts";
+import { keyHeaders, memoryGate } from "../support/api-keys.ts";
+
+/** Every stream here presents this admin key; auth's own rules are in submit-orders-stream.auth.test.ts. */
+const keys = await memoryGate();
 
 const PATH = "/oms.v1.OrderService/SubmitOrders";
 /** Small, so that the bound is reached with a few orders in one HTTP/2 window. */
@@ -43,7 +47,7 @@ async function leanServer(options: { down?: string } = {}) {
     const decoded = fromBinary(NodeCommandSchema, command.command);
     if (decoded.command.case !== "submitOrder") throw new Error(`not a submitOrder: ${decoded.command.case}`);
     held.push({ accountId, order: decoded.command.value, command });
-  }, IN_FLIGHT_MAX);
+  }, keys.gate, IN_FLIGHT_MAX);
   const server = await serveRpc({ host: "127.0.0.1", port: 0, routes: () => undefined, http2StreamPath: fastPath });
   servers.push(server);
   return { held, fastPath, server, url: `http://127.0.0.1:${server.port}` };
@@ -90,7 +94,7 @@ class RawCall {
 
   constructor(url: string, private readonly protocol: Protocol, headers: Record<string, string> = {}) {
     this.session = http2.connect(url);
-    this.stream = this.session.request({ ":method": "POST", ":path": PATH, "content-type": CONTENT_TYPES[protocol], ...headers });
+    this.stream = this.session.request({ ":method": "POST", ":path": PATH, "content-type": CONTENT_TYPES[protocol], ...keyHeaders(keys.admin), ...headers });
     this.stream.on("response", (received) => (this.headers = received));
     this.stream.on("trailers", (trailers) => {
       const status = Number(trailers["grpc-status"]);
@@ -360,7 +364,7 @@ for (const protocol of ["grpc", "connect"] as const) {
 test("calls that are not gRPC or Connect streams of SubmitOrders are not taken: gRPC-web, other methods, GET", () => {
   const fastPath = submitOrdersStreams(() => {
     throw new Error("no order may be sent");
-  });
+  }, keys.gate);
   const signal = new AbortController().signal;
   const base = { ":method": "POST", ":path": PATH, "content-type": "application/grpc" };
   const others: http2.IncomingHttpHeaders[] = [

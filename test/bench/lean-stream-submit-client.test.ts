@@ -11,6 +11,7 @@ import { submitOrdersStreams } from "../../src/balancer/submit-orders-stream.ts"
 import { NodeCommandSchema, NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SubmitOrderRequestSchema } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { serveRpc, type RpcServer } from "../../src/rpc/serve.ts";
+import { keyHeaders, memoryGate } from "../support/api-keys.ts";
 
 let server: RpcServer | null = null;
 afterAll(async () => {
@@ -19,8 +20,9 @@ afterAll(async () => {
 
 test("every order settles with its own answer, refusals as errors, and close() waits for the streams to end", async () => {
   const held: SentCommand[] = [];
-  server = await serveRpc({ host: "127.0.0.1", port: 0, routes: () => undefined, http2StreamPath: submitOrdersStreams((_, command) => held.push(command)) });
-  const client = new LeanStreamSubmitClient(`http://127.0.0.1:${server.port}`, 2);
+  const keys = await memoryGate();
+  server = await serveRpc({ host: "127.0.0.1", port: 0, routes: () => undefined, http2StreamPath: submitOrdersStreams((_, command) => held.push(command), keys.gate) });
+  const client = new LeanStreamSubmitClient(`http://127.0.0.1:${server.port}`, 2, keyHeaders(keys.admin));
   const count = 300;
   const settled: string[] = new Array(count).fill("pending");
   const all = Array.from({ length: count }, (_, tag) => {

@@ -60,7 +60,7 @@ afterAll(async () => {
 });
 
 async function runInPage(protocol: PageProtocol, accountId: string): Promise<ScenarioResult> {
-  const call = `runScenario(${JSON.stringify(dev.url)}, ${JSON.stringify(protocol)}, ${JSON.stringify(accountId)}, ${JSON.stringify(MISSING_ORDER_ID)})`;
+  const call = `runScenario(${JSON.stringify(dev.url)}, ${JSON.stringify(protocol)}, ${JSON.stringify(accountId)}, ${JSON.stringify(MISSING_ORDER_ID)}, ${JSON.stringify(dev.adminKey)})`;
   try {
     return (await page.evaluate(call)) as ScenarioResult;
   } catch (error) {
@@ -70,7 +70,7 @@ async function runInPage(protocol: PageProtocol, accountId: string): Promise<Sce
 
 /** The NotFound a server-side connect-es client gets for the same call: the browser must see the same. */
 async function serverSideNotFound(accountId: string): Promise<{ code: string; message: string }> {
-  const orders = createClient(OrderService, createClientTransport(dev.url, "connect"));
+  const orders = createClient(OrderService, createClientTransport(dev.url, "connect", { apiKey: dev.adminKey }));
   try {
     await orders.getOrder({ accountId, key: { case: "orderId", value: MISSING_ORDER_ID } });
   } catch (error) {

@@ -22,14 +22,15 @@ afterAll(async () => {
   await dev?.proc.exited;
 });
 
+/** With the admin key oms dev printed: these commands open and fund an account of their own. */
 function oms(...args: string[]): { code: number; out: string; err: string } {
-  const run = Bun.spawnSync([binary, ...args, "--server", dev.url], { cwd: workDir, stdout: "pipe", stderr: "pipe" });
+  const run = Bun.spawnSync([binary, ...args, "--server", dev.url, "--api-key", dev.adminKey], { cwd: workDir, stdout: "pipe", stderr: "pipe" });
   return { code: run.exitCode, out: run.stdout.toString(), err: run.stderr.toString() };
 }
 
 test("dist/oms runs oms dev and its client commands create, fund, buy and show the position", async () => {
-  expect(oms("account", "create", "--id", "bin-1").code).toBe(0);
-  expect(JSON.parse(oms("account", "deposit", "--account", "bin-1", "--amount", "1000").out).account.cash).toBe("1000");
+  expect(oms("admin", "create-account", "--id", "bin-1").code).toBe(0);
+  expect(JSON.parse(oms("admin", "deposit", "--account", "bin-1", "--amount", "1000").out).account.cash).toBe("1000");
   const submitted = JSON.parse(oms("order", "submit", "--account", "bin-1", "--symbol", "MSFT", "--side", "buy", "--qty", "2").out);
   expect(submitted.order.status).toBe("ORDER_STATUS_NEW");
   let status = "";

@@ -84,7 +84,10 @@ describe("options", () => {
     expect(usageError("order", "submit", "--type", "trailing").message).toBe("--type: expected one of market, limit, stop, stop_limit, got 'trailing'");
     expect(usageError("order", "list", "--status", "BOGUS").message).toBe("--status: expected one of open, closed, all, got 'BOGUS'");
     expect(usageError("order", "list", "--page-size", "0").message).toBe("--page-size: expected a whole number from 1 like 100, got '0'");
-    expect(usageError("account", "deposit", "--amount", "10.001").message).toBe("--amount: expected an amount in dollars like 1000.00, got '10.001'");
+    expect(usageError("admin", "deposit", "--amount", "10.001").message).toBe("--amount: expected an amount in dollars like 1000.00, got '10.001'");
+    expect(usageError("order", "list", "--api-key", "kabc").message).toBe("--api-key: expected ID:SECRET, as oms dev or oms admin issue-key printed it, got 'kabc'");
+    // The secret is not echoed back in the error.
+    expect(usageError("order", "list", "--api-key", "kabc:  s3cret").message).not.toContain("s3cret");
     expect(usageError("dev", "--port", "65536").message).toBe("--port: expected a port number from 0 to 65535, got '65536'");
     expect(usageError("dev-kafka", "--brokers", "none").message).toBe("--brokers: expected a whole number from 1 like 3, got 'none'");
     expect(usageError("--server", "localhost:8080", "assets").message).toBe("--server: expected an http:// or https:// URL like http://127.0.0.1:8080, got 'localhost:8080'");

@@ -3,10 +3,12 @@
 // 2 with no stack trace, oms assets lists the symbols with their quotes, and a second oms dev
 // on a data directory in use exits at once naming it instead of hanging.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../../src/cli/command-table.ts";
+import { KeyRing } from "../../src/auth/key-ring.ts";
+import { SqliteKeyStore } from "../../src/auth/sqlite-key-store.ts";
 import { freePort, killDev, startDev, type DevProcess } from "../e2e/dev-process.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -23,7 +25,7 @@ async function oms(...args: string[]): Promise<Run> {
 }
 
 async function omsWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, OMS_SERVER: "", ...env } });
+  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, OMS_SERVER: "", OMS_API_KEY: "", ...env } });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, out, err };
 }
@@ -40,8 +42,8 @@ describe("without a server", () => {
       expect({ command: command.name, code: help.code, err: help.err }).toEqual({ command: command.name, code: 0, err: "" });
       expect(help.out).toStartWith(`Usage: oms ${command.name}`);
     }
-    const group = await oms("account", "--help");
-    expect(group.out).toContain("account deposit");
+    const group = await oms("admin", "--help");
+    expect(group.out).toContain("admin deposit");
   }, PROCESS_TEST_MS);
 
   test("oms --version prints the package version and the commit", async () => {
@@ -88,6 +90,27 @@ describe("without a server", () => {
   });
 });
 
+test("oms bootstrap-key issues a key straight into the configured store, printed once as ID:SECRET", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "oms-cli-keys-"));
+  try {
+    const configFile = join(dataDir, "cluster.json");
+    writeFileSync(configFile, JSON.stringify({ dataDir }));
+    const run = await oms("bootstrap-key", "--config", configFile, "--admin", "--label", "ops");
+    expect(run.code).toBe(0);
+    const [keyId, secret] = run.out.trim().split(":") as [string, string];
+    const store = SqliteKeyStore.open(join(dataDir, "api-keys.sqlite"));
+    const ring = new KeyRing(store);
+    await ring.refresh();
+    expect(await ring.authenticate({ keyId, secret })).toEqual({ keyId, scope: { kind: "admin" } });
+    expect((await store.list()).map((key) => key.label)).toEqual(["ops"]);
+    await store.close();
+    expect(await oms("bootstrap-key", "--config", configFile)).toMatchObject({ code: 2, err: "oms: give one of --admin and --account\n(see oms bootstrap-key --help)\n" });
+    expect((await oms("bootstrap-key", "--config", configFile, "--account", "no spaces")).code).toBe(2);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test("oms dev whose nodes cannot start exits 1 as soon as one has exited, saying so", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "oms-cli-"));
   try {
@@ -113,14 +136,59 @@ describe("against oms dev", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** oms with a key in OMS_API_KEY, as a user who copied the line oms dev printed. */
+  const omsAs = (apiKey: string, ...args: string[]) => omsWith({ OMS_API_KEY: apiKey, OMS_SERVER: dev.url }, ...args);
+
+  test("oms admin opens and funds an account and issues its key; that key trades without --account; revoked, it is refused", async () => {
+    expect((await omsAs(dev.adminKey, "admin", "create-account", "--id", "cli-carol")).code).toBe(0);
+    expect(JSON.parse((await omsAs(dev.adminKey, "admin", "deposit", "--account", "cli-carol", "--amount", "2500")).out).account.cash).toBe("2500");
+    const issued = await omsAs(dev.adminKey, "admin", "issue-key", "--account", "cli-carol", "--label", "carol's laptop");
+    const { bearer, key } = JSON.parse(issued.out) as { bearer: string; key: { keyId: string; accountId: string } };
+    expect(key.accountId).toBe("cli-carol");
+    const submitted = await oms("--server", dev.url, "--api-key", bearer, "order", "submit", "--symbol", "MSFT", "--side", "buy", "--qty", "1", "--type", "limit", "--limit", "1.00");
+    expect([submitted.code, JSON.parse(submitted.out).order.accountId]).toEqual([0, "cli-carol"]);
+    const listed = JSON.parse((await omsAs(dev.adminKey, "admin", "list-keys", "--account", "cli-carol")).out) as { keys: { keyId: string }[] };
+    expect(listed.keys.map((k) => k.keyId)).toEqual([key.keyId]);
+    expect(issued.out).toContain(bearer);
+    expect(JSON.stringify(listed)).not.toContain(bearer.split(":")[1]);
+    expect((await omsAs(dev.adminKey, "admin", "revoke-key", "--id", key.keyId)).code).toBe(0);
+    const revoked = await omsAs(bearer, "order", "list");
+    expect([revoked.code, revoked.err.split(" ", 2).join(" ")]).toEqual([1, "oms: [unauthenticated]"]);
+  }, PROCESS_TEST_MS);
+
+  test("oms admin withdraws up to the free cash and blocks and unblocks an account's trading", async () => {
+    expect((await omsAs(dev.adminKey, "admin", "create-account", "--id", "cli-dave")).code).toBe(0);
+    expect((await omsAs(dev.adminKey, "admin", "deposit", "--account", "cli-dave", "--amount", "100")).code).toBe(0);
+    const withdrawn = await omsAs(dev.adminKey, "admin", "withdraw", "--account", "cli-dave", "--amount", "40.50");
+    expect([withdrawn.code, JSON.parse(withdrawn.out).account.cash]).toEqual([0, "59.5"]);
+    const tooMuch = await omsAs(dev.adminKey, "admin", "withdraw", "--account", "cli-dave", "--amount", "60");
+    expect([tooMuch.code, tooMuch.err.split(" ", 3).join(" ")]).toEqual([1, "oms: [failed_precondition] amount:"]);
+    const blocked = await omsAs(dev.adminKey, "admin", "set-trading-state", "--account", "cli-dave", "--state", "trading_blocked");
+    expect([blocked.code, JSON.parse(blocked.out).account.tradingState]).toEqual([0, "TRADING_STATE_TRADING_BLOCKED"]);
+    const active = await omsAs(dev.adminKey, "admin", "set-trading-state", "--account", "cli-dave", "--state", "active");
+    expect(JSON.parse(active.out).account.tradingState).toBe("TRADING_STATE_ACTIVE");
+    expect(await omsAs(dev.adminKey, "admin", "set-trading-state", "--account", "cli-dave", "--state", "frozen")).toMatchObject({ code: 2 });
+    expect(await omsAs(dev.adminKey, "admin", "set-trading-state", "--account", "cli-dave")).toMatchObject({ code: 2 });
+  }, PROCESS_TEST_MS);
+
+  test("an account key cannot use oms admin; no key at all is refused with where to find one", async () => {
+    const denied = await omsAs(dev.accountKey, "admin", "create-account", "--id", "cli-mallory");
+    expect([denied.code, denied.err]).toEqual([1, "oms: [permission_denied] oms.v1.AccountService/CreateAccount: needs an admin API key\n"]);
+    const keyless = await omsWith({ OMS_SERVER: dev.url }, "account", "get");
+    expect(keyless.code).toBe(1);
+    expect(keyless.err).toContain("[unauthenticated]");
+    expect(keyless.err).toContain("--api-key ID:SECRET or OMS_API_KEY");
+    expect(await omsWith({ OMS_SERVER: dev.url, OMS_API_KEY: "no-colon" }, "account", "get")).toMatchObject({ code: 2 });
+  }, PROCESS_TEST_MS);
+
   test("oms assets lists every symbol with its bid, ask and last; --json gives the server's answer", async () => {
-    const table = await oms("--server", dev.url, "assets");
+    const table = await oms("--server", dev.url, "--api-key", dev.accountKey, "assets");
     expect(table.code).toBe(0);
     const [header, ...rows] = table.out.trimEnd().split("\n");
     expect(header?.split(/\s+/)).toEqual(["SYMBOL", "BID", "ASK", "LAST"]);
     expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(["AAPL", "MSFT", "SPY", "GOOGL", "AMZN", "TSLA", "NVDA", "META"]);
     for (const row of rows) expect(row).toMatch(/^[A-Z]+\s+\d+\.\d{2,4}\s+\d+\.\d{2,4}\s+\d+\.\d{2,4}$/);
-    const json = await oms("assets", "--json", "--server", dev.url);
+    const json = await omsAs(dev.accountKey, "assets", "--json");
     const { assets } = JSON.parse(json.out) as { assets: { symbol: string; tradable: boolean; quote: { bidPrice: string; askPrice: string; lastPrice: string } }[] };
     expect(assets.length).toBe(8);
     for (const { tradable, quote } of assets) {
@@ -138,6 +206,6 @@ describe("against oms dev", () => {
       `oms: data directory ${dataDir} is in use by process ${dev.proc.pid} (another oms dev?): stop it, or give this one another --data-dir\n`,
     );
     // The first is untouched.
-    expect((await oms("assets", "--server", dev.url)).code).toBe(0);
+    expect((await omsAs(dev.accountKey, "assets")).code).toBe(0);
   }, PROCESS_TEST_MS);
 });

@@ -39,7 +39,19 @@ test("no path and no environment gives the documented defaults", () => {
     kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },
     postgres: { url: "", connectRetryMs: 60000 },
     node: { leaseMs: 10000, ackTimeoutMs: 3000 },
+    auth: {
+      keyPollMs: 500,
+      account: { callsPerSecond: 5000, burst: 10000, streamsMax: 16, connectionsMax: 64 },
+      admin: { callsPerSecond: 1000000, burst: 1000000, streamsMax: 4096, connectionsMax: 4096 },
+    },
   });
+});
+
+test("per-key limits are set per scope, by file or OMS_AUTH_*, and a revocation poll slower than a second is refused", () => {
+  const config = loadClusterConfig(undefined, { OMS_AUTH_ACCOUNT_CALLS_PER_SECOND: "7", OMS_AUTH_ADMIN_STREAMS_MAX: "3" });
+  expect([config.auth.account.callsPerSecond, config.auth.admin.streamsMax]).toEqual([7, 3]);
+  expect(() => loadClusterConfig(undefined, { OMS_AUTH_KEY_POLL_MS: "5000" })).toThrow("auth.keyPollMs");
+  expect(() => loadClusterConfig(undefined, { OMS_AUTH_ACCOUNT_BURST: "0" })).toThrow("auth.account.burst");
 });
 
 test("the production backends are set by OMS_KAFKA_BROKERS and OMS_POSTGRES_URL, and malformed ones are refused", () => {

@@ -20,7 +20,7 @@ let dev: DevProcess;
 
 /** Every public call's headers, in one place so that an API key can be added at merge. */
 function balancerHeaders(): Record<string, string> {
-  return {};
+  return { authorization: `Bearer ${dev.adminKey}` };
 }
 
 beforeAll(async () => {

@@ -22,8 +22,9 @@ const STREAM_PROBES_MAX = 200;
 let dev: DevProcess;
 const dataDir = mkdtempSync(join(tmpdir(), "oms-e2e-"));
 
+/** With the admin key oms dev printed: these tests open and fund accounts of their own. */
 const clients = (protocol: ClientProtocol) => {
-  const transport = createClientTransport(dev.url, protocol);
+  const transport = createClientTransport(dev.url, protocol, { apiKey: dev.adminKey });
   return { accounts: createClient(AccountService, transport), orders: createClient(OrderService, transport) };
 };
 
@@ -93,7 +94,7 @@ describe("oms dev", () => {
   test("plain curl speaks Connect JSON to the balancer", async () => {
     const accountId = accountOnNode("curl", "b");
     const post = async (path: string, body: object) => {
-      const curl = Bun.spawn(["curl", "-sS", "-X", "POST", "-H", "Content-Type: application/json", "-d", JSON.stringify(body), `${dev.url}/${path}`], { stdout: "pipe" });
+      const curl = Bun.spawn(["curl", "-sS", "-X", "POST", "-H", "Content-Type: application/json", "-H", `Authorization: Bearer ${dev.adminKey}`, "-d", JSON.stringify(body), `${dev.url}/${path}`], { stdout: "pipe" });
       return JSON.parse(await new Response(curl.stdout).text());
     };
     expect((await post("oms.v1.AccountService/CreateAccount", { accountId })).account.id).toBe(accountId);
@@ -111,7 +112,7 @@ describe("oms dev", () => {
     const accountId = accountOnNode("bufcurl", "a");
     await clients("connect").accounts.createAccount({ accountId });
     const buf = Bun.spawn(
-      [`${import.meta.dir}/../../node_modules/.bin/buf`, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", "proto", "-d", JSON.stringify({ accountId, amount: "42.50" }), `${dev.url}/oms.v1.AccountService/Deposit`],
+      [`${import.meta.dir}/../../node_modules/.bin/buf`, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", "proto", "-H", `Authorization: Bearer ${dev.adminKey}`, "-d", JSON.stringify({ accountId, amount: "42.50" }), `${dev.url}/oms.v1.AccountService/Deposit`],
       { cwd: `${import.meta.dir}/../..`, stdout: "pipe", stderr: "pipe" },
     );
     const out = await new Response(buf.stdout).text();

@@ -6,6 +6,11 @@ export { freePort };
 export interface DevProcess {
   url: string;
   port: number;
+  /** The keys oms dev printed ("ID:SECRET"): its admin key, and the key of its first account. */
+  adminKey: string;
+  accountKey: string;
+  /** The first account, which accountKey acts for. */
+  accountId: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
   output(): string;
 }
@@ -41,7 +46,15 @@ export async function startDev(
     }
     await Bun.sleep(25);
   }
-  return { url: `http://127.0.0.1:${port}`, port, proc, output: () => text };
+  return { url: `http://127.0.0.1:${port}`, port, proc, output: () => text, ...printedKeys(text) };
+}
+
+/** The keys in oms dev's start lines, as a user copies them. */
+export function printedKeys(text: string): { adminKey: string; accountKey: string; accountId: string } {
+  const admin = /export OMS_ADMIN_KEY=(\S+)/.exec(text);
+  const account = /export OMS_API_KEY=(\S+)\s+\(account "([^"]+)"\)/.exec(text);
+  if (admin === null || account === null) throw new Error(`oms dev printed no keys:\n${text}`);
+  return { adminKey: admin[1] as string, accountKey: account[1] as string, accountId: account[2] as string };
 }
 
 /** SIGKILL, then wait until the node processes (which exit when dev dies) have let go of the port. */

@@ -55,7 +55,7 @@ function nodePids(): number[] {
 }
 
 test("orders go through; kcat sees them in the topic; psql sees them in the read model; kill -9 and a restart lose nothing", async () => {
-  const transport = createClientTransport(dev.url, "connect");
+  const transport = createClientTransport(dev.url, "connect", { apiKey: dev.adminKey });
   const accounts = createClient(AccountService, transport);
   const orders = createClient(OrderService, transport);
   await accounts.createAccount({ accountId: "prod-alice" });
@@ -89,7 +89,10 @@ test("orders go through; kcat sees them in the topic; psql sees them in the read
   };
   const before = await view();
   await killDev(dev);
+  const keysBefore = [dev.adminKey, dev.accountKey];
   dev = await startDev(dataDir, dev.port, undefined, ["--kafka", kafka.bootstrapServers, "--postgres", postgres.url]);
+  // The keys live in Postgres: the same ones are printed and still work (view() uses the admin key).
+  expect([dev.adminKey, dev.accountKey]).toEqual(keysBefore);
   expect(await view()).toEqual(before);
 }, 120_000);
 

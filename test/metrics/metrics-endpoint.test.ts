@@ -9,6 +9,7 @@ import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
+import { ADMIN, issueClusterKey, keyHeaders, keyInterceptor } from "../support/api-keys.ts";
 import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
 import { CLUSTER_DEFAULTS, type ClusterConfig } from "../../src/config/cluster-config.ts";
 import { AccountService } from "../../src/gen/oms/v1/account_service_pb.ts";
@@ -22,6 +23,8 @@ let node: RunningNode;
 let balancer: RunningBalancer;
 let balancerUrl = "";
 let nodeUrl = "";
+/** Every call here presents this admin key. */
+let adminKey = "";
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "oms-metrics-"));
@@ -32,6 +35,7 @@ beforeAll(async () => {
     logLevel: "warn",
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: SHARDS }],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   node = await startNode(config, "node-a");
   balancer = await startBalancer(config, 0);
   balancerUrl = `http://127.0.0.1:${balancer.server.port}`;
@@ -46,7 +50,7 @@ afterAll(async () => {
 
 /** A Connect JSON call through the balancer's public edge; the answer's body, parsed. */
 async function call(method: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${balancerUrl}/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await fetch(`${balancerUrl}/${method}`, { method: "POST", headers: { "content-type": "application/json", ...keyHeaders(adminKey) }, body: JSON.stringify(body) });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -102,7 +106,7 @@ test("a write refused at parse (an unknown symbol) is counted at the node as one
 });
 
 test("a call served by connect-es (gRPC) is counted too, refusals by their code", async () => {
-  const client = createClient(AccountService, createGrpcTransport({ baseUrl: balancerUrl }));
+  const client = createClient(AccountService, createGrpcTransport({ baseUrl: balancerUrl, interceptors: [keyInterceptor(adminKey)] }));
   const series = 'oms_balancer_requests_total{method="oms.v1.AccountService/GetAccount",code="not_found"}';
   const before = sampleOf((await scrape(balancerUrl)).text, series) ?? 0;
   await expect(client.getAccount({ accountId: "m-nobody" })).rejects.toThrow("not found");

@@ -25,6 +25,7 @@ import { freePort } from "../../src/rpc/free-port.ts";
 import { ServingStatus } from "../../src/rpc/health.ts";
 import { LeanUnaryClient } from "../../src/rpc/lean-unary-client.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
+import { ADMIN, issueClusterKey, keyHeaders } from "../support/api-keys.ts";
 
 const SECRET = "test-cluster-secret-0123456789abcdef";
 const EXECUTE_PATH = `/${NodeService.typeName}/${NodeService.method.execute.name}`;
@@ -38,8 +39,9 @@ let balancerUrl = "";
 
 /** Every public call's headers, in one place so that an API key can be added at merge. */
 function balancerHeaders(): Record<string, string> {
-  return {};
+  return keyHeaders(adminKey);
 }
+let adminKey = "";
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "oms-cluster-door-"));
@@ -51,6 +53,7 @@ beforeAll(async () => {
     cluster: { ...CLUSTER_DEFAULTS.cluster, secret: SECRET },
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   node = await startNode(config, "node-a");
   balancer = await startBalancer(config, 0);
   nodeUrl = `http://127.0.0.1:${node.server.port}`;

@@ -19,6 +19,7 @@ import { AssetService } from "../../src/gen/oms/v1/asset_service_pb.ts";
 import { freePort } from "../../src/rpc/free-port.ts";
 import { LeanUnaryClient } from "../../src/rpc/lean-unary-client.ts";
 import { clientTlsOptions } from "../../src/rpc/tls.ts";
+import { ADMIN, issueClusterKey, keyHeaders } from "../support/api-keys.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/tls-certificates.ts";
 
 const EXECUTE_PATH = `/${NodeService.typeName}/${NodeService.method.execute.name}`;
@@ -31,8 +32,9 @@ let nodeUrl = "";
 
 /** Every public call's headers, in one place so that an API key can be added at merge. */
 function balancerHeaders(): Record<string, string> {
-  return {};
+  return keyHeaders(adminKey);
 }
+let adminKey = "";
 
 beforeAll(async () => {
   certs = makeTestCertificates();
@@ -53,6 +55,7 @@ beforeAll(async () => {
     },
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   node = await startNode(config, "node-a");
   balancer = await startBalancer(config, 0);
   balancerUrl = `https://127.0.0.1:${balancer.server.port}`;

@@ -9,6 +9,7 @@ import { create, createFileRegistry, fromBinary, type MessageInitShape } from "@
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { startBalancer } from "../../src/cli/start-balancer.ts";
+import { ADMIN, issueClusterKey } from "../support/api-keys.ts";
 import { startNode } from "../../src/cli/start-node.ts";
 import type { ClusterConfig } from "../../src/config/cluster-config.ts";
 import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
@@ -25,6 +26,9 @@ const BUF = join(import.meta.dir, "../../node_modules/.bin/buf");
 const running: { stop(): Promise<void> }[] = [];
 let balancerUrl = "";
 let nodeUrl = "";
+/** The API calls below present this admin key; reflection itself needs none. */
+let adminKey = "";
+const keyArgs = () => ["-H", `Authorization: Bearer ${adminKey}`];
 
 beforeAll(async () => {
   const base = loadClusterConfig(undefined, {});
@@ -36,6 +40,7 @@ beforeAll(async () => {
     balancer: { ...base.balancer, port: 0 },
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0] }],
   };
+  adminKey = await issueClusterKey(config, ADMIN);
   running.push(await startNode(config, "node-a"));
   const balancer = await startBalancer(config);
   running.push(balancer);
@@ -58,6 +63,7 @@ const PUBLIC_SERVICES = [
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
   "oms.v1.AccountService",
+  "oms.v1.AdminService",
   "oms.v1.AssetService",
   "oms.v1.OrderService",
 ];
@@ -72,13 +78,13 @@ for (const protocol of ["grpc-v1", "grpc-v1alpha"]) {
 }
 
 test("buf curl without --schema calls the API, over Connect and gRPC, and shows an error's code", async () => {
-  const created = await bufCurl(["-d", '{"accountId":"refl-alice"}', `${balancerUrl}/oms.v1.AccountService/CreateAccount`]);
+  const created = await bufCurl([...keyArgs(), "-d", '{"accountId":"refl-alice"}', `${balancerUrl}/oms.v1.AccountService/CreateAccount`]);
   expect(created.stderr).toBe("");
   expect(JSON.parse(created.stdout)).toMatchObject({ account: { id: "refl-alice" } });
-  const deposit = await bufCurl(["--protocol", "grpc", "-d", '{"accountId":"refl-alice","amount":"100.5"}', `${balancerUrl}/oms.v1.AccountService/Deposit`]);
+  const deposit = await bufCurl([...keyArgs(), "--protocol", "grpc", "-d", '{"accountId":"refl-alice","amount":"100.5"}', `${balancerUrl}/oms.v1.AccountService/Deposit`]);
   expect(deposit.stderr).toBe("");
   expect(JSON.parse(deposit.stdout)).toMatchObject({ account: { id: "refl-alice", cash: "100.5" } });
-  const missing = await bufCurl(["-d", '{"accountId":"refl-nobody","orderId":"none"}', `${balancerUrl}/oms.v1.OrderService/GetOrder`]);
+  const missing = await bufCurl([...keyArgs(), "-d", '{"accountId":"refl-nobody","orderId":"none"}', `${balancerUrl}/oms.v1.OrderService/GetOrder`]);
   expect(missing.exitCode).not.toBe(0);
   expect(JSON.parse(missing.stderr)).toMatchObject({ code: "not_found" });
 }, TEST_TIMEOUT_MS);

@@ -4,6 +4,7 @@
 // (the compatibility request and response objects cost ~15 µs of CPU a call on top, which on
 // the balancer is paid for every order).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Connection } from "../connection-context.ts";
 import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "node:http2";
 import { gzip } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
@@ -22,6 +23,8 @@ export interface UnaryExchange {
   /** The request target: path and query. */
   readonly path: string | undefined;
   readonly headers: IncomingHttpHeaders | Http2Headers;
+  /** The connection the call came on (for limits kept per connection owner). */
+  readonly connection: Connection | undefined;
   /** The whole body as sent (still compressed if it was), or null if it is larger than MESSAGE_BYTES_MAX. */
   readBody(done: (body: Buffer | null) => void): void;
   /**
@@ -40,6 +43,7 @@ export function http1Exchange(request: IncomingMessage, response: ServerResponse
     method: request.method,
     path: request.url,
     headers: request.headers,
+    connection: request.socket,
     readBody: (done) => readBody(request, done),
     reply(json, result, http) {
       answerOf(request.headers, json, result, http, (status, headers, body) => {
@@ -62,6 +66,7 @@ export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers):
     method: headers[":method"],
     path: headers[":path"],
     headers,
+    connection: stream.session,
     readBody: (done) => readBody(stream, done),
     reply(json, result, http) {
       answerOf(headers, json, result, http, (status, head, body) => {

@@ -4,9 +4,12 @@
 import type { ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 
-/** The status of a call that ended with `error`, or OK for null, as header fields. */
+/**
+ * The status of a call that ended with `error`, or OK for null, as header fields, with the
+ * error's metadata (a rate limit's retry-after) as connect-es's gRPC handler writes it.
+ */
 export function grpcStatusFields(error: ConnectError | null): Record<string, string> {
   const fields: Record<string, string> = {};
-  setTrailerStatus(new Headers(), error ?? undefined).forEach((value, name) => (fields[name] = value));
+  setTrailerStatus(new Headers(error?.metadata), error ?? undefined).forEach((value, name) => (fields[name] = value));
   return fields;
 }

@@ -64,7 +64,8 @@ export class StreamAnswer {
       this.stream.end();
       return;
     }
-    const json = JSON.stringify(endStreamToJson(new Headers(), error ?? undefined, {}));
+    // The error's metadata (a rate limit's retry-after) goes in the end-of-stream message, as connect-es writes it.
+    const json = JSON.stringify(endStreamToJson(new Headers(error?.metadata), error ?? undefined, {}));
     this.stream.end(this.envelopeOf(Buffer.from(json, "utf8"), endStreamFlag));
   }
 

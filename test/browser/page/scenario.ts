@@ -1,7 +1,7 @@
 // Runs in the browser page (bundled by Bun.build): a user's first session through
 // @connectrpc/connect-web, over Connect JSON or gRPC-web, from the page's own origin to the
 // balancer's. Returns plain JSON for the test to check.
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AccountService } from "../../../src/gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../../../src/gen/oms/v1/order_service_pb.ts";
@@ -24,8 +24,13 @@ export interface ScenarioResult {
 const BUY_ATTEMPTS_MAX = 10;
 const FILL_WAIT_MS = 3_000;
 
-async function runScenario(baseUrl: string, protocol: PageProtocol, accountId: string, missingOrderId: string): Promise<ScenarioResult> {
-  const transport = protocol === "grpc-web" ? createGrpcWebTransport({ baseUrl }) : createConnectTransport({ baseUrl, useBinaryFormat: false });
+async function runScenario(baseUrl: string, protocol: PageProtocol, accountId: string, missingOrderId: string, apiKey: string): Promise<ScenarioResult> {
+  // Authorization is not a CORS-safelisted header: every call is preflighted, which the balancer allows.
+  const interceptors: Interceptor[] = [(next) => (request) => {
+    request.header.set("authorization", `Bearer ${apiKey}`);
+    return next(request);
+  }];
+  const transport = protocol === "grpc-web" ? createGrpcWebTransport({ baseUrl, interceptors }) : createConnectTransport({ baseUrl, useBinaryFormat: false, interceptors });
   const accounts = createClient(AccountService, transport);
   const orders = createClient(OrderService, transport);
   const created = await accounts.createAccount({ accountId });
