@@ -13,9 +13,11 @@ import { killNodeProcess, spawnNodeProcess, startNodeProcess, waitForOutput, wai
 import { nodeConfigOn, startBackends, type Backends } from "./production-backends.ts";
 
 const started: Backends[] = [];
+/** Each test starts its own Postgres and Kafka mock; stopping them all takes seconds on a busy machine. */
+const STOP_BACKENDS_TIMEOUT_MS = 60_000;
 afterAll(async () => {
-  for (const backends of started) await backends.stop();
-});
+  await Promise.all(started.map((backends) => backends.stop()));
+}, STOP_BACKENDS_TIMEOUT_MS);
 
 async function backendsFor(shardCount: number): Promise<Backends> {
   const backends = await startBackends(shardCount);
