@@ -99,6 +99,9 @@ function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, e
 /** One order of a stream, from its request until its answer is written. */
 class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
   command: Uint8Array = EMPTY;
+  // Each order of a stream waits at most the balancer's call timeout for its turn at the node;
+  // the stream's own deadline ends the stream at once.
+  readonly timeoutMs = null;
   /** An Order's bytes, or an OrderRefusal's if `refused`; null until the answer is known. */
   answer: Uint8Array | null = null;
   refused = false;
@@ -247,6 +250,10 @@ class OrderStreamSession {
     const problem = accountIdProblem(slot.accountId);
     if (problem !== null) {
       this.answered(slot, new ConnectError(problem.message, Code.InvalidArgument));
+      return;
+    }
+    if (request.refusal !== null) {
+      this.answered(slot, request.refusal);
       return;
     }
     slot.command = encodedNodeCommand(SUBMIT_ORDER_COMMAND_FIELD, request.order);

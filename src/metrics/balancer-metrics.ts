@@ -15,7 +15,12 @@ import { processRegistry } from "./process-metrics.ts";
 export interface NodeLinkMetrics {
   batchAnswered(commands: number, seconds: number): void;
   up(isUp: boolean): void;
+  /** A command refused by the link without reaching the node: why (admission control, or its deadline passed while it waited). */
+  refused(reason: NodeLinkRefusal): void;
 }
+
+/** Why a node link refused a command itself; nothing was done for it. */
+export type NodeLinkRefusal = "queue_full" | "too_large" | "deadline_expired";
 
 // The label of every Connect code, computed once: codeToString per call would build a string.
 const CODE_LABELS = new Map<Code, string>(
@@ -30,6 +35,7 @@ export class BalancerMetrics {
   private readonly callCells = new Map<string, HistogramCell>();
   private readonly executeSeconds = new HotHistogram("oms_balancer_node_execute_duration_seconds", "One Execute batch's round trip to a node.", LATENCY_SECONDS_BOUNDS, "node");
   private readonly batchCommands = new HotHistogram("oms_balancer_node_batch_commands", "Commands per Execute batch sent to a node.", BATCH_SIZE_BOUNDS, "node");
+  private readonly linkRefusals = new HotCounter("oms_balancer_node_commands_refused_total", "Commands a node link refused without sending them, by node and reason: queue_full (admission control, answered resource_exhausted), too_large (resource_exhausted), deadline_expired (the caller's deadline passed while it waited; deadline_exceeded).", ["node", "reason"]);
   private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });
   private registryOnce: Registry | null = null;
 
@@ -57,7 +63,13 @@ export class BalancerMetrics {
     return performance.now();
   }
 
+  /** How many commands a node link refused for this reason so far (for tests). */
+  refusedCount(nodeId: string, reason: NodeLinkRefusal): number {
+    return this.linkRefusals.countOf(nodeId, reason);
+  }
+
   nodeLink(nodeId: string): NodeLinkMetrics {
+    const refusals = this.linkRefusals;
     const seconds = this.executeSeconds.cell(nodeId);
     const commands = this.batchCommands.cell(nodeId);
     const up = this.linkUp;
@@ -68,6 +80,7 @@ export class BalancerMetrics {
         commands.observe(count);
       },
       up: (isUp) => up.set({ node: nodeId }, isUp ? 1 : 0),
+      refused: (reason) => refusals.inc(nodeId, reason),
     };
   }
 
@@ -75,7 +88,7 @@ export class BalancerMetrics {
   registry(): Registry {
     if (this.registryOnce !== null) return this.registryOnce;
     const registry = processRegistry();
-    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands]) registerHot(registry, hot);
+    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.linkRefusals]) registerHot(registry, hot);
     registry.registerMetric(this.linkUp);
     this.registryOnce = registry;
     return registry;
