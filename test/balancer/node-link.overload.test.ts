@@ -19,6 +19,7 @@ import { OrderStatusFilter } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { balancerMetrics } from "../../src/metrics/balancer-metrics.ts";
+import { nodeMetrics } from "../../src/metrics/node-metrics.ts";
 import type { NodeCommandCase } from "../../src/node/command-parse.ts";
 import { executeCalls, nodeServiceRoutes } from "../../src/node/node-service.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
@@ -189,7 +190,9 @@ test("the node refuses a command whose time ran out before its turn, undecided, 
     commands: [{ command: buy("late-1", "late") }, { command: buy("late-1", "on-time") }, { command: buy("late-1", "no-deadline") }],
     timeoutsMs: [0, 60_000],
   });
+  const expiredBefore = nodeMetrics.commandCount("submit_order", "deadline_exceeded");
   const response = await client.call(request, CALL_TIMEOUT_MS);
+  expect(nodeMetrics.commandCount("submit_order", "deadline_exceeded")).toBe(expiredBefore + 1);
   expect(response.results.map((result) => (result.result.case === "error" ? `${Code[result.result.value.code]}: ${result.result.value.message}` : result.result.case))).toEqual([
     "DeadlineExceeded: the operation timed out before the node took it up; it was not decided, nothing was done",
     "submitOrder",
