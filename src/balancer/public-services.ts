@@ -14,21 +14,23 @@ import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
 
 export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => string): (router: ConnectRouter) => void {
-  const route = <K extends CommandCase["case"]>(command: Extract<CommandCase, { case: K }>) => routeCommand(routing, command);
+  // The call's deadline (grpc-timeout) goes with the command to the node (node-link.ts).
+  const route = <K extends CommandCase["case"]>(command: Extract<CommandCase, { case: K }>, context: HandlerContext) =>
+    routeCommand(routing, command, context.timeoutMs() ?? null);
   return (router) => {
     router.service(AccountService, {
-      createAccount: (request: CreateAccountRequest) =>
-        route({ case: "createAccount", value: { accountId: request.accountId === "" ? newAccountId() : request.accountId } }),
-      deposit: (request) => route({ case: "deposit", value: request }),
-      getAccount: (request) => route({ case: "getAccount", value: request }),
-      listPositions: (request) => route({ case: "listPositions", value: request }),
+      createAccount: (request: CreateAccountRequest, context) =>
+        route({ case: "createAccount", value: { accountId: request.accountId === "" ? newAccountId() : request.accountId } }, context),
+      deposit: (request, context) => route({ case: "deposit", value: request }, context),
+      getAccount: (request, context) => route({ case: "getAccount", value: request }, context),
+      listPositions: (request, context) => route({ case: "listPositions", value: request }, context),
     }, { interceptors: [callMetricsInterceptor] });
     router.service(OrderService, {
-      submitOrder: (request) => route({ case: "submitOrder", value: request }),
-      cancelOrder: (request) => route({ case: "cancelOrder", value: request }),
-      replaceOrder: (request) => route({ case: "replaceOrder", value: request }),
-      getOrder: (request) => route({ case: "getOrder", value: request }),
-      listOrders: (request) => route({ case: "listOrders", value: request }),
+      submitOrder: (request, context) => route({ case: "submitOrder", value: request }, context),
+      cancelOrder: (request, context) => route({ case: "cancelOrder", value: request }, context),
+      replaceOrder: (request, context) => route({ case: "replaceOrder", value: request }, context),
+      getOrder: (request, context) => route({ case: "getOrder", value: request }, context),
+      listOrders: (request, context) => route({ case: "listOrders", value: request }, context),
       streamTradeUpdates: (request, context) => streamTradeUpdates(routing, request, context),
       // Never called: every SubmitOrders call is taken before connect-es (submit-orders-stream.ts).
       submitOrders: () => {

@@ -17,13 +17,18 @@ const REQUEST_SCHEMAS = new Map<string, DescMessage>(
   NodeCommandSchema.fields.flatMap((field) => (field.message === undefined ? [] : [[field.localName, field.message] as const])),
 );
 
-/** Throws a ConnectError for a refusal: invalid account id, node down, or the node's own. */
+/**
+ * Throws a ConnectError for a refusal: invalid account id or field, node down or full, the
+ * deadline (timeoutMs, the caller's; null for the balancer's own) passed before the node took
+ * the command, or the node's own refusal.
+ */
 export async function routeCommand<K extends CommandCase["case"]>(
   routing: RoutingTable,
   command: Extract<CommandCase, { case: K }>,
+  timeoutMs: number | null = null,
 ): Promise<Extract<ResultCase, { case: K }>["value"]> {
   // TypeScript cannot relate the generic result case to the declared one; resultOf checked it.
-  return resultOf<K>(await routedAnswer(routing, command), command.case as K) as never;
+  return resultOf<K>(await routedAnswer(routing, command, undefined, timeoutMs), command.case as K) as never;
 }
 
 /**

@@ -3,19 +3,23 @@
 // limit; a command that cannot fit is refused alone); past its bound the link refuses at once
 // with RESOURCE_EXHAUSTED; a command whose deadline passes before its turn is answered
 // DEADLINE_EXCEEDED and leaves no trace in the ledger, while one already decided is answered
-// however late. Both clocks (the balancer's and the node's) are the test's.
+// however late, on the Connect path and on connect-es's gRPC path. Both clocks (the balancer's
+// and the node's) are the test's; the two waits of 100 ms only let a real deadline timer fire
+// where one still exists, and no assertion depends on them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { mkdtempSync } from "node:fs";
+import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectUnaryCalls } from "../../src/balancer/connect-unary-calls.ts";
 import { BATCH_BYTES_MAX, NodeLink } from "../../src/balancer/node-link.ts";
 import { RoutingTable } from "../../src/balancer/routing-table.ts";
+import { publicServiceRoutes } from "../../src/balancer/public-services.ts";
 import type { NodeAnswer } from "../../src/balancer/node-answer.ts";
 import { ExecuteRequestSchema, ExecuteResponseSchema, NodeCommandSchema, NodeService } from "../../src/gen/oms/internal/v1/node_pb.ts";
-import { OrderStatusFilter } from "../../src/gen/oms/v1/order_service_pb.ts";
+import { OrderStatusFilter, SubmitOrderRequestSchema } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { balancerMetrics } from "../../src/metrics/balancer-metrics.ts";
@@ -226,7 +230,7 @@ test("through the balancer's edge, an order answered DEADLINE_EXCEEDED was never
   const submit = (clientOrderId: string, timeoutMs: number) =>
     fetch(`http://127.0.0.1:${edge.port}/oms.v1.OrderService/SubmitOrder`, {
       method: "POST",
-      headers: edgeHeaders(timeoutMs),
+      headers: edgeHeaders({ "content-type": "application/json", "connect-timeout-ms": String(timeoutMs) }),
       body: JSON.stringify({ accountId: "edge-1", clientOrderId, symbol: "AAPL", side: "SIDE_BUY", type: "ORDER_TYPE_LIMIT", timeInForce: "TIME_IN_FORCE_GTC", qty: "1", limitPrice: "10" }),
     }).then(async (response) => (response.ok ? "ok" : ((await response.json()) as { code: string }).code));
   const release = Promise.withResolvers<void>();
@@ -246,6 +250,39 @@ test("through the balancer's edge, an order answered DEADLINE_EXCEEDED was never
 }, 30_000);
 
 /** Every request header this file's edge calls send, in one place (API keys are added here at merge). */
-function edgeHeaders(timeoutMs: number): Record<string, string> {
-  return { "content-type": "application/json", "connect-timeout-ms": String(timeoutMs) };
+function edgeHeaders(headers: Record<string, string>): Record<string, string> {
+  return headers;
 }
+
+test("over gRPC (connect-es), an order decided before its grpc-timeout passed is answered ok, however late", async () => {
+  const link = newLink("node-grpc");
+  await openAccount(link, "grpc-1");
+  const routing = new RoutingTable(1, () => 0, [link]);
+  const edge = await serveRpc({ host: "127.0.0.1", port: 0, routes: publicServiceRoutes(routing, () => "new-account") });
+  closers.unshift(() => edge.close());
+  const release = Promise.withResolvers<void>();
+  log.held = release.promise;
+  const appendsBefore = log.appends;
+  const body = toBinary(SubmitOrderRequestSchema, create(SubmitOrderRequestSchema, { accountId: "grpc-1", clientOrderId: "g-1", symbol: "AAPL", side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, qty: "1", limitPrice: "10" }));
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  frame.set(body, 5);
+  const session = http2.connect(`http://127.0.0.1:${edge.port}`);
+  const answer = new Promise<string>((resolve) => {
+    const stream = session.request({ ":method": "POST", ":path": "/oms.v1.OrderService/SubmitOrder", ...edgeHeaders({ "content-type": "application/grpc", te: "trailers", "grpc-timeout": "50m" }) });
+    let status = "";
+    stream.on("response", (h) => (status += `h:${h["grpc-status"] ?? ""}`));
+    stream.on("trailers", (t) => (status += `t:${t["grpc-status"]} ${t["grpc-message"] ?? ""}`));
+    stream.resume();
+    stream.on("close", () => resolve(status));
+    stream.end(frame);
+  });
+  await until(() => log.appends === appendsBefore + 1);
+  // Held by the log past its 50 ms deadline.
+  await Bun.sleep(100);
+  log.held = null;
+  release.resolve();
+  expect(await answer).toBe("h:t:0 ");
+  session.close();
+  expect((await ledgerOf(link, "grpc-1")).clientOrderIds).toEqual(["g-1"]);
+}, 30_000);
