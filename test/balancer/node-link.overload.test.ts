@@ -33,6 +33,7 @@ import { createNodeTransport } from "../../src/rpc/transport.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
+import { sampleOf } from "../metrics/scrape.ts";
 import { ControlledLog } from "../node/controlled-log.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -179,8 +180,10 @@ test("past its bound the link refuses at once; a command whose deadline passed w
   expect(after.clientOrderIds).toEqual([...before.clientOrderIds, "d-1", "d-2"].sort());
   // Two orders of 1 share at $10 hold $20; nothing else is held.
   expect(Number(before.buyingPower) - Number(after.buyingPower)).toBe(20);
-  expect(balancerMetrics.refusedCount("node-full", "queue_full")).toBe(2);
-  expect(balancerMetrics.refusedCount("node-full", "deadline_expired")).toBe(4);
+  // As /metrics shows them.
+  const exposed = await balancerMetrics.registry().metrics();
+  expect(sampleOf(exposed, 'oms_balancer_node_commands_refused_total{node="node-full",reason="queue_full"}')).toBe(2);
+  expect(sampleOf(exposed, 'oms_balancer_node_commands_refused_total{node="node-full",reason="deadline_expired"}')).toBe(4);
   expect(link.queued).toBe(0);
 }, 30_000);
 
