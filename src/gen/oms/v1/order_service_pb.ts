@@ -174,7 +174,9 @@ export const SubmitOrdersResponseSchema: GenMessage<SubmitOrdersResponse> = /*@_
 export type OrderRefusal = Message<"oms.v1.OrderRefusal"> & {
   /**
    * The Connect code name SubmitOrder would have failed with: "invalid_argument", "not_found",
-   * "already_exists", "failed_precondition", "unavailable", "deadline_exceeded", "internal".
+   * "already_exists", "failed_precondition", "resource_exhausted" (the node's queue is full:
+   * nothing was done, retry after a pause), "unavailable", "deadline_exceeded" (not decided:
+   * nothing was done), "internal".
    *
    * @generated from field: string code = 1;
    */
