@@ -99,9 +99,6 @@ function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, e
 /** One order of a stream, from its request until its answer is written. */
 class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
   command: Uint8Array = EMPTY;
-  // Each order of a stream waits at most the balancer's call timeout for its turn at the node;
-  // the stream's own deadline ends the stream at once.
-  readonly timeoutMs = null;
   /** An Order's bytes, or an OrderRefusal's if `refused`; null until the answer is known. */
   answer: Uint8Array | null = null;
   refused = false;
@@ -112,6 +109,12 @@ class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
     private readonly session: OrderStreamSession,
     readonly tag: Uint8Array,
     readonly accountId: string,
+    /**
+     * What is left of the stream's deadline, or null for none (then the balancer's call
+     * timeout): an order the node cannot take up before the stream ends is not decided, since
+     * its answer could not be written.
+     */
+    readonly timeoutMs: number | null,
   ) {}
 
   get known(): boolean {
@@ -239,7 +242,8 @@ class OrderStreamSession {
   }
 
   private dispatch(request: OrderRequest): void {
-    const slot = new OrderSlot(this, request.tag, request.accountId);
+    const timeoutMs = this.wire.timeoutMs === null ? null : this.wire.timeoutMs - (edgeMetrics.now() - this.startedMs);
+    const slot = new OrderSlot(this, request.tag, request.accountId, timeoutMs);
     this.accountOrder.enter(slot);
     this.inFlight += 1;
     if (request.order === null) {
