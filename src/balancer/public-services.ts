@@ -7,8 +7,9 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { accountIdProblem } from "../core/account-id.ts";
 import { AccountService, type CreateAccountRequest } from "../gen/oms/v1/account_service_pb.ts";
-import { OrderService, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
+import { OrderService, StreamTradeUpdatesRequestSchema, StreamTradeUpdatesResponseSchema, type StreamTradeUpdatesRequest } from "../gen/oms/v1/order_service_pb.ts";
 import { callMetricsInterceptor } from "../metrics/call-metrics-interceptor.ts";
+import { requestRefusal } from "./request-validation.ts";
 import { routeCommand, type CommandCase } from "./route-command.ts";
 import { SUBMIT_ORDERS_NEEDS_HTTP2 } from "./submit-orders-stream.ts";
 import type { RoutingTable } from "./routing-table.ts";
@@ -43,6 +44,8 @@ export function publicServiceRoutes(routing: RoutingTable, newAccountId: () => s
 async function* streamTradeUpdates(routing: RoutingTable, request: StreamTradeUpdatesRequest, context: HandlerContext) {
   const problem = accountIdProblem(request.accountId);
   if (problem !== null) throw new ConnectError(problem.message, Code.InvalidArgument);
+  const refusal = requestRefusal(StreamTradeUpdatesRequestSchema, request);
+  if (refusal !== null) throw refusal;
   for await (const update of routing.ownerOf(request.accountId).streamTradeUpdates(request.accountId, context.signal)) {
     yield create(StreamTradeUpdatesResponseSchema, { update });
   }

@@ -1,7 +1,7 @@
 // The rules declared in proto/oms/v1 (buf.validate), checked at the balancer's edge before a
 // request becomes a command for a node: every protocol's path comes through here
 // (route-command.ts for unary calls of every protocol, submit-orders-bytes.ts and
-// submit-orders-json.ts for each order of a stream). The rules bound each field, so that one
+// submit-orders-json.ts for each order of a stream, public-services.ts for StreamTradeUpdates). The rules bound each field, so that one
 // client's command cannot grow a batch past a node's message limit; the node's own checks
 // (formats, ranges) stay, with their words, and run after these.
 import { type DescMessage, type MessageShape } from "@bufbuild/protobuf";
