@@ -41,8 +41,9 @@ export const BATCH_COMMANDS_MAX = 4096;
 export const BATCHES_IN_FLIGHT_MAX = 2;
 /**
  * Commands waiting and in flight, by default: four full batches, two with the node and two
- * gathering. At a node's ~50-100k orders/s that is well under a second of work, short of any
- * sane deadline; more would only wait to expire and hold memory meanwhile.
+ * gathering. At the rates a node sustains (tens of thousands of orders a second) that is under
+ * a second of work, short of any sane deadline; more would only wait to expire and hold memory
+ * meanwhile.
  */
 export const QUEUE_COMMANDS_MAX = 4 * BATCH_COMMANDS_MAX;
 /**
@@ -83,18 +84,15 @@ export interface SentCommand extends AnswerReceiver {
   readonly timeoutMs: number | null;
 }
 
-/** A SentCommand as the queue holds it: its deadline on the balancer's clock. */
-interface QueuedCommand {
-  readonly sent: SentCommand;
-  readonly deadlineMs: number;
-}
 
 export class NodeLink {
   private readonly nodeClient: Client<typeof NodeService>;
   /** Execute, the hot call, through a lean Connect client; streams and health through connect-es. */
   private readonly executeClient: LeanUnaryClient<typeof ExecuteRequestSchema, typeof ExecuteResponseSchema>;
   private readonly healthClient: Client<typeof Health>;
-  private queue: QueuedCommand[] = [];
+  private queue: SentCommand[] = [];
+  /** Each queued command's deadline on the balancer's clock, in queue order (no object per order). */
+  private queueDeadlinesMs: number[] = [];
   /** The ExecuteRequest bytes the queue's commands take, framed (node-command-bytes.ts). */
   private queueBytes = 0;
   private flushScheduled = false;
@@ -162,8 +160,8 @@ export class NodeLink {
       pending.reject(refusal);
       return;
     }
-    const deadlineMs = this.nowMs() + (pending.timeoutMs ?? this.callTimeoutMs);
-    this.queue.push({ sent: pending, deadlineMs });
+    this.queue.push(pending);
+    this.queueDeadlinesMs.push(this.nowMs() + (pending.timeoutMs ?? this.callTimeoutMs));
     this.queueBytes += framedCommandBytes(pending.command);
     if (this.queue.length >= BATCH_COMMANDS_MAX || this.queueBytes >= BATCH_BYTES_MAX) this.flush();
     this.scheduleFlush();
@@ -233,17 +231,25 @@ export class NodeLink {
   close(): void {
     if (this.healthTimer !== null) clearInterval(this.healthTimer);
     this.executeClient.close();
-    for (const queued of this.queue) queued.sent.reject(this.unavailable("link closed"));
+    for (const pending of this.queue) pending.reject(this.unavailable("link closed"));
     this.queue = [];
+    this.queueDeadlinesMs = [];
     this.queueBytes = 0;
   }
 
   private flush(): void {
     const batch = this.nextBatch();
-    if (batch.commands.length === 0) return;
     const sent = batch.sent;
-    this.batchesInFlight += 1;
-    this.commandsInFlight += sent.length;
+    if (sent.length > 0) {
+      this.batchesInFlight += 1;
+      this.commandsInFlight += sent.length;
+    }
+    // Told once the queue and the counts are right: a receiver may send again from inside reject.
+    for (const late of batch.expired) {
+      this.metrics.refused("deadline_expired");
+      late.reject(new ConnectError("the operation timed out while it waited for the node; it was not sent, nothing was done", Code.DeadlineExceeded));
+    }
+    if (sent.length === 0) return;
     this.batchesSent += 1;
     this.commandsSent += sent.length;
     const request = encodedExecuteRequest(batch.commands, batch.timeoutsMs);
@@ -284,37 +290,38 @@ export class NodeLink {
   /**
    * The commands of the next batch, from the front of the queue: at most BATCH_COMMANDS_MAX,
    * and closed before its ExecuteRequest would pass BATCH_BYTES_MAX, so that no command's size
-   * fails another's. A command whose deadline has passed is answered DEADLINE_EXCEEDED here
-   * and not sent; the others carry the time they have left.
+   * fails another's. A command whose deadline has passed is taken out with them (`expired`),
+   * to be answered DEADLINE_EXCEEDED and not sent; the others carry the time they have left.
    */
-  private nextBatch(): { sent: SentCommand[]; commands: Uint8Array[]; timeoutsMs: number[]; latestTimeoutMs: number } {
+  private nextBatch(): { sent: SentCommand[]; commands: Uint8Array[]; timeoutsMs: number[]; latestTimeoutMs: number; expired: SentCommand[] } {
     const now = this.nowMs();
     const sent: SentCommand[] = [];
     const commands: Uint8Array[] = [];
     const timeoutsMs: number[] = [];
+    const expired: SentCommand[] = [];
     let latestTimeoutMs = 0;
     let bytes = 0;
     let taken = 0;
     for (; taken < this.queue.length && commands.length < BATCH_COMMANDS_MAX; taken++) {
-      const queued = this.queue[taken] as QueuedCommand;
-      const commandBytes = framedCommandBytes(queued.sent.command);
-      const leftMs = Math.ceil(queued.deadlineMs - now);
+      const queued = this.queue[taken] as SentCommand;
+      const commandBytes = framedCommandBytes(queued.command);
+      const leftMs = Math.ceil((this.queueDeadlinesMs[taken] as number) - now);
       if (leftMs <= 0) {
         this.queueBytes -= commandBytes;
-        this.metrics.refused("deadline_expired");
-        queued.sent.reject(new ConnectError("the operation timed out while it waited for the node; it was not sent, nothing was done", Code.DeadlineExceeded));
+        expired.push(queued);
         continue;
       }
       if (executeRequestBytes(bytes + commandBytes, commands.length + 1) > BATCH_BYTES_MAX) break;
       bytes += commandBytes;
       this.queueBytes -= commandBytes;
-      sent.push(queued.sent);
-      commands.push(queued.sent.command);
+      sent.push(queued);
+      commands.push(queued.command);
       timeoutsMs.push(leftMs);
       latestTimeoutMs = Math.max(latestTimeoutMs, leftMs);
     }
     this.queue.splice(0, taken);
-    return { sent, commands, timeoutsMs, latestTimeoutMs };
+    this.queueDeadlinesMs.splice(0, taken);
+    return { sent, commands, timeoutsMs, latestTimeoutMs, expired };
   }
 
   /**
