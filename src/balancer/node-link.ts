@@ -6,6 +6,15 @@
 // back. Bun's timers cannot hold a batch for less than ~1 ms, so the wait is the node's own
 // answer time: batches are one call at low rates (nothing added to latency) and grow with the
 // rate (one Execute, its HTTP/2 stream and its encoding shared by many orders).
+//
+// Admission: the commands waiting here and in flight to the node are bounded (queueCommandsMax);
+// past the bound a call is refused at once with RESOURCE_EXHAUSTED, having done nothing, so
+// overload costs the balancer a refusal instead of memory and the client a deadline. Each
+// command carries its caller's deadline: one that expires while it waits here is answered
+// DEADLINE_EXCEEDED without being sent, and the time left goes with it to the node
+// (ExecuteRequest.timeouts_ms), which refuses it the same way if it runs out before its turn.
+// So DEADLINE_EXCEEDED from here always means nothing was done; a decided command is answered,
+// however late.
 import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
@@ -20,8 +29,9 @@ import { balancerMetrics, type NodeLinkMetrics } from "../metrics/balancer-metri
 import { LeanUnaryClient } from "../rpc/lean-unary-client.ts";
 import type { NodeHop } from "../rpc/transport.ts";
 import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
-import { encodedExecuteRequest } from "./node-command-bytes.ts";
+import { encodedExecuteRequest, executeRequestBytes, framedCommandBytes } from "./node-command-bytes.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
+import { CALL_TIMEOUT_MAX_MS, MESSAGE_BYTES_MAX } from "../rpc/rpc-limits.ts";
 
 /** Matches the node's own bound on a batch. */
 export const BATCH_COMMANDS_MAX = 4096;
@@ -30,6 +40,25 @@ export const BATCH_COMMANDS_MAX = 4096;
  * goes out whatever is in flight: calls never queue behind this bound for more than a batch.
  */
 export const BATCHES_IN_FLIGHT_MAX = 2;
+/**
+ * Commands waiting and in flight, by default: four full batches, two with the node and two
+ * gathering. At the rates a node sustains (tens of thousands of orders a second) that is under
+ * a second of work, short of any sane deadline; more would only wait to expire and hold memory
+ * meanwhile.
+ */
+export const QUEUE_COMMANDS_MAX = 4 * BATCH_COMMANDS_MAX;
+/**
+ * The most an ExecuteRequest may take: the node's message limit. A batch closes before it
+ * would pass it, and a single command that cannot fit is refused alone.
+ */
+export const BATCH_BYTES_MAX = MESSAGE_BYTES_MAX;
+
+export interface NodeLinkOptions {
+  /** The bound on commands waiting and in flight; default QUEUE_COMMANDS_MAX. */
+  readonly queueCommandsMax?: number;
+  /** The balancer's monotonic clock, in ms; default performance.now. */
+  readonly nowMs?: () => number;
+}
 
 export interface NodeEndpoint {
   id: string;
@@ -52,7 +81,10 @@ export interface AnswerReceiver {
 export interface SentCommand extends AnswerReceiver {
   /** An encoded NodeCommand. */
   readonly command: Uint8Array;
+  /** The caller's own timeout (connect-timeout-ms, grpc-timeout), or null for the balancer's callTimeoutMs. */
+  readonly timeoutMs: number | null;
 }
+
 
 export class NodeLink {
   private readonly nodeClient: Client<typeof NodeService>;
@@ -60,10 +92,19 @@ export class NodeLink {
   private readonly executeClient: LeanUnaryClient<typeof ExecuteRequestSchema, typeof ExecuteResponseSchema>;
   private readonly healthClient: Client<typeof Health>;
   private queue: SentCommand[] = [];
+  /** Each queued command's deadline on the balancer's clock, in queue order (no object per order). */
+  private queueDeadlinesMs: number[] = [];
+  /** The ExecuteRequest bytes the queue's commands take, framed (node-command-bytes.ts). */
+  private queueBytes = 0;
   private flushScheduled = false;
   private batchesInFlight = 0;
+  private commandsInFlight = 0;
+  private readonly queueCommandsMax: number;
+  private readonly nowMs: () => number;
   private batchesSent = 0;
   private commandsSent = 0;
+  /** Execute batches the node has answered: a node answering them is alive, however slow its health check. */
+  private batchesAnswered = 0;
   /** Until the first health check answers, calls are tried rather than refused. */
   private up = true;
   private healthTimer: ReturnType<typeof setInterval> | null = null;
@@ -76,7 +117,11 @@ export class NodeLink {
     private readonly callTimeoutMs: number,
     /** The secret and TLS of the lean Execute client; the transport carries its own (the same, from createNodeTransport). */
     hop: NodeHop = {},
+    options: NodeLinkOptions = {},
   ) {
+    this.queueCommandsMax = options.queueCommandsMax ?? QUEUE_COMMANDS_MAX;
+    this.nowMs = options.nowMs ?? (() => performance.now());
+    if (!Number.isInteger(this.queueCommandsMax) || this.queueCommandsMax < 1) throw new Error(`node link: queueCommandsMax must be a positive integer, got ${this.queueCommandsMax}`);
     this.nodeClient = createClient(NodeService, transport);
     this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema, hop);
     this.healthClient = createClient(Health, transport);
@@ -92,30 +137,56 @@ export class NodeLink {
     return { batches: this.batchesSent, commands: this.commandsSent };
   }
 
+  /** Commands waiting here and in flight to the node: never above queueCommandsMax. */
+  get queued(): number {
+    return this.queue.length + this.commandsInFlight;
+  }
+
   /** The node's answer still encoded: a binary client may get its bytes as they are. */
-  answer(command: NodeCommand): Promise<NodeAnswer> {
-    return this.answerEncoded(toBinary(NodeCommandSchema, command));
+  answer(command: NodeCommand, timeoutMs: number | null = null): Promise<NodeAnswer> {
+    return this.answerEncoded(toBinary(NodeCommandSchema, command), timeoutMs);
   }
 
   /** The same for a NodeCommand already encoded (node-command-bytes.ts). */
-  answerEncoded(command: Uint8Array): Promise<NodeAnswer> {
-    if (!this.up) return Promise.reject(this.unavailable("is down"));
-    return new Promise((resolve, reject) => this.enqueue({ command, resolve, reject }));
+  answerEncoded(command: Uint8Array, timeoutMs: number | null = null): Promise<NodeAnswer> {
+    return new Promise((resolve, reject) => this.send({ command, timeoutMs, resolve, reject }));
   }
 
   /**
-   * The same without a promise: the receiver (which carries the command) is told. A node that is
-   * down rejects at once, before this returns. The SubmitOrders stream sends each order so.
+   * The same without a promise: the receiver (which carries the command) is told. A refusal
+   * (the node down, the queue full, the command too large) comes at once, before this returns.
+   * The SubmitOrders stream sends each order so.
    */
   send(pending: SentCommand): void {
-    if (!this.up) pending.reject(this.unavailable("is down"));
-    else this.enqueue(pending);
+    const refusal = this.admissionRefusal(pending.command);
+    if (refusal !== null) {
+      pending.reject(refusal);
+      return;
+    }
+    this.queue.push(pending);
+    this.queueDeadlinesMs.push(this.nowMs() + (pending.timeoutMs ?? this.callTimeoutMs));
+    this.queueBytes += framedCommandBytes(pending.command);
+    if (this.queue.length >= BATCH_COMMANDS_MAX || this.queueBytes >= BATCH_BYTES_MAX) this.flush();
+    this.scheduleFlush();
   }
 
-  private enqueue(pending: SentCommand): void {
-    this.queue.push(pending);
-    if (this.queue.length >= BATCH_COMMANDS_MAX) this.flush();
-    else this.scheduleFlush();
+  /**
+   * Why this command is not taken, or null. RESOURCE_EXHAUSTED, not UNAVAILABLE, for a full
+   * queue: UNAVAILABLE here says the node is unreachable (and gRPC clients retry it at once,
+   * which would feed the overload); RESOURCE_EXHAUSTED says the cluster is busy, nothing was
+   * done, and the client should back off, as it does for a rate limit.
+   */
+  private admissionRefusal(command: Uint8Array): ConnectError | null {
+    if (!this.up) return this.unavailable("is down");
+    if (this.queued >= this.queueCommandsMax) {
+      this.metrics.refused("queue_full");
+      return new ConnectError(`node ${this.endpoint.id} has ${this.queueCommandsMax} commands waiting or in flight, the most it takes; nothing was done, retry after a pause`, Code.ResourceExhausted);
+    }
+    if (executeRequestBytes(framedCommandBytes(command), 1) > BATCH_BYTES_MAX) {
+      this.metrics.refused("too_large");
+      return new ConnectError(`command: ${command.length} bytes encoded, more than a batch to a node may hold (${BATCH_BYTES_MAX}); nothing was done`, Code.ResourceExhausted);
+    }
+    return null;
   }
 
   /** A partial batch waits for the end of this turn, and for a batch in flight to come back. */
@@ -138,13 +209,22 @@ export class NodeLink {
     })();
   }
 
+  /**
+   * A health check that times out while the node answers Execute batches finds a busy node,
+   * not a dead one, and leaves the link up: under overload, taking it down would refuse every
+   * call UNAVAILABLE for an interval (seen in bench/overload.ts). A refused connection, a
+   * NOT_SERVING answer, or a timeout with no batch answered takes it down.
+   */
   startHealthChecks(intervalMs: number): void {
     const check = async () => {
+      const answeredBefore = this.batchesAnswered;
       try {
         const response = await this.healthClient.check({ service: "" }, { timeoutMs: Math.min(intervalMs, 1000) });
         this.setUp(response.status === HealthCheckResponse_ServingStatus.SERVING, `status ${response.status}`);
       } catch (error) {
-        this.setUp(false, ConnectError.from(error).message);
+        const failure = ConnectError.from(error);
+        if (failure.code === Code.DeadlineExceeded && this.batchesAnswered > answeredBefore) return;
+        this.setUp(false, failure.message);
       }
     };
     void check();
@@ -156,54 +236,109 @@ export class NodeLink {
     this.executeClient.close();
     for (const pending of this.queue) pending.reject(this.unavailable("link closed"));
     this.queue = [];
+    this.queueDeadlinesMs = [];
+    this.queueBytes = 0;
   }
 
   private flush(): void {
-    const batch = this.queue.splice(0, BATCH_COMMANDS_MAX);
-    if (batch.length === 0) return;
-    this.batchesInFlight += 1;
+    const batch = this.nextBatch();
+    const sent = batch.sent;
+    if (sent.length > 0) {
+      this.batchesInFlight += 1;
+      this.commandsInFlight += sent.length;
+    }
+    // Told once the queue and the counts are right: a receiver may send again from inside reject.
+    for (const late of batch.expired) {
+      this.metrics.refused("deadline_expired");
+      late.reject(new ConnectError("the operation timed out while it waited for the node; it was not sent, nothing was done", Code.DeadlineExceeded));
+    }
+    if (sent.length === 0) return;
     this.batchesSent += 1;
-    this.commandsSent += batch.length;
-    const request = encodedExecuteRequest(batch.map((p) => p.command));
+    this.commandsSent += sent.length;
+    const request = encodedExecuteRequest(batch.commands, batch.timeoutsMs);
     const startedMs = performance.now();
-    const answered = this.executeClient.callEncoded(request, this.callTimeoutMs).finally(() => {
-      this.metrics.batchAnswered(batch.length, (performance.now() - startedMs) / 1000);
+    // A decided command is answered within the node's log ack timeout, which is below the
+    // balancer's callTimeoutMs: the hop waits that long past the batch's latest deadline.
+    const hopTimeoutMs = Math.min(CALL_TIMEOUT_MAX_MS, batch.latestTimeoutMs + this.callTimeoutMs);
+    const answered = this.executeClient.callEncoded(request, hopTimeoutMs).finally(() => {
+      this.metrics.batchAnswered(sent.length, (performance.now() - startedMs) / 1000);
       this.batchesInFlight -= 1;
+      this.commandsInFlight -= sent.length;
       this.scheduleFlush();
     });
     answered.then(
       (response) => {
+        this.batchesAnswered += 1;
         let answers: NodeAnswer[];
         try {
           answers = nodeAnswersOf(response);
         } catch (error) {
-          for (const pending of batch) pending.reject(ConnectError.from(error));
+          for (const pending of sent) pending.reject(ConnectError.from(error));
           return;
         }
-        if (answers.length !== batch.length) {
-          const error = new ConnectError(`node ${this.endpoint.id} answered ${answers.length} of ${batch.length} commands`, Code.Internal);
-          for (const pending of batch) pending.reject(error);
+        if (answers.length !== sent.length) {
+          const error = new ConnectError(`node ${this.endpoint.id} answered ${answers.length} of ${sent.length} commands`, Code.Internal);
+          for (const pending of sent) pending.reject(error);
           return;
         }
-        batch.forEach((pending, i) => pending.resolve(answers[i] as NodeAnswer));
+        sent.forEach((pending, i) => pending.resolve(answers[i] as NodeAnswer));
       },
       (reason: unknown) => {
-        const error = this.failure(reason);
-        for (const pending of batch) pending.reject(error);
+        const error = this.failure(reason, hopTimeoutMs);
+        for (const pending of sent) pending.reject(error);
       },
     );
   }
 
   /**
-   * A deadline stays a deadline: the node may have done the work, so the client must look
-   * (or resubmit with the same client_order_id). UNAVAILABLE means the node is unreachable or
-   * died under the call (the lean client's message says when the outcome is unknown): the link
-   * goes down, and calls are refused at once until a health check finds the node serving.
+   * The commands of the next batch, from the front of the queue: at most BATCH_COMMANDS_MAX,
+   * and closed before its ExecuteRequest would pass BATCH_BYTES_MAX, so that no command's size
+   * fails another's. A command whose deadline has passed is taken out with them (`expired`),
+   * to be answered DEADLINE_EXCEEDED and not sent; the others carry the time they have left.
    */
-  private failure(reason: unknown): ConnectError {
+  private nextBatch(): { sent: SentCommand[]; commands: Uint8Array[]; timeoutsMs: number[]; latestTimeoutMs: number; expired: SentCommand[] } {
+    const now = this.nowMs();
+    const sent: SentCommand[] = [];
+    const commands: Uint8Array[] = [];
+    const timeoutsMs: number[] = [];
+    const expired: SentCommand[] = [];
+    let latestTimeoutMs = 0;
+    let bytes = 0;
+    let taken = 0;
+    for (; taken < this.queue.length && commands.length < BATCH_COMMANDS_MAX; taken++) {
+      const queued = this.queue[taken] as SentCommand;
+      const commandBytes = framedCommandBytes(queued.command);
+      const leftMs = Math.ceil((this.queueDeadlinesMs[taken] as number) - now);
+      if (leftMs <= 0) {
+        this.queueBytes -= commandBytes;
+        expired.push(queued);
+        continue;
+      }
+      if (executeRequestBytes(bytes + commandBytes, commands.length + 1) > BATCH_BYTES_MAX) break;
+      bytes += commandBytes;
+      this.queueBytes -= commandBytes;
+      sent.push(queued);
+      commands.push(queued.command);
+      timeoutsMs.push(leftMs);
+      latestTimeoutMs = Math.max(latestTimeoutMs, leftMs);
+    }
+    this.queue.splice(0, taken);
+    this.queueDeadlinesMs.splice(0, taken);
+    return { sent, commands, timeoutsMs, latestTimeoutMs, expired };
+  }
+
+  /**
+   * The node not answering within the hop's timeout is UNAVAILABLE, not DEADLINE_EXCEEDED: the
+   * node may have decided the commands, so the client must look (or resubmit with the same
+   * client_order_id), and DEADLINE_EXCEEDED is kept for commands that were never decided.
+   * UNAVAILABLE from the transport means the node is unreachable or died under the call (the
+   * lean client's message says when the outcome is unknown): the link goes down, and calls are
+   * refused at once until a health check finds the node serving.
+   */
+  private failure(reason: unknown, hopTimeoutMs: number): ConnectError {
     const error = ConnectError.from(reason);
     if (error.code === Code.DeadlineExceeded) {
-      return new ConnectError(`node ${this.endpoint.id} did not answer in ${this.callTimeoutMs} ms; the outcome is unknown, check before retrying`, Code.DeadlineExceeded);
+      return new ConnectError(`node ${this.endpoint.id} did not answer in ${hopTimeoutMs} ms; the outcome is unknown, check before retrying`, Code.Unavailable);
     }
     if (error.code === Code.Unavailable) {
       this.setUp(false, error.message);

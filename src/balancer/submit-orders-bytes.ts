@@ -6,8 +6,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { SubmitOrderResponseSchema, SubmitOrdersRequestSchema, SubmitOrdersResponseSchema } from "../gen/oms/v1/order_service_pb.ts";
+import { SubmitOrderRequestSchema, SubmitOrderResponseSchema, SubmitOrdersRequestSchema, SubmitOrdersResponseSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { decodeSubmitOrdersRequest, encodeOrderRefusal, encodeSubmitOrderRequest } from "../gen/oms/v1/order_service_wire.ts";
+import { requestRefusal } from "./request-validation.ts";
 import { encodedMemberOf, fieldTag, varintLength, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireFormatError, WireWriter, writeVarintAt } from "../rpc/protobuf-wire.ts";
 
 /** A SubmitOrdersRequest as the stream needs it. */
@@ -17,6 +18,8 @@ export interface OrderRequest {
   /** The SubmitOrderRequest's bytes as toBinary gives them to the node, or null if it has none. */
   order: Uint8Array | null;
   accountId: string;
+  /** Why the order breaks its buf.validate rules (request-validation.ts), as SubmitOrder would say it, or null. */
+  refusal: ConnectError | null;
 }
 
 const RESPONSE = SubmitOrdersResponseSchema.field;
@@ -47,8 +50,9 @@ export function orderRequestOf(bytes: Uint8Array): OrderRequest {
     tagWriter.uint64(request.tag, `${SubmitOrdersRequestSchema.typeName}.tag`);
     tag = tagWriter.finish();
   }
-  if (request.order === undefined) return { tag, order: null, accountId: "" };
-  return { tag, order: encodeSubmitOrderRequest(request.order), accountId: request.order.accountId };
+  if (request.order === undefined) return { tag, order: null, accountId: "", refusal: null };
+  const refusal = requestRefusal(SubmitOrderRequestSchema, request.order);
+  return { tag, order: encodeSubmitOrderRequest(request.order), accountId: request.order.accountId, refusal };
 }
 
 /**

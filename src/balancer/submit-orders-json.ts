@@ -8,6 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { OrderRefusalSchema, SubmitOrderRequestSchema, SubmitOrdersRequestSchema, SubmitOrdersResponseSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { OrderSchema } from "../gen/oms/v1/trading_pb.ts";
 import { unknownEnumInJson } from "../rpc/protocol/json-enum-values.ts";
+import { requestRefusal } from "./request-validation.ts";
 import type { OrderRequest } from "./submit-orders-bytes.ts";
 
 const NO_TAG = new Uint8Array(0);
@@ -27,8 +28,9 @@ export function orderRequestOfJson(bytes: Uint8Array): OrderRequest {
     throw new ConnectError(`cannot decode message ${SubmitOrdersRequestSchema.typeName} from JSON: ${why}`, Code.InvalidArgument);
   }
   const tag = request.tag === 0n ? NO_TAG : new BinaryWriter().uint64(request.tag).finish();
-  if (request.order === undefined) return { tag, order: null, accountId: "" };
-  return { tag, order: toBinary(SubmitOrderRequestSchema, request.order), accountId: request.order.accountId };
+  if (request.order === undefined) return { tag, order: null, accountId: "", refusal: null };
+  const refusal = requestRefusal(SubmitOrderRequestSchema, request.order);
+  return { tag, order: toBinary(SubmitOrderRequestSchema, request.order), accountId: request.order.accountId, refusal };
 }
 
 /** A SubmitOrdersResponse in JSON: `answer` holds an Order's bytes, or an OrderRefusal's if `refused`. */

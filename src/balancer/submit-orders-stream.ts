@@ -142,6 +142,12 @@ class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
     private readonly session: OrderStreamSession,
     readonly tag: Uint8Array,
     readonly accountId: string,
+    /**
+     * What is left of the stream's deadline, or null for none (then the balancer's call
+     * timeout): an order the node cannot take up before the stream ends is not decided, since
+     * its answer could not be written.
+     */
+    readonly timeoutMs: number | null,
   ) {}
 
   get known(): boolean {
@@ -283,7 +289,8 @@ class OrderStreamSession {
     const refusal = this.key.gate.limits.takeCall(this.key.caller);
     const allowed = refusal ?? authorize(this.key.caller, SUBMIT_ORDER_PROCEDURE, request.accountId);
     const accountId = allowed instanceof ConnectError ? request.accountId : allowed.accountId;
-    const slot = new OrderSlot(this, request.tag, accountId);
+    const timeoutMs = this.wire.timeoutMs === null ? null : this.wire.timeoutMs - (edgeMetrics.now() - this.startedMs);
+    const slot = new OrderSlot(this, request.tag, accountId, timeoutMs);
     this.accountOrder.enter(slot);
     this.inFlight += 1;
     if (allowed instanceof ConnectError) {
@@ -298,6 +305,10 @@ class OrderStreamSession {
     const problem = accountIdProblem(slot.accountId);
     if (problem !== null) {
       this.answered(slot, new ConnectError(problem.message, Code.InvalidArgument));
+      return;
+    }
+    if (request.refusal !== null) {
+      this.answered(slot, request.refusal);
       return;
     }
     const order = allowed.implied ? withAccountId(request.order, accountId) : request.order;

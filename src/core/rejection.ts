@@ -7,7 +7,9 @@ export type RejectionCode =
   | "already_exists"
   | "failed_precondition"
   /** Not the client's fault: the node cannot serve right now (try again, maybe elsewhere). */
-  | "unavailable";
+  | "unavailable"
+  /** The caller's deadline passed before the command's turn came: it was not decided, nothing changed. */
+  | "deadline_exceeded";
 
 export interface Rejection {
   code: RejectionCode;

@@ -15,7 +15,12 @@ import { processRegistry } from "./process-metrics.ts";
 export interface NodeLinkMetrics {
   batchAnswered(commands: number, seconds: number): void;
   up(isUp: boolean): void;
+  /** A command refused by the link without reaching the node: why (admission control, or its deadline passed while it waited). */
+  refused(reason: NodeLinkRefusal): void;
 }
+
+/** Why a node link refused a command itself; nothing was done for it. */
+export type NodeLinkRefusal = "queue_full" | "too_large" | "deadline_expired";
 
 // The label of every Connect code, computed once: codeToString per call would build a string.
 const CODE_LABELS = new Map<Code, string>(
@@ -38,6 +43,7 @@ export class BalancerMetrics {
     registers: [],
     collect: () => this.connectionsOpen.set(this.openConnections()),
   });
+  private readonly linkRefusals = new HotCounter("oms_balancer_node_commands_refused_total", "Commands a node link refused without sending them, by node and reason: queue_full (admission control, answered resource_exhausted), too_large (resource_exhausted), deadline_expired (the caller's deadline passed while it waited; deadline_exceeded).", ["node", "reason"]);
   private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });
   private registryOnce: Registry | null = null;
 
@@ -75,7 +81,13 @@ export class BalancerMetrics {
     this.connectionsClosed.inc(reason);
   }
 
+  /** How many commands a node link refused for this reason so far (for tests). */
+  refusedCount(nodeId: string, reason: NodeLinkRefusal): number {
+    return this.linkRefusals.countOf(nodeId, reason);
+  }
+
   nodeLink(nodeId: string): NodeLinkMetrics {
+    const refusals = this.linkRefusals;
     const seconds = this.executeSeconds.cell(nodeId);
     const commands = this.batchCommands.cell(nodeId);
     const up = this.linkUp;
@@ -86,6 +98,7 @@ export class BalancerMetrics {
         commands.observe(count);
       },
       up: (isUp) => up.set({ node: nodeId }, isUp ? 1 : 0),
+      refused: (reason) => refusals.inc(nodeId, reason),
     };
   }
 
@@ -93,7 +106,7 @@ export class BalancerMetrics {
   registry(): Registry {
     if (this.registryOnce !== null) return this.registryOnce;
     const registry = processRegistry();
-    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.connectionsClosed]) registerHot(registry, hot);
+    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.connectionsClosed, this.linkRefusals]) registerHot(registry, hot);
     registry.registerMetric(this.linkUp);
     registry.registerMetric(this.connectionsOpen);
     this.registryOnce = registry;

@@ -52,6 +52,8 @@ export interface PipelineParts {
   readonly parseContext: ParseContext;
   /** A command whose record the log has not confirmed within this is answered UNAVAILABLE. */
   readonly ackTimeoutMs: number;
+  /** The monotonic clock, in ms, of the ack timeout and of commands' deadlines. */
+  readonly nowMs: () => number;
   /** The account's shard if it may take a write now, else why not. */
   writableShard(accountId: string): ShardLedger | Rejection;
   /** The account's shard if this node may answer reads of it, else why not. */
@@ -76,25 +78,40 @@ export class CommitPipeline {
    */
   private readonly ackDeadlines: AckDeadlines;
   private readonly ackTimedOut: Rejection;
+  private readonly deadlinePassed: Rejection = reject("deadline_exceeded", "the operation timed out before the node took it up; it was not decided, nothing was done");
 
   constructor(private readonly parts: PipelineParts) {
-    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs);
+    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs, parts.nowMs);
     this.ackTimedOut = reject(
       "unavailable",
       `the write-ahead log did not confirm the write within ${parts.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,
     );
   }
 
-  /** One command of an Execute batch, from its wire fields to its encoded NodeResult. */
-  execute(wire: NodeCommandCase, newId: () => string): Promise<Uint8Array> {
+  /** The clock of deadlines: monotonic, in ms. */
+  nowMs(): number {
+    return this.parts.nowMs();
+  }
+
+  /**
+   * One command of an Execute batch, from its wire fields to its encoded NodeResult. Its turn
+   * is now: if its caller's deadline (deadlineMs, on nowMs's clock) has passed, it is refused
+   * before it is parsed, so nothing is decided, placed or held, and the refusal is the truth.
+   * Once decided, it is answered however late.
+   */
+  execute(wire: NodeCommandCase, newId: () => string, deadlineMs: number | null = null): Promise<Uint8Array> {
+    if (deadlineMs !== null && this.parts.nowMs() >= deadlineMs) return Promise.resolve(this.refusedAtParse(wire, this.deadlinePassed));
     const parsed = parseCommand(this.parts.parseContext, wire, newId); // 1. parse
-    if (parsed.kind === "refused") {
-      const label = WRITE_LABELS.get(wire.case);
-      if (label !== undefined) nodeMetrics.commandDecided(label, parsed.rejection.code);
-      return Promise.resolve(encodedNodeResults.rejection(parsed.rejection));
-    }
+    if (parsed.kind === "refused") return Promise.resolve(this.refusedAtParse(wire, parsed.rejection));
     const answered = parsed.kind === "read" ? this.read(parsed.accountId, parsed.answer).then(flatten) : this.commit(parsed.command, parsed.answer);
     return answered.then(resultBytes);
+  }
+
+  /** A write refused before stage 2 is counted as one refused at decide is (reads are not counted). */
+  private refusedAtParse(wire: NodeCommandCase, rejection: Rejection): Uint8Array {
+    const label = WRITE_LABELS.get(wire.case);
+    if (label !== undefined) nodeMetrics.commandDecided(label, rejection.code);
+    return encodedNodeResults.rejection(rejection);
   }
 
   /** A venue report: stage 1 is commandOfReport, and nobody waits for an answer but the report queue. */

@@ -9,16 +9,22 @@ import { decodeExecuteRequest as decodeWireRequest } from "../gen/oms/internal/v
 import { WireFormatError } from "../rpc/protobuf-wire.ts";
 import type { NodeCommandCase } from "./command-parse.ts";
 
+/** An ExecuteRequest's commands, and the milliseconds each had left when the balancer sent it (fewer, or none, for no deadline). */
+export interface ExecuteBatch {
+  readonly commands: NodeCommandCase[];
+  readonly timeoutsMs: readonly number[];
+}
+
 /** Throws a ConnectError (InvalidArgument) naming the field when the body is not an ExecuteRequest. */
-export function decodeExecuteRequest(body: Uint8Array): NodeCommandCase[] {
-  let commands;
+export function decodeExecuteRequest(body: Uint8Array): ExecuteBatch {
+  let request;
   try {
-    commands = decodeWireRequest(body).commands;
+    request = decodeWireRequest(body);
   } catch (cause) {
     if (!(cause instanceof WireFormatError)) throw cause;
     throw new ConnectError(`cannot decode message ${cause.message}`, Code.InvalidArgument);
   }
   const cases: NodeCommandCase[] = [];
-  for (const command of commands) cases.push(command.command);
-  return cases;
+  for (const command of request.commands) cases.push(command.command);
+  return { commands: cases, timeoutsMs: request.timeoutsMs };
 }

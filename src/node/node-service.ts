@@ -19,8 +19,7 @@ import {
   type StreamTradeUpdatesRequest,
   type StreamTradeUpdatesResponse,
 } from "../gen/oms/internal/v1/node_pb.ts";
-import type { NodeCommandCase } from "./command-parse.ts";
-import { decodeExecuteRequest } from "./execute-request-decoder.ts";
+import { decodeExecuteRequest, type ExecuteBatch } from "./execute-request-decoder.ts";
 import { encodeExecuteResponse } from "./execute-response-encoder.ts";
 import type { OmsNode } from "./oms-node.ts";
 import { parseAccountId } from "./wire-parse.ts";
@@ -71,20 +70,23 @@ export function executeCalls(node: OmsNode, newId: () => string): (exchange: Una
       exchange.readBody(() => exchange.reply(true, notServedIn("Connect JSON"), { status: HTTP_UNSUPPORTED_MEDIA_TYPE }));
       return true;
     }
-    // The deadline is the caller's: the node answers when the log has the batch, or at its own ack timeout.
+    // The call's own deadline is the balancer's: the node answers when the log has the batch,
+    // or at its own ack timeout. Each command's deadline counts from now, when the call's
+    // headers came, so that reading a large body is counted against it.
+    const arrivedMs = node.nowMs();
     call.readMessage((message) => {
       if (message instanceof ConnectError) {
         exchange.reply(false, message);
         return;
       }
-      let commands: NodeCommandCase[];
+      let batch: ExecuteBatch;
       try {
-        commands = decodeExecuteRequest(message);
+        batch = decodeExecuteRequest(message);
       } catch (error) {
         exchange.reply(false, ConnectError.from(error));
         return;
       }
-      execute(node, commands, newId).then(
+      execute(node, batch, arrivedMs, newId).then(
         (results) => exchange.reply(false, encodeExecuteResponse(results)),
         (error: unknown) => exchange.reply(false, ConnectError.from(error)),
       );
@@ -97,12 +99,23 @@ function notServedIn(protocol: string): ConnectError {
   return new ConnectError(`content-type: ${EXECUTE_PATH} is served only in the Connect protocol with binary messages (${contentTypeUnaryProto}), not in ${protocol}`, Code.Unimplemented);
 }
 
-/** Every command of the batch through the commit pipeline, decided in the order they arrive; each answer waits for the log. */
-function execute(node: OmsNode, commands: readonly NodeCommandCase[], newId: () => string): Promise<Uint8Array[]> {
+/**
+ * Every command of the batch through the commit pipeline, decided in the order they arrive,
+ * each refused undecided if its time (timeouts_ms, from arrivedMs) ran out before its turn;
+ * each answer waits for the log.
+ */
+function execute(node: OmsNode, batch: ExecuteBatch, arrivedMs: number, newId: () => string): Promise<Uint8Array[]> {
+  const { commands, timeoutsMs } = batch;
   if (commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
     return Promise.reject(new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument));
   }
-  return Promise.all(commands.map((command) => node.execute(command, newId)));
+  if (timeoutsMs.length > commands.length) {
+    return Promise.reject(new ConnectError(`timeouts_ms: ${timeoutsMs.length} for ${commands.length} commands, at most one each`, Code.InvalidArgument));
+  }
+  return Promise.all(commands.map((command, i) => {
+    const timeoutMs = timeoutsMs[i];
+    return node.execute(command, newId, timeoutMs === undefined ? null : arrivedMs + timeoutMs);
+  }));
 }
 
 /** StreamTradeUpdates; connect-es never sees an Execute call (executeCalls answers them all). */

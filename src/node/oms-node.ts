@@ -54,6 +54,8 @@ export interface OmsNodeOptions {
   /** Take a shard's snapshot after this many records (bounds replay time). */
   snapshotEveryRecords: number;
   clock?: () => number;
+  /** A monotonic clock in ms for deadlines (a command's, the log's ack timeout); default performance.now. */
+  nowMs?: () => number;
   /** A log write failed: memory is ahead of the log, so the node must stop. Default: exit. */
   onFatal?: (error: unknown) => void;
 }
@@ -80,6 +82,7 @@ export class OmsNode {
       updates: this.updates,
       parseContext: this,
       ackTimeoutMs: options.ackTimeoutMs,
+      nowMs: options.nowMs ?? (() => performance.now()),
       writableShard: (accountId) => this.writableShard(accountId),
       readableShard: (accountId) => this.readableShard(accountId),
       ownershipProblem: (shard) => this.ownership.problem(shard),
@@ -149,9 +152,18 @@ export class OmsNode {
     return this.pipeline.commit(command, encodeAnswer);
   }
 
-  /** One command of an Execute batch through the whole pipeline, answered as an encoded NodeResult. */
-  execute(command: NodeCommandCase, newId: () => string): Promise<Uint8Array> {
-    return this.pipeline.execute(command, newId);
+  /**
+   * One command of an Execute batch through the whole pipeline, answered as an encoded
+   * NodeResult; refused DEADLINE_EXCEEDED, undecided, if its turn comes at or after deadlineMs
+   * (on nowMs's clock; null: none).
+   */
+  execute(command: NodeCommandCase, newId: () => string, deadlineMs: number | null = null): Promise<Uint8Array> {
+    return this.pipeline.execute(command, newId, deadlineMs);
+  }
+
+  /** The clock of execute's deadlines. */
+  nowMs(): number {
+    return this.pipeline.nowMs();
   }
 
   /** Why commands for this account cannot be written now, or null. */

@@ -25,6 +25,7 @@ const connectCodeByRefusal: Readonly<Record<RefusalCode, Code>> = {
   already_exists: Code.AlreadyExists,
   failed_precondition: Code.FailedPrecondition,
   unavailable: Code.Unavailable,
+  deadline_exceeded: Code.DeadlineExceeded,
   internal: Code.Internal,
 };
 

@@ -69,6 +69,10 @@ export class LeanUnaryClient<I extends DescMessage, O extends DescMessage> {
       stream.on("response", (headers) => (declaredBytes = headers["content-length"] === undefined ? -1 : Number(headers["content-length"])));
       stream.on("end", () => {
         clearTimeout(timer);
+        // Bun ends a stream we canceled (our timeout, which answered the call already) as if
+        // it were cut off: that is no sign of a broken connection, and dropping the session
+        // would cancel every other call on it (under load: the link marked down).
+        if (canceled) return;
         const answer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
         const cutOff = cutOffBecause(stream, status, declaredBytes, answer.byteLength);
         if (cutOff !== null) {

@@ -6,6 +6,7 @@ import { expect, test } from "bun:test";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { requestRefusal } from "../../src/balancer/request-validation.ts";
 import { encodedRefusal, orderAnswerBytes, orderOfResponse, orderRequestOf, writeOrderAnswer } from "../../src/balancer/submit-orders-bytes.ts";
 import {
   SubmitOrderRequestSchema,
@@ -25,13 +26,14 @@ function decodedAsConnectEs(bytes: Uint8Array) {
     tag: request.tag === 0n ? new Uint8Array(0) : new BinaryWriter().uint64(request.tag).finish(),
     order: request.order ?? null,
     accountId: request.order?.accountId ?? "",
+    refusal: request.order === undefined ? null : (requestRefusal(SubmitOrderRequestSchema, request.order)?.message ?? null),
   };
 }
 
 /** The same from what the lean path reads: the order's bytes as the node decodes them. */
 function readByLeanPath(bytes: Uint8Array) {
   const request = orderRequestOf(bytes);
-  return { ...request, order: request.order === null ? null : fromBinary(SubmitOrderRequestSchema, request.order) };
+  return { ...request, order: request.order === null ? null : fromBinary(SubmitOrderRequestSchema, request.order), refusal: request.refusal?.message ?? null };
 }
 
 function encoded(request: Request): Uint8Array {
@@ -63,6 +65,9 @@ test("requests in the usual shape and in others read as protobuf-es decodes them
   for (const bytes of cases) expect(readByLeanPath(bytes)).toEqual(decodedAsConnectEs(bytes));
   expect(orderRequestOf(twoOrders).accountId).toBe("acct-2");
   expect(orderRequestOf(twoAccountIds).accountId).toBe("second");
+  // The rules of proto/oms/v1 (buf.validate), named as SubmitOrder names them.
+  expect(orderRequestOf(encoded({ tag: 9n, order: { ...order, clientOrderId: "x".repeat(300) } })).refusal?.rawMessage).toBe("client_order_id: must be at most 128 characters");
+  expect(orderRequestOf(encoded({ tag: 1n, order })).refusal).toBeNull();
 });
 
 test("bytes that are not a SubmitOrdersRequest throw the invalid_argument that ends the stream, naming the message", () => {

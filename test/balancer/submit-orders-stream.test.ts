@@ -173,6 +173,8 @@ for (const protocol of ["grpc", "connect"] as const) {
       for (const [i, h] of held.entries()) {
         const expected = toBinary(NodeCommandSchema, create(NodeCommandSchema, { command: { case: "submitOrder", value: sent[i]!.order! } }));
         expect(h.command.command).toEqual(expected);
+        // A stream without a deadline: each order waits as long as the balancer's call timeout.
+        expect(h.command.timeoutMs).toBeNull();
       }
       for (const i of [3, 1, 2, 0]) {
         accept(held[i]!);
@@ -318,6 +320,10 @@ for (const protocol of ["grpc", "connect"] as const) {
       const call = new RawCall(url, protocol, protocol === "grpc" ? { "grpc-timeout": "1S" } : { "connect-timeout-ms": "1000" });
       call.write(envelopes({ tag: 1n, order: order("alice", "a1") }));
       await until(() => held.length === 1);
+      // The order goes to its node with what is left of the stream's deadline, so that the
+      // node does not decide it after the stream could carry its answer.
+      const timeoutMs = held[0]?.command.timeoutMs;
+      expect(timeoutMs !== null && timeoutMs !== undefined && timeoutMs > 0 && timeoutMs <= 1000).toBe(true);
       await until(() => call.end !== null);
       call.close();
       expect([call.answers.length, endCode(call), call.end?.message]).toEqual([0, "deadline_exceeded", "the operation timed out"]);

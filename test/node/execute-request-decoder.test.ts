@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
-import { ExecuteRequestSchema, NodeCommandSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
+import { ExecuteRequestSchema, NodeCommandSchema, type ExecuteRequest } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SubmitOrderRequestSchema } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { decodeExecuteRequest } from "../../src/node/execute-request-decoder.ts";
 
@@ -97,8 +97,13 @@ function outcome(decode: () => unknown): Outcome {
   }
 }
 
+/** What decodeExecuteRequest gives, from what fromBinary gives. */
+function asBatch(request: ExecuteRequest) {
+  return { commands: request.commands.map((command) => command.command), timeoutsMs: request.timeoutsMs };
+}
+
 function expectSameOutcome(body: Uint8Array): void {
-  const generic = outcome(() => fromBinary(ExecuteRequestSchema, body).commands.map((command) => command.command));
+  const generic = outcome(() => asBatch(fromBinary(ExecuteRequestSchema, body)));
   const handWritten: Outcome = outcome(() => decodeExecuteRequest(body));
   // Read: as fromBinary reads it. Refused: fromBinary refuses too, or misreads damage the
   // generated reader refuses: a known field of another wire type, or a nested message longer
@@ -117,9 +122,9 @@ function expectSameOutcome(body: Uint8Array): void {
 describe("ExecuteRequest reader against protobuf-es", () => {
   test("whatever toBinary writes, it reads as fromBinary does", () => {
     fc.assert(
-      fc.property(fc.array(commandArbitrary, { maxLength: 8 }), (commands) => {
-        const body = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands }));
-        expect(plain(decodeExecuteRequest(body))).toEqual(plain(fromBinary(ExecuteRequestSchema, body).commands.map((command) => command.command)));
+      fc.property(fc.array(commandArbitrary, { maxLength: 8 }), fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 8 }), (commands, timeoutsMs) => {
+        const body = toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { commands, timeoutsMs }));
+        expect(plain(decodeExecuteRequest(body))).toEqual(plain(asBatch(fromBinary(ExecuteRequestSchema, body))));
       }),
       { numRuns: RUNS, seed: 7_001 },
     );
@@ -157,7 +162,7 @@ describe("ExecuteRequest reader", () => {
         commands: [submit, { command: { case: "getAccount", value: { accountId: "acct-1" } } }, { command: { case: "cancelOrder", value: { accountId: "acct-1", orderId: "o-1" } } }],
       }),
     );
-    const commands = decodeExecuteRequest(body);
+    const { commands } = decodeExecuteRequest(body);
     expect(commands.map((command) => command.case)).toEqual(["submitOrder", "getAccount", "cancelOrder"]);
     expect(commands[0]?.value as unknown).toEqual({
       $typeName: "oms.v1.SubmitOrderRequest",

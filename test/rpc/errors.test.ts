@@ -16,6 +16,7 @@ test("each refusal code maps to its Connect code, whose numbers are fixed by the
     already_exists: 6,
     failed_precondition: 9,
     unavailable: 14,
+    deadline_exceeded: 4,
     internal: 13,
   };
   for (const [code, number] of Object.entries(expected)) {

@@ -137,7 +137,16 @@ test("file_by_filename and file_containing_symbol answer the file with all it im
   expect(answers).toHaveLength(7);
   expect(answers[0]?.validHost).toBe("oms");
   expect(answers[0]?.originalRequest?.messageRequest).toEqual({ case: "fileByFilename", value: "oms/v1/order_service.proto" });
-  const orderServiceFiles = ["oms/v1/order_service.proto", "oms/v1/trading.proto", "google/protobuf/timestamp.proto"];
+  // order_service.proto imports buf/validate for its field rules, which brings descriptor.proto and two more well-known types.
+  const orderServiceFiles = [
+    "oms/v1/order_service.proto",
+    "buf/validate/validate.proto",
+    "oms/v1/trading.proto",
+    "google/protobuf/descriptor.proto",
+    "google/protobuf/duration.proto",
+    "google/protobuf/field_mask.proto",
+    "google/protobuf/timestamp.proto",
+  ];
   expect(fileNamesOf(answers[0])).toEqual(orderServiceFiles);
   expect(fileNamesOf(answers[1])).toEqual(orderServiceFiles);
   expect(fileNamesOf(answers[2])).toEqual(orderServiceFiles);

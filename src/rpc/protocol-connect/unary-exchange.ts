@@ -5,11 +5,12 @@
 // the balancer is paid for every order).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Connection } from "../connection-context.ts";
-import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "node:http2";
+import { constants as http2Constants, type IncomingHttpHeaders as Http2Headers, type ServerHttp2Stream } from "node:http2";
 import { gzip } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
 import { acceptsGzip } from "../protocol/compression.ts";
+import { headerValue } from "../protocol/header-value.ts";
 import { COMPRESS_MIN_BYTES, MESSAGE_BYTES_MAX } from "../rpc-limits.ts";
 import { refusalAnswerOf, type HttpOverride } from "../refusal-answer.ts";
 import { errorAnswerOf } from "./error-answer.ts";
@@ -39,15 +40,23 @@ export interface UnaryExchange {
 type Head = Record<string, string | number>;
 
 export function http1Exchange(request: IncomingMessage, response: ServerResponse): UnaryExchange {
+  let bodyTooLarge = false;
   return {
     method: request.method,
     path: request.url,
     headers: request.headers,
     connection: request.socket,
-    readBody: (done) => readBody(request, done),
+    readBody: (done) =>
+      readBody(request, request.headers, (body) => {
+        bodyTooLarge = body === null;
+        done(body);
+      }),
     reply(json, result, http) {
       answerOf(request.headers, json, result, http, (status, headers, body) => {
         if (response.writableEnded || response.destroyed) return;
+        // The rest of an oversize body may still be coming: the connection cannot be
+        // used again, so it closes once the answer is out.
+        if (bodyTooLarge) headers["connection"] = "close";
         response.writeHead(status, headers);
         response.end(body);
       });
@@ -62,17 +71,25 @@ export function http1Exchange(request: IncomingMessage, response: ServerResponse
 }
 
 export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers): UnaryExchange {
+  let bodyTooLarge = false;
   return {
     method: headers[":method"],
     path: headers[":path"],
     headers,
     connection: stream.session,
-    readBody: (done) => readBody(stream, done),
+    readBody: (done) =>
+      readBody(stream, headers, (body) => {
+        bodyTooLarge = body === null;
+        done(body);
+      }),
     reply(json, result, http) {
       answerOf(headers, json, result, http, (status, head, body) => {
         if (stream.destroyed || stream.closed || stream.headersSent) return;
         stream.respond({ ":status": status, ...head, date: httpDate() });
-        stream.end(body);
+        // An oversize body is not read to its end: once the answer is out, RST_STREAM with
+        // NO_ERROR tells the client to stop sending (RFC 9113 §8.1).
+        if (bodyTooLarge) stream.end(body, () => stream.close(http2Constants.NGHTTP2_NO_ERROR));
+        else stream.end(body);
       });
     },
     refuse(error, http) {
@@ -84,18 +101,37 @@ export function http2Exchange(stream: ServerHttp2Stream, headers: Http2Headers):
   };
 }
 
-/** Also keeps a client that resets its stream from becoming an unhandled 'error' that ends the process. */
-function readBody(source: IncomingMessage | ServerHttp2Stream, done: (body: Buffer | null) => void): void {
+/**
+ * A body larger than MESSAGE_BYTES_MAX (by its content-length, or once that many bytes have
+ * come) is refused at once, done(null), not when the client finishes sending it: what comes
+ * after is read and dropped, never kept. Also keeps a client that resets its stream from
+ * becoming an unhandled 'error' that ends the process.
+ */
+function readBody(source: IncomingMessage | ServerHttp2Stream, headers: IncomingHttpHeaders | Http2Headers, done: (body: Buffer | null) => void): void {
   const chunks: Buffer[] = [];
   let length = 0;
-  let tooLarge = false;
+  let refused = false;
+  const refuse = () => {
+    refused = true;
+    chunks.length = 0;
+    done(null);
+  };
+  source.on("error", () => undefined);
+  const declared = Number(headerValue(headers["content-length"]) ?? NaN);
+  if (declared > MESSAGE_BYTES_MAX) {
+    refuse();
+    source.resume();
+    return;
+  }
   source.on("data", (chunk: Buffer) => {
+    if (refused) return;
     length += chunk.length;
-    if (length > MESSAGE_BYTES_MAX) tooLarge = true;
+    if (length > MESSAGE_BYTES_MAX) refuse();
     else chunks.push(chunk);
   });
-  source.on("end", () => done(tooLarge ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-  source.on("error", () => undefined);
+  source.on("end", () => {
+    if (!refused) done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+  });
 }
 
 function answerOf(

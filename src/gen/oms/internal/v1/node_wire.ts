@@ -23,6 +23,12 @@ export function writeExecuteRequest(w: WireWriter, m: ExecuteRequest): void {
     writeNodeCommand(w, item);
     w.end(at);
   }
+  if (m.timeoutsMs.length > 0) {
+    w.varint(18);
+    const at = w.begin();
+    for (const item of m.timeoutsMs) w.uint32(item, "oms.internal.v1.ExecuteRequest.timeouts_ms");
+    w.end(at);
+  }
 }
 
 /**
@@ -42,8 +48,9 @@ const poolExecuteRequest: ExecuteRequest[] = [];
  */
 export function newExecuteRequest(): ExecuteRequest {
   const m = poolExecuteRequest.pop();
-  if (m === undefined) return { $typeName: "oms.internal.v1.ExecuteRequest", commands: [] };
+  if (m === undefined) return { $typeName: "oms.internal.v1.ExecuteRequest", commands: [], timeoutsMs: [] };
   m.commands.length = 0;
+  m.timeoutsMs.length = 0;
   return m;
 }
 
@@ -69,10 +76,21 @@ export function readExecuteRequest(r: WireReader, m: ExecuteRequest): ExecuteReq
         r.leave(outer);
         break;
       }
+      case 16:
+        m.timeoutsMs.push(r.varint32("timeouts_ms"));
+        break;
+      case 18: {
+        const outer = r.enter("timeouts_ms");
+        while (r.more()) m.timeoutsMs.push(r.varint32("timeouts_ms"));
+        r.leave(outer);
+        break;
+      }
       default:
         switch (t >>> 3) {
           case 1:
             throw r.wrongWireType(t, "commands");
+          case 2:
+            throw r.wrongWireType(t, "timeouts_ms");
         }
         r.skip(t);
     }
