@@ -54,23 +54,23 @@ export interface RoundTally {
 }
 
 const ACCOUNTS_PER_SHARD = 2;
-const DEPOSIT_DOLLARS = 1_000_000n;
+export const DEPOSIT_DOLLARS = 1_000_000n;
 const QTY_MAX = 100;
 /** Far below AAPL's ~$190: the venue never fills it, so nothing but the orders changes state. */
-const LIMIT_PRICE = "1";
+export const LIMIT_PRICE = "1";
 /** Bounds a run whose acknowledgements never come (every order refused): it then ends and fails. */
 const ORDERS_SUBMITTED_MAX = 20_000;
 const READ_BATCH_COMMANDS = 256;
 const LIST_PAGE_ORDERS = 100;
 /** Reproduces the quantities; the interleaving of calls is up to the scheduler. */
-const QTY_SEED = 0x9e3779b9;
+export const QTY_SEED = 0x9e3779b9;
 /** Each cycle re-reads every order of every earlier round: the checks grow with the square of this. */
 const FAULT_CYCLES_MAX = 1_000;
 
 type Command = MessageInitShape<typeof NodeCommandSchema>;
-type NodeClient = Client<typeof NodeService>;
+export type NodeClient = Client<typeof NodeService>;
 
-interface OrderRequest {
+export interface OrderRequest {
   accountId: string;
   clientOrderId: string;
   symbol: string;
@@ -82,7 +82,7 @@ interface OrderRequest {
 }
 
 /** What the test knows of one submitted order: the ack, what a recovery showed, or nothing yet. */
-interface Submitted {
+export interface Submitted {
   request: OrderRequest;
   acked: boolean;
   known: Order | "absent" | "unknown";
@@ -162,7 +162,7 @@ export function faultCycles(suiteCycles: number): number {
   return cycles;
 }
 
-function xorshiftQty(seed: number): () => bigint {
+export function xorshiftQty(seed: number): () => bigint {
   let x = seed >>> 0 || 1;
   return () => {
     x = (x ^ (x << 13)) >>> 0;
@@ -173,7 +173,7 @@ function xorshiftQty(seed: number): () => bigint {
 }
 
 /** ACCOUNTS_PER_SHARD account ids on each shard, so that every shard's log and snapshots are exercised. */
-function accountIds(shardCount: number): string[] {
+export function accountIds(shardCount: number): string[] {
   const ids: string[] = [];
   for (let i = 0; ids.length < shardCount * ACCOUNTS_PER_SHARD; i += 1) {
     const id = `trader-${i}`;
@@ -210,7 +210,7 @@ function connect(run: Run, node: NodeProcess) {
 }
 
 /** Runs commands in Execute calls of READ_BATCH_COMMANDS; one result per command, in order. */
-async function execute(client: NodeClient, commands: Command[]): Promise<NodeResult[]> {
+export async function execute(client: NodeClient, commands: Command[]): Promise<NodeResult[]> {
   const results: NodeResult[] = [];
   for (let at = 0; at < commands.length; at += READ_BATCH_COMMANDS) {
     const batch = commands.slice(at, at + READ_BATCH_COMMANDS);
@@ -352,7 +352,7 @@ async function submitUntilKilled(run: Run, node: NodeProcess, round: string, ack
  * then each account's order list and cash. Unknown orders become what the node showed, so the
  * next recovery must show them identically.
  */
-async function checkRecovered(client: NodeClient, accounts: readonly string[], submitted: Submitted[]): Promise<void> {
+export async function checkRecovered(client: NodeClient, accounts: readonly string[], submitted: Submitted[]): Promise<void> {
   const results = await execute(client, submitted.map((s): Command => ({
     command: { case: "getOrder", value: { accountId: s.request.accountId, key: { case: "clientOrderId", value: s.request.clientOrderId } } },
   })));

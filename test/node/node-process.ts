@@ -67,8 +67,27 @@ export async function startNodeProcess(configPath: string, nodeId: string, port:
 
 /** Spawns `oms node` as startNodeProcess does, without waiting for it to serve. */
 export function spawnNodeProcess(configPath: string, nodeId: string, port: number): NodeProcess {
+  return spawnOms(["node", "--config", configPath, "--node-id", nodeId], port);
+}
+
+/**
+ * An `oms balancer` process on port, resolved once Health reports SERVING; its nodes come from
+ * the config file. The same handle as a node's, so the same kill and wait helpers apply.
+ */
+export async function startBalancerProcess(configPath: string, port: number): Promise<NodeProcess> {
+  const balancer = spawnOms(["balancer", "--config", configPath, "--port", String(port)], port);
+  try {
+    await waitForServing(balancer);
+  } catch (error) {
+    await killNodeProcess(balancer);
+    throw error;
+  }
+  return balancer;
+}
+
+function spawnOms(args: readonly string[], port: number): NodeProcess {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OMS_")));
-  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", "node", "--config", configPath, "--node-id", nodeId], {
+  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], {
     cwd: REPO_ROOT,
     stdin: "ignore",
     stdout: "pipe",
@@ -97,7 +116,7 @@ export async function waitForServing(node: NodeProcess): Promise<void> {
   try {
     await waitUntilServing(node.url, { timeoutMs: SERVING_TIMEOUT_MS, exitedBecause });
   } catch (error) {
-    throw new Error(`oms node ${error instanceof Error ? error.message : String(error)}:\n${node.output()}`, { cause: error });
+    throw new Error(`oms process ${error instanceof Error ? error.message : String(error)}:\n${node.output()}`, { cause: error });
   }
 }
 
