@@ -34,9 +34,12 @@ let backends: Backends;
 const running: NodeProcess[] = [];
 const dirs: string[] = [];
 
+/** Starting Postgres on a loaded machine takes seconds; bun's 5 s default for hooks is too short. */
+const BACKENDS_START_TIMEOUT_MS = 60_000;
+
 beforeAll(async () => {
   backends = await startBackends(SHARD_COUNT);
-});
+}, BACKENDS_START_TIMEOUT_MS);
 
 /** Each test's nodes go with it: the shards are the same ones from test to test. */
 afterEach(async () => {
