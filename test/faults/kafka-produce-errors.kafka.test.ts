@@ -4,8 +4,9 @@
 // down and up. Under each, every caller gets either its order or UNAVAILABLE, never another
 // code and never an ack for what the log does not keep; afterwards nothing acknowledged is
 // lost or doubled, a retry by client_order_id gives the one order, and a SIGKILL and restart
-// show the same.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+// show the same. An error no resend can cure stops the node (its memory may be ahead of the
+// log) without acknowledging the batch, and a restart recovers exactly what was acknowledged.
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import type { NodeResult } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { OrderStatusFilter } from "../../src/gen/oms/v1/order_service_pb.ts";
@@ -25,6 +26,8 @@ const KAFKA_ERROR = {
   NOT_ENOUGH_REPLICAS: 19,
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
   TRANSPORT: -195,
+  /** Not retriable: no resend will ever succeed. */
+  TOPIC_AUTHORIZATION_FAILED: 29,
 } as const;
 /** Failed Produce requests queued per fault: more than one, so retries meet errors too. */
 const ERRORS_PER_FAULT = 4;
@@ -38,6 +41,8 @@ const SLOW_BROKER_RTT_MS = 1_500;
 const RECOVERY_TRIES_MAX = 200;
 const RECOVERY_POLL_MS = 100;
 const TEST_TIMEOUT_MS = 120_000;
+/** The node's exit code when its ledger can no longer be trusted (sysexits EX_SOFTWARE; oms-node.ts). */
+const EXIT_SOFTWARE = 70;
 const BACKENDS_START_TIMEOUT_MS = 60_000;
 
 let backends: Backends;
@@ -47,8 +52,14 @@ beforeAll(async () => {
   backends = await startBackends(SHARD_COUNT);
 }, BACKENDS_START_TIMEOUT_MS);
 
-afterAll(async () => {
+/** The shards are the same from test to test: each test's node goes with it. */
+afterEach(async () => {
   if (node !== null) await killNodeProcess(node);
+  node = null;
+  backends.kafka.clearRequestErrors(PRODUCE_API_KEY);
+});
+
+afterAll(async () => {
   await backends.stop();
 });
 
@@ -143,6 +154,48 @@ test("produce errors, a slow broker and a broker outage: only acks or UNAVAILABL
   const reopened = nodeClient(restarted.url);
   try {
     await withNodeOutput(restarted, () => expectExactly(reopened.client, acknowledged));
+  } finally {
+    reopened.close();
+  }
+}, TEST_TIMEOUT_MS);
+
+test("a produce error no resend cures stops the node without acknowledging the batch; a restart has every acknowledged order once, and no other", async () => {
+  const { path, port } = await nodeConfigOn(backends, { nodeId: "node-b", shardCount: SHARD_COUNT, snapshotEveryRecords: 50, node: { ackTimeoutMs: ACK_TIMEOUT_MS } });
+  const live = await startNodeProcess(path, "node-b", port);
+  node = live;
+  const { client, close } = nodeClient(live.url);
+  const account = "fatal-acct";
+  const submit = (clientOrderId: string): Promise<Outcome | "cut off"> =>
+    client.execute({ commands: [{ command: { ...order(clientOrderId).command, value: { ...order(clientOrderId).command.value, accountId: account } } }] }).then(
+      (answer) => outcomeOf(answer.results[0]),
+      () => "cut off",
+    );
+  await client.execute({ commands: [{ command: { case: "createAccount", value: { accountId: account } } }, { command: { case: "deposit", value: { accountId: account, amount: "1000000" } } }] });
+  const before = await Promise.all(["before-0", "before-1"].map(submit));
+  const acknowledged = new Map<string, string>();
+  before.forEach((outcome, i) => {
+    if (outcome !== "cut off" && outcome.ok) acknowledged.set(`before-${i}`, outcome.id);
+  });
+  expect(acknowledged.size).toBe(2);
+
+  backends.kafka.pushRequestErrors(PRODUCE_API_KEY, [KAFKA_ERROR.TOPIC_AUTHORIZATION_FAILED]);
+  const during = await Promise.all(Array.from({ length: ORDERS_PER_FAULT }, (_, i) => submit(`during-${i}`)));
+  close();
+  await live.proc.exited;
+  backends.kafka.clearRequestErrors(PRODUCE_API_KEY);
+  // Nothing of the failed batch was acknowledged, and the node said why it stopped.
+  expect(during.filter((outcome) => outcome !== "cut off" && outcome.ok)).toEqual([]);
+  expect({ exitCode: live.proc.exitCode, said: live.output().includes("TOPIC_AUTHORIZATION_FAILED") }).toEqual({ exitCode: EXIT_SOFTWARE, said: true });
+
+  const restarted = await startNodeProcess(path, "node-b", port);
+  node = restarted;
+  const reopened = nodeClient(restarted.url);
+  try {
+    const listed = await reopened.client.execute({ commands: [{ command: { case: "listOrders", value: { accountId: account, status: OrderStatusFilter.ALL, pageSize: 500 } } }] });
+    const result = listed.results[0]?.result;
+    if (result?.case !== "listOrders") throw new Error(`listOrders refused: ${JSON.stringify(result?.value)}`);
+    // The refused batch never reached the log: exactly the acknowledged orders.
+    expect(Object.fromEntries(result.value.orders.map((o) => [o.clientOrderId, o.id]))).toEqual(Object.fromEntries(acknowledged));
   } finally {
     reopened.close();
   }
