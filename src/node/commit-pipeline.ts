@@ -216,7 +216,11 @@ export class CommitPipeline {
   private reply<T>(shard: ShardLedger, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>, answer: T): void {
     if (!this.ackDeadlines.answer(wait)) return;
     const lapsed = this.parts.ownershipProblem(shard.shard);
-    replied.resolve(lapsed === null ? { ok: true, value: answer } : { ok: false, rejection: lapsed });
+    if (lapsed === null) return void replied.resolve({ ok: true, value: answer });
+    // The record is in the log, but the new owner replays it only if it landed before its epoch
+    // marker: in doubt, not refused, or a client would place the order again under a new id.
+    const inDoubt = `${lapsed.message}; this write was recorded but may not count, so its outcome is unknown: retry it (a submit with the same client_order_id)`;
+    replied.resolve({ ok: false, rejection: reject("unavailable", inDoubt) });
   }
 
   /**
