@@ -225,11 +225,13 @@ export class CommitPipeline {
 
   /**
    * The log failed the write (or an effect threw): memory is ahead of the log, so the node
-   * stops, and the shard's durable end never comes.
+   * stops, and the shard's durable end never comes. The caller is told UNAVAILABLE with the
+   * log's reason (a full disk, a refused produce), not a bare failure of the whole call.
    */
   private stop<T>(error: unknown, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>): Promise<bigint> {
     this.parts.die(error);
-    if (this.ackDeadlines.answer(wait)) replied.reject(error);
+    const reason = error instanceof Error ? error.message : String(error);
+    if (this.ackDeadlines.answer(wait)) replied.resolve({ ok: false, rejection: reject("unavailable", `${reason}; this node is stopping: retry shortly`) });
     return STOPPED;
   }
 }

@@ -66,8 +66,16 @@ export async function startNodeProcess(configPath: string, nodeId: string, port:
 }
 
 /** Spawns `oms node` as startNodeProcess does, without waiting for it to serve. */
-export function spawnNodeProcess(configPath: string, nodeId: string, port: number): NodeProcess {
-  return spawnOms(["node", "--config", configPath, "--node-id", nodeId], port);
+export interface SpawnLimits {
+  /**
+   * RLIMIT_FSIZE in 512-byte blocks (`ulimit -f`), with SIGXFSZ ignored: a write past it fails
+   * (EFBIG) as a write to a full disk does, and the process lives on to handle it.
+   */
+  fileBlocksMax?: number;
+}
+
+export function spawnNodeProcess(configPath: string, nodeId: string, port: number, limits: SpawnLimits = {}): NodeProcess {
+  return spawnOms(["node", "--config", configPath, "--node-id", nodeId], port, limits);
 }
 
 /**
@@ -85,9 +93,14 @@ export async function startBalancerProcess(configPath: string, port: number): Pr
   return balancer;
 }
 
-function spawnOms(args: readonly string[], port: number): NodeProcess {
+function spawnOms(args: readonly string[], port: number, limits: SpawnLimits = {}): NodeProcess {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OMS_")));
-  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", ...args], {
+  const command = [process.execPath, "src/cli/main.ts", ...args];
+  // An ignored signal stays ignored across exec, so the trap reaches the node itself.
+  const limited = limits.fileBlocksMax === undefined
+    ? command
+    : ["/bin/sh", "-c", `trap '' XFSZ; ulimit -f ${limits.fileBlocksMax} && exec "$@"`, "sh", ...command];
+  const proc = Bun.spawn(limited, {
     cwd: REPO_ROOT,
     stdin: "ignore",
     stdout: "pipe",
