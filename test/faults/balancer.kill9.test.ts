@@ -34,8 +34,8 @@ const NODE_SETTLE_MS = 250;
 const ORDERS_PER_ROUND_MAX = 20_000;
 /** Above the balancer's node call timeout (5 s), so the balancer answers first. */
 const CALL_TIMEOUT_MS = 10_000;
-/** Some 0.5 s a cycle on a quiet machine; a slow CI machine gets far more. */
-const TEST_TIMEOUT_MS = 30_000 + CYCLES * 5_000;
+/** Some 0.6 s a cycle on a quiet machine, and each cycle re-reads every earlier order. */
+const TEST_TIMEOUT_MS = 30_000 + CYCLES * 5_000 + CYCLES * CYCLES * 100;
 
 const dataDir = mkdtempSync(join(tmpdir(), "oms-balancer-kill9-"));
 const running: NodeProcess[] = [];
