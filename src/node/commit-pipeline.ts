@@ -234,16 +234,22 @@ export class CommitPipeline {
   private reply<T>(shard: ShardLedger, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>, answer: T): void {
     if (!this.ackDeadlines.answer(wait)) return;
     const lapsed = this.parts.ownershipProblem(shard.shard);
-    replied.resolve(lapsed === null ? { ok: true, value: answer } : { ok: false, rejection: lapsed });
+    if (lapsed === null) return void replied.resolve({ ok: true, value: answer });
+    // The record is in the log, but the new owner replays it only if it landed before its epoch
+    // marker: in doubt, not refused, or a client would place the order again under a new id.
+    const inDoubt = `${lapsed.message}; this write was recorded but may not count, so its outcome is unknown: retry it (a submit with the same client_order_id)`;
+    replied.resolve({ ok: false, rejection: reject("unavailable", inDoubt) });
   }
 
   /**
    * The log failed the write (or an effect threw): memory is ahead of the log, so the node
-   * stops, and the shard's durable end never comes.
+   * stops, and the shard's durable end never comes. The caller is told UNAVAILABLE with the
+   * log's reason (a full disk, a refused produce), not a bare failure of the whole call.
    */
   private stop<T>(error: unknown, wait: AckWait, replied: PromiseWithResolvers<Outcome<T>>): Promise<bigint> {
     this.parts.die(error);
-    if (this.ackDeadlines.answer(wait)) replied.reject(error);
+    const reason = error instanceof Error ? error.message : String(error);
+    if (this.ackDeadlines.answer(wait)) replied.resolve({ ok: false, rejection: reject("unavailable", `${reason}; this node is stopping: retry shortly`) });
     return STOPPED;
   }
 }

@@ -338,9 +338,14 @@ export class OmsNode {
     if (this.fatal !== null) return;
     this.fatal = error;
     this.options.logger.error("stopping: the ledger can no longer be trusted", { error: String(error) });
-    (this.options.onFatal ?? (() => process.exit(70)))(error);
+    // The exit waits a moment so that the callers of the failed batch get their UNAVAILABLE,
+    // naming the log's reason, instead of a dropped connection; new work is refused meanwhile.
+    (this.options.onFatal ?? (() => setTimeout(() => process.exit(70), FATAL_EXIT_AFTER_MS)))(error);
   }
 }
+
+/** Long enough for the answers already decided to leave; short enough that nothing else happens. */
+const FATAL_EXIT_AFTER_MS = 200;
 
 /** One debug line per event, after the log has it: what an operator follows an order by. */
 function logOrderEvents(logger: NodeLogger, accountId: string, events: readonly Event[]): void {

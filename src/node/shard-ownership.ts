@@ -30,10 +30,15 @@ export class ShardOwnership {
 
   async claim(shard: number): Promise<ShardLease> {
     const askedAtMs = this.clock();
-    // A crashed previous owner's lease runs out within leaseMs; wait that long and a bit.
+    // A crashed previous owner's lease runs out within leaseMs (sooner where the store proves
+    // it gone); wait that long and a bit.
     const lease = await this.claims.claim(shard, this.owner, this.leaseMs, this.leaseMs * 2);
     this.held.set(shard, { lease, deadlineMs: askedAtMs + this.leaseMs - this.marginMs, fenced: false });
-    this.logger.debug("shard claimed", { shard, epoch: lease.epoch });
+    if (lease.previousHolderGone === true) {
+      this.logger.info("shard taken back without waiting out the lease: its previous holder is provably gone", { shard, epoch: lease.epoch });
+    } else {
+      this.logger.debug("shard claimed", { shard, epoch: lease.epoch });
+    }
     return lease;
   }
 
@@ -42,6 +47,8 @@ export class ShardOwnership {
     const held = this.held.get(shard);
     if (held === undefined) return reject("failed_precondition", `account_id: shard ${shard} is not claimed by this node`);
     if (held.fenced) return reject("unavailable", `shard ${shard} was taken over by another node; this node no longer serves it`);
+    // Others may take the shard at once while this process cannot prove it is alive.
+    if (!this.claims.holding()) return reject("unavailable", `shard ${shard}: this node lost its shard claims session; retry shortly`);
     if (this.clock() >= held.deadlineMs) return reject("unavailable", `shard ${shard}: this node's lease could not be renewed; retry shortly`);
     return null;
   }

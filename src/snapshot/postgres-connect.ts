@@ -34,6 +34,11 @@ export interface ConnectPostgresOptions {
   maxConnections: number;
   /** Shows in pg_stat_activity, so an operator can tell which part holds a connection. */
   applicationName: string;
+  /**
+   * Keep each connection for the process's life (no idle or lifetime recycling) and report its
+   * close: for session-level advisory locks, which end with the session that took them.
+   */
+  session?: { onClose: () => void };
 }
 
 const RETRY_DELAY_MS_FIRST = 200;
@@ -113,8 +118,10 @@ function createPool(url: string, options: ConnectPostgresOptions): PostgresSql {
     ssl: sslOf(url),
     max: options.maxConnections,
     connect_timeout: options.connectTimeoutMs / 1000,
-    idle_timeout: IDLE_TIMEOUT_S,
-    max_lifetime: MAX_LIFETIME_S,
+    // 0 is "never" to postgres.js: a session kept for life is never recycled.
+    idle_timeout: options.session === undefined ? IDLE_TIMEOUT_S : 0,
+    max_lifetime: options.session === undefined ? MAX_LIFETIME_S : 0,
+    ...(options.session === undefined ? {} : { onclose: options.session.onClose }),
     keep_alive: KEEP_ALIVE_S,
     backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, RECONNECT_BACKOFF_S_MAX),
     prepare: true,
@@ -158,6 +165,7 @@ export async function openMigratedPostgres(
   options: PostgresStoreOptions,
   maxConnections: number,
   applicationName: string,
+  session?: ConnectPostgresOptions["session"],
 ): Promise<PostgresSql> {
   const logger = options.logger ?? stderrPostgresLogger;
   const sql = await connectPostgres(url, {
@@ -166,6 +174,7 @@ export async function openMigratedPostgres(
     connectTimeoutMs: options.connectTimeoutMs ?? POSTGRES_CONNECT_TIMEOUT_MS_DEFAULT,
     maxConnections,
     applicationName,
+    ...(session === undefined ? {} : { session }),
   });
   try {
     await applyPostgresMigrations(sql, logger);

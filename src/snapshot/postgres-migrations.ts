@@ -137,6 +137,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `insert into api_key_revision (id, revision) values (1, 0)`,
     ],
   },
+  // When a shard's holder last proved it was alive (claimed or renewed) on the server's clock:
+  // a claimant compares it with the server's start, since a session lock is proof only on the
+  // server instance where it was taken (src/snapshot/postgres-shard-claims.ts).
+  {
+    version: 5,
+    description: "shard owners: when the holder last claimed or renewed",
+    statements: [`alter table shard_owners add column renewed_at timestamptz`],
+  },
 ];
 
 /** Any fixed number; "oms_migr" in ASCII, so it is recognisable in pg_locks. */

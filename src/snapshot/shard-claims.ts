@@ -9,13 +9,20 @@ export interface ShardLease {
   epoch: bigint;
   /** Measured on the claims store's clock; the holder keeps its own, earlier, deadline. */
   expiresAtMs: number;
+  /**
+   * Set on a claim that took the shard while the previous lease was still live, because the
+   * store proved its holder gone (its process's exclusive lock had ended); absent otherwise.
+   */
+  previousHolderGone?: true;
 }
 
 export interface ShardClaims {
   /**
-   * Takes the shard for owner under a new epoch once no other owner's lease is live, waiting
-   * up to waitMs for one to expire; then throws, naming the holder and its expiry. A claim by
-   * the owner that already holds the shard (a restart) succeeds at once with a new epoch.
+   * Takes the shard for owner under a new epoch once the previous lease has expired or been
+   * released, or at once where the store proves the previous holder's process gone (it held an
+   * exclusive lock that ended with it: a restart after kill -9 need not wait out its own lease).
+   * Never on a guess: a paused holder keeps its lock, so the claim waits for its lease, up to
+   * waitMs; then it throws, naming the holder and its expiry.
    */
   claim(shard: number, owner: string, leaseMs: number, waitMs: number): Promise<ShardLease>;
   /** Extends the lease if owner still holds this epoch; null if a newer claim fenced it. */
@@ -25,6 +32,12 @@ export interface ShardClaims {
    * shard): the renewed leases in the order given, null for each that a newer claim fenced.
    */
   renewAll(leases: readonly ShardLease[], leaseMs: number): Promise<(ShardLease | null)[]>;
+  /**
+   * False while this process cannot prove to other claimants that it is alive (the session
+   * holding its locks ended): they may then take its shards at once, so it must not write
+   * until a successful renewal has proven it holds them again.
+   */
+  holding(): boolean;
   /** Gives the shard up at a clean stop, so the next owner need not wait for the lease to expire. */
   release(lease: ShardLease): Promise<void>;
   close(): Promise<void>;

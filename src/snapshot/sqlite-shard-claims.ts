@@ -46,10 +46,14 @@ export class SqliteShardClaims implements ShardClaims {
       if (current !== null && current.owner !== owner && Number(current.lease_expires_at_ms) > nowMs) {
         return { holder: current.owner, expiresAtMs: Number(current.lease_expires_at_ms) };
       }
+      // The same owner's live lease: its process is gone, for the claims file lives in the
+      // owner's data directory, which one live process at a time holds (cli/data-dir-lock.ts).
+      const holderGone = current !== null && Number(current.lease_expires_at_ms) > nowMs;
       const epoch = current === null ? 1n : current.epoch + 1n;
       const expiresAtMs = nowMs + leaseMs;
       this.upsertOwner.run(shard, owner, epoch, expiresAtMs);
-      return { lease: { shard, owner, epoch, expiresAtMs } };
+      const lease: ShardLease = { shard, owner, epoch, expiresAtMs };
+      return { lease: holderGone ? { ...lease, previousHolderGone: true } : lease };
     }).immediate;
   }
 
@@ -92,6 +96,11 @@ export class SqliteShardClaims implements ShardClaims {
       await this.sleep(Math.min(CLAIM_POLL_MS, remainingMs));
       this.assertOpen();
     }
+  }
+
+  /** No session to lose: the file is local, and the data-directory lock lasts the process's life. */
+  holding(): boolean {
+    return true;
   }
 
   async renew(lease: ShardLease, leaseMs: number): Promise<ShardLease | null> {

@@ -14,9 +14,12 @@ const ACCOUNT = "outage-acct";
 let backends: Backends;
 let node: NodeProcess;
 
+/** Starting Postgres on a loaded machine takes seconds; bun's 5 s default for hooks is too short. */
+const BACKENDS_START_TIMEOUT_MS = 60_000;
+
 beforeAll(async () => {
   backends = await startBackends(SHARD_COUNT);
-});
+}, BACKENDS_START_TIMEOUT_MS);
 
 afterAll(async () => {
   if (node !== undefined) await killNodeProcess(node);

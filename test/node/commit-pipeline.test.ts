@@ -3,6 +3,7 @@
 // (its caller, the venue) until the log has the record; and a failed append stops the node.
 import { afterEach, expect, test } from "bun:test";
 import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,13 +75,15 @@ test("a command is applied before its record is durable, and answered and sent t
   expect(venue.submits.map((o) => o.orderId)).toEqual([placed.case === "submitOrder" ? (placed.value.order?.id ?? "") : "?"]);
 });
 
-test("a failed append stops the node: the caller gets the failure, the venue hears nothing, later commands are refused UNAVAILABLE", async () => {
-  const { log, venue, fatal, run, execute } = await startNode();
+test("a failed append stops the node: the caller gets UNAVAILABLE naming the log's reason, the venue hears nothing, later commands are refused UNAVAILABLE", async () => {
+  const { log, venue, fatal, run } = await startNode();
   await run({ case: "createAccount", value: { accountId: "ann" } });
   await run({ case: "deposit", value: { accountId: "ann", amount: "100" } });
   log.failing = true;
-  const failed = await execute(buy("5")).then(() => null, (error: unknown) => error);
-  expect(String(failed)).toContain("disk full");
+  const failed = await run(buy("5"));
+  expect(failed.case === "error" ? { code: Code[failed.value.code], stopping: failed.value.message.includes("this node is stopping") } : failed.case)
+    .toEqual({ code: "Unavailable", stopping: true });
+  expect(failed.case === "error" ? failed.value.message : "").toContain("disk full");
   expect(fatal.length).toBe(1);
   await settle(5);
   expect(venue.submits).toEqual([]);

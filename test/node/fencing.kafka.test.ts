@@ -16,9 +16,12 @@ const LEASE_MS = 1_500;
 let backends: Backends;
 const running: NodeProcess[] = [];
 
+/** Starting Postgres on a loaded machine takes seconds; bun's 5 s default for hooks is too short. */
+const BACKENDS_START_TIMEOUT_MS = 60_000;
+
 beforeAll(async () => {
   backends = await startBackends(SHARD_COUNT);
-});
+}, BACKENDS_START_TIMEOUT_MS);
 
 afterAll(async () => {
   for (const node of running) {

@@ -2,8 +2,8 @@
 // process killed with SIGKILL under load comes back with every acknowledged order exactly as it
 // was acknowledged, and every order whose reply the kill cut off either whole or absent: a
 // reply waits for the log, and recovery (a snapshot, then the log after it) rebuilds the same
-// ledger. A second kill right after the restart proves a log that already went through a
-// recovery and snapshots recovers as well.
+// ledger. Kills repeat, cycle after cycle, on a log that already went through recoveries and
+// snapshots; every cycle checks every order of every earlier one again.
 import { expect } from "bun:test";
 import { equals, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, createClient, type Client } from "@connectrpc/connect";
@@ -31,7 +31,10 @@ export interface Kill9Scenario {
   batchOrders: number;
   /** The first kill lands once this many orders are acknowledged; enough for every shard to have a snapshot. */
   acksBeforeFirstKill: number;
-  acksBeforeSecondKill: number;
+  /** Acknowledgements before each later kill; small, so that many cycles fit a test run. */
+  acksBeforeLaterKills: number;
+  /** Kills (each followed by a restart and a full check); at least 2 proves a recovered log recovers again. */
+  cycles: number;
   /** Each kill must land with at least this many orders sent and not yet answered. */
   ordersInFlightAtKillMin: number;
   /** The deadline of every call; above the node's ackTimeoutMs, so the node answers first. */
@@ -51,21 +54,23 @@ export interface RoundTally {
 }
 
 const ACCOUNTS_PER_SHARD = 2;
-const DEPOSIT_DOLLARS = 1_000_000n;
+export const DEPOSIT_DOLLARS = 1_000_000n;
 const QTY_MAX = 100;
 /** Far below AAPL's ~$190: the venue never fills it, so nothing but the orders changes state. */
-const LIMIT_PRICE = "1";
+export const LIMIT_PRICE = "1";
 /** Bounds a run whose acknowledgements never come (every order refused): it then ends and fails. */
 const ORDERS_SUBMITTED_MAX = 20_000;
 const READ_BATCH_COMMANDS = 256;
 const LIST_PAGE_ORDERS = 100;
 /** Reproduces the quantities; the interleaving of calls is up to the scheduler. */
-const QTY_SEED = 0x9e3779b9;
+export const QTY_SEED = 0x9e3779b9;
+/** Each cycle re-reads every order of every earlier round: the checks grow with the square of this. */
+const FAULT_CYCLES_MAX = 1_000;
 
 type Command = MessageInitShape<typeof NodeCommandSchema>;
-type NodeClient = Client<typeof NodeService>;
+export type NodeClient = Client<typeof NodeService>;
 
-interface OrderRequest {
+export interface OrderRequest {
   accountId: string;
   clientOrderId: string;
   symbol: string;
@@ -77,7 +82,7 @@ interface OrderRequest {
 }
 
 /** What the test knows of one submitted order: the ack, what a recovery showed, or nothing yet. */
-interface Submitted {
+export interface Submitted {
   request: OrderRequest;
   acked: boolean;
   known: Order | "absent" | "unknown";
@@ -92,48 +97,72 @@ interface Run {
   live: NodeProcess | null;
 }
 
+/** What a run of kill cycles showed: every round's tally, and the totals the issue reports. */
+export interface Kill9Outcome {
+  rounds: RoundTally[];
+  cycles: number;
+  acked: number;
+  /** Acknowledged orders that a later recovery did not show exactly as acknowledged: must be 0. */
+  lost: number;
+}
+
 /**
- * Starts the node, funds its accounts, kills it under load, restarts and checks it, kills it
- * again under load, restarts and checks again. Leaves no node running.
+ * Starts the node, funds its accounts, then `cycles` times: kills it under load, restarts it
+ * on the same storage and checks everything it recovered, every earlier round included (an
+ * order recovered once must come back identically after every later kill). Leaves no node running.
  */
-export async function runKill9Scenario(scenario: Kill9Scenario): Promise<{ first: RoundTally; second: RoundTally }> {
+export async function runKill9Scenario(scenario: Kill9Scenario): Promise<Kill9Outcome> {
   const run: Run = { scenario, accounts: accountIds(scenario.shardCount), submitted: [], nextQty: xorshiftQty(QTY_SEED), live: null };
   try {
-    const first = await startNodeProcess(scenario.configPath, scenario.nodeId, scenario.port);
-    run.live = first;
-    await fundAccounts(run, first);
+    let live = await startNodeProcess(scenario.configPath, scenario.nodeId, scenario.port);
+    run.live = live;
+    await fundAccounts(run, live);
     // Recovery must start from a snapshot on every shard, not only replay the log from 0:
     // orders go in until each shard has saved one (snapshots are taken in the background).
-    expect(await submitUntilSnapshotted(run, first)).toBe(scenario.shardCount);
-    const firstLoad = await submitUntilKilled(run, first, "r1", scenario.acksBeforeFirstKill);
-    expect(firstLoad.run).toEqual({ failuresBeforeKill: [], refusals: [] });
-
-    const second = await restartAndCheck(run);
-    const firstCounts = tally(run.submitted, "r1");
-    const firstTally = { ...firstCounts, inFlightAtKill: firstLoad.ordersInFlightAtKill };
-    expect(firstTally.acked).toBeGreaterThanOrEqual(scenario.acksBeforeFirstKill);
-    expect(firstTally.ackedRecovered).toBe(firstTally.acked);
-    // The kill landed under load: orders were in flight, not only acknowledged ones.
-    expect(firstTally.inFlightAtKill).toBeGreaterThanOrEqual(scenario.ordersInFlightAtKillMin);
-    expect(firstTally.unknown).toBeGreaterThan(0);
-
-    const secondLoad = await submitUntilKilled(run, second, "r2", scenario.acksBeforeSecondKill);
-    expect(secondLoad.run).toEqual({ failuresBeforeKill: [], refusals: [] });
-    await restartAndCheck(run);
-    const secondTally = { ...tally(run.submitted, "r2"), inFlightAtKill: secondLoad.ordersInFlightAtKill };
-    expect(secondTally.acked).toBeGreaterThanOrEqual(scenario.acksBeforeSecondKill);
-    expect(secondTally.ackedRecovered).toBe(secondTally.acked);
-    expect(secondTally.inFlightAtKill).toBeGreaterThanOrEqual(scenario.ordersInFlightAtKillMin);
-    expect(secondTally.unknown).toBeGreaterThan(0);
-    // Nothing that the first recovery showed changed in the second: checkRecovered compared them whole.
-    expect(tally(run.submitted, "r1")).toEqual(firstCounts);
-    return { first: firstTally, second: secondTally };
+    expect(await submitUntilSnapshotted(run, live)).toBe(scenario.shardCount);
+    const rounds: RoundTally[] = [];
+    const shown: Omit<RoundTally, "inFlightAtKill">[] = [];
+    for (let cycle = 1; cycle <= scenario.cycles; cycle++) {
+      const round = `r${cycle}`;
+      const acksBeforeKill = cycle === 1 ? scenario.acksBeforeFirstKill : scenario.acksBeforeLaterKills;
+      const load = await submitUntilKilled(run, live, round, acksBeforeKill);
+      expect(load.run).toEqual({ failuresBeforeKill: [], refusals: [] });
+      live = await restartAndCheck(run);
+      const counts = tally(run.submitted, round);
+      const roundTally = { ...counts, inFlightAtKill: load.ordersInFlightAtKill };
+      expect(roundTally.acked).toBeGreaterThanOrEqual(acksBeforeKill);
+      expect(roundTally.ackedRecovered).toBe(roundTally.acked);
+      // The kill landed under load: orders were in flight, not only acknowledged ones.
+      expect(roundTally.inFlightAtKill).toBeGreaterThanOrEqual(scenario.ordersInFlightAtKillMin);
+      expect(roundTally.unknown).toBeGreaterThan(0);
+      // Nothing an earlier recovery showed changed: checkRecovered compared every order whole.
+      expect(shown.map((_, i) => tally(run.submitted, `r${i + 1}`))).toEqual(shown);
+      shown.push(counts);
+      rounds.push(roundTally);
+    }
+    const acked = rounds.reduce((sum, r) => sum + r.acked, 0);
+    const lost = rounds.reduce((sum, r) => sum + r.acked - r.ackedRecovered, 0);
+    return { rounds, cycles: rounds.length, acked, lost };
   } finally {
     if (run.live !== null) await killNodeProcess(run.live);
   }
 }
 
-function xorshiftQty(seed: number): () => bigint {
+/**
+ * Kill cycles for one test run: OMS_FAULT_CYCLES when set (the long mode, e.g. 200), else the
+ * suite's count, chosen to keep the suite inside its CI budget.
+ */
+export function faultCycles(suiteCycles: number): number {
+  const text = process.env["OMS_FAULT_CYCLES"];
+  if (text === undefined || text === "") return suiteCycles;
+  const cycles = Number(text);
+  if (!Number.isInteger(cycles) || cycles < 1 || cycles > FAULT_CYCLES_MAX) {
+    throw new Error(`OMS_FAULT_CYCLES must be an integer from 1 to ${FAULT_CYCLES_MAX}, got "${text}"`);
+  }
+  return cycles;
+}
+
+export function xorshiftQty(seed: number): () => bigint {
   let x = seed >>> 0 || 1;
   return () => {
     x = (x ^ (x << 13)) >>> 0;
@@ -144,7 +173,7 @@ function xorshiftQty(seed: number): () => bigint {
 }
 
 /** ACCOUNTS_PER_SHARD account ids on each shard, so that every shard's log and snapshots are exercised. */
-function accountIds(shardCount: number): string[] {
+export function accountIds(shardCount: number): string[] {
   const ids: string[] = [];
   for (let i = 0; ids.length < shardCount * ACCOUNTS_PER_SHARD; i += 1) {
     const id = `trader-${i}`;
@@ -181,7 +210,7 @@ function connect(run: Run, node: NodeProcess) {
 }
 
 /** Runs commands in Execute calls of READ_BATCH_COMMANDS; one result per command, in order. */
-async function execute(client: NodeClient, commands: Command[]): Promise<NodeResult[]> {
+export async function execute(client: NodeClient, commands: Command[]): Promise<NodeResult[]> {
   const results: NodeResult[] = [];
   for (let at = 0; at < commands.length; at += READ_BATCH_COMMANDS) {
     const batch = commands.slice(at, at + READ_BATCH_COMMANDS);
@@ -323,7 +352,7 @@ async function submitUntilKilled(run: Run, node: NodeProcess, round: string, ack
  * then each account's order list and cash. Unknown orders become what the node showed, so the
  * next recovery must show them identically.
  */
-async function checkRecovered(client: NodeClient, accounts: readonly string[], submitted: Submitted[]): Promise<void> {
+export async function checkRecovered(client: NodeClient, accounts: readonly string[], submitted: Submitted[]): Promise<void> {
   const results = await execute(client, submitted.map((s): Command => ({
     command: { case: "getOrder", value: { accountId: s.request.accountId, key: { case: "clientOrderId", value: s.request.clientOrderId } } },
   })));

@@ -66,9 +66,41 @@ export async function startNodeProcess(configPath: string, nodeId: string, port:
 }
 
 /** Spawns `oms node` as startNodeProcess does, without waiting for it to serve. */
-export function spawnNodeProcess(configPath: string, nodeId: string, port: number): NodeProcess {
+export interface SpawnLimits {
+  /**
+   * RLIMIT_FSIZE in 512-byte blocks (`ulimit -f`), with SIGXFSZ ignored: a write past it fails
+   * (EFBIG) as a write to a full disk does, and the process lives on to handle it.
+   */
+  fileBlocksMax?: number;
+}
+
+export function spawnNodeProcess(configPath: string, nodeId: string, port: number, limits: SpawnLimits = {}): NodeProcess {
+  return spawnOms(["node", "--config", configPath, "--node-id", nodeId], port, limits);
+}
+
+/**
+ * An `oms balancer` process on port, resolved once Health reports SERVING; its nodes come from
+ * the config file. The same handle as a node's, so the same kill and wait helpers apply.
+ */
+export async function startBalancerProcess(configPath: string, port: number): Promise<NodeProcess> {
+  const balancer = spawnOms(["balancer", "--config", configPath, "--port", String(port)], port);
+  try {
+    await waitForServing(balancer);
+  } catch (error) {
+    await killNodeProcess(balancer);
+    throw error;
+  }
+  return balancer;
+}
+
+function spawnOms(args: readonly string[], port: number, limits: SpawnLimits = {}): NodeProcess {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("OMS_")));
-  const proc = Bun.spawn([process.execPath, "src/cli/main.ts", "node", "--config", configPath, "--node-id", nodeId], {
+  const command = [process.execPath, "src/cli/main.ts", ...args];
+  // An ignored signal stays ignored across exec, so the trap reaches the node itself.
+  const limited = limits.fileBlocksMax === undefined
+    ? command
+    : ["/bin/sh", "-c", `trap '' XFSZ; ulimit -f ${limits.fileBlocksMax} && exec "$@"`, "sh", ...command];
+  const proc = Bun.spawn(limited, {
     cwd: REPO_ROOT,
     stdin: "ignore",
     stdout: "pipe",
@@ -97,7 +129,7 @@ export async function waitForServing(node: NodeProcess): Promise<void> {
   try {
     await waitUntilServing(node.url, { timeoutMs: SERVING_TIMEOUT_MS, exitedBecause });
   } catch (error) {
-    throw new Error(`oms node ${error instanceof Error ? error.message : String(error)}:\n${node.output()}`, { cause: error });
+    throw new Error(`oms process ${error instanceof Error ? error.message : String(error)}:\n${node.output()}`, { cause: error });
   }
 }
 

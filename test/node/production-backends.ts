@@ -39,15 +39,22 @@ export async function startBackends(shardCount: number, brokers = 1): Promise<Ba
 /** A config file for one node on these backends; returns its path and port. */
 export async function nodeConfigOn(
   backends: Backends,
-  options: Omit<NodeProcessConfig, "port" | "dataDir" | "extra"> & { node?: Record<string, number> },
+  options: Omit<NodeProcessConfig, "port" | "dataDir" | "extra"> & {
+    node?: Record<string, number>;
+    /** "info" for tests that read the node's log lines; "warn" when absent. */
+    logLevel?: string;
+    /** A directory of its own instead of the backends' one: the same node id as on another machine. */
+    dataDir?: string;
+  },
 ): Promise<{ path: string; port: number }> {
   const port = await freePort();
   const path = writeNodeConfig({
     ...options,
     port,
-    dataDir: backends.dataDir,
+    dataDir: options.dataDir ?? backends.dataDir,
     fileName: `${options.nodeId}.json`,
     extra: {
+      ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
       kafka: { brokers: backends.kafka.bootstrapServers, topic: TOPIC, clientId: "oms-test" },
       postgres: { url: backends.postgres.url, connectRetryMs: 20_000 },
       node: { leaseMs: 10_000, ackTimeoutMs: 1_000, ...options.node },

@@ -56,6 +56,7 @@ describe("Postgres migrations", () => {
       "shard_owners.owner text not null",
       "shard_owners.epoch bigint not null",
       "shard_owners.lease_expires_at timestamp with time zone not null",
+      "shard_owners.renewed_at timestamp with time zone",
       "shard_snapshots.shard integer not null",
       "shard_snapshots.next_offset bigint not null",
       "shard_snapshots.next_sequence bigint not null",

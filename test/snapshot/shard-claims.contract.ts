@@ -78,13 +78,15 @@ export function describeShardClaimsContract(name: string, fresh: () => Promise<C
       expect({ owner: second.owner, epoch: second.epoch }).toEqual({ owner: "node-b", epoch: 2n });
     });
 
-    test("a restart claim by the same owner gets a higher epoch at once and fences the lease from before", async () => {
+    test("a restart claim by the same owner, its previous process gone (handle closed, lease unreleased), gets a higher epoch at once, marked so", async () => {
       const [before, after] = await nodes(2);
       const old = await before!.claim(1, "node-a", LONG_LEASE_MS, 0);
+      await before!.close();
       const restarted = await after!.claim(1, "node-a", LONG_LEASE_MS, 0);
-      expect(restarted.epoch).toBe(2n);
-      expect(await before!.renew(old, LONG_LEASE_MS)).toBeNull();
+      expect({ epoch: restarted.epoch, previousHolderGone: restarted.previousHolderGone }).toEqual({ epoch: 2n, previousHolderGone: true });
+      expect(old.epoch).toBe(1n);
       expect((await after!.renew(restarted, LONG_LEASE_MS))?.epoch).toBe(2n);
+      expect(after!.holding()).toBe(true);
     });
 
     test("renew extends the holder's lease and keeps its epoch", async () => {
