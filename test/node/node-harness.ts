@@ -9,6 +9,7 @@ import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
+import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import type { Venue, VenueOrder, VenueReport } from "../../src/venue/venue.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -61,6 +62,7 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     shardOf: (accountId) => accountId.length % SHARD_COUNT,
     log,
     snapshots,
+    archive: SqliteOrderArchive.open(":memory:"),
     claims,
     venue,
     logger: quiet,
