@@ -7,8 +7,10 @@ import type { Order } from "../core/order.ts";
 export interface OrderArchive {
   /** Evicted orders, from durable records: kept in memory and written in a later batch. */
   add(orders: readonly Order[]): void;
-  /** Writes what add() holds and waits for the disk: before a snapshot that no longer holds them is saved. */
+  /** Writes what add() still holds, so that a read finds it. */
   flush(): void;
+  /** flush(), and waits for the disk: before a snapshot that no longer holds those orders is saved. */
+  flushToDisk(): void;
   /** The archived order of the account with this id. */
   findById(accountId: string, orderId: string): Order | undefined;
   /** The newest archived order of the account that carries this client order id. */

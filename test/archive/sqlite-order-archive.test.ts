@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARCHIVE_BATCH_ORDERS_MAX, SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
+import { ARCHIVE_SLICE_ORDERS, SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import type { Order } from "../../src/core/order.ts";
 
 function closedOrder(accountId: string, listPosition: number, updatedAtMs: number, clientOrderId = `ord-${listPosition}`): Order {
@@ -30,15 +30,18 @@ test("orders come back exactly, by id, by client order id, and below a position 
   archive.close();
 });
 
-test("a full batch is written at once; a smaller one waits for flush, and survives a reopen only after it", () => {
+test("held orders are written a slice per event-loop turn, off the caller's path; flush writes the rest at once", async () => {
   const path = join(mkdtempSync(join(tmpdir(), "oms-archive-")), "archive.sqlite");
   const archive = SqliteOrderArchive.open(path);
-  archive.add(Array.from({ length: ARCHIVE_BATCH_ORDERS_MAX }, (_, index) => closedOrder("a", index, 1_000)));
-  archive.add([closedOrder("a", ARCHIVE_BATCH_ORDERS_MAX, 1_000)]);
   const reader = SqliteOrderArchive.open(path);
-  expect(reader.size()).toBe(ARCHIVE_BATCH_ORDERS_MAX);
-  archive.flush();
-  expect(reader.size()).toBe(ARCHIVE_BATCH_ORDERS_MAX + 1);
+  archive.add(Array.from({ length: 3 * ARCHIVE_SLICE_ORDERS + 1 }, (_, index) => closedOrder("a", index, 1_000)));
+  expect(reader.size()).toBe(0);
+  expect(archive.pendingCount()).toBe(3 * ARCHIVE_SLICE_ORDERS + 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(reader.size()).toBe(ARCHIVE_SLICE_ORDERS);
+  archive.flushToDisk();
+  expect(archive.pendingCount()).toBe(0);
+  expect(reader.size()).toBe(3 * ARCHIVE_SLICE_ORDERS + 1);
   archive.close();
   reader.close();
 });
