@@ -26,6 +26,9 @@ export const ARCHIVE_RETENTION_DEFAULT: ArchiveRetention = { keptMs: 90 * 24 * 6
  */
 export const ARCHIVE_SLICE_ORDERS = 256;
 
+/** SQLite's page cache for the archive, in KiB. */
+const ARCHIVE_CACHE_KIB = 32 * 1024;
+
 export class SqliteOrderArchive implements OrderArchive {
   private pending: Order[] = [];
   private pendingFrom = 0;
@@ -43,8 +46,10 @@ export class SqliteOrderArchive implements OrderArchive {
     this.insert = db.prepare(
       "INSERT OR REPLACE INTO closed_orders (account_id, list_position, order_id, client_order_id, closed_at_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    this.byId = db.prepare("SELECT body FROM closed_orders WHERE account_id = ? AND order_id = ? ORDER BY list_position DESC LIMIT 1");
-    this.byClientOrderId = db.prepare("SELECT body FROM closed_orders WHERE account_id = ? AND client_order_id = ? ORDER BY list_position DESC LIMIT 1");
+    this.byId = db.prepare("SELECT body FROM closed_orders WHERE order_id = ? AND account_id = ? ORDER BY list_position DESC LIMIT 1");
+    this.byClientOrderId = db.prepare(
+      "SELECT body FROM closed_orders WHERE account_id = ? AND client_order_id = ? ORDER BY list_position DESC LIMIT 1",
+    );
     this.below = db.prepare("SELECT body FROM closed_orders WHERE account_id = ? AND list_position < ? ORDER BY list_position DESC LIMIT ?");
     this.purge = db.prepare("DELETE FROM closed_orders WHERE closed_at_ms < ?");
     this.mark = db.prepare("INSERT OR REPLACE INTO archive_marks (name, value) VALUES ('flushed_to_disk', ?)");
@@ -58,12 +63,17 @@ export class SqliteOrderArchive implements OrderArchive {
     // NORMAL: a slice's commit survives the process dying, not the machine; flushToDisk() is
     // the one write that must survive that too (its fsync covers the slices before it).
     db.run("PRAGMA synchronous = NORMAL");
+    // The inserts land at one place per account in the primary key: a cache that holds those
+    // pages keeps an insert from reading them back. A bound on the archive's memory.
+    db.run(`PRAGMA cache_size = -${ARCHIVE_CACHE_KIB}`);
     db.run(`CREATE TABLE IF NOT EXISTS closed_orders (
       account_id TEXT NOT NULL, list_position INTEGER NOT NULL, order_id TEXT NOT NULL,
-      client_order_id TEXT NOT NULL, closed_at_ms INTEGER NOT NULL, body TEXT NOT NULL,
+      client_order_id TEXT, closed_at_ms INTEGER NOT NULL, body TEXT NOT NULL,
       PRIMARY KEY (account_id, list_position)) WITHOUT ROWID`);
-    db.run("CREATE INDEX IF NOT EXISTS closed_orders_by_id ON closed_orders (account_id, order_id)");
-    db.run("CREATE INDEX IF NOT EXISTS closed_orders_by_client_id ON closed_orders (account_id, client_order_id)");
+    // Order ids are the node's UUIDv7s, in time order, so this index grows at its end; client
+    // order ids are indexed only where they differ from the order id (as in the hot ledger).
+    db.run("CREATE INDEX IF NOT EXISTS closed_orders_by_id ON closed_orders (order_id)");
+    db.run("CREATE INDEX IF NOT EXISTS closed_orders_by_client_id ON closed_orders (account_id, client_order_id) WHERE client_order_id IS NOT NULL");
     db.run("CREATE INDEX IF NOT EXISTS closed_orders_by_closing ON closed_orders (closed_at_ms)");
     db.run("CREATE TABLE IF NOT EXISTS archive_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     return new SqliteOrderArchive(db, retention);
@@ -92,14 +102,16 @@ export class SqliteOrderArchive implements OrderArchive {
 
   findById(accountId: string, orderId: string): Order | undefined {
     this.flush();
-    const row = this.byId.get(accountId, orderId);
+    const row = this.byId.get(orderId, accountId);
     return row === null ? undefined : decodeOrder(row.body, `archive: order ${orderId}`);
   }
 
   findByClientOrderId(accountId: string, clientOrderId: string): Order | undefined {
     this.flush();
-    const row = this.byClientOrderId.get(accountId, clientOrderId);
-    return row === null ? undefined : decodeOrder(row.body, `archive: client order ${clientOrderId}`);
+    // A client order id that is its order's own id is not indexed as such: look it up by order id.
+    const row = this.byClientOrderId.get(accountId, clientOrderId) ?? this.byId.get(clientOrderId, accountId);
+    const order = row === null ? undefined : decodeOrder(row.body, `archive: client order ${clientOrderId}`);
+    return order?.clientOrderId === clientOrderId ? order : undefined;
   }
 
   listBelow(accountId: string, position: number, count: number): Order[] {
@@ -140,7 +152,8 @@ export class SqliteOrderArchive implements OrderArchive {
     this.db.transaction(() => {
       for (let index = from; index < end; index += 1) {
         const order = this.pending[index] as Order;
-        this.insert.run(order.accountId, order.listPosition, order.id, order.clientOrderId, order.updatedAtMs, encodeOrder(order));
+        const clientOrderId = order.clientOrderId === order.id ? null : order.clientOrderId;
+        this.insert.run(order.accountId, order.listPosition, order.id, clientOrderId, order.updatedAtMs, encodeOrder(order));
         if (order.updatedAtMs > this.newestClosedMs) this.newestClosedMs = order.updatedAtMs;
       }
       // Each slice deletes about as many rows as it adds once the archive is full: no one long purge.
