@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     firstError ??= error instanceof Error ? error.message : String(error);
   };
   let submitted = 0;
+  let cancelsInFlight = 0;
   const send = async (): Promise<void> => {
     const accountId = accountIds[submitted++ % ACCOUNTS] as string;
     const orderId = Bun.randomUUIDv7();
@@ -102,11 +103,14 @@ async function main(): Promise<void> {
     }
     // The cancel is not timed: its record, and the venue's cancel report after it, are the load
     // that closes orders; the figure is the submits' latency under it.
+    cancelsInFlight += 1;
     node.commit({ kind: "cancel_order", accountId: oldest.accountId, orderId: oldest.orderId, atMs: node.clock() }, () => null).then((cancel) => {
+      cancelsInFlight -= 1;
       if (!cancel.ok) note(new Error(`cancel refused: ${cancel.rejection.message}`));
     }, note);
   };
   const windows: WindowFigures[] = [];
+  let lastCounts: Record<string, number> = {};
   console.log(`soak: ${ORDERS.toLocaleString("en-US")} orders at ${RATE_PER_S.toLocaleString("en-US")}/s, ${ACCOUNTS} accounts, ${CLOSED_KEPT_MAX} closed kept per account, ${OPEN_ORDERS_HELD.toLocaleString("en-US")} open`);
   console.log("orders      rss_MiB  heap_MiB  archive_rows  archive_MiB  p50_us  p99_us  p99.9_us  achieved/s  errors");
   for (let window = 0; window * WINDOW_ORDERS < ORDERS; window += 1) {
@@ -132,6 +136,12 @@ async function main(): Promise<void> {
       errors: result.errors,
     };
     windows.push(figures);
+    if (process.env["SOAK_TYPES"] !== undefined) {
+      const counts = heapStats().objectTypeCounts;
+      const grown = Object.entries(counts).map(([type, n]) => [type, n - (lastCounts[type] ?? 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 8);
+      console.log(grown.map(([type, n]) => `${type}+${n}`).join(" "));
+      lastCounts = counts;
+    }
     console.log(
       [figures.orders.toLocaleString("en-US").padEnd(11), pad(figures.rssMiB, 8), pad(figures.heapMiB, 9), pad(figures.archiveRows, 13), pad(figures.archiveMiB, 12), pad(figures.p50Us, 7), pad(figures.p99Us, 7), pad(figures.p999Us, 9), pad(figures.achievedPerS, 11), pad(figures.errors, 7)].join(" "),
     );
@@ -140,6 +150,9 @@ async function main(): Promise<void> {
       break;
     }
   }
+  // The venue must not be closed under a cancel the log has not confirmed yet.
+  while (cancelsInFlight > 0) await Bun.sleep(10);
+  await Bun.sleep(100);
   await node.close();
   await node.release();
   await storage.close();

@@ -59,8 +59,12 @@ export const CLOSED_ORDER_RETENTION_DEFAULT: ClosedOrderRetention = { keptMax: 1
  */
 export const EVICTIONS_PER_COMMAND_MAX = 16;
 
-/** Spent slots at the head of closedOrders before they are dropped in one splice. */
-const SPENT_CLOSED_SLOTS_MAX = 1024;
+/**
+ * Spent slots at the head of closedOrders are dropped in one splice once they outnumber the
+ * queued orders (and are at least this many): the queue never holds more than about twice its
+ * orders, and evicted orders are not kept alive by it for long.
+ */
+const SPENT_CLOSED_SLOTS_MIN = 64;
 
 export function newAccount(id: string, createdAtMs: number): Account {
   return {
@@ -127,7 +131,7 @@ export function evictClosedOrders(account: Account, retention: ClosedOrderRetent
     removeOrder(account, order);
     evicted.push(order);
   }
-  if (account.closedHead >= SPENT_CLOSED_SLOTS_MAX) {
+  if (account.closedHead >= SPENT_CLOSED_SLOTS_MIN && account.closedHead * 2 > account.closedOrders.length) {
     account.closedOrders.splice(0, account.closedHead);
     account.closedHead = 0;
   }

@@ -44,7 +44,7 @@ describe("closed order eviction", () => {
     expect(account.orderIdsByDistinctClientOrderId.size).toBe(50);
     // The list's holes and the eviction queue's spent slots are bounded too.
     expect(account.hotOrders.length).toBeLessThanOrEqual(2 * 50 + 64);
-    expect(account.closedOrders.length).toBeLessThanOrEqual(50 + 1024);
+    expect(account.closedOrders.length).toBeLessThanOrEqual(2 * 50 + 64);
     // The oldest closed left first, each once, and the newest 50 stayed.
     expect(archive.map((order) => order.id)).toEqual(Array.from({ length: 4950 }, (_, index) => `ord-${index}`));
     expect([...oldestFirst(account)].map((order) => order.id)).toEqual(Array.from({ length: 50 }, (_, index) => `ord-${4950 + index}`));
