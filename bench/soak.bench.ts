@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       orders: submitted,
       rssMiB: mib(process.memoryUsage().rss),
       heapMiB: mib(heapStats().heapSize),
-      archiveRows: (storage.archive as SqliteOrderArchive).size(),
+      archiveRows: await (storage.archive as SqliteOrderArchive).size(),
       archiveMiB: mib(fileBytes(join(dataDir, NODE_ID, "archive.sqlite")) + fileBytes(join(dataDir, NODE_ID, "archive.sqlite-wal"))),
       p50Us: result.latency.p50_us,
       p99Us: result.latency.p99_us,

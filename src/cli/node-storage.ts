@@ -58,7 +58,7 @@ export async function openNodeStorage(config: ClusterConfig, nodeId: string, log
     archive,
     describe,
     close: async () => {
-      archive.close();
+      await archive.close();
       await log.close();
       await snapshots.close();
       await claims.close();

@@ -223,7 +223,7 @@ export class OmsNode {
     this.updates.closeAll();
     await Promise.all([...this.shards.values()].map((shard) => shard.durableEnd));
     this.pipeline.close();
-    this.archive.flush();
+    await this.archive.flushToDisk();
   }
 
   /** Gives the shards up so that the next owner need not wait for the leases to run out. */
@@ -322,7 +322,7 @@ export class OmsNode {
       // The orders this snapshot no longer holds were handed to the archive when their records
       // became durable (before durableEnd resolved); they must be on disk before the snapshot
       // is, or a crash would leave them in neither.
-      this.archive.flushToDisk();
+      await this.archive.flushToDisk();
       const bytes = state.byteLength;
       // The state is this run's own: the store may move it to its writer thread uncopied.
       await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state }, { giveState: true });

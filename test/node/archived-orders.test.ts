@@ -62,7 +62,7 @@ test("evicted orders are answered from the archive: by id, by client order id, a
     // Six closed orders have left memory; the newest three closed and every open one stay.
     expect(closed.filter((id) => h.node.peekOrder(ACCOUNT, id) === undefined)).toEqual(closed.slice(0, 6));
     expect(ids.filter((_, index) => isOpenIndex(index)).every((id) => h.node.peekOrder(ACCOUNT, id) !== undefined)).toBe(true);
-    expect(h.archive.size()).toBe(6);
+    expect(await h.archive.size()).toBe(6);
 
     const oldest = value(await h.run({ case: "getOrder", value: { accountId: ACCOUNT, key: { case: "orderId", value: closed[0]! } } }), "getOrder").order!;
     expect([oldest.id, oldest.clientOrderId, oldest.status]).toEqual([closed[0]!, "c-1", OrderStatus.CANCELED]);

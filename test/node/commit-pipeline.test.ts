@@ -32,7 +32,7 @@ async function startNode() {
   const venue = new CountingVenue(new SimulatedVenue({ seed: 1, now: () => 1_700_000_000_000, manual: true }));
   const fatal: unknown[] = [];
   const node = await OmsNode.start({
-    nodeId: "pipeline", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims, archive: SqliteOrderArchive.open(":memory:"), venue,
+    nodeId: "pipeline", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims, archive: SqliteOrderArchive.open(join(dir, "archive.sqlite")), venue,
     logger: quiet, snapshotEveryRecords: 1_000_000, leaseMs: 60_000, ackTimeoutMs: 60_000,
     clock: () => 1_700_000_000_000,
     onFatal: (error) => fatal.push(error),

@@ -100,7 +100,7 @@ export async function startNodeHarness(
       await log.close();
       await snapshots.close();
       await claims.close();
-      archive.close();
+      await archive.close();
     },
   };
 }

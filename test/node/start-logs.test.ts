@@ -37,7 +37,7 @@ async function startLogged(level: LogLevel): Promise<{ node: OmsNode; lines: Lin
     shardOf: (accountId) => accountId.length % SHARDS.length,
     log,
     snapshots,
-    archive: SqliteOrderArchive.open(":memory:"),
+    archive: SqliteOrderArchive.open(join(dir, "archive.sqlite")),
     claims,
     venue,
     logger,
