@@ -1,12 +1,15 @@
 // A shard's ledger as bytes, for snapshots. Recovery loads a snapshot and replays the log
 // after it, so decoding must rebuild exactly the ledger that was encoded: every bigint, every
-// null, and every Map and array in its insertion order (listing and paging depend on it).
+// null, and every Map and array in its insertion order (listing and paging depend on it). Only
+// the hot ledger is written: closed orders already evicted are in the archive, so a snapshot's
+// size follows the open orders, not the history. (Holes in the hot list and spent slots of the
+// eviction queue are not state: a decoded ledger has none, and encodes to the same bytes.)
 //
 // The format is JSON written field by field in a fixed order, so the same ledger always
 // encodes to the same bytes whatever order its objects' properties were created in. An order is
 // an array of its fields in ORDER_FIELDS order rather than an object (half the bytes and a third
 // of the encoding time, which a node pays on every snapshot); version 1 and 2 snapshots, with
-// orders as objects, still decode. An account's orders are listed in creation order and nothing
+// orders as objects, still decode. An account's hot orders are listed in creation order and nothing
 // derivable from them is written (version 4): not the
 // creation-order id list, nor the client order id index (see orderIdsByDistinctClientOrderId);
 // the decoder rebuilds both, checking that an older snapshot's copies agree. Nor are an order's
