@@ -78,6 +78,8 @@ export class SqliteOrderArchive implements OrderArchive {
   private sent = 0;
   private sendScheduled = false;
   private lastWrite: Promise<void> = Promise.resolve();
+  /** A write that failed since the last flushToDisk, which reports it. */
+  private failure: Error | null = null;
   private newestClosedMs = Number.NEGATIVE_INFINITY;
   private readonly byId: Statement<{ body: string }>;
   private readonly byClientOrderId: Statement<{ body: string }>;
@@ -121,6 +123,9 @@ export class SqliteOrderArchive implements OrderArchive {
   async flushToDisk(): Promise<void> {
     this.sendHeld();
     await this.lastWrite;
+    const failure = this.failure;
+    this.failure = null;
+    if (failure !== null) throw new Error(`archive: a write failed: ${failure.message}`, { cause: failure });
   }
 
   findById(accountId: string, orderId: string): Order | undefined {
@@ -192,8 +197,22 @@ export class SqliteOrderArchive implements OrderArchive {
       this.sent = end;
       // A failed archive write loses nothing (the log has every order): the error surfaces at
       // the next flushToDisk, and a snapshot is then not saved, so replay archives them again.
-      this.lastWrite = this.writer.call({ rows, purgeBeforeMs: this.newestClosedMs - this.retention.keptMs }).then(() => this.confirm(written));
+      this.lastWrite = this.writer.call({ rows, purgeBeforeMs: this.newestClosedMs - this.retention.keptMs }).then(
+        () => this.confirm(written),
+        (error: unknown) => this.retryLater(written, error),
+      );
     }
+  }
+
+  /**
+   * The thread refused the oldest `count` sent orders: they stay held (reads still find them),
+   * behind the ones sent since, and go again with the next write.
+   */
+  private retryLater(count: number, error: unknown): void {
+    this.failure ??= error instanceof Error ? error : new Error(String(error));
+    const refused = this.held.splice(0, count);
+    this.sent -= count;
+    for (const order of refused) this.held.push(order);
   }
 
   /** The thread wrote the oldest `count` held orders: they are read from disk from now on. */
