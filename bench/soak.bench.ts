@@ -123,7 +123,12 @@ async function main(): Promise<void> {
       send,
       inFlightMax: IN_FLIGHT_MAX,
     });
+    // Measured at rest: the cancels and venue reports the window started have landed, and the
+    // archive has written what it was handed; a collection first, so the heap is what is live.
+    while (cancelsInFlight > 0) await Bun.sleep(10);
+    await (storage.archive as SqliteOrderArchive).flushToDisk();
     Bun.gc(true);
+    await Bun.sleep(200);
     const figures: WindowFigures = {
       orders: submitted,
       rssMiB: mib(process.memoryUsage().rss),
