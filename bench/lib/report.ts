@@ -68,10 +68,21 @@ export function writeReports(root: string, env: Environment, figures: readonly F
     "| level | figure | value | target | met | note |",
     "|---|---|---|---|---|---|",
     ...rows,
+    ...soakRows(root),
     "",
   ].join("\n");
   const path = join(root, "BENCHMARKS.md");
   writeFileSync(path, markdown + keptHistory(path));
+}
+
+/**
+ * The rows `bun run soak` wrote last (bench/soak.md): the soak takes many minutes, so it is not a
+ * level of `bun run bench`, but its row stays in the table every run writes.
+ */
+function soakRows(root: string): string[] {
+  const path = join(root, "bench", "soak.md");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").split("\n").filter((line) => line.startsWith("| soak |"));
 }
 
 /**

@@ -4,6 +4,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
+import type { OrderArchive } from "../archive/order-archive.ts";
+import { SqliteOrderArchive } from "../archive/sqlite-order-archive.ts";
 import type { EventLog } from "../log/event-log.ts";
 import { KafkaEventLog } from "../log/kafka-event-log.ts";
 import { SqliteEventLog } from "../log/sqlite-event-log.ts";
@@ -19,6 +21,8 @@ export interface NodeStorage {
   log: EventLog;
   snapshots: SnapshotStore;
   claims: ShardClaims;
+  /** Closed orders evicted from memory: always a node-local SQLite file (derived data, rebuilt by replay). */
+  archive: OrderArchive;
   describe: string;
   close(): Promise<void>;
 }
@@ -45,13 +49,16 @@ export async function openNodeStorage(config: ClusterConfig, nodeId: string, log
     snapshots = await PostgresSnapshotStore.open(config.postgres.url, options);
     claims = await PostgresShardClaims.open(config.postgres.url, options);
   }
+  const archive = SqliteOrderArchive.open(join(dir, "archive.sqlite"), { keptMs: config.orders.archiveKeptMs });
   const describe = `log ${config.kafka.brokers === "" ? "sqlite" : `kafka ${config.kafka.topic}`}, snapshots ${config.postgres.url === "" ? "sqlite" : "postgres"}`;
   return {
     log,
     snapshots,
     claims,
+    archive,
     describe,
     close: async () => {
+      await archive.close();
       await log.close();
       await snapshots.close();
       await claims.close();

@@ -41,6 +41,8 @@ export function configuredNodeOptions(
     log: storage.log,
     snapshots: storage.snapshots,
     claims: storage.claims,
+    archive: storage.archive,
+    closedOrders: { keptMax: config.orders.closedKeptMax, keptMs: config.orders.closedKeptMs },
     venue,
     logger,
     snapshotEveryRecords: config.snapshot.everyRecords,

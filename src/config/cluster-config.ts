@@ -52,6 +52,15 @@ export interface ClusterConfig {
   readonly snapshot: {
     readonly everyRecords: number;
   };
+  /** How long closed orders stay in a node's memory, and how long its archive keeps them. */
+  readonly orders: {
+    /** Closed orders an account keeps in memory (and idempotent client order ids) at most. */
+    readonly closedKeptMax: number;
+    /** and for at most this long after they closed, by the commands' own times. */
+    readonly closedKeptMs: number;
+    /** The archive deletes orders closed this long before its newest (sizes its file). */
+    readonly archiveKeptMs: number;
+  };
   /** The write-ahead log on a Kafka-API cluster (Redpanda); no brokers means embedded SQLite. */
   readonly kafka: {
     /** Comma-separated host:port list; empty for the embedded log. */
@@ -128,6 +137,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterConfig, "nodes"> = {
   cluster: { secret: "", secretFile: "", tlsCaFile: "", tlsCertFile: "", tlsKeyFile: "", tlsClientCertFile: "", tlsClientKeyFile: "" },
   venue: { seed: 42, tickMs: 100, sessionMs: 600_000 },
   snapshot: { everyRecords: 10_000 },
+  orders: { closedKeptMax: 1000, closedKeptMs: 24 * 60 * 60 * 1000, archiveKeptMs: 90 * 24 * 60 * 60 * 1000 },
   kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },
   postgres: { url: "", connectRetryMs: 60_000 },
   node: { leaseMs: 10_000, ackTimeoutMs: 3_000 },

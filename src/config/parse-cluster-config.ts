@@ -23,7 +23,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
-  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "cluster", "nodes", "venue", "snapshot", "kafka", "postgres", "node", "auth"]);
+  const root = objectAt(raw, "(root)", ["shardCount", "dataDir", "logLevel", "balancer", "cluster", "nodes", "venue", "snapshot", "orders", "kafka", "postgres", "node", "auth"]);
   const d = CLUSTER_DEFAULTS;
   const shardCount = integerAt(root, "shardCount", "shardCount", d.shardCount, 1, SHARD_COUNT_MAX);
   const balancerRaw = objectAt(root["balancer"] ?? {}, "balancer", [
@@ -31,6 +31,7 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
   ]);
   const venueRaw = objectAt(root["venue"] ?? {}, "venue", ["seed", "tickMs", "sessionMs"]);
   const snapshotRaw = objectAt(root["snapshot"] ?? {}, "snapshot", ["everyRecords"]);
+  const ordersRaw = objectAt(root["orders"] ?? {}, "orders", ["closedKeptMax", "closedKeptMs", "archiveKeptMs"]);
   const kafkaRaw = objectAt(root["kafka"] ?? {}, "kafka", ["brokers", "topic", "clientId"]);
   const postgresRaw = objectAt(root["postgres"] ?? {}, "postgres", ["url", "connectRetryMs"]);
   const nodeRaw = objectAt(root["node"] ?? {}, "node", ["leaseMs", "ackTimeoutMs"]);
@@ -59,6 +60,11 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
     },
     snapshot: {
       everyRecords: positiveAt(snapshotRaw, "everyRecords", "snapshot.everyRecords", d.snapshot.everyRecords),
+    },
+    orders: {
+      closedKeptMax: integerAt(ordersRaw, "closedKeptMax", "orders.closedKeptMax", d.orders.closedKeptMax, 0, Number.MAX_SAFE_INTEGER),
+      closedKeptMs: integerAt(ordersRaw, "closedKeptMs", "orders.closedKeptMs", d.orders.closedKeptMs, 0, Number.MAX_SAFE_INTEGER),
+      archiveKeptMs: positiveAt(ordersRaw, "archiveKeptMs", "orders.archiveKeptMs", d.orders.archiveKeptMs),
     },
     kafka: {
       brokers: brokersAt(kafkaRaw),

@@ -1,6 +1,6 @@
 // Applying events. An event is a fact already in the log: applying it cannot fail, so
 // anything that does not fit here is a bug and throws.
-import { fileOrder, findOrder, newAccount, type Account, type Position } from "./account.ts";
+import { fileOrder, findOrder, newAccount, queueClosedOrder, type Account, type Position } from "./account.ts";
 import type { Event, OrderAccepted, OrderFilled, OrderReplaceRequested } from "./event.ts";
 import { isOpen, type Order, type OrderStatus, type OrderTerms } from "./order.ts";
 import { holdCashOf, holdQtyOf } from "./order-terms.ts";
@@ -77,6 +77,7 @@ function openOrder(account: Account, terms: OrderTerms, status: OrderStatus, hol
     collarPrice: terms.collarPrice,
     replaces: terms.replaces,
     accountId: account.id,
+    listPosition: account.ordersCreated,
     status,
     filledQty: 0n,
     filledNotional: 0n,
@@ -117,6 +118,7 @@ function fill(account: Account, event: OrderFilled): void {
   if (order.filledQty === order.qty) {
     changeHold(account, order, -order.holdCash, -order.holdQty);
     setStatus(order, "filled", event.atMs);
+    queueClosedOrder(account, order);
   } else {
     const partial = order.status === "new" || order.status === "partially_filled";
     setStatus(order, partial ? "partially_filled" : order.status, event.atMs);
@@ -129,6 +131,7 @@ function close(account: Account, orderId: string, status: "canceled" | "expired"
   if (!isOpen(order.status)) throw new Error(`invariant: closing order ${orderId} that is already ${order.status}`);
   changeHold(account, order, -order.holdCash, -order.holdQty);
   setStatus(order, status, atMs);
+  queueClosedOrder(account, order);
   return order;
 }
 
@@ -139,6 +142,7 @@ function confirmReplace(account: Account, orderId: string, newOrderId: string, a
   old.pendingReplace = null;
   old.replacedBy = newOrderId;
   setStatus(old, "replaced", atMs);
+  queueClosedOrder(account, old);
   const holdCash = holdCashOf(replacement, replacement.qty);
   const holdQty = holdQtyOf(replacement, replacement.qty);
   changeHold(account, replacement, holdCash - replacement.holdCash, holdQty - replacement.holdQty);

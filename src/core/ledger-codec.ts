@@ -1,12 +1,15 @@
 // A shard's ledger as bytes, for snapshots. Recovery loads a snapshot and replays the log
 // after it, so decoding must rebuild exactly the ledger that was encoded: every bigint, every
-// null, and every Map and array in its insertion order (listing and paging depend on it).
+// null, and every Map and array in its insertion order (listing and paging depend on it). Only
+// the hot ledger is written: closed orders already evicted are in the archive, so a snapshot's
+// size follows the open orders, not the history. (Holes in the hot list and spent slots of the
+// eviction queue are not state: a decoded ledger has none, and encodes to the same bytes.)
 //
 // The format is JSON written field by field in a fixed order, so the same ledger always
 // encodes to the same bytes whatever order its objects' properties were created in. An order is
 // an array of its fields in ORDER_FIELDS order rather than an object (half the bytes and a third
 // of the encoding time, which a node pays on every snapshot); version 1 and 2 snapshots, with
-// orders as objects, still decode. An account's orders are listed in creation order and nothing
+// orders as objects, still decode. An account's hot orders are listed in creation order and nothing
 // derivable from them is written (version 4): not the
 // creation-order id list, nor the client order id index (see orderIdsByDistinctClientOrderId);
 // the decoder rebuilds both, checking that an older snapshot's copies agree. Nor are an order's
@@ -15,27 +18,31 @@
 // are decimal strings; the decoder knows from the field which ones they are and checks every
 // field's type, so a damaged snapshot stops recovery with the path of what is wrong instead of
 // seeding a wrong ledger. Decoding builds each object as a typed literal: a field added to
-// Account, Order or Position fails to compile here until the codec carries it. Version 5 adds
-// each account's trading state; older snapshots predate it, so their accounts are active.
-import { fileOrder, findOrder, TRADING_STATES, type Account, type Position, type TradingState } from "./account.ts";
-import { closedAtMs, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
-import { orderChunks } from "./order-list.ts";
+// Account, Order or Position fails to compile here until the codec carries it.
+import { fileOrder, findOrder, queueClosedOrder, TRADING_STATES, type Account, type Position, type TradingState } from "./account.ts";
+import { closedAtMs, isOpen, ORDER_STATUSES, type ClosedStatus, type Order, type OrderStatus, type OrderType, type Side, type TimeInForce } from "./order.ts";
+import { hotOrderCount, hotOrderSlots } from "./order-list.ts";
 import type { Ledger } from "./state-machine.ts";
 
 const LEDGER_FORMAT = "oms.ledger";
 /** Bumped whenever the layout changes; a decoder refuses versions it does not know. */
-export const LEDGER_FORMAT_VERSION = 5;
+export const LEDGER_FORMAT_VERSION = 6;
 /**
  * Versions 1 and 2 wrote each order as an object (1 also a submitFingerprints list per account,
  * now ignored: idempotency compares the earlier order's terms); version 3 writes an order as a
  * tuple in V3_ORDER_FIELDS order. Versions 1 to 3 also wrote orderIds (the creation order),
  * orderIdsByClientOrderId (an entry for every order) and each order's closing times; version 4
- * lists the orders in creation order as ORDER_FIELDS tuples and writes none of them. Version 5
- * is version 4 with each account's tradingState.
+ * lists the orders in creation order as tuples and writes none of them. Version 5 adds each
+ * account's tradingState (older snapshots predate it: their accounts are active). Version 6
+ * lists only the hot orders (closed orders are evicted, see evictClosedOrders), each with its
+ * listPosition, and per account ordersCreated and closedOrder (the list positions of the hot
+ * closed orders in the order they closed: the eviction queue, which creation order cannot
+ * give back). Versions 1 to 5 held every order ever created: list position is the place in
+ * the list, and the eviction queue is the closed orders by closing time.
  */
-const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
-/** An order's fields in the order a version 4 or 5 snapshot lists them. */
+/** An order's fields in the order a version 6 snapshot lists them. */
 const ORDER_FIELDS = [
   "id",
   "clientOrderId",
@@ -49,6 +56,7 @@ const ORDER_FIELDS = [
   "collarPrice",
   "replaces",
   "accountId",
+  "listPosition",
   "status",
   "filledQty",
   "filledNotional",
@@ -69,8 +77,10 @@ const OLD_CLOSING_TIMES = [
   ["replacedAtMs", "replaced"],
   ["rejectedAtMs", "rejected"],
 ] as const satisfies readonly (readonly [string, ClosedStatus])[];
+/** A version 4 or 5 snapshot's order tuple: no list position. */
+const V4_ORDER_FIELDS: readonly string[] = ORDER_FIELDS.filter((field) => field !== "listPosition");
 /** A version 3 snapshot's order tuple. */
-const V3_ORDER_FIELDS: readonly string[] = [...ORDER_FIELDS, ...OLD_CLOSING_TIMES.map(([field]) => field)];
+const V3_ORDER_FIELDS: readonly string[] = [...V4_ORDER_FIELDS, ...OLD_CLOSING_TIMES.map(([field]) => field)];
 // A field added to Order fails to compile here until ORDER_FIELDS (and orderToTuple) carry it.
 const ORDER_FIELDS_COMPLETE: [Exclude<keyof Order, (typeof ORDER_FIELDS)[number]>] extends [never] ? true : false = true;
 
@@ -182,12 +192,15 @@ function accountToJson(account: Account): unknown {
     positions.push([position.symbol, String(position.qty), String(position.heldQty), String(position.costBasis)]);
   }
   const orders: unknown[] = [];
-  for (const chunk of orderChunks(account)) for (const order of chunk) {
+  for (const order of hotOrderSlots(account)) {
+    if (order === null) continue;
     if (findOrder(account, order.id) !== order) fail(`ledger: account ${account.id}: order ${order.id} is listed but not filed under its id`);
     orders.push(orderToTuple(order));
   }
   const filed = account.orders.size;
   if (orders.length !== filed) fail(`ledger: account ${account.id}: ${filed} orders filed, ${orders.length} listed`);
+  const closedOrder: number[] = [];
+  for (let index = account.closedHead; index < account.closedOrders.length; index += 1) closedOrder.push((account.closedOrders[index] as Order).listPosition);
   return {
     id: account.id,
     createdAtMs: safe(account.createdAtMs, "account", account.id, "createdAtMs"),
@@ -196,11 +209,13 @@ function accountToJson(account: Account): unknown {
     heldCash: String(account.heldCash),
     positions,
     orders,
+    ordersCreated: safe(account.ordersCreated, "account", account.id, "ordersCreated"),
+    closedOrder,
     eventSeq: safe(account.eventSeq, "account", account.id, "eventSeq"),
   };
 }
 
-/** The order's fields in ORDER_FIELDS order (a version 4 or 5 snapshot's order). */
+/** The order's fields in ORDER_FIELDS order (a version 6 snapshot's order). */
 function orderToTuple(order: Order): unknown[] {
   const pending = order.pendingReplace;
   return [
@@ -216,6 +231,7 @@ function orderToTuple(order: Order): unknown[] {
     nullableBigint(order.collarPrice),
     order.replaces,
     order.accountId,
+    safe(order.listPosition, "order", order.id, "listPosition"),
     order.status,
     String(order.filledQty),
     String(order.filledNotional),
@@ -230,8 +246,24 @@ function orderToTuple(order: Order): unknown[] {
   ];
 }
 
+/** One order as the text an archive keeps: its snapshot tuple, as JSON. */
+export function encodeOrder(order: Order): string {
+  return JSON.stringify(orderToTuple(order));
+}
+
+/** An order encodeOrder wrote; path names it in the error if the text is damaged. */
+export function decodeOrder(text: string, path: string): Order {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new Error(`${path}: not valid JSON: ${String(cause)}`, { cause });
+  }
+  return orderFromJson(orderObjectOf(value, path, ORDER_FIELDS), path);
+}
+
 /**
- * A version 3, 4 or 5 order tuple as the version 1/2 object, so that one reader checks all: a
+ * A version 3 to 6 order tuple as the version 1/2 object, so that one reader checks all: a
  * field that is wrong is named by the same path whichever version held it.
  */
 function orderObjectOf(value: unknown, path: string, fields: readonly string[]): { [key: string]: unknown } {
@@ -258,9 +290,12 @@ function accountFromJson(value: unknown, path: string, version: number): Account
     heldCash: bigInteger(json, "heldCash", path),
     positions: new Map(),
     orders: new Map(),
-    olderOrderChunks: [],
-    newestOrders: [],
+    hotOrders: [],
+    evictedSlots: 0,
+    ordersCreated: 0,
     orderIdsByDistinctClientOrderId: new Map(),
+    closedOrders: [],
+    closedHead: 0,
     eventSeq: integer(json, "eventSeq", path),
   };
   asArray(json["positions"], `${path}.positions`).forEach((item, index) => {
@@ -270,19 +305,68 @@ function accountFromJson(value: unknown, path: string, version: number): Account
   });
   const orders = asArray(json["orders"], `${path}.orders`).map((item, index) => {
     const where = `${path}.orders[${index}]`;
-    const json = version < 3 ? asObject(item, where) : orderObjectOf(item, where, version === 3 ? V3_ORDER_FIELDS : ORDER_FIELDS);
+    const json = version < 3 ? asObject(item, where) : orderObjectOf(item, where, orderFieldsOf(version));
+    // Set again below, in creation order: a version 3 or older lists orders in another order.
+    if (version < 6) json["listPosition"] = index;
     const order = orderFromJson(json, where);
     if (version < 4) checkClosingTimes(order, json, where);
     return order;
   });
   const listed = version < 4 ? inCreationOrder(orders, textList(json, "orderIds", path), path) : orders;
+  // Before version 6 a snapshot held every order, so an order's place in creation order is its position.
+  if (version < 6) listed.forEach((order, index) => (order.listPosition = index));
   for (const order of listed) {
     if (findOrder(account, order.id) !== undefined) fail(`${path}: order ${order.id} appears twice`);
-    // As apply files an order, so the same Maps and derived indexes come back.
+    if (order.listPosition < account.ordersCreated) fail(`${path}: order ${order.id} at list position ${order.listPosition} is out of order`);
+    // As apply files an order, so the same Maps and derived indexes come back; the positions
+    // between hot orders belong to evicted ones.
+    account.ordersCreated = order.listPosition;
     fileOrder(account, order);
   }
+  if (version >= 6) {
+    const created = integer(json, "ordersCreated", path);
+    if (created < account.ordersCreated) fail(`${path}.ordersCreated: ${created} is below the orders listed (${account.ordersCreated})`);
+    account.ordersCreated = created;
+  }
+  queueClosedOrders(account, version < 6 ? closedByClosingTime(listed) : closedByPosition(account, listed, json, path), path);
   if (version < 4) checkClientOrderIds(account, textMap(json, "orderIdsByClientOrderId", path), path);
   return account;
+}
+
+function orderFieldsOf(version: number): readonly string[] {
+  if (version === 3) return V3_ORDER_FIELDS;
+  return version === 4 || version === 5 ? V4_ORDER_FIELDS : ORDER_FIELDS;
+}
+
+/** Before version 6, the eviction queue is the closed orders by closing time (list position breaks ties). */
+function closedByClosingTime(orders: readonly Order[]): Order[] {
+  return orders.filter((order) => !isOpen(order.status)).sort((a, b) => a.updatedAtMs - b.updatedAtMs || a.listPosition - b.listPosition);
+}
+
+/** A version 6 account's eviction queue, as its closedOrder list of positions names it. */
+function closedByPosition(account: Account, orders: readonly Order[], json: { [key: string]: unknown }, path: string): Order[] {
+  const byPosition = new Map<number, Order>();
+  for (const order of orders) byPosition.set(order.listPosition, order);
+  return asArray(json["closedOrder"], path, "closedOrder").map((value, index) => {
+    const order = byPosition.get(asInteger(value, `${path}.closedOrder[${index}]`));
+    if (order === undefined) return fail(`${path}.closedOrder[${index}]: no hot order of account ${account.id} at list position ${String(value)}`);
+    return order;
+  });
+}
+
+/** The eviction queue must hold every hot closed order once and nothing else. */
+function queueClosedOrders(account: Account, closed: readonly Order[], path: string): void {
+  const seen = new Set<Order>();
+  for (const order of closed) {
+    if (isOpen(order.status)) fail(`${path}.closedOrder: order ${order.id} is ${order.status}, not closed`);
+    if (seen.has(order)) fail(`${path}.closedOrder: order ${order.id} appears twice`);
+    seen.add(order);
+    queueClosedOrder(account, order);
+  }
+  let closedHot = 0;
+  for (const order of hotOrderSlots(account)) if (order !== null && !isOpen(order.status)) closedHot += 1;
+  if (closedHot !== seen.size) fail(`${path}.closedOrder: lists ${seen.size} closed orders, the account holds ${closedHot}`);
+  check(hotOrderCount(account) === account.orders.size, `${path}: orders filed and listed differ`);
 }
 
 /** A version 1–3 account's orders (in the order its Map held them) in its orderIds order. */
@@ -344,6 +428,7 @@ function orderFromJson(json: { [key: string]: unknown }, path: string): Order {
     collarPrice: nullable(json, "collarPrice", path, asBigInteger),
     replaces: nullable(json, "replaces", path, asText),
     accountId: text(json, "accountId", path),
+    listPosition: integer(json, "listPosition", path),
     status: member(json, "status", KNOWN_STATUSES, path),
     filledQty: bigInteger(json, "filledQty", path),
     filledNotional: bigInteger(json, "filledNotional", path),

@@ -84,6 +84,8 @@ export interface OrderTerms extends OrderInstructions {
 
 export interface Order extends OrderTerms {
   accountId: string;
+  /** Its place among every order the account ever created, from 0: what page tokens name. */
+  listPosition: number;
   status: OrderStatus;
   filledQty: Qty;
   /** Sum of fill qty × fill price, for the average fill price. */

@@ -2,13 +2,14 @@
 // changing anything; apply() changes the ledger by one event. Both are pure functions of
 // their inputs: no clock, no randomness, no I/O. The node decides, logs the events, then
 // applies them; replay applies the logged events alone, so it rebuilds the same state.
-import type { Account } from "./account.ts";
+import { evictClosedOrders, type Account, type ClosedOrderRetention } from "./account.ts";
 import { applyEvent } from "./apply.ts";
 import type { Command } from "./command.ts";
 import { decideDeposit, decideSetTradingState, decideWithdraw } from "./decide-account.ts";
 import { decideExecution } from "./decide-execution.ts";
 import { decideCancel, decideReplace, decideSubmit } from "./decide-order.ts";
 import type { Event } from "./event.ts";
+import type { Order } from "./order.ts";
 import { reject, type Rejection } from "./rejection.ts";
 
 /** The accounts of one shard, by account id. */
@@ -51,4 +52,16 @@ export function decide(ledger: Ledger, command: Command): Decision {
 
 export function apply(ledger: Ledger, accountId: string, event: Event): void {
   applyEvent(ledger, accountId, event);
+}
+
+/**
+ * After a record's events are applied (live or in replay): the closed orders retention no
+ * longer keeps leave the account, and are returned for the archive. Both paths call this at
+ * the same point with the time of the record's last event, so they evict the same orders.
+ */
+export function evict(ledger: Ledger, accountId: string, events: readonly Event[], retention: ClosedOrderRetention): Order[] {
+  const last = events[events.length - 1];
+  const account = ledger.get(accountId);
+  if (last === undefined || account === undefined) return [];
+  return evictClosedOrders(account, retention, last.atMs);
 }

@@ -5,7 +5,8 @@
 import { findOrder, orderByClientOrderId, type Account } from "../core/account.ts";
 import type { Command } from "../core/command.ts";
 import { isOpen, type Order } from "../core/order.ts";
-import { orderAt, orderCount } from "../core/order-list.ts";
+import { hotOrdersBelow } from "../core/order-list.ts";
+import type { OrderArchive } from "../archive/order-archive.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NodeCommand, NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
@@ -69,6 +70,8 @@ export interface ParseContext {
   clock(): number;
   /** The order as decided so far, durable or not: only for choosing a market price. */
   peekOrder(accountId: string, orderId: string): Order | undefined;
+  /** Closed orders evicted from the hot ledger: reads of old orders look there next. */
+  readonly archive: Pick<OrderArchive, "findById" | "findByClientOrderId" | "listBelow">;
 }
 
 export function parseCommand(node: ParseContext, c: NodeCommandCase, newId: () => string): ParsedCommand {
@@ -92,9 +95,9 @@ export function parseCommand(node: ParseContext, c: NodeCommandCase, newId: () =
     case "listPositions":
       return reading(c.value.accountId, (account) => shown({ case: "listPositions", value: { positions: positionsOf(node, account) } }));
     case "getOrder":
-      return parseGetOrder(c.value);
+      return parseGetOrder(node, c.value);
     case "listOrders":
-      return parseListOrders(c.value);
+      return parseListOrders(node, c.value);
     case undefined:
       return refused(reject("invalid_argument", "command: is required"));
   }
@@ -237,11 +240,15 @@ function parseReplaceOrder(node: ParseContext, request: ReplaceOrderFields, newI
   return { kind: "write", command, answer: (account) => encodedNodeResults.order("replaceOrder", orderOf(account, newOrderId)) };
 }
 
-function parseGetOrder(request: GetOrderRequest): ParsedCommand {
+function parseGetOrder(node: ParseContext, request: GetOrderRequest): ParsedCommand {
   const key = request.key;
   return reading(request.accountId, (account) => {
     if (key.case === undefined || key.value === "") return { ok: false, rejection: reject("invalid_argument", "order_id: order_id or client_order_id is required") };
-    const order = key.case === "orderId" ? findOrder(account, key.value) : orderByClientOrderId(account, key.value);
+    // The hot ledger first: it holds every open order and the newest closed ones, and a client
+    // order id reused after its first order was archived names the newer (hot) order.
+    const order = key.case === "orderId"
+      ? (findOrder(account, key.value) ?? node.archive.findById(account.id, key.value))
+      : (orderByClientOrderId(account, key.value) ?? node.archive.findByClientOrderId(account.id, key.value));
     if (order === undefined) {
       const field = key.case === "orderId" ? "order_id" : "client_order_id";
       return { ok: false, rejection: reject("not_found", `${field}: order ${key.value} not found`) };
@@ -250,33 +257,56 @@ function parseGetOrder(request: GetOrderRequest): ParsedCommand {
   });
 }
 
-function parseListOrders(request: ListOrdersRequest): ParsedCommand {
+function parseListOrders(node: ParseContext, request: ListOrdersRequest): ParsedCommand {
   const pageSize = request.pageSize === 0 ? LIST_ORDERS_PAGE_DEFAULT : request.pageSize;
   const filter = request.status === OrderStatusFilter.UNSPECIFIED ? OrderStatusFilter.OPEN : request.status;
-  const parsed = reading(request.accountId, (account) => listOrders(account, request.pageToken, pageSize, filter));
+  const parsed = reading(request.accountId, (account) => listOrders(node.archive, account, request.pageToken, pageSize, filter));
   if (parsed.kind === "refused") return parsed;
   if (pageSize > LIST_ORDERS_PAGE_MAX) return refused(reject("invalid_argument", `page_size: must be at most ${LIST_ORDERS_PAGE_MAX}`));
   if (!(filter in OrderStatusFilter)) return refused(reject("invalid_argument", "status: unknown order status filter"));
   return parsed;
 }
 
-/** A page of the account's orders, newest first; the token is the position, in creation order, below which the next page starts. */
-function listOrders(account: Account, pageToken: string, pageSize: number, filter: OrderStatusFilter): Outcome<Uint8Array> {
-  let cursor = orderCount(account);
+/**
+ * A page of the account's orders, newest first, from the hot ledger and the archive merged by
+ * list position. The token is the list position of the page's last order: the next page starts
+ * below it, wherever those orders now are (an order evicted between pages is then read from
+ * the archive, at the same position). The archive holds only closed orders, so an OPEN page
+ * never reads it.
+ */
+function listOrders(archive: ParseContext["archive"], account: Account, pageToken: string, pageSize: number, filter: OrderStatusFilter): Outcome<Uint8Array> {
+  let cursor = account.ordersCreated;
   if (pageToken !== "") {
     const parsed = /^\d{1,12}$/.test(pageToken) ? Number(pageToken) : NaN;
-    if (!(parsed <= orderCount(account))) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
+    if (!(parsed <= account.ordersCreated)) return { ok: false, rejection: reject("invalid_argument", "page_token: is not a token this account issued") };
     cursor = parsed;
   }
-  const orders = [];
-  while (cursor > 0 && orders.length < pageSize) {
-    cursor -= 1;
-    const order = orderAt(account, cursor);
-    if (order === undefined) throw new Error(`invariant: account ${account.id} lists ${orderCount(account)} orders but has none at ${cursor}`);
-    const open = isOpen(order.status);
-    if (filter === OrderStatusFilter.ALL || (filter === OrderStatusFilter.OPEN) === open) orders.push(orderView(order));
+  const wanted = (order: Order) => filter === OrderStatusFilter.ALL || (filter === OrderStatusFilter.OPEN) === isOpen(order.status);
+  // One more than the page from each side: whether a next page exists.
+  const hot = hotOrdersBelow(account, cursor, pageSize + 1, wanted);
+  const archived = filter === OrderStatusFilter.OPEN ? [] : archive.listBelow(account.id, cursor, pageSize + 1);
+  const page: Order[] = [];
+  let h = 0;
+  let a = 0;
+  while (page.length < pageSize + 1 && (h < hot.length || a < archived.length)) {
+    const fromHot = hot[h];
+    const fromArchive = archived[a];
+    if (fromArchive === undefined || (fromHot !== undefined && fromHot.listPosition >= fromArchive.listPosition)) {
+      // At one position the hot order wins: the archive holds it too if a node restarted with a
+      // longer retention than the one that archived it.
+      if (fromArchive !== undefined && fromHot !== undefined && fromHot.listPosition === fromArchive.listPosition) a += 1;
+      page.push(fromHot as Order);
+      h += 1;
+    } else {
+      page.push(fromArchive);
+      a += 1;
+    }
   }
-  return shown({ case: "listOrders", value: { orders, nextPageToken: cursor > 0 ? String(cursor) : "" } });
+  const more = page.length > pageSize;
+  if (more) page.pop();
+  const last = page[page.length - 1];
+  const nextPageToken = more && last !== undefined ? String(last.listPosition) : "";
+  return shown({ case: "listOrders", value: { orders: page.map(orderView), nextPageToken } });
 }
 
 function orderOf(account: Account, orderId: string): Order {

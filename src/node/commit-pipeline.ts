@@ -10,9 +10,11 @@
 //   3. apply     the events change the ledger at once, so that the account's next command (in
 //                the same batch, maybe) sees them; invariants are checked; side effects are
 //                collected, not run
-//   4. encode    the answer, from the account as this command left it
+//   4. encode    the answer, from the account as this command left it; then closed orders
+//                past their retention leave the hot ledger (evict), for the archive
 //   5. append    the record goes to the write-ahead log
-//   6. effects   once the log has the record: the venue is told, trade updates published
+//   6. effects   once the log has the record: the venue is told, trade updates published,
+//                evicted orders handed to the archive
 //   7. reply     the caller gets the answer, once the log has the record and only then
 //
 // Apply comes before append, so memory runs ahead of the log but nobody hears of a change the
@@ -29,7 +31,9 @@ import type { Command } from "../core/command.ts";
 import type { Event } from "../core/event.ts";
 import { checkTouched } from "../core/invariants.ts";
 import { reject, type Rejection } from "../core/rejection.ts";
-import { apply, decide } from "../core/state-machine.ts";
+import type { ClosedOrderRetention } from "../core/account.ts";
+import { apply, decide, evict } from "../core/state-machine.ts";
+import type { OrderArchive } from "../archive/order-archive.ts";
 import type { EventLog } from "../log/event-log.ts";
 import { nodeMetrics } from "../metrics/node-metrics.ts";
 import type { Venue, VenueReport } from "../venue/venue.ts";
@@ -64,6 +68,10 @@ export interface PipelineParts {
   recorded(shard: ShardLedger): void;
   /** A broken invariant or a failed append: the ledger can no longer be trusted, so the node stops. */
   die(error: unknown): void;
+  /** How long closed orders stay in the hot ledger. */
+  readonly closedOrders: ClosedOrderRetention;
+  /** Where evicted orders go, once the record that evicted them is durable. */
+  readonly archive: Pick<OrderArchive, "add">;
   /** Told each write's events once the log has them (the node's debug log), or null. */
   readonly orderEvents: ((accountId: string, events: readonly Event[]) => void) | null;
 }
@@ -136,6 +144,10 @@ export class CommitPipeline {
     const orderEvents = this.parts.orderEvents;
     if (orderEvents !== null) effects.push(() => orderEvents(command.accountId, decision.events));
     const answer = encodeAnswer(accountOf(shard, command.accountId), duplicateOf); // 4. encode
+    // After the answer, which may show an order this command closed; replay evicts at the same
+    // point (recovery.ts), so both hold the same hot ledger.
+    const evicted = evict(shard.ledger, command.accountId, decision.events, this.parts.closedOrders);
+    if (evicted.length > 0) effects.push(() => this.parts.archive.add(evicted));
     const replied = Promise.withResolvers<Outcome<T>>();
     const wait = this.ackDeadlines.wait(() => replied.resolve({ ok: false, rejection: this.ackTimedOut }));
     const appended = this.append(shard, command.accountId, decision.events); // 5. append

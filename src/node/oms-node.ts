@@ -3,8 +3,9 @@
 // the log, and only once the log has it, tell the client, the venue and the trade-update
 // streams. This class starts the node (claims, replay, venue reconciliation), answers which
 // shard may take a command, takes snapshots and stops the node when its ledger cannot be trusted.
-import { findOrder, type Account } from "../core/account.ts";
-import { orderChunks } from "../core/order-list.ts";
+import { CLOSED_ORDER_RETENTION_DEFAULT, findOrder, type Account, type ClosedOrderRetention } from "../core/account.ts";
+import { hotOrderSlots } from "../core/order-list.ts";
+import type { OrderArchive } from "../archive/order-archive.ts";
 import type { Command } from "../core/command.ts";
 import type { Event } from "../core/event.ts";
 import { checkInvariants } from "../core/invariants.ts";
@@ -53,6 +54,10 @@ export interface OmsNodeOptions {
   logger: NodeLogger;
   /** Take a shard's snapshot after this many records (bounds replay time). */
   snapshotEveryRecords: number;
+  /** Closed orders evicted from the hot ledger go here, so reads of old orders still answer. */
+  archive: OrderArchive;
+  /** How long closed orders stay in the hot ledger (and client order ids stay idempotent). */
+  closedOrders?: ClosedOrderRetention;
   clock?: () => number;
   /** A monotonic clock in ms for deadlines (a command's, the log's ack timeout); default performance.now. */
   nowMs?: () => number;
@@ -65,6 +70,8 @@ export class OmsNode {
   readonly clock: () => number;
   /** The symbols the venue trades; an order for any other is refused. */
   readonly symbols: ReadonlySet<string>;
+  readonly archive: OrderArchive;
+  private readonly closedOrders: ClosedOrderRetention;
   private readonly shards = new Map<number, ShardLedger>();
   private readonly ownership: ShardOwnership;
   private readonly reports: VenueReportQueue;
@@ -76,6 +83,9 @@ export class OmsNode {
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
     this.symbols = new Set(options.venue.symbols());
+    this.archive = options.archive;
+    this.closedOrders = options.closedOrders ?? CLOSED_ORDER_RETENTION_DEFAULT;
+    checkRetention(this.closedOrders);
     this.pipeline = new CommitPipeline({
       log: options.log,
       venue: options.venue,
@@ -87,6 +97,8 @@ export class OmsNode {
       readableShard: (accountId) => this.readableShard(accountId),
       ownershipProblem: (shard) => this.ownership.problem(shard),
       recorded: (shard) => this.recorded(shard),
+      closedOrders: this.closedOrders,
+      archive: this.archive,
       die: (error) => this.die(error),
       orderEvents: options.logger.level === "debug" ? (accountId, events) => logOrderEvents(options.logger, accountId, events) : null,
     });
@@ -114,8 +126,13 @@ export class OmsNode {
       await checkLogCoversSnapshot(shard, options.log, options.snapshots);
       const lease = await node.ownership.claim(shard);
       await options.log.append({ shard, epoch: lease.epoch, sequence: 0n }, { accountId: "", events: [] });
-      const { ledger, stats } = await recoverShard(shard, options.log, options.snapshots, (progress) =>
-        options.logger.debug("replaying", { ...progress }),
+      const { ledger, stats } = await recoverShard(
+        shard,
+        options.log,
+        options.snapshots,
+        (progress) => options.logger.debug("replaying", { ...progress }),
+        undefined,
+        { retention: node.closedOrders, archive: (orders) => node.archive.add(orders) },
       );
       if (ledger.epoch !== lease.epoch) {
         throw new Error(`shard ${shard}: replay ended at epoch ${ledger.epoch}, not at this node's claim ${lease.epoch}; another owner wrote after it`);
@@ -218,6 +235,7 @@ export class OmsNode {
     this.updates.closeAll();
     await Promise.all([...this.shards.values()].map((shard) => shard.durableEnd));
     this.pipeline.close();
+    await this.archive.flushToDisk();
   }
 
   /** Gives the shards up so that the next owner need not wait for the leases to run out. */
@@ -256,8 +274,8 @@ export class OmsNode {
     const replaces: { old: Order; replacement: Order }[] = [];
     for (const shard of this.shards.values()) {
       for (const account of shard.ledger.values()) {
-        for (const chunk of orderChunks(account)) for (const order of chunk) {
-          if (!isOpen(order.status) || order.status === "pending_new") continue;
+        for (const order of hotOrderSlots(account)) {
+          if (order === null || !isOpen(order.status) || order.status === "pending_new") continue;
           open.push(venueOrderOf(order));
           if (order.status === "pending_cancel") cancels.push(order.id);
           const replacement = order.pendingReplace === null ? undefined : findOrder(account, order.pendingReplace.newOrderId);
@@ -313,6 +331,10 @@ export class OmsNode {
     }
     const nextOffset = await durableEnd;
     try {
+      // The orders this snapshot no longer holds were handed to the archive when their records
+      // became durable (before durableEnd resolved); they must be on disk before the snapshot
+      // is, or a crash would leave them in neither.
+      await this.archive.flushToDisk();
       const bytes = state.byteLength;
       // The state is this run's own: the store may move it to its writer thread uncopied.
       await this.options.snapshots.save({ shard: shard.shard, nextOffset, nextSequence, epoch, state }, { giveState: true });
@@ -353,6 +375,12 @@ function logOrderEvents(logger: NodeLogger, accountId: string, events: readonly 
     const { msg, fields } = orderEventLine(accountId, event);
     logger.debug(msg, fields);
   }
+}
+
+function checkRetention(retention: ClosedOrderRetention): void {
+  const { keptMax, keptMs } = retention;
+  if (!(Number.isSafeInteger(keptMax) && keptMax >= 0)) throw new Error(`node: closedOrders.keptMax must be a non-negative integer, got ${keptMax}`);
+  if (!(Number.isSafeInteger(keptMs) && keptMs >= 0)) throw new Error(`node: closedOrders.keptMs must be a non-negative integer, got ${keptMs}`);
 }
 
 function reportFields(report: VenueReport): Record<string, unknown> {

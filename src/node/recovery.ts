@@ -2,7 +2,9 @@
 // order. Replay only applies events: it never calls the venue.
 import type { Event } from "../core/event.ts";
 import { decodeLedger } from "../core/ledger-codec.ts";
-import { apply, type Ledger } from "../core/state-machine.ts";
+import { CLOSED_ORDER_RETENTION_DEFAULT, type ClosedOrderRetention } from "../core/account.ts";
+import type { Order } from "../core/order.ts";
+import { apply, evict, type Ledger } from "../core/state-machine.ts";
 import type { EventLog, StoredRecord } from "../log/event-log.ts";
 import { admitRecord, type ReplayCursor } from "../log/replay-cursor.ts";
 import { nodeMetrics } from "../metrics/node-metrics.ts";
@@ -37,6 +39,15 @@ export interface RecoveryStats {
   recordsSkipped: number;
 }
 
+/** What replay evicts, as the live node did, and where the evicted orders go. */
+export interface ReplayEviction {
+  retention: ClosedOrderRetention;
+  archive(orders: readonly Order[]): void;
+}
+
+/** For tools that need only the hot ledger: evicted orders are dropped. */
+const HOT_LEDGER_ONLY: ReplayEviction = { retention: CLOSED_ORDER_RETENTION_DEFAULT, archive: () => {} };
+
 interface RecoveryCursor extends ReplayCursor {
   events: number;
   applied: number;
@@ -59,6 +70,7 @@ export async function recoverShard(
   snapshots: SnapshotStore,
   onProgress: (progress: ReplayProgress) => void = () => {},
   progressEveryMs = REPLAY_PROGRESS_EVERY_MS,
+  eviction: ReplayEviction = HOT_LEDGER_ONLY,
 ): Promise<{ ledger: ShardLedger; stats: RecoveryStats }> {
   const snapshot = await snapshots.load(shard);
   const ledger: Ledger = snapshot === null ? new Map() : decodeLedger(snapshot.state);
@@ -84,7 +96,7 @@ export async function recoverShard(
     for (let index = 0; index < batch.length; index += 1) {
       const stored = batch[index] as StoredRecord;
       if (stored.offset <= last) throw new Error(`shard ${shard}: read offset ${stored.offset} going backwards from ${last + 1n}`);
-      replayRecord(ledger, stored, cursor, shard, where);
+      replayRecord(ledger, stored, cursor, shard, where, eviction);
       last = stored.offset;
     }
     offset = last + 1n;
@@ -110,12 +122,23 @@ export async function recoverShard(
   };
 }
 
-function replayRecord(ledger: Ledger, stored: StoredRecord, cursor: RecoveryCursor, shard: number, where: (offset: bigint) => string): void {
+function replayRecord(
+  ledger: Ledger,
+  stored: StoredRecord,
+  cursor: RecoveryCursor,
+  shard: number,
+  where: (offset: bigint) => string,
+  eviction: ReplayEviction,
+): void {
   const admission = admitRecord(cursor, shard, stored, where);
   if (admission === "fenced" || admission === "duplicate") cursor.skipped += 1;
   if (admission !== "apply") return;
   const { accountId, events } = stored.record;
   for (let index = 0; index < events.length; index += 1) apply(ledger, accountId, events[index] as Event);
+  // As the commit pipeline evicts after each record: the same orders leave at the same record.
+  // Archiving them again is harmless (the same rows), and restores what a crash kept from the archive.
+  const evicted = evict(ledger, accountId, events, eviction.retention);
+  if (evicted.length > 0) eviction.archive(evicted);
   cursor.events += events.length;
   cursor.applied += 1;
 }

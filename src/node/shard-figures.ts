@@ -3,7 +3,7 @@
 // million on this machine), so it goes in slices between commands, as a snapshot's encoding
 // does, rather than stopping the node for the whole walk; a count may therefore mix moments a
 // few milliseconds apart, which a gauge can afford.
-import { orderChunks } from "../core/order-list.ts";
+import { hotOrderSlots } from "../core/order-list.ts";
 import { isOpen } from "../core/order.ts";
 import type { Ledger } from "../core/state-machine.ts";
 import type { ShardFigures } from "../metrics/node-metrics.ts";
@@ -33,7 +33,7 @@ async function openOrdersIn(ledger: Ledger): Promise<number> {
   let sliceStartedMs = performance.now();
   // A snapshot of the accounts: one opened while the count yields is left for the next scrape.
   for (const account of [...ledger.values()]) {
-    for (const chunk of orderChunks(account)) for (const order of chunk) if (isOpen(order.status)) open += 1;
+    for (const order of hotOrderSlots(account)) if (order !== null && isOpen(order.status)) open += 1;
     if (performance.now() - sliceStartedMs >= COUNT_SLICE_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       sliceStartedMs = performance.now();

@@ -34,6 +34,7 @@ import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import { sampleOf } from "../metrics/scrape.ts";
+import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import { ControlledLog } from "../node/controlled-log.ts";
 import { keyHeaders, memoryGate } from "../support/api-keys.ts";
 import { authInterceptor } from "../../src/auth/auth-interceptor.ts";
@@ -68,8 +69,9 @@ beforeAll(async () => {
   log = new CountingLog(SqliteEventLog.open(join(dir, "wal.sqlite")));
   const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
   const claims = SqliteShardClaims.open(join(dir, "claims.sqlite"));
+  const archive = SqliteOrderArchive.open(join(dir, "archive.sqlite"));
   node = await OmsNode.start({
-    nodeId: "overload", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims,
+    nodeId: "overload", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims, archive,
     venue: new SimulatedVenue({ seed: 1, now: () => 1_700_000_000_000, manual: true }),
     logger: quiet, snapshotEveryRecords: 1_000_000, leaseMs: 60_000, ackTimeoutMs: 60_000,
     clock: () => 1_700_000_000_000,
@@ -80,7 +82,7 @@ beforeAll(async () => {
   });
   server = await serveRpc({ host: "127.0.0.1", port: 0, routes: nodeServiceRoutes(node), unaryCalls: executeCalls(node, () => `o-${++ids}`) });
   url = `http://127.0.0.1:${server.port}`;
-  closers.push(() => server.close(), () => node.close(), () => node.release(), () => log.close(), () => snapshots.close(), () => claims.close());
+  closers.push(() => server.close(), () => node.close(), () => node.release(), () => log.close(), () => snapshots.close(), () => claims.close(), () => archive.close());
 }, 30_000);
 
 afterAll(async () => {

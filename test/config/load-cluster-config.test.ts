@@ -36,6 +36,7 @@ test("no path and no environment gives the documented defaults", () => {
     ],
     venue: { seed: 42, tickMs: 100, sessionMs: 600000 },
     snapshot: { everyRecords: 10000 },
+    orders: { closedKeptMax: 1000, closedKeptMs: 86_400_000, archiveKeptMs: 7_776_000_000 },
     kafka: { brokers: "", topic: "oms.wal", clientId: "oms" },
     postgres: { url: "", connectRetryMs: 60000 },
     node: { leaseMs: 10000, ackTimeoutMs: 3000 },

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { fileOrder, findOrder, newAccount, type Account } from "../../src/core/account.ts";
+import { fileOrder, findOrder, newAccount, queueClosedOrder, type Account } from "../../src/core/account.ts";
 import { AccountsJoin, decodeLedger, encodeAccount, encodeLedger } from "../../src/core/ledger-codec.ts";
-import { closedAtMs, ORDER_STATUSES as ALL_STATUSES, type ClosedStatus, type Order, type OrderStatus } from "../../src/core/order.ts";
+import { closedAtMs, isOpen, ORDER_STATUSES as ALL_STATUSES, type ClosedStatus, type Order, type OrderStatus } from "../../src/core/order.ts";
 import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 
@@ -23,6 +23,7 @@ function order(accountId: string, id: string, status: OrderStatus, index: number
     collarPrice: buy ? 1_950_000n : null,
     replaces: status === "pending_new" ? "ord-pending_replace" : null,
     accountId,
+    listPosition: index,
     status,
     filledQty: status === "partially_filled" ? 40n : 0n,
     filledNotional: status === "partially_filled" ? 75_700_000_000_000_000_000_000n : 0n,
@@ -49,10 +50,12 @@ function sampleLedger(): Ledger {
   trader.eventSeq = 37;
   trader.positions.set("MSFT", { symbol: "MSFT", qty: 500n, heldQty: 60n, costBasis: 20_950_000_000n });
   trader.positions.set("AAPL", { symbol: "AAPL", qty: 0n, heldQty: 0n, costBasis: 0n });
-  [...ALL_STATUSES].reverse().forEach((status, index) => {
-    const made = order(trader.id, `ord-${status}`, status, index);
-    fileOrder(trader, made);
-  });
+  const made = [...ALL_STATUSES].reverse().map((status, index) => order(trader.id, `ord-${status}`, status, index));
+  for (const each of made) fileOrder(trader, each);
+  // Queued for eviction by closing time, as apply queues them, and as a snapshot from before
+  // eviction (version 4 and older) rebuilds the queue.
+  const closed = made.filter((each) => !isOpen(each.status)).sort((a, b) => a.updatedAtMs - b.updatedAtMs);
+  for (const each of closed) queueClosedOrder(trader, each);
   const ledger: Ledger = new Map();
   ledger.set(trader.id, trader);
   ledger.set("acct-a", newAccount("acct-a", 1_699_999_999_999));
@@ -67,23 +70,37 @@ const V3_ORDER_FIELDS = [
 ];
 /** Version 4's tuple: version 3's without the five closing times, which follow from status and updatedAtMs. */
 const V4_ORDER_FIELDS = V3_ORDER_FIELDS.slice(0, V3_ORDER_FIELDS.indexOf("filledAtMs"));
+/** Version 6's tuple: version 4's (and 5's) with each order's list position after its account id. */
+const V6_ORDER_FIELDS = [...V4_ORDER_FIELDS.slice(0, 12), "listPosition", ...V4_ORDER_FIELDS.slice(12)];
 const CLOSED_BY_TIME: [string, OrderStatus][] = [
   ["filledAtMs", "filled"], ["canceledAtMs", "canceled"], ["expiredAtMs", "expired"], ["replacedAtMs", "replaced"], ["rejectedAtMs", "rejected"],
 ];
+
+/** A version 6 snapshot rewritten as version 5 wrote it: no list positions, no eviction queue. */
+function asVersion5(bytes: Uint8Array): any {
+  const document = JSON.parse(new TextDecoder().decode(bytes));
+  document.version = 5;
+  for (const account of document.accounts) {
+    for (const tuple of account.orders) tuple.splice(V6_ORDER_FIELDS.indexOf("listPosition"), 1);
+    delete account.ordersCreated;
+    delete account.closedOrder;
+  }
+  return document;
+}
+
+/** A version 5 snapshot as version 4 wrote it: no trading states (every account was active). */
+function asVersion4(bytes: Uint8Array): any {
+  const document = asVersion5(bytes);
+  document.version = 4;
+  for (const account of document.accounts) delete account.tradingState;
+  return document;
+}
 
 /**
  * A version 4 snapshot rewritten as version 3 wrote it: the orders in another order than their
  * creation (a version 3 listed them as its Map held them), with the creation order in orderIds
  * and every order in orderIdsByClientOrderId, and each order's five closing times.
  */
-/** A version 5 snapshot as version 4 wrote it: no trading states (every account was active). */
-function asVersion4(bytes: Uint8Array): any {
-  const document = JSON.parse(new TextDecoder().decode(bytes));
-  document.version = 4;
-  for (const account of document.accounts) delete account.tradingState;
-  return document;
-}
-
 function asVersion3(bytes: Uint8Array): any {
   const document = asVersion4(bytes);
   document.version = 3;
@@ -141,10 +158,10 @@ describe("ledger codec", () => {
     expect(copy.orderIdsByDistinctClientOrderId.size).toBe(ALL_STATUSES.length / 2);
   });
 
-  test("version 5 writes neither the creation order nor the client order id index: both are rebuilt from the orders", () => {
+  test("version 6 writes neither the creation order nor the client order id index: both are rebuilt from the orders", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    expect(document.version).toBe(5);
-    expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "positions", "tradingState"]);
+    expect(document.version).toBe(6);
+    expect(Object.keys(document.accounts[0]).sort()).toEqual(["cash", "closedOrder", "createdAtMs", "eventSeq", "heldCash", "id", "orders", "ordersCreated", "positions", "tradingState"]);
     const ids = document.accounts[0].orders.map((tuple: unknown[]) => tuple[V3_ORDER_FIELDS.indexOf("id")]);
     expect(ids).toEqual([...oldestFirst(sampleLedger().get("acct-b")!)].map((made) => made.id));
   });
@@ -215,7 +232,13 @@ describe("ledger codec", () => {
     const reshuffled = sampleLedger();
     for (const [accountId, account] of reshuffled) {
       const refiled = { ...newAccount(account.id, account.createdAtMs), cash: account.cash, heldCash: account.heldCash, positions: account.positions, eventSeq: account.eventSeq };
-      for (const made of oldestFirst(account)) fileOrder(refiled, Object.fromEntries(Object.entries(made).reverse()) as unknown as Order);
+      const copies = new Map<Order, Order>();
+      for (const made of oldestFirst(account)) {
+        const copy = Object.fromEntries(Object.entries(made).reverse()) as unknown as Order;
+        copies.set(made, copy);
+        fileOrder(refiled, copy);
+      }
+      for (const closed of account.closedOrders) queueClosedOrder(refiled, copies.get(closed)!);
       reshuffled.set(accountId, refiled);
     }
     expect(encodeLedger(reshuffled)).toEqual(encodeLedger(ledger));
@@ -244,11 +267,11 @@ describe("ledger codec", () => {
   });
 
   test("an unknown version is refused, naming the versions this reader knows", () => {
-    const bytes = encodeText({ format: "oms.ledger", version: 6, accounts: [] });
-    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 6 is not supported (this reader knows 1 and 2 and 3 and 4 and 5)");
+    const bytes = encodeText({ format: "oms.ledger", version: 7, accounts: [] });
+    expect(() => decodeLedger(bytes)).toThrow("ledger snapshot: version 7 is not supported (this reader knows 1 and 2 and 3 and 4 and 5 and 6)");
   });
 
-  test("every trading state comes back exactly (version 5)", () => {
+  test("every trading state comes back exactly (version 5 on)", () => {
     const ledger = sampleLedger();
     ledger.get("acct-b")!.tradingState = "trading_blocked";
     ledger.get("acct-a")!.tradingState = "account_blocked";
@@ -266,7 +289,7 @@ describe("ledger codec", () => {
     expect([...copy.values()].every((account) => account.tradingState === "active")).toBe(true);
   });
 
-  test("a version 5 account with an unknown or missing trading state is refused with its path", () => {
+  test("a version 5 or 6 account with an unknown or missing trading state is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
     document.accounts[1].tradingState = "frozen";
     expect(() => decodeLedger(encodeText(document))).toThrow('ledger snapshot: accounts[1].tradingState: "frozen" is not one of active, trading_blocked, account_blocked');
@@ -274,15 +297,24 @@ describe("ledger codec", () => {
     expect(() => decodeLedger(encodeText(document))).toThrow("ledger snapshot: accounts[1].tradingState: undefined is not one of");
   });
 
-  test("orders are written as tuples in a fixed field order (version 4 and 5)", () => {
+  test("orders are written as tuples in a fixed field order (version 6)", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    expect(document.version).toBe(5);
+    expect(document.version).toBe(6);
     const first = oldestFirst(sampleLedger().get("acct-b")!).next().value!;
     const tuple = document.accounts[0].orders[0];
-    expect(tuple).toHaveLength(V4_ORDER_FIELDS.length);
-    expect(tuple[V4_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
-    expect(tuple[V4_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
-    expect(tuple[V4_ORDER_FIELDS.indexOf("updatedAtMs")]).toBe(first.updatedAtMs);
+    expect(tuple).toHaveLength(V6_ORDER_FIELDS.length);
+    expect(tuple[V6_ORDER_FIELDS.indexOf("id")]).toBe(first.id);
+    expect(tuple[V6_ORDER_FIELDS.indexOf("listPosition")]).toBe(first.listPosition);
+    expect(tuple[V6_ORDER_FIELDS.indexOf("holdCash")]).toBe(String(first.holdCash));
+    expect(tuple[V6_ORDER_FIELDS.indexOf("updatedAtMs")]).toBe(first.updatedAtMs);
+  });
+
+  test("a version 5 or 4 snapshot (every order, no positions) decodes to the same ledger, its eviction queue by closing time", () => {
+    const ledger = sampleLedger();
+    ledger.get("acct-b")!.tradingState = "trading_blocked";
+    expect(decodeLedger(encodeText(asVersion5(encodeLedger(ledger))))).toEqual(ledger);
+    ledger.get("acct-b")!.tradingState = "active";
+    expect(decodeLedger(encodeText(asVersion4(encodeLedger(ledger))))).toEqual(ledger);
   });
 
   test("a version 2 snapshot, with orders as objects, still decodes to the same ledger", () => {
@@ -309,7 +341,7 @@ describe("ledger codec", () => {
 
   test("a damaged field is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[3][V4_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
+    document.accounts[0].orders[3][V6_ORDER_FIELDS.indexOf("holdCash")] = "12.5";
     expect(() => decodeLedger(encodeText(document))).toThrow(
       "ledger snapshot: accounts[0].orders[3].holdCash: must be a decimal integer string",
     );
@@ -317,19 +349,19 @@ describe("ledger codec", () => {
 
   test("an unknown order status is refused", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    document.accounts[0].orders[0][V4_ORDER_FIELDS.indexOf("status")] = "done_for_day";
+    document.accounts[0].orders[0][V6_ORDER_FIELDS.indexOf("status")] = "done_for_day";
     expect(() => decodeLedger(encodeText(document))).toThrow('accounts[0].orders[0].status: "done_for_day" is not one of');
   });
 
   test("an order tuple of the wrong length is refused rather than read with fields shifted", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
     document.accounts[0].orders[1].pop();
-    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 23 order fields, got 22");
+    expect(() => decodeLedger(encodeText(document))).toThrow("accounts[0].orders[1]: must be an array of the 24 order fields, got 23");
   });
 
   test("a damaged pending replace in an order tuple is refused with its path", () => {
     const document = JSON.parse(new TextDecoder().decode(encodeLedger(sampleLedger())));
-    const at = V4_ORDER_FIELDS.indexOf("pendingReplace");
+    const at = V6_ORDER_FIELDS.indexOf("pendingReplace");
     const order = document.accounts[0].orders.find((tuple: unknown[]) => tuple[at] !== null);
     order[at] = [order[at][0]];
     expect(() => decodeLedger(encodeText(document))).toThrow(".pendingReplace: must be [newOrderId, filledQty]");

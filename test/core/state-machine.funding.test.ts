@@ -1,7 +1,7 @@
 // create_account and deposit: an account exists once, and cash grows only by positive deposits.
 import { describe, expect, test } from "bun:test";
 import { buyingPower } from "../../src/core/account.ts";
-import { orderCount } from "../../src/core/order-list.ts";
+import { hotOrderCount } from "../../src/core/order-list.ts";
 import type { Ledger } from "../../src/core/state-machine.ts";
 import { decide } from "../../src/core/state-machine.ts";
 import { accountOf, canonical, createAccount, deposit, expectEvents, expectRejected, fundedLedger, run, usd } from "./fixtures.ts";
@@ -15,7 +15,7 @@ describe("create_account", () => {
     expect(account.id).toBe("acct-9");
     expect(account.cash).toBe(0n);
     expect(account.heldCash).toBe(0n);
-    expect(orderCount(account)).toBe(0);
+    expect(hotOrderCount(account)).toBe(0);
     expect(account.positions.size).toBe(0);
   });
 

@@ -6,13 +6,14 @@
 // events on an empty ledger must rebuild the same state.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { buyingPower, findOrder, type Account, type TradingState } from "../../src/core/account.ts";
+import { buyingPower, findOrder, type Account, type ClosedOrderRetention, type TradingState } from "../../src/core/account.ts";
+import { decodeLedger, encodeLedger } from "../../src/core/ledger-codec.ts";
 import { oldestFirst } from "../../src/core/order-list.ts";
 import type { Command } from "../../src/core/command.ts";
 import type { Event } from "../../src/core/event.ts";
 import { checkInvariants } from "../../src/core/invariants.ts";
 import type { Order, OrderStatus, OrderType, Side, TimeInForce } from "../../src/core/order.ts";
-import { apply, decide, type Ledger } from "../../src/core/state-machine.ts";
+import { apply, decide, evict, type Ledger } from "../../src/core/state-machine.ts";
 import { AT_MS, canonical, usd } from "./fixtures.ts";
 
 const ACCOUNT_IDS = ["acct-a", "acct-b", "acct-c"] as const;
@@ -393,14 +394,18 @@ function expectAccountSound(account: Account, expected: Expected): void {
 interface RunResult {
   ledger: Ledger;
   log: { accountId: string; event: Event }[];
+  /** The accepted commands' events, a record per command, as the node logs them. */
+  records: { accountId: string; events: Event[] }[];
   accepted: number;
   /** How each kind of command was decided: "fill → order_filled", "cancel_order → failed_precondition". */
   outcomes: Set<string>;
 }
 
-function runSteps(steps: Step[]): RunResult {
+/** With a retention, closed orders are evicted after each record, as the node and replay do. */
+function runSteps(steps: Step[], retention: ClosedOrderRetention | null = null): RunResult {
   const ledger: Ledger = new Map();
   const log: RunResult["log"] = [];
+  const records: RunResult["records"] = [];
   const expected: Expected = {
     cash: new Map(),
     shares: new Map(),
@@ -422,7 +427,7 @@ function runSteps(steps: Step[]): RunResult {
       throw new Error(`step ${serial} ${canonical(command)}\n${detail}`);
     }
   });
-  return { ledger, log, accepted, outcomes };
+  return { ledger, log, records, accepted, outcomes };
 
   function runStep(command: Command): void {
     const before = canonical(ledger);
@@ -450,6 +455,8 @@ function runSteps(steps: Step[]): RunResult {
         apply(ledger, command.accountId, event);
         log.push({ accountId: command.accountId, event });
       }
+      if (decision.events.length > 0) records.push({ accountId: command.accountId, events: decision.events });
+      if (retention !== null) evict(ledger, command.accountId, decision.events, retention);
     }
     for (const account of ledger.values()) {
       checkInvariants(account);
@@ -470,6 +477,16 @@ function runSteps(steps: Step[]): RunResult {
 function replay(log: RunResult["log"]): Ledger {
   const ledger: Ledger = new Map();
   for (const { accountId, event } of log) apply(ledger, accountId, event);
+  return ledger;
+}
+
+/** Replays records, evicting after each as the node does. */
+function replayRecords(records: RunResult["records"], retention: ClosedOrderRetention): Ledger {
+  const ledger: Ledger = new Map();
+  for (const { accountId, events } of records) {
+    for (const event of events) apply(ledger, accountId, event);
+    evict(ledger, accountId, events, retention);
+  }
   return ledger;
 }
 
@@ -499,6 +516,20 @@ describe("core invariants under random command sequences", () => {
       { numRuns: 100, includeErrorInReport: true },
     );
   });
+
+  test("with closed orders evicted after each record, the invariants still hold, and replay evicting alike rebuilds the same ledger", () => {
+    // The tightest retentions: every closed order leaves at once, or one stays, or by age only.
+    for (const retention of [{ keptMax: 0, keptMs: 0 }, { keptMax: 1, keptMs: Number.MAX_SAFE_INTEGER }, { keptMax: 1_000, keptMs: 0 }]) {
+      fc.assert(
+        fc.property(steps, (generated) => {
+          const { ledger, records } = runSteps(generated, retention);
+          expect(encodeLedger(replayRecords(records, retention))).toEqual(encodeLedger(ledger));
+          expect(encodeLedger(decodeLedger(encodeLedger(ledger)))).toEqual(encodeLedger(ledger));
+        }),
+        { numRuns: 100, includeErrorInReport: true },
+      );
+    }
+  }, 60_000);
 
   test("the random sequences reach every order status and every kind of decision, so the checks above see them all", () => {
     const seen = new Set<OrderStatus>();

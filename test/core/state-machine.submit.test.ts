@@ -5,7 +5,7 @@ import { availableQty, buyingPower } from "../../src/core/account.ts";
 import type { SubmitOrder } from "../../src/core/command.ts";
 import type { OrderAccepted } from "../../src/core/event.ts";
 import { apply, decide } from "../../src/core/state-machine.ts";
-import { oldestFirst, orderCount } from "../../src/core/order-list.ts";
+import { oldestFirst, hotOrderCount } from "../../src/core/order-list.ts";
 import {
   accountOf,
   ACCOUNT_ID,
@@ -176,7 +176,7 @@ describe("submit_order holds", () => {
     const ledger = fundedLedger(usd("99.9999"));
     const message = expectRejected(decide(ledger, submit({ qty: 10n, limitPrice: usd("10") })), "failed_precondition");
     expect(message).toContain("buying power");
-    expect(orderCount(accountOf(ledger))).toBe(0);
+    expect(hotOrderCount(accountOf(ledger))).toBe(0);
   });
 
   test("buying power already held by an open buy is not available to the next buy", () => {

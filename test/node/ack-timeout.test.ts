@@ -9,6 +9,7 @@ import { ControlledLog } from "./controlled-log.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
+import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -19,7 +20,7 @@ test("a write the log confirms after ackTimeoutMs is answered UNAVAILABLE, and s
   const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
   const claims = SqliteShardClaims.open(join(dir, "claims.sqlite"));
   const node = await OmsNode.start({
-    nodeId: "ack", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims,
+    nodeId: "ack", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims, archive: SqliteOrderArchive.open(join(dir, "archive.sqlite")),
     venue: new SimulatedVenue({ seed: 1, now: () => 1_700_000_000_000, manual: true }),
     logger: quiet, snapshotEveryRecords: 1_000_000, leaseMs: 60_000, ackTimeoutMs: 50,
     clock: () => 1_700_000_000_000,

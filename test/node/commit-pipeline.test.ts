@@ -13,6 +13,7 @@ import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
+import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import { ControlledLog } from "./controlled-log.ts";
 import { CountingVenue, settle } from "./node-harness.ts";
@@ -32,7 +33,7 @@ async function startNode() {
   const venue = new CountingVenue(new SimulatedVenue({ seed: 1, now: () => 1_700_000_000_000, manual: true }));
   const fatal: unknown[] = [];
   const node = await OmsNode.start({
-    nodeId: "pipeline", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims, venue,
+    nodeId: "pipeline", shardCount: 1, shards: [0], shardOf: () => 0, log, snapshots, claims, archive: SqliteOrderArchive.open(join(dir, "archive.sqlite")), venue,
     logger: quiet, snapshotEveryRecords: 1_000_000, leaseMs: 60_000, ackTimeoutMs: 60_000,
     clock: () => 1_700_000_000_000,
     onFatal: (error) => fatal.push(error),

@@ -31,6 +31,7 @@ const orderArbitrary: fc.Arbitrary<Order> = fc.record({
   id: text,
   clientOrderId: text,
   accountId: text,
+  listPosition: fc.nat(),
   symbol: text,
   side: fc.constantFrom("buy" as const, "sell" as const),
   type: fc.constantFrom("market" as const, "limit" as const, "stop" as const, "stop_limit" as const),

@@ -9,6 +9,8 @@ import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { OmsNode } from "../../src/node/oms-node.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
+import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
+import type { ClosedOrderRetention } from "../../src/core/account.ts";
 import type { Venue, VenueOrder, VenueReport } from "../../src/venue/venue.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -44,14 +46,20 @@ export interface NodeHarness {
   venue: CountingVenue;
   log: SqliteEventLog;
   snapshots: SqliteSnapshotStore;
+  archive: SqliteOrderArchive;
   run(command: MessageInitShape<typeof NodeCommandSchema>["command"]): Promise<NodeResult>;
   stop(): Promise<void>;
 }
 
-export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-node-")), snapshotEveryRecords = 1_000_000): Promise<NodeHarness> {
+export async function startNodeHarness(
+  dir = mkdtempSync(join(tmpdir(), "oms-node-")),
+  snapshotEveryRecords = 1_000_000,
+  closedOrders?: ClosedOrderRetention,
+): Promise<NodeHarness> {
   const log = SqliteEventLog.open(join(dir, "wal.sqlite"));
   const snapshots = SqliteSnapshotStore.open(join(dir, "snapshots.sqlite"));
   const claims = SqliteShardClaims.open(join(dir, "claims.sqlite"));
+  const archive = SqliteOrderArchive.open(join(dir, "archive.sqlite"));
   const venue = new CountingVenue(new SimulatedVenue({ seed: 7, now: () => 1_700_000_000_000, manual: true }));
   let ids = 0;
   const node = await OmsNode.start({
@@ -61,6 +69,8 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     shardOf: (accountId) => accountId.length % SHARD_COUNT,
     log,
     snapshots,
+    archive,
+    ...(closedOrders === undefined ? {} : { closedOrders }),
     claims,
     venue,
     logger: quiet,
@@ -79,6 +89,7 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
     venue,
     log,
     snapshots,
+    archive,
     run: async (command) => {
       const wire = create(NodeCommandSchema, { command } as MessageInitShape<typeof NodeCommandSchema>).command;
       return fromBinary(NodeResultSchema, await node.execute(wire, () => `o-${prefix}-${++ids}`));
@@ -89,6 +100,7 @@ export async function startNodeHarness(dir = mkdtempSync(join(tmpdir(), "oms-nod
       await log.close();
       await snapshots.close();
       await claims.close();
+      await archive.close();
     },
   };
 }

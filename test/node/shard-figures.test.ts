@@ -9,7 +9,7 @@ import { shardFigures } from "../../src/node/shard-figures.ts";
 function accountWith(id: string, statuses: readonly OrderStatus[]): Account {
   const account = newAccount(id, 0);
   // Only the status matters to the count.
-  statuses.forEach((status, index) => addOrder(account, { id: `${id}-${index}`, status } as Order));
+  statuses.forEach((status, index) => addOrder(account, { id: `${id}-${index}`, listPosition: index, status } as Order));
   return account;
 }
 

@@ -9,6 +9,7 @@ import { OmsNode } from "../../src/node/oms-node.ts";
 import { createLogger, type LogLevel } from "../../src/rpc/logger.ts";
 import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
+import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 
 const SHARDS = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -36,6 +37,7 @@ async function startLogged(level: LogLevel): Promise<{ node: OmsNode; lines: Lin
     shardOf: (accountId) => accountId.length % SHARDS.length,
     log,
     snapshots,
+    archive: SqliteOrderArchive.open(join(dir, "archive.sqlite")),
     claims,
     venue,
     logger,

@@ -1,0 +1,75 @@
+// The archive on disk: orders found at once (held in memory until the writer thread has them),
+// by id, client order id and list position; the same rows again on replay; old rows purged
+// by the retention; what flushToDisk confirmed is there for the next process.
+import { expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ARCHIVE_BATCH_ORDERS_MAX, SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
+import type { Order } from "../../src/core/order.ts";
+
+function closedOrder(accountId: string, listPosition: number, updatedAtMs: number, clientOrderId = `ord-${accountId}-${listPosition}`): Order {
+  return {
+    id: `ord-${accountId}-${listPosition}`, clientOrderId, symbol: "AAPL", side: "buy", type: "limit", timeInForce: "day", qty: 1n,
+    limitPrice: 100n, stopPrice: null, collarPrice: 100n, replaces: null, accountId, listPosition, status: "canceled",
+    filledQty: 0n, filledNotional: 0n, holdCash: 0n, holdQty: 0n, lastExecutionSeq: 0, pendingReplace: null, replacedBy: null,
+    rejectReason: "", createdAtMs: updatedAtMs - 1, updatedAtMs,
+  };
+}
+
+const archivePath = () => join(mkdtempSync(join(tmpdir(), "oms-archive-")), "archive.sqlite");
+
+test("orders come back exactly, by id, by client order id, and below a position newest first: held, then written", async () => {
+  const archive = SqliteOrderArchive.open(archivePath());
+  const orders = Array.from({ length: 10 }, (_, index) => closedOrder("a", index, 1_000 + index, index === 3 ? "mine" : undefined));
+  archive.add(orders);
+  archive.add([closedOrder("b", 0, 5_000)]);
+  for (const stage of ["held", "written"]) {
+    expect(archive.heldCount()).toBe(stage === "held" ? 11 : 0);
+    expect(archive.findById("a", "ord-a-3")).toEqual(orders[3]!);
+    expect(archive.findByClientOrderId("a", "mine")).toEqual(orders[3]!);
+    expect(archive.findByClientOrderId("a", "ord-a-4")).toEqual(orders[4]!);
+    expect(archive.findByClientOrderId("a", "ord-a-3")).toBeUndefined();
+    expect(archive.findById("b", "ord-a-3")).toBeUndefined();
+    expect(archive.listBelow("a", 7, 3).map((order) => order.listPosition)).toEqual([6, 5, 4]);
+    expect(archive.listBelow("a", 0, 3)).toEqual([]);
+    expect(archive.listBelow("b", 99, 3)).toHaveLength(1);
+    await archive.flushToDisk();
+  }
+  await archive.close();
+});
+
+test("orders are written off the caller's path in batches, and what flushToDisk confirmed is there after a reopen", async () => {
+  const path = archivePath();
+  const archive = SqliteOrderArchive.open(path);
+  archive.add(Array.from({ length: 2 * ARCHIVE_BATCH_ORDERS_MAX + 1 }, (_, index) => closedOrder("a", index, 1_000)));
+  expect(archive.heldCount()).toBe(2 * ARCHIVE_BATCH_ORDERS_MAX + 1);
+  await archive.flushToDisk();
+  expect(archive.heldCount()).toBe(0);
+  const again = SqliteOrderArchive.open(path);
+  expect(await again.size()).toBe(2 * ARCHIVE_BATCH_ORDERS_MAX + 1);
+  expect(again.findById("a", "ord-a-0")?.listPosition).toBe(0);
+  await again.close();
+  await archive.close();
+});
+
+test("replay archiving the same orders again leaves the same rows", async () => {
+  const archive = SqliteOrderArchive.open(archivePath());
+  const orders = Array.from({ length: 5 }, (_, index) => closedOrder("a", index, 1_000));
+  archive.add(orders);
+  await archive.flushToDisk();
+  archive.add(orders);
+  expect(archive.listBelow("a", 99, 99)).toHaveLength(5);
+  expect(await archive.size()).toBe(5);
+  await archive.close();
+});
+
+test("orders closed keptMs before the newest archived one are purged", async () => {
+  const archive = SqliteOrderArchive.open(archivePath(), { keptMs: 60_000 });
+  archive.add(Array.from({ length: 10 }, (_, index) => closedOrder("a", index, index * 20_000)));
+  await archive.flushToDisk();
+  // The newest closed at 180 s: those before 120 s are gone.
+  expect(archive.listBelow("a", 99, 99).map((order) => order.updatedAtMs)).toEqual([180_000, 160_000, 140_000, 120_000]);
+  expect(() => SqliteOrderArchive.open(archivePath(), { keptMs: 0 })).toThrow("archive: keptMs must be a positive integer, got 0");
+  await archive.close();
+});
