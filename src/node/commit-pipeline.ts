@@ -38,6 +38,7 @@ import { encodedNodeResults } from "./execute-response-encoder.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
 import type { TradeUpdateHub } from "./trade-update-hub.ts";
 import { venueOrderOf } from "./venue-order.ts";
+import type { Scheduler } from "./scheduler.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 /** The durable end of a node that is stopping: it never comes. */
@@ -51,6 +52,8 @@ export interface PipelineParts {
   readonly parseContext: ParseContext;
   /** A command whose record the log has not confirmed within this is answered UNAVAILABLE. */
   readonly ackTimeoutMs: number;
+  /** Times the ack deadlines. */
+  readonly scheduler: Scheduler;
   /** The account's shard if it may take a write now, else why not. */
   writableShard(accountId: string): ShardLedger | Rejection;
   /** The account's shard if this node may answer reads of it, else why not. */
@@ -77,7 +80,7 @@ export class CommitPipeline {
   private readonly ackTimedOut: Rejection;
 
   constructor(private readonly parts: PipelineParts) {
-    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs);
+    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs, parts.scheduler);
     this.ackTimedOut = reject(
       "unavailable",
       `the write-ahead log did not confirm the write within ${parts.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,

@@ -26,6 +26,7 @@ import { VenueReportQueue } from "./venue-report-queue.ts";
 import { venueOrderOf } from "./venue-order.ts";
 import { orderEventLine } from "./order-event-line.ts";
 import { shardFigures } from "./shard-figures.ts";
+import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
 
 export interface NodeLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -54,6 +55,8 @@ export interface OmsNodeOptions {
   /** Take a shard's snapshot after this many records (bounds replay time). */
   snapshotEveryRecords: number;
   clock?: () => number;
+  /** Timers and the monotonic clock; the simulation passes its own. Default: the runtime's. */
+  scheduler?: Scheduler;
   /** A log write failed: memory is ahead of the log, so the node must stop. Default: exit. */
   onFatal?: (error: unknown) => void;
 }
@@ -68,11 +71,13 @@ export class OmsNode {
   private readonly reports: VenueReportQueue;
   private readonly snapshotRuns = new Map<number, Promise<void>>();
   private readonly pipeline: CommitPipeline;
+  private readonly scheduler: Scheduler;
   private fatal: unknown = null;
   private unwatchMetrics: () => void = () => {};
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? runtimeScheduler;
     this.symbols = new Set(options.venue.symbols());
     this.pipeline = new CommitPipeline({
       log: options.log,
@@ -80,6 +85,7 @@ export class OmsNode {
       updates: this.updates,
       parseContext: this,
       ackTimeoutMs: options.ackTimeoutMs,
+      scheduler: this.scheduler,
       writableShard: (accountId) => this.writableShard(accountId),
       readableShard: (accountId) => this.readableShard(accountId),
       ownershipProblem: (shard) => this.ownership.problem(shard),
@@ -87,10 +93,11 @@ export class OmsNode {
       die: (error) => this.die(error),
       orderEvents: options.logger.level === "debug" ? (accountId, events) => logOrderEvents(options.logger, accountId, events) : null,
     });
-    this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger);
+    this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger, this.scheduler);
     this.reports = new VenueReportQueue(
       (report) => this.writeRefusal(report.accountId),
       (report) => this.commitReport(report),
+      this.scheduler,
     );
   }
 
@@ -287,14 +294,14 @@ export class OmsNode {
     // A fenced or lapsed owner's state may hold records that replay will ignore.
     if (this.ownership.problem(shard.shard) !== null) return;
     const startedMs = performance.now();
-    const inProgress = new SnapshotInProgress(shard.ledger);
+    const inProgress = new SnapshotInProgress(shard.ledger, this.scheduler.now);
     const nextSequence = shard.nextSequence;
     const epoch = shard.epoch;
     const durableEnd = shard.durableEnd;
     shard.snapshot = inProgress;
     let state: Uint8Array;
     try {
-      while (!inProgress.step()) await new Promise((resolve) => setImmediate(resolve));
+      while (!inProgress.step()) await this.scheduler.yieldSlice();
       state = inProgress.finish();
     } finally {
       shard.snapshot = null;
