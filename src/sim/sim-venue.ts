@@ -1,0 +1,112 @@
+// The venue of the simulated world: it lives outside every node, so it outlives their crashes.
+// It fills working orders at their limit price when the schedule says so, cancels on request,
+// and reports to whichever node listens now; after a restart the node's reconcile lists what
+// its log says is open, and the venue sends again every execution the node has not recorded.
+// It also watches the node: an order submitted twice, or submitted before the log had it, is a
+// violation.
+import type { Execution } from "../core/command.ts";
+import type { Quote, Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
+import { WORLD, type EventLoop, type Owner } from "./event-loop.ts";
+import type { LogStorage } from "./sim-log.ts";
+import { NETWORK_HOP_MS } from "./sim-log.ts";
+
+export const SIM_SYMBOLS = ["AAA", "BBB"] as const;
+/** $100.0000 in the core's units of $0.0001: every symbol trades around it. */
+export const SIM_PRICE = 1_000_000n;
+
+interface Working {
+  order: VenueOrder;
+  filledQty: bigint;
+  /** Every execution reported, in order: what reconcile sends again. */
+  executions: Execution[];
+  closed: boolean;
+}
+
+export class SimVenue {
+  readonly violations: string[] = [];
+  private readonly orders = new Map<string, Working>();
+  private readonly submitted = new Set<string>();
+  private listener: { owner: Owner; deliver: (report: VenueReport) => void } | null = null;
+  fills = 0;
+
+  constructor(
+    private readonly loop: EventLoop,
+    private readonly log: LogStorage,
+    private readonly clockMs: () => number,
+  ) {}
+
+  /** Total qty the venue has filled of an order (0 if it never heard of it). */
+  filledQty(orderId: string): bigint {
+    return this.orders.get(orderId)?.filledQty ?? 0n;
+  }
+
+  port(owner: Owner): Venue {
+    return {
+      symbols: () => SIM_SYMBOLS,
+      quote: (symbol): Quote | undefined => (SIM_SYMBOLS.includes(symbol as never) ? { symbol, bid: SIM_PRICE, ask: SIM_PRICE, last: SIM_PRICE } : undefined),
+      submit: (order) => this.submit(owner, order),
+      cancel: (orderId) => this.cancel(orderId),
+      replace: (orderId) => this.violations.push(`venue: replace of ${orderId}, which the simulation never asks for`),
+      reconcile: (openOrders) => this.reconcile(openOrders),
+      onReport: (deliver) => void (this.listener = { owner, deliver }),
+      close: () => {},
+    };
+  }
+
+  /** Fills part or all of up to `count` working orders, picked by `random`. */
+  fillSome(random: () => number, count: number): void {
+    const working = [...this.orders.values()].filter((order) => !order.closed);
+    for (let i = 0; i < count && working.length > 0; i += 1) {
+      const [order] = working.splice(Math.floor(random() * working.length), 1) as [Working];
+      const left = order.order.qty - order.filledQty;
+      const qty = random() < 0.5 ? left : 1n + BigInt(Math.floor(random() * Number(left)));
+      order.filledQty += qty;
+      order.closed = order.filledQty === order.order.qty;
+      const price = order.order.limitPrice ?? SIM_PRICE;
+      this.fills += 1;
+      this.report(order, { kind: "fill", seq: order.order.lastExecutionSeq + order.executions.length + 1, qty, price });
+    }
+  }
+
+  private submit(owner: Owner, order: VenueOrder): void {
+    if (this.submitted.has(order.orderId)) this.violations.push(`venue: order ${order.orderId} submitted twice (second by ${owner})`);
+    if (!this.log.durableOrderIds.has(order.orderId)) this.violations.push(`venue: order ${order.orderId} submitted by ${owner} before the log had it`);
+    this.submitted.add(order.orderId);
+    this.orders.set(order.orderId, { order, filledQty: 0n, executions: [], closed: false });
+  }
+
+  private cancel(orderId: string): void {
+    const order = this.orders.get(orderId);
+    if (order === undefined || order.closed) return;
+    order.closed = true;
+    this.report(order, { kind: "canceled", reason: "canceled at the client's request" });
+  }
+
+  private reconcile(openOrders: readonly VenueOrder[]): void {
+    for (const open of openOrders) {
+      const known = this.orders.get(open.orderId);
+      if (known === undefined) {
+        // Accepted in the log, but the node stopped before telling the venue: the venue takes
+        // it as the log has it (a reconcile is not a second submit).
+        this.submitted.add(open.orderId);
+        this.orders.set(open.orderId, { order: open, filledQty: 0n, executions: [], closed: false });
+        continue;
+      }
+      for (const execution of known.executions) {
+        if (execution.kind !== "fill" || execution.seq > open.lastExecutionSeq) this.report(known, execution, false);
+      }
+    }
+  }
+
+  private report(order: Working, execution: Execution, record = true): void {
+    if (record) order.executions.push(execution);
+    const report: VenueReport = { accountId: order.order.accountId, orderId: order.order.orderId, execution, atMs: this.clockMs() };
+    // Whoever listens when the report arrives hears it: a node that starts in between (its
+    // reconcile asks for reports before it listens) is not skipped.
+    this.loop.after(NETWORK_HOP_MS, WORLD, () => {
+      const listener = this.listener;
+      if (listener === null || !this.loop.isAlive(listener.owner)) return;
+      this.loop.after(NETWORK_HOP_MS, listener.owner, () => listener.deliver(report));
+    });
+  }
+}
