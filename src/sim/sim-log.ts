@@ -31,6 +31,8 @@ interface ShardLog {
 
 export class LogStorage {
   private readonly shards = new Map<number, ShardLog>();
+  /** Writers whose append failed: the log takes nothing more from them. */
+  private readonly poisoned = new Set<Owner>();
   /** Order ids whose order_accepted event is durable: what the venue may have heard of. */
   readonly durableOrderIds = new Set<string>();
   failNextAppends = 0;
@@ -93,18 +95,27 @@ export class LogStorage {
 
   private append(owner: Owner, header: RecordHeader, record: LogRecord): Promise<bigint> {
     const answer = Promise.withResolvers<bigint>();
-    if (this.failNextAppends > 0) {
+    if (this.poisoned.has(owner)) {
+      this.loop.after(this.latencyMs(), owner, () => answer.reject(new Error("simulated log: an earlier append failed; taking no more (injected)")));
+      return answer.promise;
+    }
+    // As both real logs do, a failed write fails every later one of the same writer: a log
+    // never holds a record whose predecessor from the same writer it refused. Whether the
+    // failed record itself landed is unknown to the writer (a timeout, say): either may be.
+    const failing = this.failNextAppends > 0;
+    if (failing) {
       this.failNextAppends -= 1;
       this.appendsFailed += 1;
+      this.poisoned.add(owner);
       this.loop.after(this.latencyMs(), owner, () => answer.reject(new Error("simulated log: append failed (injected)")));
-      return answer.promise;
+      if (this.random() < 0.5) return answer.promise;
     }
     const log = this.shard(header.shard);
     const entry: InFlight = { owner, stored: { header, record }, lost: false };
     log.inFlight.push(entry);
     const durableAtMs = Math.max(log.lastDurableAtMs, this.loop.nowMs + this.latencyMs());
     log.lastDurableAtMs = durableAtMs;
-    if (this.bugs.ackBeforeDurable) {
+    if (this.bugs.ackBeforeDurable && !failing) {
       const predicted = BigInt(log.durable.length + log.inFlight.length - 1);
       this.loop.after(1, owner, () => answer.resolve(predicted));
     }
@@ -115,7 +126,7 @@ export class LogStorage {
       log.durable.push(stored);
       ownerOfRecord.set(stored, owner);
       for (const event of record.events) if (event.kind === "order_accepted") this.durableOrderIds.add(acceptedOrderId(event));
-      if (!this.bugs.ackBeforeDurable) this.loop.after(NETWORK_HOP_MS, owner, () => answer.resolve(stored.offset));
+      if (!this.bugs.ackBeforeDurable && !failing) this.loop.after(NETWORK_HOP_MS, owner, () => answer.resolve(stored.offset));
     });
     return answer.promise;
   }
