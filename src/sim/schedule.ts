@@ -44,12 +44,14 @@ export function generateSchedule(seed: number, size: number): Step[] {
     const roll = random();
     const account = int(0, SIM_ACCOUNTS - 1);
     const toStale = random() < 0.1;
-    if (roll < 0.34) {
-      steps.push({ afterMs, kind: "order", account, side: random() < 0.65 ? "buy" : "sell", symbol: int(0, 1), qty: int(1, 50), priceTicks: int(-5, 5), toStale });
+    if (roll < 0.4) {
+      // Sells are fewer and smaller: one needs shares that fills of earlier buys brought.
+      const side = random() < 0.75 ? "buy" : "sell";
+      steps.push({ afterMs, kind: "order", account, side, symbol: int(0, 1), qty: side === "buy" ? int(1, 50) : int(1, 8), priceTicks: int(-5, 5), toStale });
     } else if (roll < 0.44) steps.push({ afterMs, kind: "cancel", account, pick: int(0, 1_000), toStale });
     else if (roll < 0.5) steps.push({ afterMs, kind: "deposit", account });
     else if (roll < 0.52) steps.push({ afterMs, kind: "create", account });
-    else if (roll < 0.66) steps.push({ afterMs, kind: "fills", count: int(1, 4) });
+    else if (roll < 0.66) steps.push({ afterMs, kind: "fills", count: int(1, 6) });
     else if (roll < 0.7) steps.push({ afterMs, kind: "snapshot" });
     else if (roll < 0.76) steps.push({ afterMs, kind: "start", node: NODE_NAMES[int(0, 1)] as NodeName });
     else if (roll < 0.84) steps.push({ afterMs, kind: "crash", afterMs2: random() < 0.5 ? 0 : int(1, 30) });

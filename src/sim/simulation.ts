@@ -49,6 +49,8 @@ const ONE_CENT = 100n;
 /** A node that is not serving yet is looked at again this often, this many times. */
 const CHECK_RETRY_MS = 100;
 const CHECK_TRIES = 30;
+const RESTART_AFTER_MS_MIN = 20;
+const RESTART_AFTER_MS_SPREAD = 400;
 
 const silent: NodeLogger = { debug() {}, info() {}, warn() {}, error() {}, level: "info" };
 
@@ -71,13 +73,14 @@ export class Simulation {
   private readonly model = new ReferenceModel();
   private readonly incarnations: Incarnation[] = [];
   private current: Incarnation | null = null;
-  private readonly checks: Promise<void>[] = [];
   private problem: string | null = null;
   private lost = 0;
   private faults = 0;
   private recoveries = 0;
   private ackedOrdersChecked = 0;
   private nextOrder = 0;
+  /** False once the run ends: the final recovery is the harness's own. */
+  private supervising = true;
 
   constructor(private readonly options: RunOptions) {
     // The environment (latencies, which in-flight writes a crash keeps, which orders fill)
@@ -124,11 +127,11 @@ export class Simulation {
   }
 
   private async runUntil(untilMs: number): Promise<void> {
-    await this.loop.runUntil(untilMs, async () => {
-      while (this.checks.length > 0) await this.checks.shift();
+    await this.loop.runUntil(untilMs, () => {
       const violation = this.venue.violations[0];
       if (violation !== undefined) this.fail(violation);
       if (this.problem !== null) throw new Failed(this.problem);
+      return Promise.resolve();
     });
   }
 
@@ -270,7 +273,7 @@ export class Simulation {
         incarnation.node = node;
         this.current = incarnation;
         this.recoveries += 1;
-        this.checks.push(this.checkNode(incarnation, node, `after ${id} recovered`));
+        this.check(incarnation, node, `after ${id} recovered`);
       },
       (error: unknown) => {
         const text = String(error);
@@ -287,6 +290,16 @@ export class Simulation {
     this.loop.kill(incarnation.id);
     this.log.crash(incarnation.id);
     if (this.current === incarnation) this.current = null;
+    // A supervisor (systemd, Kubernetes) starts the process again after a while.
+    if (this.supervising) this.loop.after(RESTART_AFTER_MS_MIN + Math.floor(this.environment() * RESTART_AFTER_MS_SPREAD), WORLD, () => void (this.supervising && this.start(incarnation.name)));
+  }
+
+  /**
+   * Not awaited by the event loop: a read waits for its shard's durable end, which may need
+   * events still to come; the first problem found stops the run wherever it is.
+   */
+  private check(incarnation: Incarnation, node: OmsNode, when: string, triesLeft = CHECK_TRIES): void {
+    this.checkNode(incarnation, node, when, triesLeft).catch((error: unknown) => this.fail(`${when}: check threw: ${String(error)}`));
   }
 
   /** The node's ledger against the reference model; it answers reads only of what is durable. */
@@ -299,7 +312,7 @@ export class Simulation {
       else if (outcome.rejection.code === "unavailable" && triesLeft > 0) {
         // Not serving yet (a claim that waited starts with its lease deadline already near):
         // the model holds at any moment, so look again a little later.
-        this.loop.after(CHECK_RETRY_MS, incarnation.id, () => this.checks.push(this.checkNode(incarnation, node, when, triesLeft - 1)));
+        this.loop.after(CHECK_RETRY_MS, incarnation.id, () => this.check(incarnation, node, when, triesLeft - 1));
         return;
       } else if (outcome.rejection.code !== "not_found") return this.fail(`${when}: read of ${accountId} refused: ${outcome.rejection.message}`);
     }
@@ -318,6 +331,7 @@ export class Simulation {
     this.log.failNextAppends = 0;
     this.log.slowUntilMs = 0;
     this.log.downUntilMs = 0;
+    this.supervising = false;
     for (const incarnation of this.incarnations) this.crash(incarnation);
     const final = this.incarnations.length % 2 === 0 ? "a" : "b";
     this.loop.at(this.loop.nowMs + SETTLE_MS, WORLD, () => this.start(final));
@@ -325,7 +339,10 @@ export class Simulation {
     const current = this.current as Incarnation | null;
     if (current?.node == null || !current.id.startsWith(final)) return this.fail(`final: node ${final} did not recover`);
     const node = current.node;
-    await this.checkNode(current, node, "final", 0);
+    let checked = false;
+    void this.checkNode(current, node, "final", 0).then(() => void (checked = true));
+    await this.runUntil(this.loop.nowMs + SETTLE_MS);
+    if (!checked) return this.fail("final: the node's reads did not answer");
     for (const order of this.model.orders.values()) {
       const outcome = await node.read(order.accountId, (account) => account.orders.get(order.orderId)?.filledQty ?? null);
       const filled = outcome.ok ? outcome.value : null;
