@@ -39,6 +39,7 @@ import type { ShardLedger } from "./shard-ledgers.ts";
 import type { TradeUpdateHub } from "./trade-update-hub.ts";
 import { venueOrderOf } from "./venue-order.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { HeldEffects, type Ownership } from "./held-effects.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 /** The durable end of a node that is stopping: it never comes. */
@@ -58,6 +59,8 @@ export interface PipelineParts {
   writableShard(accountId: string): ShardLedger | Rejection;
   /** The account's shard if this node may answer reads of it, else why not. */
   readableShard(accountId: string): ShardLedger | Rejection;
+  /** Whether the shard is this node's now, may not be (its lease lapsed), or is another's (fenced). */
+  ownership(shard: number): Ownership;
   /** Why the node no longer owns the shard (its lease lapsed, or it was fenced), or null. */
   ownershipProblem(shard: number): Rejection | null;
   /** A record of the shard is durable (and its effects run): snapshots count them. */
@@ -78,9 +81,11 @@ export class CommitPipeline {
    */
   private readonly ackDeadlines: AckDeadlines;
   private readonly ackTimedOut: Rejection;
+  private readonly heldEffects: HeldEffects;
 
   constructor(private readonly parts: PipelineParts) {
     this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs, parts.scheduler);
+    this.heldEffects = new HeldEffects((shard) => parts.ownership(shard), parts.scheduler, (error) => parts.die(error));
     this.ackTimedOut = reject(
       "unavailable",
       `the write-ahead log did not confirm the write within ${parts.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,
@@ -157,6 +162,7 @@ export class CommitPipeline {
   /** Stops the ack timer; waits left are answered by nobody. */
   close(): void {
     this.ackDeadlines.close();
+    this.heldEffects.close();
   }
 
   /** 3. The events change the ledger now; what they ask of the world waits for the log. */
@@ -211,7 +217,10 @@ export class CommitPipeline {
 
   /** 6. The record is durable: the world may hear of it. */
   private runEffects(shard: ShardLedger, effects: readonly Effect[]): void {
-    for (const effect of effects) effect();
+    // Only an owner tells the world: see held-effects.ts for a record that landed after the lease lapsed.
+    this.heldEffects.run(shard.shard, () => {
+      for (const effect of effects) effect();
+    });
     this.parts.recorded(shard);
   }
 

@@ -89,6 +89,7 @@ export class OmsNode {
       writableShard: (accountId) => this.writableShard(accountId),
       readableShard: (accountId) => this.readableShard(accountId),
       ownershipProblem: (shard) => this.ownership.problem(shard),
+      ownership: (shard) => this.ownership.state(shard),
       recorded: (shard) => this.recorded(shard),
       die: (error) => this.die(error),
       orderEvents: options.logger.level === "debug" ? (accountId, events) => logOrderEvents(options.logger, accountId, events) : null,

@@ -5,6 +5,7 @@ import { reject, type Rejection } from "../core/rejection.ts";
 import type { ShardClaims, ShardLease } from "../snapshot/shard-claims.ts";
 import type { NodeLogger } from "./oms-node.ts";
 import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
+import type { Ownership } from "./held-effects.ts";
 
 interface Held {
   lease: ShardLease;
@@ -46,6 +47,13 @@ export class ShardOwnership {
     if (held.fenced) return reject("unavailable", `shard ${shard} was taken over by another node; this node no longer serves it`);
     if (this.clock() >= held.deadlineMs) return reject("unavailable", `shard ${shard}: this node's lease could not be renewed; retry shortly`);
     return null;
+  }
+
+  /** Whether the shard takes writes now, may have another owner (lapsed), or surely has (fenced). */
+  state(shard: number): Ownership {
+    const held = this.held.get(shard);
+    if (held === undefined || held.fenced) return "fenced";
+    return this.clock() >= held.deadlineMs ? "lapsed" : "owned";
   }
 
   /** Each shard claimed: its epoch, and whether it takes writes now (see problem()). */
