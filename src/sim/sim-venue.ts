@@ -6,7 +6,7 @@
 // violation.
 import type { Execution } from "../core/command.ts";
 import type { Quote, Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
-import { WORLD, type EventLoop, type Owner } from "./event-loop.ts";
+import type { EventLoop, Owner } from "./event-loop.ts";
 import type { LogStorage } from "./sim-log.ts";
 import { NETWORK_HOP_MS } from "./sim-log.ts";
 
@@ -26,7 +26,14 @@ export class SimVenue {
   readonly violations: string[] = [];
   private readonly orders = new Map<string, Working>();
   private readonly submitted = new Set<string>();
-  private listener: { owner: Owner; deliver: (report: VenueReport) => void } | null = null;
+  /**
+   * The node the venue reports to: the last one to reconcile (a new session begins there).
+   * Reports of an order reach it in execution order, as a venue's session guarantees; those
+   * on their way to an older session are that session's, lost with it and sent again at the
+   * next reconcile.
+   */
+  private session: Owner | null = null;
+  private readonly listeners = new Map<Owner, (report: VenueReport) => void>();
   fills = 0;
 
   constructor(
@@ -47,8 +54,11 @@ export class SimVenue {
       submit: (order) => this.submit(owner, order),
       cancel: (orderId) => this.cancel(orderId),
       replace: (orderId) => this.violations.push(`venue: replace of ${orderId}, which the simulation never asks for`),
-      reconcile: (openOrders) => this.reconcile(openOrders),
-      onReport: (deliver) => void (this.listener = { owner, deliver }),
+      reconcile: (openOrders) => {
+        this.session = owner;
+        this.reconcile(openOrders);
+      },
+      onReport: (deliver) => void this.listeners.set(owner, deliver),
       close: () => {},
     };
   }
@@ -101,12 +111,9 @@ export class SimVenue {
   private report(order: Working, execution: Execution, record = true): void {
     if (record) order.executions.push(execution);
     const report: VenueReport = { accountId: order.order.accountId, orderId: order.order.orderId, execution, atMs: this.clockMs() };
-    // Whoever listens when the report arrives hears it: a node that starts in between (its
-    // reconcile asks for reports before it listens) is not skipped.
-    this.loop.after(NETWORK_HOP_MS, WORLD, () => {
-      const listener = this.listener;
-      if (listener === null || !this.loop.isAlive(listener.owner)) return;
-      this.loop.after(NETWORK_HOP_MS, listener.owner, () => listener.deliver(report));
-    });
+    const session = this.session;
+    if (session === null) return;
+    // The node listens from just after its reconcile, before the report arrives.
+    this.loop.after(NETWORK_HOP_MS, session, () => this.listeners.get(session)?.(report));
   }
 }

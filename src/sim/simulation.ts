@@ -14,6 +14,7 @@ import { recoverShard } from "../node/recovery.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import { seededRandom } from "../venue/seeded-random.ts";
 import { EventLoop, WORLD, type Owner } from "./event-loop.ts";
+import { withMetricsWatchersRemoved } from "./metrics-watchers.ts";
 import { ReferenceModel, type Fate, type ModelOrder } from "./reference-model.ts";
 import { FAULT_KINDS, SIM_ACCOUNTS, SIM_ACK_TIMEOUT_MS, SIM_LEASE_MS, type NodeName, type Step } from "./schedule.ts";
 import { LogStorage, NETWORK_HOP_MS, NO_LOG_BUGS, type LogBugs } from "./sim-log.ts";
@@ -105,9 +106,6 @@ export class Simulation {
       await this.finish();
     } catch (error) {
       if (!(error instanceof Failed)) this.problem ??= `harness: ${error instanceof Error ? error.stack : String(error)}`;
-    } finally {
-      // Metrics watchers of nodes that crashed would otherwise pin them for the whole campaign.
-      for (const incarnation of this.incarnations) void incarnation.node?.close().catch(() => undefined);
     }
     const problem = this.problem;
     return {
@@ -175,11 +173,13 @@ export class Simulation {
         return this.venue.fillSome(this.environment, step.count);
       case "snapshot":
         return this.onCurrent((node) => void node.snapshotAll().catch((error: unknown) => this.fail(`snapshot threw: ${String(error)}`)));
-      case "crash": {
-        const target = this.current;
-        if (target !== null) this.loop.after(step.afterMs2, WORLD, () => this.crash(target));
+      case "crash":
+        // The newest process, whatever it is doing then: serving, claiming, replaying, snapshotting.
+        this.loop.after(step.afterMs2, WORLD, () => {
+          const newest = this.incarnations.findLast((incarnation) => this.loop.isAlive(incarnation.id));
+          if (newest !== undefined) this.crash(newest);
+        });
         return;
-      }
       case "append_error":
         this.log.failNextAppends += 1;
         return;
@@ -374,7 +374,7 @@ export class Simulation {
 }
 
 export function runSchedule(options: RunOptions): Promise<RunResult> {
-  return new Simulation(options).run();
+  return withMetricsWatchersRemoved(() => new Simulation(options).run());
 }
 
 export function accountIdOf(account: number): string {
