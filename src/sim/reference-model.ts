@@ -4,7 +4,7 @@
 // crash or a timeout, or a write cut short: it may be there or not, but if it is, it is whole).
 //
 // Deposits are made identifiable so that "may or may not" stays exact: the i-th deposit into
-// an account is DEPOSIT_BASE + 2^i units, so the cash a ledger shows, less what its fills
+// an account is DEPOSIT_BASE + 2^i cents, so the cash a ledger shows, less what its fills
 // moved, names exactly which deposits it includes.
 import type { Account } from "../core/account.ts";
 import { checkInvariants } from "../core/invariants.ts";
@@ -12,10 +12,12 @@ import type { Order } from "../core/order.ts";
 
 export type Fate = "sent" | "acked" | "refused" | "doubt";
 
-/** 2^48 units of $0.0001: far above every deposit's identifying bit. */
-export const DEPOSIT_BASE = 1n << 48n;
-/** Deposits per account the bits can tell apart. */
-export const DEPOSITS_PER_ACCOUNT_MAX = 40;
+/** Deposits per account the bits can tell apart (more are not sent). */
+export const DEPOSITS_PER_ACCOUNT_MAX = 20;
+/** A deposit is whole cents (at most two decimals on the wire): $0.01 in the core's units. */
+const CENT = 100n;
+/** 2^24 cents ($167,772.16): above the sum of every identifying bit, and under the wire's largest deposit. */
+export const DEPOSIT_BASE_CENTS = 1n << 24n;
 
 export interface ModelOrder {
   orderId: string;
@@ -47,8 +49,9 @@ export class ReferenceModel {
     return account;
   }
 
+  /** In the core's units of $0.0001. */
   depositAmount(index: number): bigint {
-    return DEPOSIT_BASE + (1n << BigInt(index));
+    return (DEPOSIT_BASE_CENTS + (1n << BigInt(index))) * CENT;
   }
 
   /** Acked orders, for the summary: each was looked for in every ledger checked. */
@@ -130,8 +133,9 @@ export class ReferenceModel {
       const held = account.positions.get(symbol)?.qty ?? 0n;
       if (held !== qty) problems.push(`divergence: account ${account.id} holds ${held} ${symbol} but its fills net ${qty}`);
     }
-    const count = deposited / DEPOSIT_BASE;
-    const bits = deposited % DEPOSIT_BASE;
+    const cents = deposited / CENT;
+    const count = cents / DEPOSIT_BASE_CENTS;
+    const bits = cents % DEPOSIT_BASE_CENTS;
     let lost = 0;
     let included = 0n;
     for (let index = 0; index < DEPOSITS_PER_ACCOUNT_MAX; index += 1) {
@@ -144,7 +148,7 @@ export class ReferenceModel {
         lost += 1;
       }
     }
-    if (deposited < 0n || bits >> BigInt(DEPOSITS_PER_ACCOUNT_MAX) !== 0n || included !== count) {
+    if (deposited < 0n || deposited % CENT !== 0n || bits >> BigInt(DEPOSITS_PER_ACCOUNT_MAX) !== 0n || included !== count) {
       problems.push(`divergence: account ${account.id}'s cash ${account.cash} is no sum of deposits less fills`);
     }
     return lost;

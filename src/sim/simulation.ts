@@ -4,18 +4,22 @@
 // is killed, one recovers, the venue's reports drain, and the live ledger must equal what the
 // log alone rebuilds. The first problem ends the run.
 import type { Account } from "../core/account.ts";
-import type { Command } from "../core/command.ts";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { encodeAccount } from "../core/ledger-codec.ts";
-import type { Rejection } from "../core/rejection.ts";
+import { formatCash } from "../core/money.ts";
+import { NodeResultSchema } from "../gen/oms/internal/v1/node_pb.ts";
+import { CreateAccountRequestSchema, DepositRequestSchema } from "../gen/oms/v1/account_service_pb.ts";
+import { OrderType, Side, TimeInForce } from "../gen/oms/v1/trading_pb.ts";
+import type { NodeCommandCase, SubmitOrderFields } from "../node/command-parse.ts";
 
-import type { Outcome } from "../node/command-parse.ts";
 import { OmsNode, type NodeLogger } from "../node/oms-node.ts";
 import { recoverShard } from "../node/recovery.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import { seededRandom } from "../venue/seeded-random.ts";
 import { EventLoop, WORLD, type Owner } from "./event-loop.ts";
 import { withMetricsWatchersRemoved } from "./metrics-watchers.ts";
-import { ReferenceModel, type Fate, type ModelOrder } from "./reference-model.ts";
+import { DEPOSITS_PER_ACCOUNT_MAX, ReferenceModel, type Fate, type ModelOrder } from "./reference-model.ts";
 import { FAULT_KINDS, SIM_ACCOUNTS, SIM_ACK_TIMEOUT_MS, SIM_LEASE_MS, type NodeName, type Step } from "./schedule.ts";
 import { LogStorage, NETWORK_HOP_MS, NO_LOG_BUGS, type LogBugs } from "./sim-log.ts";
 import { SIM_PRICE, SIM_SYMBOLS, SimVenue } from "./sim-venue.ts";
@@ -146,17 +150,17 @@ export class Simulation {
       case "create": {
         const account = this.model.account(accountIdOf(step.account));
         account.created = betterFate(account.created, "sent");
-        return this.send(step.account, false, (accountId) => ({ kind: "create_account", accountId, atMs: this.clockMs() }), (fate, rejection) => {
-          account.created = betterFate(account.created, rejection?.code === "already_exists" ? null : fate);
+        return this.send(step.account, false, (accountId) => ({ case: "createAccount", value: create(CreateAccountRequestSchema, { accountId }) }), (fate, code) => {
+          account.created = betterFate(account.created, code === Code.AlreadyExists ? null : fate);
         });
       }
       case "deposit": {
         const account = this.model.account(accountIdOf(step.account));
         const index = account.deposits.length;
-        if (index >= 40) return;
+        if (index >= DEPOSITS_PER_ACCOUNT_MAX) return;
         account.deposits.push("sent");
-        const amount = this.model.depositAmount(index);
-        return this.send(step.account, false, (accountId) => ({ kind: "deposit", accountId, amount, atMs: this.clockMs() }), (fate) => void (account.deposits[index] = fate));
+        const amount = formatCash(this.model.depositAmount(index));
+        return this.send(step.account, false, (accountId) => ({ case: "deposit", value: create(DepositRequestSchema, { accountId, amount }) }), (fate) => void (account.deposits[index] = fate));
       }
       case "order":
         return this.order(step);
@@ -165,7 +169,7 @@ export class Simulation {
         const order = candidates[step.pick % Math.max(candidates.length, 1)];
         if (order === undefined) return;
         order.cancel = betterFate(order.cancel, "sent");
-        return this.send(step.account, step.toStale, (accountId) => ({ kind: "cancel_order", accountId, orderId: order.orderId, atMs: this.clockMs() }), (fate) => {
+        return this.send(step.account, step.toStale, (accountId) => ({ case: "cancelOrder", value: { accountId, orderId: order.orderId } }), (fate) => {
           order.cancel = fate === "refused" ? order.cancel : betterFate(order.cancel, fate);
         });
       }
@@ -208,14 +212,19 @@ export class Simulation {
     };
     this.model.orders.set(orderId, order);
     this.model.account(accountId).orders.push(order);
-    this.send(step.account, step.toStale, () => ({
-      kind: "submit_order", accountId, orderId, clientOrderId: orderId, symbol, side: order.side, type: "limit", timeInForce: "gtc",
-      qty: order.qty, limitPrice: order.limitPrice, stopPrice: null, askPrice: SIM_PRICE, atMs: this.clockMs(),
-    }), (fate) => void (order.fate = fate));
+    const value: SubmitOrderFields = {
+      accountId, clientOrderId: orderId, symbol, side: step.side === "buy" ? Side.BUY : Side.SELL, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
+      qty: String(step.qty), limitPrice: formatCash(order.limitPrice), stopPrice: "",
+    };
+    this.send(step.account, step.toStale, () => ({ case: "submitOrder", value }), (fate) => void (order.fate = fate), orderId);
   }
 
-  /** A client's command: one hop to the node, through its commit pipeline, and the answer noted. */
-  private send(account: number, toStale: boolean, command: (accountId: string) => Command, noted: (fate: Fate, rejection: Rejection | null) => void): void {
+  /**
+   * A client's command: one hop to the node, then what an Execute call does with it
+   * (node.execute: parse, decide, apply, encode, append, effects, reply), and the answer noted.
+   * An order's id is the sim's, so the model can name it.
+   */
+  private send(account: number, toStale: boolean, command: (accountId: string) => NodeCommandCase, noted: (fate: Fate, code: Code | null) => void, newId = ""): void {
     const target = toStale ? this.stale() ?? this.current : this.current;
     if (target?.node == null) {
       noted("refused", null); // nobody to send to: the client was refused at once
@@ -223,8 +232,13 @@ export class Simulation {
     }
     const node = target.node;
     this.loop.after(NETWORK_HOP_MS, target.id, () => {
-      node.commit(command(accountIdOf(account)), () => null).then(
-        (outcome: Outcome<null>) => noted(outcome.ok ? "acked" : outcome.rejection.code === "unavailable" ? "doubt" : "refused", outcome.ok ? null : outcome.rejection),
+      node.execute(command(accountIdOf(account)), () => newId).then(
+        (bytes) => {
+          const { result } = fromBinary(NodeResultSchema, bytes);
+          if (result.case !== "error") return noted("acked", null);
+          const code = result.value.code as Code;
+          noted(code === Code.Unavailable ? "doubt" : "refused", code);
+        },
         () => noted("doubt", null),
       );
     });
