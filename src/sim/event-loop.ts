@@ -77,10 +77,10 @@ export class EventLoop {
 
   /**
    * Runs events up to untilMs. After each one, every promise continuation it caused runs
-   * (setImmediate comes after the microtask queue drains), and so does afterEach: the
-   * harness's checks, which may await the node's promises.
+   * (setImmediate comes after the microtask queue drains); then afterEach, which may throw to
+   * end the run.
    */
-  async runUntil(untilMs: number, afterEach: () => Promise<void>): Promise<void> {
+  async runUntil(untilMs: number, afterEach: () => void = () => {}): Promise<void> {
     for (;;) {
       const next = this.heap[0];
       if (next === undefined || next.atMs > untilMs) break;
@@ -95,7 +95,7 @@ export class EventLoop {
       if (++this.eventsRun > EVENTS_PER_RUN_MAX) throw new Error(`simulation: more than ${EVENTS_PER_RUN_MAX} events`);
       next.run();
       await drainMicrotasks();
-      await afterEach();
+      afterEach();
     }
     this.nowMs = Math.max(this.nowMs, untilMs);
   }

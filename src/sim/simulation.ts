@@ -133,7 +133,6 @@ export class Simulation {
       const violation = this.venue.violations[0];
       if (violation !== undefined) this.fail(violation);
       if (this.problem !== null) throw new Failed(this.problem);
-      return Promise.resolve();
     });
   }
 

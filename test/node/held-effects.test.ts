@@ -10,7 +10,7 @@ function setUp() {
   const ran: string[] = [];
   const died: unknown[] = [];
   const held = new HeldEffects((shard) => state.get(shard) ?? "fenced", loop.schedulerFor(WORLD), (error) => died.push(error));
-  const later = (ms: number) => loop.runUntil(loop.nowMs + ms, () => Promise.resolve());
+  const later = (ms: number) => loop.runUntil(loop.nowMs + ms);
   return { state, ran, died, held, later };
 }
 
