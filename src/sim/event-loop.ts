@@ -88,7 +88,10 @@ export class EventLoop {
       if (next.canceled || this.dead.has(next.owner)) continue;
       const pausedUntil = this.pausedUntil.get(next.owner) ?? 0;
       if (pausedUntil > next.atMs) {
-        this.at(pausedUntil, next.owner, next.run);
+        // It keeps its place among the owner's events: a paused process still receives its
+        // messages in the order they arrived, however often the pause is extended.
+        next.atMs = pausedUntil;
+        this.push(next);
         continue;
       }
       this.nowMs = next.atMs;
