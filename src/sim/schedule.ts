@@ -14,6 +14,7 @@ export type Step = { afterMs: number } & (
   // Faults.
   | { kind: "crash"; afterMs2: number }
   | { kind: "append_error" }
+  | { kind: "duplicate_append" }
   | { kind: "slow_log"; forMs: number; slowMs: number }
   | { kind: "log_down"; forMs: number }
   | { kind: "pause"; forMs: number }
@@ -22,7 +23,7 @@ export type Step = { afterMs: number } & (
 
 export type NodeName = "a" | "b";
 export const NODE_NAMES: readonly NodeName[] = ["a", "b"];
-export const FAULT_KINDS: ReadonlySet<Step["kind"]> = new Set(["crash", "append_error", "slow_log", "log_down", "pause", "partition"]);
+export const FAULT_KINDS: ReadonlySet<Step["kind"]> = new Set(["crash", "append_error", "duplicate_append", "slow_log", "log_down", "pause", "partition"]);
 
 export const SIM_ACCOUNTS = 4;
 export const SIM_LEASE_MS = 1_000;
@@ -55,7 +56,8 @@ export function generateSchedule(seed: number, size: number): Step[] {
     else if (roll < 0.7) steps.push({ afterMs, kind: "snapshot" });
     else if (roll < 0.76) steps.push({ afterMs, kind: "start", node: NODE_NAMES[int(0, 1)] as NodeName });
     else if (roll < 0.84) steps.push({ afterMs, kind: "crash", afterMs2: random() < 0.5 ? 0 : int(1, 30) });
-    else if (roll < 0.87) steps.push({ afterMs, kind: "append_error" });
+    else if (roll < 0.86) steps.push({ afterMs, kind: "append_error" });
+    else if (roll < 0.87) steps.push({ afterMs, kind: "duplicate_append" });
     else if (roll < 0.91) steps.push({ afterMs, kind: "slow_log", forMs: int(50, 800), slowMs: int(100, 900) });
     else if (roll < 0.93) steps.push({ afterMs, kind: "log_down", forMs: int(50, 500) });
     else if (roll < 0.97) steps.push({ afterMs, kind: "pause", forMs: int(100, 2_500) });

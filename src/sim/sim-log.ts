@@ -36,6 +36,8 @@ export class LogStorage {
   /** Order ids whose order_accepted event is durable: what the venue may have heard of. */
   readonly durableOrderIds = new Set<string>();
   failNextAppends = 0;
+  /** Appends that land twice, the copy a little later (a send retried after a lost ack, as Kafka's at-least-once may). */
+  duplicateNextAppends = 0;
   slowUntilMs = 0;
   slowMs = 0;
   downUntilMs = 0;
@@ -111,6 +113,8 @@ export class LogStorage {
       if (this.random() < 0.5) return answer.promise;
     }
     const log = this.shard(header.shard);
+    const duplicated = this.duplicateNextAppends > 0;
+    if (duplicated) this.duplicateNextAppends -= 1;
     const entry: InFlight = { owner, stored: { header, record }, lost: false };
     log.inFlight.push(entry);
     const durableAtMs = Math.max(log.lastDurableAtMs, this.loop.nowMs + this.latencyMs());
@@ -127,6 +131,13 @@ export class LogStorage {
       ownerOfRecord.set(stored, owner);
       for (const event of record.events) if (event.kind === "order_accepted") this.durableOrderIds.add(acceptedOrderId(event));
       if (!this.bugs.ackBeforeDurable && !failing) this.loop.after(NETWORK_HOP_MS, owner, () => answer.resolve(stored.offset));
+      if (duplicated) {
+        this.loop.after(this.latencyMs(), WORLD, () => {
+          const copy: StoredRecord = { ...stored, offset: BigInt(log.durable.length) };
+          log.durable.push(copy);
+          ownerOfRecord.set(copy, owner);
+        });
+      }
     });
     return answer.promise;
   }

@@ -186,6 +186,9 @@ export class Simulation {
       case "append_error":
         this.log.failNextAppends += 1;
         return;
+      case "duplicate_append":
+        this.log.duplicateNextAppends += 1;
+        return;
       case "slow_log":
         this.log.slowUntilMs = now + step.forMs;
         this.log.slowMs = step.slowMs;
@@ -342,6 +345,7 @@ export class Simulation {
    */
   private async finish(): Promise<void> {
     this.log.failNextAppends = 0;
+    this.log.duplicateNextAppends = 0;
     this.log.slowUntilMs = 0;
     this.log.downUntilMs = 0;
     this.supervising = false;
