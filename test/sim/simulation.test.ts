@@ -7,6 +7,8 @@ import { generateSchedule } from "../../src/sim/schedule.ts";
 import { failureKind, shrink } from "../../src/sim/shrink.ts";
 import { NO_LOG_BUGS, type LogBugs } from "../../src/sim/sim-log.ts";
 import { runSchedule } from "../../src/sim/simulation.ts";
+import { OmsNode } from "../../src/node/oms-node.ts";
+import type { Venue } from "../../src/venue/venue.ts";
 
 const CI_SEEDS = 500;
 const STEPS = 60;
@@ -37,7 +39,7 @@ test("a seed replays exactly: the same schedule, the same events, the same resul
   }
 });
 
-async function findAndShrink(bugs: LogBugs): Promise<{ failure: string; shrunkTo: number; replayed: string | null }> {
+async function findAndShrink(bugs: LogBugs = NO_LOG_BUGS): Promise<{ failure: string; shrunkTo: number; replayed: string | null }> {
   for (let seed = 1; seed <= 200; seed += 1) {
     const steps = generateSchedule(seed, STEPS);
     const result = await runSchedule({ seed, steps, bugs });
@@ -61,4 +63,31 @@ test("a log that acknowledges before the record is durable is caught (the venue 
   expect(["venue before the log", "lost"]).toContain(failureKind(found.failure));
   expect(found.shrunkTo).toBeLessThanOrEqual(SHRUNK_STEPS_MAX);
   expect(found.replayed).toBe(found.failure);
+});
+
+test("a node that submits its open orders again when it restarts (instead of reconciling them) is caught and shrunk", async () => {
+  // The bug is planted in the node itself: its venue reconciliation also resubmits every order.
+  const prototype = OmsNode.prototype as unknown as { reconcileVenue(this: { options: { venue: Venue } }): void };
+  const reconcileVenue = prototype.reconcileVenue;
+  prototype.reconcileVenue = function () {
+    const venue = this.options.venue;
+    const reconcile = venue.reconcile;
+    venue.reconcile = (open) => {
+      reconcile.call(venue, open);
+      for (const order of open) venue.submit(order);
+    };
+    try {
+      reconcileVenue.call(this);
+    } finally {
+      venue.reconcile = reconcile;
+    }
+  };
+  try {
+    const found = await findAndShrink();
+    expect(failureKind(found.failure)).toBe("venue twice");
+    expect(found.shrunkTo).toBeLessThanOrEqual(SHRUNK_STEPS_MAX);
+    expect(found.replayed).toBe(found.failure);
+  } finally {
+    prototype.reconcileVenue = reconcileVenue;
+  }
 });
