@@ -9,6 +9,7 @@ export type Step = { afterMs: number } & (
   | { kind: "deposit"; account: number }
   | { kind: "order"; account: number; side: "buy" | "sell"; symbol: number; qty: number; priceTicks: number; toStale: boolean }
   | { kind: "cancel"; account: number; pick: number; toStale: boolean }
+  | { kind: "replace"; account: number; pick: number; qty: number; priceTicks: number; toStale: boolean }
   | { kind: "fills"; count: number }
   | { kind: "snapshot" }
   // Faults.
@@ -49,7 +50,8 @@ export function generateSchedule(seed: number, size: number): Step[] {
       // Sells are fewer and smaller: one needs shares that fills of earlier buys brought.
       const side = random() < 0.75 ? "buy" : "sell";
       steps.push({ afterMs, kind: "order", account, side, symbol: int(0, 1), qty: side === "buy" ? int(1, 50) : int(1, 8), priceTicks: int(-5, 5), toStale });
-    } else if (roll < 0.44) steps.push({ afterMs, kind: "cancel", account, pick: int(0, 1_000), toStale });
+    } else if (roll < 0.42) steps.push({ afterMs, kind: "cancel", account, pick: int(0, 1_000), toStale });
+    else if (roll < 0.44) steps.push({ afterMs, kind: "replace", account, pick: int(0, 1_000), qty: int(1, 30), priceTicks: int(-5, 5), toStale });
     else if (roll < 0.5) steps.push({ afterMs, kind: "deposit", account });
     else if (roll < 0.52) steps.push({ afterMs, kind: "create", account });
     else if (roll < 0.66) steps.push({ afterMs, kind: "fills", count: int(1, 6) });

@@ -3,7 +3,6 @@
 // append order per shard, and its writer hears of it one network hop later; a writer that
 // crashes in between loses a suffix of what it had in flight (the disk never got it), keeps
 // the rest, and never hears of either. Faults: append errors, slow appends, the log down.
-import type { Event } from "../core/event.ts";
 import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "../log/event-log.ts";
 import { WORLD, type EventLoop, type Owner } from "./event-loop.ts";
 
@@ -33,7 +32,7 @@ export class LogStorage {
   private readonly shards = new Map<number, ShardLog>();
   /** Writers whose append failed: the log takes nothing more from them. */
   private readonly poisoned = new Set<Owner>();
-  /** Order ids whose order_accepted event is durable: what the venue may have heard of. */
+  /** Order ids whose order_accepted or order_replace_requested is durable: what the venue may hear of. */
   readonly durableOrderIds = new Set<string>();
   failNextAppends = 0;
   /** Appends that land twice, the copy a little later (a send retried after a lost ack, as Kafka's at-least-once may). */
@@ -129,7 +128,9 @@ export class LogStorage {
       const stored: StoredRecord = { offset: BigInt(log.durable.length), ...entry.stored };
       log.durable.push(stored);
       ownerOfRecord.set(stored, owner);
-      for (const event of record.events) if (event.kind === "order_accepted") this.durableOrderIds.add(acceptedOrderId(event));
+      for (const event of record.events) {
+        if (event.kind === "order_accepted" || event.kind === "order_replace_requested") this.durableOrderIds.add(event.terms.id);
+      }
       if (!this.bugs.ackBeforeDurable && !failing) this.loop.after(NETWORK_HOP_MS, owner, () => answer.resolve(stored.offset));
       if (duplicated) {
         this.loop.after(this.latencyMs(), WORLD, () => {
@@ -156,7 +157,3 @@ export class LogStorage {
 export const NETWORK_HOP_MS = 1;
 
 const ownerOfRecord = new WeakMap<StoredRecord, Owner>();
-
-function acceptedOrderId(event: Extract<Event, { kind: "order_accepted" }>): string {
-  return event.terms.id;
-}

@@ -53,7 +53,7 @@ export class SimVenue {
       quote: (symbol): Quote | undefined => (SIM_SYMBOLS.includes(symbol as never) ? { symbol, bid: SIM_PRICE, ask: SIM_PRICE, last: SIM_PRICE } : undefined),
       submit: (order) => this.submit(owner, order),
       cancel: (orderId) => this.cancel(orderId),
-      replace: (orderId) => this.violations.push(`venue: replace of ${orderId}, which the simulation never asks for`),
+      replace: (orderId, replacement, expectedFilledQty) => this.replace(owner, orderId, replacement, expectedFilledQty),
       reconcile: (openOrders) => {
         this.session = owner;
         this.reconcile(openOrders);
@@ -90,6 +90,36 @@ export class SimVenue {
     if (order === undefined || order.closed) return;
     order.closed = true;
     this.report(order, { kind: "canceled", reason: "canceled at the client's request" });
+  }
+
+  /**
+   * Done only if the old order is working and filled as much as the node thinks. Asked again
+   * after a restart (the node cannot know whether it arrived), a replace already done is
+   * answered as a reconcile of the replacement: its executions after the replacement's
+   * lastExecutionSeq are sent again (reconcile sends the old order's "replaced" again). The
+   * node does not list a pending replacement in reconcile, so this is the only way its
+   * fills made before the crash reach the ledger (seed 7 found it).
+   */
+  private replace(owner: Owner, orderId: string, replacement: VenueOrder, expectedFilledQty: bigint): void {
+    const known = this.orders.get(replacement.orderId);
+    if (known !== undefined) {
+      for (const execution of known.executions) {
+        if (execution.kind !== "fill" || execution.seq > replacement.lastExecutionSeq) this.report(known, execution, false);
+      }
+      return;
+    }
+    if (!this.log.durableOrderIds.has(replacement.orderId)) this.violations.push(`venue: replacement ${replacement.orderId} sent by ${owner} before the log had it`);
+    const old = this.orders.get(orderId);
+    if (old === undefined || old.closed || old.filledQty !== expectedFilledQty || old.order.symbol !== replacement.symbol || old.order.side !== replacement.side) {
+      const reason = old === undefined || old.closed ? "order is not working" : "order was filled meanwhile";
+      const target = old ?? { order: replacement, filledQty: 0n, executions: [], closed: true };
+      this.report(target, { kind: "replace_rejected", newOrderId: replacement.orderId, reason }, old !== undefined);
+      return;
+    }
+    old.closed = true;
+    this.report(old, { kind: "replaced", newOrderId: replacement.orderId });
+    this.submitted.add(replacement.orderId);
+    this.orders.set(replacement.orderId, { order: replacement, filledQty: 0n, executions: [], closed: false });
   }
 
   private reconcile(openOrders: readonly VenueOrder[]): void {

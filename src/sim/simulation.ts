@@ -172,6 +172,8 @@ export class Simulation {
           order.cancel = fate === "refused" ? order.cancel : betterFate(order.cancel, fate);
         });
       }
+      case "replace":
+        return this.replace(step);
       case "fills":
         return this.venue.fillSome(this.environment, step.count);
       case "snapshot":
@@ -219,6 +221,20 @@ export class Simulation {
       qty: String(step.qty), limitPrice: formatCash(order.limitPrice), stopPrice: "",
     };
     this.send(step.account, step.toStale, () => ({ case: "submitOrder", value }), (fate) => void (order.fate = fate), orderId);
+  }
+
+  /** A replace: a new order (the sim's id) on the old one's symbol and side, with new qty and limit. */
+  private replace(step: Extract<Step, { kind: "replace" }>): void {
+    const accountId = accountIdOf(step.account);
+    const candidates = this.model.account(accountId).orders.filter((order) => order.fate !== "refused");
+    const old = candidates[step.pick % Math.max(candidates.length, 1)];
+    if (old === undefined) return;
+    const orderId = `o${++this.nextOrder}`;
+    const order: ModelOrder = { ...old, orderId, qty: BigInt(step.qty), limitPrice: SIM_PRICE + BigInt(step.priceTicks) * ONE_CENT, fate: "sent", cancel: null };
+    this.model.orders.set(orderId, order);
+    this.model.account(accountId).orders.push(order);
+    const value = { accountId, orderId: old.orderId, qty: String(step.qty), limitPrice: formatCash(order.limitPrice), stopPrice: "", timeInForce: TimeInForce.UNSPECIFIED, clientOrderId: "" };
+    this.send(step.account, step.toStale, () => ({ case: "replaceOrder", value }), (fate) => void (order.fate = fate), orderId);
   }
 
   /**
