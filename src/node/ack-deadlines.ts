@@ -2,6 +2,7 @@
 // takes longer than the ack timeout. Every wait has the same timeout, so deadlines fall in the
 // order commands arrive, and one timer, set for the oldest unanswered wait, serves them all:
 // no timer per command.
+import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
 
 export interface AckWait {
   readonly dueAtMs: number;
@@ -16,20 +17,20 @@ export class AckDeadlines {
   private waits: AckWait[] = [];
   /** Waits before this index are answered. */
   private head = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private cancelTimer: (() => void) | null = null;
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly nowMs: () => number = () => performance.now(),
+    private readonly scheduler: Scheduler = runtimeScheduler,
   ) {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`ack deadlines: timeoutMs must be positive, got ${timeoutMs}`);
   }
 
   /** onTimeout runs once, timeoutMs from now, unless answer() claims the wait first. */
   wait(onTimeout: () => void): AckWait {
-    const wait: AckWait = { dueAtMs: this.nowMs() + this.timeoutMs, answered: false, onTimeout };
+    const wait: AckWait = { dueAtMs: this.scheduler.now() + this.timeoutMs, answered: false, onTimeout };
     this.waits.push(wait);
-    if (this.timer === null) this.arm();
+    if (this.cancelTimer === null) this.arm();
     return wait;
   }
 
@@ -50,7 +51,7 @@ export class AckDeadlines {
 
   /** Answers every wait whose deadline has passed; the timer calls it, tests may too. */
   expire(): void {
-    const now = this.nowMs();
+    const now = this.scheduler.now();
     while (this.head < this.waits.length) {
       const wait = this.waits[this.head] as AckWait;
       if (!wait.answered) {
@@ -65,8 +66,8 @@ export class AckDeadlines {
 
   /** Stops the timer; waits left are neither answered nor timed out. */
   close(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
   }
 
   private dropAnswered(): void {
@@ -83,10 +84,10 @@ export class AckDeadlines {
   private arm(): void {
     const first = this.waits[this.head];
     if (first === undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
+    this.cancelTimer = this.scheduler.after(Math.max(0, first.dueAtMs - this.scheduler.now()), () => {
+      this.cancelTimer = null;
       this.expire();
       this.arm();
-    }, Math.max(0, first.dueAtMs - this.nowMs()));
+    });
   }
 }

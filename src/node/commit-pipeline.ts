@@ -43,6 +43,8 @@ import { encodedNodeResults } from "./execute-response-encoder.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
 import type { TradeUpdateHub } from "./trade-update-hub.ts";
 import { venueOrderOf } from "./venue-order.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { HeldEffects, type Ownership } from "./held-effects.ts";
 import { orderIdOf, tradeUpdateOf } from "./wire-views.ts";
 
 /** The durable end of a node that is stopping: it never comes. */
@@ -56,12 +58,14 @@ export interface PipelineParts {
   readonly parseContext: ParseContext;
   /** A command whose record the log has not confirmed within this is answered UNAVAILABLE. */
   readonly ackTimeoutMs: number;
-  /** The monotonic clock, in ms, of the ack timeout and of commands' deadlines. */
-  readonly nowMs: () => number;
+  /** Times the ack deadlines; its monotonic clock also times commands' deadlines. */
+  readonly scheduler: Scheduler;
   /** The account's shard if it may take a write now, else why not. */
   writableShard(accountId: string): ShardLedger | Rejection;
   /** The account's shard if this node may answer reads of it, else why not. */
   readableShard(accountId: string): ShardLedger | Rejection;
+  /** Whether the shard is this node's now, may not be (its lease lapsed), or is another's (fenced). */
+  ownership(shard: number): Ownership;
   /** Why the node no longer owns the shard (its lease lapsed, or it was fenced), or null. */
   ownershipProblem(shard: number): Rejection | null;
   /** A record of the shard is durable (and its effects run): snapshots count them. */
@@ -87,9 +91,11 @@ export class CommitPipeline {
   private readonly ackDeadlines: AckDeadlines;
   private readonly ackTimedOut: Rejection;
   private readonly deadlinePassed: Rejection = reject("deadline_exceeded", "the operation timed out before the node took it up; it was not decided, nothing was done");
+  private readonly heldEffects: HeldEffects;
 
   constructor(private readonly parts: PipelineParts) {
-    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs, parts.nowMs);
+    this.ackDeadlines = new AckDeadlines(parts.ackTimeoutMs, parts.scheduler);
+    this.heldEffects = new HeldEffects((shard) => parts.ownership(shard), parts.scheduler, (error) => parts.die(error));
     this.ackTimedOut = reject(
       "unavailable",
       `the write-ahead log did not confirm the write within ${parts.ackTimeoutMs} ms; its outcome is unknown: look the order up before resubmitting`,
@@ -98,7 +104,7 @@ export class CommitPipeline {
 
   /** The clock of deadlines: monotonic, in ms. */
   nowMs(): number {
-    return this.parts.nowMs();
+    return this.parts.scheduler.now();
   }
 
   /**
@@ -108,7 +114,7 @@ export class CommitPipeline {
    * Once decided, it is answered however late.
    */
   execute(wire: NodeCommandCase, newId: () => string, deadlineMs: number | null = null): Promise<Uint8Array> {
-    if (deadlineMs !== null && this.parts.nowMs() >= deadlineMs) return Promise.resolve(this.refusedAtParse(wire, this.deadlinePassed));
+    if (deadlineMs !== null && this.parts.scheduler.now() >= deadlineMs) return Promise.resolve(this.refusedAtParse(wire, this.deadlinePassed));
     const parsed = parseCommand(this.parts.parseContext, wire, newId); // 1. parse
     if (parsed.kind === "refused") return Promise.resolve(this.refusedAtParse(wire, parsed.rejection));
     const answered = parsed.kind === "read" ? this.read(parsed.accountId, parsed.answer).then(flatten) : this.commit(parsed.command, parsed.answer);
@@ -184,6 +190,7 @@ export class CommitPipeline {
   /** Stops the ack timer; waits left are answered by nobody. */
   close(): void {
     this.ackDeadlines.close();
+    this.heldEffects.close();
   }
 
   /** 3. The events change the ledger now; what they ask of the world waits for the log. */
@@ -238,7 +245,10 @@ export class CommitPipeline {
 
   /** 6. The record is durable: the world may hear of it. */
   private runEffects(shard: ShardLedger, effects: readonly Effect[]): void {
-    for (const effect of effects) effect();
+    // Only an owner tells the world: see held-effects.ts for a record that landed after the lease lapsed.
+    this.heldEffects.run(shard.shard, () => {
+      for (const effect of effects) effect();
+    });
     this.parts.recorded(shard);
   }
 

@@ -27,6 +27,7 @@ import { VenueReportQueue } from "./venue-report-queue.ts";
 import { venueOrderOf } from "./venue-order.ts";
 import { orderEventLine } from "./order-event-line.ts";
 import { shardFigures } from "./shard-figures.ts";
+import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
 
 export interface NodeLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -59,8 +60,8 @@ export interface OmsNodeOptions {
   /** How long closed orders stay in the hot ledger (and client order ids stay idempotent). */
   closedOrders?: ClosedOrderRetention;
   clock?: () => number;
-  /** A monotonic clock in ms for deadlines (a command's, the log's ack timeout); default performance.now. */
-  nowMs?: () => number;
+  /** Timers and the monotonic clock (of deadlines: a command's, the log's ack timeout); the simulation passes its own. Default: the runtime's. */
+  scheduler?: Scheduler;
   /** A log write failed: memory is ahead of the log, so the node must stop. Default: exit. */
   onFatal?: (error: unknown) => void;
 }
@@ -77,11 +78,13 @@ export class OmsNode {
   private readonly reports: VenueReportQueue;
   private readonly snapshotRuns = new Map<number, Promise<void>>();
   private readonly pipeline: CommitPipeline;
+  private readonly scheduler: Scheduler;
   private fatal: unknown = null;
   private unwatchMetrics: () => void = () => {};
 
   private constructor(private readonly options: OmsNodeOptions) {
     this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? runtimeScheduler;
     this.symbols = new Set(options.venue.symbols());
     this.archive = options.archive;
     this.closedOrders = options.closedOrders ?? CLOSED_ORDER_RETENTION_DEFAULT;
@@ -92,20 +95,22 @@ export class OmsNode {
       updates: this.updates,
       parseContext: this,
       ackTimeoutMs: options.ackTimeoutMs,
-      nowMs: options.nowMs ?? (() => performance.now()),
+      scheduler: this.scheduler,
       writableShard: (accountId) => this.writableShard(accountId),
       readableShard: (accountId) => this.readableShard(accountId),
       ownershipProblem: (shard) => this.ownership.problem(shard),
+      ownership: (shard) => this.ownership.state(shard),
       recorded: (shard) => this.recorded(shard),
       closedOrders: this.closedOrders,
       archive: this.archive,
       die: (error) => this.die(error),
       orderEvents: options.logger.level === "debug" ? (accountId, events) => logOrderEvents(options.logger, accountId, events) : null,
     });
-    this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger);
+    this.ownership = new ShardOwnership(options.claims, options.nodeId, options.leaseMs, this.clock, options.logger, this.scheduler);
     this.reports = new VenueReportQueue(
       (report) => this.writeRefusal(report.accountId),
       (report) => this.commitReport(report),
+      this.scheduler,
     );
   }
 
@@ -317,14 +322,14 @@ export class OmsNode {
     // A fenced or lapsed owner's state may hold records that replay will ignore.
     if (this.ownership.problem(shard.shard) !== null) return;
     const startedMs = performance.now();
-    const inProgress = new SnapshotInProgress(shard.ledger);
+    const inProgress = new SnapshotInProgress(shard.ledger, this.scheduler.now);
     const nextSequence = shard.nextSequence;
     const epoch = shard.epoch;
     const durableEnd = shard.durableEnd;
     shard.snapshot = inProgress;
     let state: Uint8Array;
     try {
-      while (!inProgress.step()) await new Promise((resolve) => setImmediate(resolve));
+      while (!inProgress.step()) await this.scheduler.yieldSlice();
       state = inProgress.finish();
     } finally {
       shard.snapshot = null;

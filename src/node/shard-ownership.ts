@@ -4,6 +4,8 @@
 import { reject, type Rejection } from "../core/rejection.ts";
 import type { ShardClaims, ShardLease } from "../snapshot/shard-claims.ts";
 import type { NodeLogger } from "./oms-node.ts";
+import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
+import type { Ownership } from "./held-effects.ts";
 
 interface Held {
   lease: ShardLease;
@@ -14,7 +16,7 @@ interface Held {
 
 export class ShardOwnership {
   private readonly held = new Map<number, Held>();
-  private renewTimer: ReturnType<typeof setInterval> | null = null;
+  private stopRenewing: (() => void) | null = null;
   /** Covers clock drift between this node and the claims store, and a slow renewal reply. */
   private readonly marginMs: number;
 
@@ -24,6 +26,7 @@ export class ShardOwnership {
     private readonly leaseMs: number,
     private readonly clock: () => number,
     private readonly logger: NodeLogger,
+    private readonly scheduler: Scheduler = runtimeScheduler,
   ) {
     this.marginMs = Math.ceil(leaseMs / 5);
   }
@@ -53,6 +56,13 @@ export class ShardOwnership {
     return null;
   }
 
+  /** Whether the shard takes writes now, may have another owner (lapsed), or surely has (fenced). */
+  state(shard: number): Ownership {
+    const held = this.held.get(shard);
+    if (held === undefined || held.fenced) return "fenced";
+    return this.clock() >= held.deadlineMs ? "lapsed" : "owned";
+  }
+
   /** Each shard claimed: its epoch, and whether it takes writes now (see problem()). */
   leases(): { shard: number; epoch: bigint; owned: boolean }[] {
     return [...this.held].map(([shard, held]) => ({ shard, epoch: held.lease.epoch, owned: this.problem(shard) === null }));
@@ -60,7 +70,7 @@ export class ShardOwnership {
 
   startRenewing(): void {
     const everyMs = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.renewTimer = setInterval(() => void this.renewAll(), everyMs);
+    this.stopRenewing = this.scheduler.every(everyMs, () => void this.renewAll());
   }
 
   /** Renews every lease not fenced, in one call to the claims store (one transaction). */
@@ -94,8 +104,8 @@ export class ShardOwnership {
   }
 
   async releaseAll(): Promise<void> {
-    if (this.renewTimer !== null) clearInterval(this.renewTimer);
-    this.renewTimer = null;
+    this.stopRenewing?.();
+    this.stopRenewing = null;
     for (const held of this.held.values()) {
       if (!held.fenced) await this.claims.release(held.lease).catch(() => undefined);
     }

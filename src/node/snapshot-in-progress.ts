@@ -20,7 +20,11 @@ export class SnapshotInProgress {
   /** Set once every account is encoded: the parts are then joined a slice at a time too. */
   private join: AccountsJoin | null = null;
 
-  constructor(private readonly ledger: Ledger) {
+  constructor(
+    private readonly ledger: Ledger,
+    /** Monotonic ms that bound a slice (the simulation's clock stands still within one). */
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
     this.accountIds = [...ledger.keys()];
   }
 
@@ -35,15 +39,15 @@ export class SnapshotInProgress {
 
   /** Encodes accounts, then joins their parts, for about sliceMs; true once the snapshot is whole. */
   step(sliceMs = SNAPSHOT_SLICE_MS): boolean {
-    const until = performance.now() + sliceMs;
+    const until = this.nowMs() + sliceMs;
     while (this.next < this.accountIds.length) {
       const accountId = this.accountIds[this.next++] as string;
       if (!this.parts.has(accountId)) this.parts.set(accountId, encodeAccount(this.accountOf(accountId)));
-      if (performance.now() >= until) return false;
+      if (this.nowMs() >= until) return false;
     }
     this.join ??= new AccountsJoin(this.accountIds.map((accountId) => this.parts.get(accountId) as Uint8Array));
     while (!this.join.step(JOIN_CHUNK_BYTES)) {
-      if (performance.now() >= until) return false;
+      if (this.nowMs() >= until) return false;
     }
     return true;
   }

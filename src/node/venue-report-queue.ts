@@ -3,6 +3,7 @@
 // dropped. The core ignores a report it has already applied, so a retry is harmless.
 import type { Rejection } from "../core/rejection.ts";
 import type { VenueReport } from "../venue/venue.ts";
+import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
 
 /** Reports held while the log is down; past this the node is too far behind to be useful. */
 export const HELD_REPORTS_MAX = 1_000_000;
@@ -10,12 +11,13 @@ const RETRY_MS = 100;
 
 export class VenueReportQueue {
   private readonly held: VenueReport[] = [];
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private stopTimer: (() => void) | null = null;
 
   constructor(
     /** Why the report's shard cannot take writes now, or null. */
     private readonly refusal: (report: VenueReport) => Rejection | null,
     private readonly commit: (report: VenueReport) => void,
+    private readonly scheduler: Scheduler = runtimeScheduler,
   ) {}
 
   push(report: VenueReport): void {
@@ -25,7 +27,7 @@ export class VenueReportQueue {
     }
     if (this.held.length >= HELD_REPORTS_MAX) throw new Error(`venue reports: more than ${HELD_REPORTS_MAX} held while the log is down`);
     this.held.push(report);
-    this.timer ??= setInterval(() => this.drain(), RETRY_MS);
+    this.stopTimer ??= this.scheduler.every(RETRY_MS, () => this.drain());
   }
 
   get heldCount(): number {
@@ -33,8 +35,8 @@ export class VenueReportQueue {
   }
 
   close(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.stopTimer?.();
+    this.stopTimer = null;
   }
 
   private drain(): void {

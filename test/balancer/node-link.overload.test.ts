@@ -34,6 +34,7 @@ import { SqliteShardClaims } from "../../src/snapshot/sqlite-shard-claims.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import { sampleOf } from "../metrics/scrape.ts";
+import { runtimeScheduler } from "../../src/node/scheduler.ts";
 import { SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import { ControlledLog } from "../node/controlled-log.ts";
 import { keyHeaders, memoryGate } from "../support/api-keys.ts";
@@ -75,7 +76,7 @@ beforeAll(async () => {
     venue: new SimulatedVenue({ seed: 1, now: () => 1_700_000_000_000, manual: true }),
     logger: quiet, snapshotEveryRecords: 1_000_000, leaseMs: 60_000, ackTimeoutMs: 60_000,
     clock: () => 1_700_000_000_000,
-    nowMs: () => nodeNowMs,
+    scheduler: { ...runtimeScheduler, now: () => nodeNowMs },
     onFatal: (error) => {
       throw error;
     },

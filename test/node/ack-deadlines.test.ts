@@ -1,10 +1,11 @@
 // One timer answers every command whose record the log did not confirm in time, and only those.
 import { expect, test } from "bun:test";
 import { AckDeadlines } from "../../src/node/ack-deadlines.ts";
+import { runtimeScheduler } from "../../src/node/scheduler.ts";
 
 test("a wait answered before its deadline never times out; one past it times out once and cannot be answered after", () => {
   let nowMs = 0;
-  const deadlines = new AckDeadlines(100, () => nowMs);
+  const deadlines = new AckDeadlines(100, { ...runtimeScheduler, now: () => nowMs });
   const timedOut: string[] = [];
   const first = deadlines.wait(() => timedOut.push("first"));
   nowMs = 40;
@@ -27,7 +28,7 @@ test("a wait answered before its deadline never times out; one past it times out
 
 test("waits answered out of order are dropped and the rest still time out in order", () => {
   let nowMs = 0;
-  const deadlines = new AckDeadlines(10, () => nowMs);
+  const deadlines = new AckDeadlines(10, { ...runtimeScheduler, now: () => nowMs });
   const timedOut: number[] = [];
   const waits = Array.from({ length: 3000 }, (_, i) => deadlines.wait(() => timedOut.push(i)));
   for (let i = 0; i < waits.length; i++) if (i % 3 !== 1) deadlines.answer(waits[i]!);
