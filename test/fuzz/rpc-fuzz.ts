@@ -1,0 +1,159 @@
+// The fuzz property over the balancer: for each generated case, send it (several streams at once
+// where the case says so), read each answer in the caller's protocol, and hold it to the
+// oracle; then check that no connection dropped unless by policy, that a refused call left the
+// victim account exactly as it was, and, after the run, that the cluster still answers and its
+// memory stayed within a bound.
+import * as http2 from "node:http2";
+import fc from "fast-check";
+import { callerHeaders } from "./request-headers.ts";
+import { MalformedAnswer, readAnswer } from "./answer-shape.ts";
+import { VICTIM_ACCOUNT, type FuzzCluster } from "./fuzz-cluster.ts";
+import { buildCase, rpcCaseArbitrary, type RpcCase, type RpcCaseSpec } from "./rpc-cases.ts";
+import { exchange, type WireAnswer } from "./wire-exchange.ts";
+
+export interface FuzzRunOptions {
+  runs: number;
+  seed: number;
+  /** fast-check's replay path of a failure (printed with it), to rerun just that case. */
+  path?: string;
+  /** Bytes the process's heap may grow by over the run, after a full collection. */
+  heapGrowthMaxBytes: number;
+}
+
+export interface FuzzRunSummary {
+  runs: number;
+  codes: Map<string, number>;
+  heapGrowthBytes: number;
+  rssBytes: number;
+}
+
+/** One HTTP/2 session for the run; replaced only after a case that may end it by policy. */
+export class SessionHolder {
+  private current: http2.ClientHttp2Session | undefined;
+  private droppedBy: string | undefined;
+
+  constructor(private readonly baseUrl: string) {}
+
+  get(): http2.ClientHttp2Session {
+    if (this.current === undefined || this.current.closed || this.current.destroyed) {
+      const session = http2.connect(this.baseUrl);
+      session.on("error", () => undefined);
+      session.on("goaway", (code) => (this.droppedBy ??= `GOAWAY ${code}`));
+      session.on("close", () => (this.droppedBy ??= "the connection closed"));
+      this.current = session;
+      this.droppedBy = undefined;
+    }
+    return this.current;
+  }
+
+  /** Why the session ended, if it did; the next get() opens a new one. */
+  dropped(): string | undefined {
+    return this.droppedBy;
+  }
+
+  forget(): void {
+    this.current?.close();
+    this.current = undefined;
+    this.droppedBy = undefined;
+  }
+}
+
+/** The victim's whole visible state: its account and every order, as the balancer answers them. */
+export async function victimState(cluster: FuzzCluster): Promise<string> {
+  const call = async (method: string, body: unknown) => {
+    const response = await fetch(`${cluster.baseUrl}/oms.v1.${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...callerHeaders(cluster.key) },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`the victim's ${method} answered HTTP ${response.status}: ${text}`);
+    return text;
+  };
+  const account = await call("AccountService/GetAccount", { accountId: VICTIM_ACCOUNT });
+  const orders = await call("OrderService/ListOrders", { accountId: VICTIM_ACCOUNT, status: "ORDER_STATUS_FILTER_ALL" });
+  const positions = await call("AccountService/ListPositions", { accountId: VICTIM_ACCOUNT });
+  return `${account}\n${orders}\n${positions}`;
+}
+
+async function checkOne(fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: Map<string, number>): Promise<void> {
+  if (answer === "reset") {
+    if (!fuzzCase.clientReset) throw new Error("the stream was reset with no reset asked for");
+    return;
+  }
+  if (fuzzCase.policyClose && answer.status === 431) return;
+  let read;
+  try {
+    read = readAnswer(fuzzCase.answerProtocol, fuzzCase.protocol.codec, fuzzCase.method.output, answer);
+  } catch (error) {
+    if (error instanceof MalformedAnswer) throw new Error(`malformed answer: ${error.message}`);
+    throw error;
+  }
+  codes.set(read.code, (codes.get(read.code) ?? 0) + 1);
+  if (!fuzzCase.allowed.has(read.code)) {
+    throw new Error(`answered ${read.code} (${JSON.stringify(read.message)}), expected one of ${[...fuzzCase.allowed].join(", ")}`);
+  }
+  if (answer.status >= 500 && !(answer.status === 503 || (answer.status === 501 && read.code === "unimplemented") || (answer.status === 504 && read.code === "deadline_exceeded"))) {
+    throw new Error(`HTTP ${answer.status} (${read.code}): no 5xx but unavailable`);
+  }
+}
+
+export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spec: RpcCaseSpec, codes: Map<string, number>, victim: { state: string }): Promise<void> {
+  const fuzzCase = buildCase(spec, { key: cluster.key });
+  try {
+    const sends = Array.from({ length: fuzzCase.streams }, () =>
+      exchange(fuzzCase.request, () => sessions.get(), cluster.baseUrl).then(
+        (answer) => checkOne(fuzzCase, answer, codes),
+        (error: unknown) => {
+          if (fuzzCase.policyClose) return;
+          throw error;
+        },
+      ),
+    );
+    const outcomes = await Promise.allSettled(sends);
+    const failed = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    if (fuzzCase.request.http === "2") {
+      // A moment for a GOAWAY or close the server sent after its answer to arrive.
+      await Bun.sleep(0);
+      const dropped = sessions.dropped();
+      if (dropped !== undefined) {
+        sessions.forget();
+        if (!fuzzCase.policyClose) throw new Error(`the server dropped the HTTP/2 connection: ${dropped}`);
+      }
+    }
+    if (fuzzCase.policyClose) sessions.forget();
+    if (fuzzCase.touchesVictim) {
+      const now = await victimState(cluster);
+      if (now !== victim.state) throw new Error(`a refused call changed the victim account:\nbefore ${victim.state}\nafter  ${now}`);
+    }
+  } catch (error) {
+    throw new Error(`${fuzzCase.label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function heapAfterCollection(): number {
+  Bun.gc(true);
+  return process.memoryUsage().heapUsed;
+}
+
+export async function fuzzRpc(cluster: FuzzCluster, options: FuzzRunOptions): Promise<FuzzRunSummary> {
+  const sessions = new SessionHolder(cluster.baseUrl);
+  const codes = new Map<string, number>();
+  const victim = { state: await victimState(cluster) };
+  const heapBefore = heapAfterCollection();
+  try {
+    await fc.assert(
+      fc.asyncProperty(rpcCaseArbitrary(), (spec) => runCase(cluster, sessions, spec, codes, victim)),
+      { numRuns: options.runs, seed: options.seed, ...(options.path === undefined ? {} : { path: options.path }), endOnFailure: false, verbose: 0 },
+    );
+  } finally {
+    sessions.forget();
+  }
+  // The cluster still answers and the victim is as it was.
+  const after = await victimState(cluster);
+  if (after !== victim.state) throw new Error(`the victim account changed over the run:\nbefore ${victim.state}\nafter  ${after}`);
+  const heapGrowthBytes = heapAfterCollection() - heapBefore;
+  if (heapGrowthBytes > options.heapGrowthMaxBytes) throw new Error(`the heap grew by ${heapGrowthBytes} bytes over ${options.runs} cases (bound ${options.heapGrowthMaxBytes})`);
+  return { runs: options.runs, codes, heapGrowthBytes, rssBytes: process.memoryUsage().rss };
+}
