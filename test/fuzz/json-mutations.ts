@@ -1,7 +1,7 @@
 // Damage done to a valid message's JSON, each kind with what a reader must make of it:
 // "refused" where the text is not the message's JSON (not JSON, not UTF-8, not an object, a known
-// field of the wrong type, a number out of its field's range, an unknown field, nesting where a
-// scalar belongs), "any" where it may still be (null for a field, a field repeated).
+// field of the wrong type, a number out of its field's range, nesting where a scalar belongs),
+// "any" where it may still be (null for a field, an unknown field, which every path ignores).
 import { ScalarType, type DescMessage } from "@bufbuild/protobuf";
 import fc from "fast-check";
 
@@ -54,7 +54,8 @@ export function mutateJson(schema: DescMessage, valid: Record<string, unknown>, 
       return { bytes: encode(JSON.stringify({ ...valid, [field.jsonName]: value })), refused: !stillValid };
     }
     case "unknown-field":
-      return { bytes: encode(JSON.stringify(valid).replace(/^\{/, `{${JSON.stringify(mutation.name)}:1,`).replace(/,\}$/, "}")), refused: true };
+      // Unknown fields are ignored on every path (a newer client's fields reach an older server).
+      return { bytes: encode(JSON.stringify(valid).replace(/^\{/, `{${JSON.stringify(mutation.name)}:1,`).replace(/,\}$/, "}")), refused: false };
     case "huge-number": {
       const field = pick(mutation.index);
       if (field === undefined) return { bytes: encode(JSON.stringify(valid)), refused: false };

@@ -117,9 +117,11 @@ export function mutateProtobuf(schema: DescMessage, valid: Uint8Array, mutation:
       return { bytes: join(valid.subarray(0, field.start), tag, valid.subarray(field.valueAt)), refused: known };
     }
     case "huge-varint": {
-      // Field 1 as a varint of more than 10 bytes: no varint is that long.
-      const tag = varint(1 * 8);
-      return { bytes: join(valid, tag, new Array<number>(mutation.bytes - 1).fill(0xff), [0x01]), refused: true };
+      // The first field as a varint of more than 10 bytes: no varint is that long. (A reader may
+      // skip an unknown field's varint without measuring it, so only a known field must be refused.)
+      const first = schema.fields[0];
+      const number = first?.number ?? 1;
+      return { bytes: join(valid, varint(number * 8), new Array<number>(mutation.bytes - 1).fill(0xff), [0x01]), refused: first !== undefined };
     }
     case "unknown-field": {
       // Numbers from 100 up: no public request has a field there, and unknown fields are kept, not refused.

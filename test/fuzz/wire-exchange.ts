@@ -19,6 +19,8 @@ export interface WireRequest {
   headers: Record<string, string>;
   body: Uint8Array;
   ending: StreamEnding;
+  /** A server stream that may rightly stay open: stop reading when it has been quiet a while. */
+  mayStayOpen: boolean;
 }
 
 export interface WireAnswer {
@@ -46,15 +48,27 @@ async function exchange1(request: WireRequest, baseUrl: string): Promise<WireAns
   const stop = new AbortController();
   const hang = setTimeout(() => stop.abort(new Error(`no answer in ${ANSWER_WAIT_MS} ms`)), ANSWER_WAIT_MS);
   try {
-    const response = await fetch(`${baseUrl}${request.path}`, {
+    const sent = fetch(`${baseUrl}${request.path}`, {
       method: request.method,
       headers: request.headers,
       ...(request.method === "GET" ? {} : { body: request.body }),
       decompress: false,
       signal: stop.signal,
     });
+    // As on HTTP/2, a server stream may hold its headers until its first message.
+    let headless: Timer | undefined;
+    const quietly = new Promise<"quiet">((resolve) => {
+      if (request.mayStayOpen) headless = setTimeout(() => resolve("quiet"), STREAM_READ_MS * 3);
+    });
+    const response = await Promise.race([sent, quietly]);
+    clearTimeout(headless);
+    if (response === "quiet") {
+      stop.abort();
+      sent.catch(() => undefined);
+      return { status: 0, headers: {}, body: new Uint8Array(0), trailers: {}, stillOpen: true };
+    }
     const headers = Object.fromEntries(response.headers);
-    const { body, stillOpen } = await readUntilQuiet(response.body);
+    const { body, stillOpen } = await readUntilQuiet(response.body, request.mayStayOpen);
     return { status: response.status, headers, body, trailers: {}, stillOpen };
   } finally {
     clearTimeout(hang);
@@ -62,7 +76,7 @@ async function exchange1(request: WireRequest, baseUrl: string): Promise<WireAns
 }
 
 /** Reads a body until it ends, or until it has been quiet for STREAM_READ_MS (then cancels it). */
-async function readUntilQuiet(stream: ReadableStream<Uint8Array> | null): Promise<{ body: Uint8Array; stillOpen: boolean }> {
+async function readUntilQuiet(stream: ReadableStream<Uint8Array> | null, mayStayOpen: boolean): Promise<{ body: Uint8Array; stillOpen: boolean }> {
   if (stream === null) return { body: new Uint8Array(0), stillOpen: false };
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
@@ -70,7 +84,9 @@ async function readUntilQuiet(stream: ReadableStream<Uint8Array> | null): Promis
     let quiet: Timer | undefined;
     const next = await Promise.race([
       reader.read(),
-      new Promise<"quiet">((resolve) => (quiet = setTimeout(() => resolve("quiet"), STREAM_READ_MS))),
+      new Promise<"quiet">((resolve) => {
+        if (mayStayOpen) quiet = setTimeout(() => resolve("quiet"), STREAM_READ_MS);
+      }),
     ]);
     clearTimeout(quiet);
     if (next === "quiet") {
@@ -110,8 +126,9 @@ function exchange2(request: WireRequest, session: http2.ClientHttp2Session): Pro
     }, ANSWER_WAIT_MS);
     const rearm = () => {
       clearTimeout(quiet);
+      if (!request.mayStayOpen) return;
       quiet = setTimeout(() => {
-        if (status === 0) return rearm();
+        // A server stream may send its headers with its first message: nothing yet is a live stream, not a hang.
         stream.close(http2.constants.NGHTTP2_CANCEL);
         settle(answer(true));
       }, STREAM_READ_MS);
@@ -127,7 +144,7 @@ function exchange2(request: WireRequest, session: http2.ClientHttp2Session): Pro
       chunks.push(chunk);
       rearm();
     });
-    stream.on("end", () => settle(answer(false)));
+    stream.on("end", () => settle(ending === "reset-mid-body" && status === 0 ? "reset" : answer(false)));
     stream.on("close", () => {
       if (ending === "reset-mid-body") return settle("reset");
       // Closed without END_STREAM: the server reset the stream.
