@@ -1,0 +1,81 @@
+// What fuzzing the balancer found, one regression test each (the fuzz run itself is
+// rpc.fuzz.test.ts): every protocol refuses a malformed request as INVALID_ARGUMENT naming the
+// problem, never INTERNAL, never by reading something else than was sent.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as http2 from "node:http2";
+import { startFuzzCluster, type FuzzCluster } from "./fuzz-cluster.ts";
+import { callerHeaders } from "./request-headers.ts";
+
+let cluster: FuzzCluster;
+
+beforeAll(async () => {
+  cluster = await startFuzzCluster();
+}, 30_000);
+
+afterAll(() => cluster.stop());
+
+/** The headers every call of this file carries: the caller's identity and the content type. */
+function headersOf(contentType: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { "content-type": contentType, ...callerHeaders(cluster.key), ...extra };
+}
+
+function envelope(flags: number, message: Uint8Array): Buffer {
+  const bytes = Buffer.alloc(5 + message.length);
+  bytes[0] = flags;
+  bytes.writeUInt32BE(message.length, 1);
+  bytes.set(message, 5);
+  return bytes;
+}
+
+/** JSON text with a byte that is never UTF-8 (0xff) inside the string value of `field`. */
+function jsonWithBadByte(before: string, after: string): Uint8Array {
+  return Buffer.concat([Buffer.from(before), Buffer.from([0xff]), Buffer.from(after)]);
+}
+
+interface H2Answer {
+  status: number;
+  fields: Record<string, string>;
+  body: Buffer;
+}
+
+function call2(path: string, headers: Record<string, string>, body: Uint8Array): Promise<H2Answer> {
+  const session = http2.connect(cluster.baseUrl);
+  return new Promise<H2Answer>((resolve, reject) => {
+    const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+    const fields: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    let status = 0;
+    stream.on("response", (head) => {
+      status = Number(head[":status"]);
+      for (const [name, value] of Object.entries(head)) fields[name] = String(value);
+    });
+    stream.on("trailers", (trailers) => {
+      for (const [name, value] of Object.entries(trailers)) fields[name] = String(value);
+    });
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => resolve({ status, fields, body: Buffer.concat(chunks) }));
+    stream.on("error", reject);
+    stream.end(body);
+  }).finally(() => session.close());
+}
+
+test("Connect JSON with invalid UTF-8 in an id is refused, not read with U+FFFD in its place", async () => {
+  // Before: 404 not_found for order "ab\uFFFD", an id the client never sent.
+  const response = await fetch(`${cluster.baseUrl}/oms.v1.OrderService/GetOrder`, {
+    method: "POST",
+    headers: headersOf("application/json"),
+    body: jsonWithBadByte('{"accountId":"fuzz-playground","orderId":"ab', '"}'),
+  });
+  expect(response.status).toBe(400);
+  const error = (await response.json()) as { code: string; message: string };
+  expect(error.code).toBe("invalid_argument");
+  expect(error.message).toContain("oms.v1.GetOrderRequest");
+});
+
+test("SubmitOrders in Connect JSON with invalid UTF-8 ends the stream INVALID_ARGUMENT", async () => {
+  const order = jsonWithBadByte('{"tag":"1","order":{"accountId":"fuzz-playground","clientOrderId":"x', '","symbol":"AAPL","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT","timeInForce":"TIME_IN_FORCE_GTC","qty":"1","limitPrice":"1.00"}}');
+  const answer = await call2("/oms.v1.OrderService/SubmitOrders", headersOf("application/connect+json"), envelope(0, order));
+  expect(answer.status).toBe(200);
+  const end = JSON.parse(answer.body.subarray(5).toString("utf8")) as { error?: { code: string } };
+  expect(end.error?.code).toBe("invalid_argument");
+});
