@@ -72,10 +72,31 @@ test("Connect JSON with invalid UTF-8 in an id is refused, not read with U+FFFD 
   expect(error.message).toContain("oms.v1.GetOrderRequest");
 });
 
+test("gRPC-web JSON with invalid UTF-8 in an id is refused, not looked up with U+FFFD in its place", async () => {
+  // Before: connect-es read the order id as "ab\uFFFD" and answered NOT_FOUND (5) for it.
+  const body = envelope(0, jsonWithBadByte('{"accountId":"fuzz-playground","orderId":"ab', '"}'));
+  const response = await fetch(`${cluster.baseUrl}/oms.v1.OrderService/GetOrder`, { method: "POST", headers: headersOf("application/grpc-web+json"), body });
+  const text = Buffer.from(await response.arrayBuffer()).toString("latin1");
+  expect(response.headers.get("grpc-status") ?? /grpc-status: ?(\d+)/.exec(text)?.[1]).toBe("3");
+});
+
 test("SubmitOrders in Connect JSON with invalid UTF-8 ends the stream INVALID_ARGUMENT", async () => {
   const order = jsonWithBadByte('{"tag":"1","order":{"accountId":"fuzz-playground","clientOrderId":"x', '","symbol":"AAPL","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT","timeInForce":"TIME_IN_FORCE_GTC","qty":"1","limitPrice":"1.00"}}');
   const answer = await call2("/oms.v1.OrderService/SubmitOrders", headersOf("application/connect+json"), envelope(0, order));
   expect(answer.status).toBe(200);
   const end = JSON.parse(answer.body.subarray(5).toString("utf8")) as { error?: { code: string } };
+  expect(end.error?.code).toBe("invalid_argument");
+});
+
+test("a Connect protocol version other than 1 is refused on connect-es's Connect calls too", async () => {
+  // Before: ListAssets (served by connect-es) answered 200 to version 2; our own path refused it.
+  const response = await fetch(`${cluster.baseUrl}/oms.v1.AssetService/ListAssets`, { method: "POST", headers: headersOf("application/json", { "connect-protocol-version": "2" }), body: "{}" });
+  expect(response.status).toBe(400);
+  expect(((await response.json()) as { message: string }).message).toContain("connect-protocol-version");
+  const get = await fetch(`${cluster.baseUrl}/oms.v1.AssetService/ListAssets?encoding=json&message=%7B%7D&connect=v2`, { headers: callerHeaders(cluster.key) });
+  expect(get.status).toBe(400);
+  expect(((await get.json()) as { message: string }).message).toContain("connect: query parameter");
+  const stream = await call2("/oms.v1.OrderService/StreamTradeUpdates", headersOf("application/connect+json", { "connect-protocol-version": "2" }), envelope(0, Buffer.from('{"accountId":"fuzz-playground"}')));
+  const end = JSON.parse(stream.body.subarray(5).toString("utf8")) as { error?: { code: string; message: string } };
   expect(end.error?.code).toBe("invalid_argument");
 });
