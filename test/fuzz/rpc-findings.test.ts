@@ -88,6 +88,22 @@ test("SubmitOrders in Connect JSON with invalid UTF-8 ends the stream INVALID_AR
   expect(end.error?.code).toBe("invalid_argument");
 });
 
+test("gRPC requests that are not valid protobuf are INVALID_ARGUMENT, not INTERNAL", async () => {
+  // A string field whose length runs past the message; before: grpc-status 13 "parse binary: premature EOF".
+  for (const path of ["/oms.v1.AccountService/GetAccount", "/oms.v1.OrderService/StreamTradeUpdates", "/oms.v1.AssetService/ListAssets"]) {
+    const answer = await call2(path, headersOf("application/grpc"), envelope(0, new Uint8Array([0x0a, 0x7f, 0x61])));
+    expect(answer.fields["grpc-status"]).toBe("3");
+    expect(decodeURIComponent(answer.fields["grpc-message"] ?? "")).toContain("parse binary");
+  }
+});
+
+test("gRPC-web over HTTP/1.1 refuses a varint longer than 10 bytes as INVALID_ARGUMENT", async () => {
+  const message = new Uint8Array([0x08, ...new Array<number>(11).fill(0xff), 0x01]);
+  const response = await fetch(`${cluster.baseUrl}/oms.v1.OrderService/ListOrders`, { method: "POST", headers: headersOf("application/grpc-web+proto"), body: envelope(0, message) });
+  const text = Buffer.from(await response.arrayBuffer()).toString("latin1");
+  expect(response.headers.get("grpc-status") ?? /grpc-status: ?(\d+)/.exec(text)?.[1]).toBe("3");
+});
+
 test("a Connect protocol version other than 1 is refused on connect-es's Connect calls too", async () => {
   // Before: ListAssets (served by connect-es) answered 200 to version 2; our own path refused it.
   const response = await fetch(`${cluster.baseUrl}/oms.v1.AssetService/ListAssets`, { method: "POST", headers: headersOf("application/json", { "connect-protocol-version": "2" }), body: "{}" });
