@@ -109,6 +109,8 @@ export interface RpcCase {
   clientReset: boolean;
 }
 
+/** A URL longer than this may be refused as a huge header rather than answered. */
+const URL_BYTES_POLICY = 16 * 1024;
 const FATAL = new Set([Code.Internal, Code.Unknown, Code.DataLoss].map(codeToString));
 const ALL_CODES = Object.values(Code).filter((value): value is Code => typeof value === "number" && value !== Code.Canceled).map((code) => codeToString(code));
 const c = (code: Code) => codeToString(code);
@@ -126,6 +128,19 @@ export function buildCase(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   const built = buildAsSpecified(spec, context);
   if (spec.target !== "victim" || !built.touchesVictim || !built.allowed.has("ok")) return built;
   return buildAsSpecified({ ...spec, target: "playground", message: retargeted(spec.message) }, context);
+}
+
+/** A copy of `message` whose strings are well-formed UTF-16 (each lone surrogate made U+FFFD). */
+function wellFormed(schema: DescMessage, message: Message): Message {
+  const copy = clone(schema, message);
+  const visit = (node: Record<string, unknown>) => {
+    for (const [name, value] of Object.entries(node)) {
+      if (typeof value === "string") node[name] = value.toWellFormed();
+      else if (typeof value === "object" && value !== null && !(value instanceof Uint8Array)) visit(value as Record<string, unknown>);
+    }
+  };
+  visit(copy as unknown as Record<string, unknown>);
+  return copy;
 }
 
 /** A copy of `message` with every account_id that names the victim naming the playground. */
@@ -175,7 +190,8 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   // The message.
   let message: Uint8Array;
   if (protocol.codec === "proto") {
-    const mutated = mutateProtobuf(method.input, toBinary(method.input, spec.message), spec.protobuf);
+    // Protobuf text is UTF-8: a lone surrogate cannot be encoded (JSON can escape one, so JSON keeps them).
+    const mutated = mutateProtobuf(method.input, toBinary(method.input, wellFormed(method.input, spec.message)), spec.protobuf);
     message = mutated.bytes;
     // protobuf-es (under connect-es) reads some known fields sent with another wire type; our
     // generated codec refuses them. Only where ours reads is that a sure refusal.
@@ -290,8 +306,9 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
     allowed,
     faults,
     touchesVictim,
-    // A GET carries its message in the URL: over the size limit, that is a huge header too.
-    policyClose: spec.header === "huge-header" || (protocol.get && spec.oversize),
+    // A GET carries its message in the URL, a header: a long one is a huge header too. Many
+    // oversized uploads at once on one HTTP/2 connection trip its flood guard (ENHANCE_YOUR_CALM).
+    policyClose: spec.header === "huge-header" || (protocol.get && path.length > URL_BYTES_POLICY) || (spec.oversize && protocol.http === "2" && spec.streams > 1),
     clientReset: ending === "reset-mid-body",
   };
 }
