@@ -67,7 +67,8 @@ export function mutateJson(schema: DescMessage, valid: Record<string, unknown>, 
     case "deep-nesting": {
       const first = fields[0];
       const name = first === undefined ? "x" : first.jsonName;
-      return { bytes: encode(`{"${name}":${"[".repeat(mutation.depth)}${"]".repeat(mutation.depth)}}`), refused: true };
+      // In a message without fields the name is unknown, and unknown fields are ignored.
+      return { bytes: encode(`{"${name}":${"[".repeat(mutation.depth)}${"]".repeat(mutation.depth)}}`), refused: first !== undefined };
     }
     case "invalid-utf8": {
       const bytes = encode(JSON.stringify(valid));

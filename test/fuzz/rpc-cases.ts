@@ -2,7 +2,7 @@
 // what is wrong with it (its message, its envelope, its headers, how the stream ends, how many
 // streams at once). specOf is what fast-check generates and shrinks; buildCase turns a spec into
 // the bytes on the wire and the oracle: the codes the answer may carry, given its faults.
-import { clone, toBinary, toJson, type DescMessage, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { toBinary, toJson, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
@@ -131,8 +131,9 @@ export function buildCase(spec: RpcCaseSpec, context: CaseContext): RpcCase {
 }
 
 /** A copy of `message` whose strings are well-formed UTF-16 (each lone surrogate made U+FFFD). */
-function wellFormed(schema: DescMessage, message: Message): Message {
-  const copy = clone(schema, message);
+function wellFormed(message: Message): Message {
+  // structuredClone, not protobuf-es's clone, which refuses the very strings this repairs.
+  const copy = structuredClone(message);
   const visit = (node: Record<string, unknown>) => {
     for (const [name, value] of Object.entries(node)) {
       if (typeof value === "string") node[name] = value.toWellFormed();
@@ -145,7 +146,7 @@ function wellFormed(schema: DescMessage, message: Message): Message {
 
 /** A copy of `message` with every account_id that names the victim naming the playground. */
 function retargeted(message: Message): Message {
-  const copy = clone(schemaOf(message), message);
+  const copy = structuredClone(message);
   const visit = (node: Record<string, unknown>) => {
     for (const [name, value] of Object.entries(node)) {
       if (name === "accountId" && value === VICTIM_ACCOUNT) node[name] = PLAYGROUND_ACCOUNT;
@@ -154,12 +155,6 @@ function retargeted(message: Message): Message {
   };
   visit(copy as unknown as Record<string, unknown>);
   return copy;
-}
-
-function schemaOf(message: Message): DescMessage {
-  const method = PUBLIC_METHODS.find((m) => m.input.typeName === message.$typeName);
-  if (method === undefined) throw new Error(`fuzz: ${message.$typeName} is no public request`);
-  return method.input;
 }
 
 function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
@@ -191,7 +186,7 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   let message: Uint8Array;
   if (protocol.codec === "proto") {
     // Protobuf text is UTF-8: a lone surrogate cannot be encoded (JSON can escape one, so JSON keeps them).
-    const mutated = mutateProtobuf(method.input, toBinary(method.input, wellFormed(method.input, spec.message)), spec.protobuf);
+    const mutated = mutateProtobuf(method.input, toBinary(method.input, wellFormed(spec.message)), spec.protobuf);
     message = mutated.bytes;
     // protobuf-es (under connect-es) reads some known fields sent with another wire type; our
     // generated codec refuses them. Only where ours reads is that a sure refusal.
@@ -239,7 +234,8 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
     case "gzip-not-gzip":
       encoding = "gzip";
       // Envelopes say per message whether they are compressed: the header alone breaks nothing.
-      if (!usesEnvelopes) fault("gzip declared, plain bytes sent", Code.InvalidArgument);
+      // An empty body is the empty message whatever its encoding says.
+      if (!usesEnvelopes && message.length > 0) fault("gzip declared, plain bytes sent", Code.InvalidArgument);
       break;
     case "content-type-wrong":
       contentType = "text/plain";
@@ -292,7 +288,9 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   // Service can always be unavailable (a node restarting) without the input being at fault.
   allowed.add(c(Code.Unavailable));
   if (method.name === "StreamTradeUpdates" && !sure) allowed.add("open");
-  for (const fatal of FATAL) allowed.delete(fatal);
+  // A fault whose protocol prescribes INTERNAL may have it; nothing else may.
+  const prescribed = new Set(refusals.flat().map(c));
+  for (const fatal of FATAL) if (!prescribed.has(fatal)) allowed.delete(fatal);
 
   const touchesVictim = spec.target === "victim" && !readOnly;
   const label = `${protocol.name} ${method.parent.name}.${method.name} → ${spec.target}${faults.length > 0 ? ` [${faults.join("; ")}]` : ""}`;
@@ -364,17 +362,20 @@ function envelopesOf(spec: RpcCaseSpec, payload: Uint8Array, compressed: boolean
     case "none":
       return envelope(flags, payload);
     case "length-beyond":
-      fault("an envelope longer than the body", Code.InvalidArgument);
+      // connect-es may read a cut-off last envelope as no message at all (UNIMPLEMENTED, its code for that).
+      fault("an envelope longer than the body", Code.InvalidArgument, Code.Unimplemented);
       return envelope(flags, payload, payload.length + 7);
     case "compressed-no-encoding":
       if (compressed) return envelope(flags, payload);
-      fault("a compressed envelope without an encoding", Code.InvalidArgument);
+      // gRPC (grpc-go: "compressed flag set with identity or empty encoding") and Connect
+      // (connect-go) both answer INTERNAL here, inside an HTTP 200: the protocols' choice, allowed.
+      fault("a compressed envelope without an encoding", Code.InvalidArgument, Code.Internal);
       return envelope(1, payload);
     case "odd-flags":
       // Flag bits no request may set (end-of-stream and trailer bits, reserved bits).
       return envelope(flags | 0x40, payload);
     case "header-cut":
-      fault("a body that ends inside an envelope header", Code.InvalidArgument);
+      fault("a body that ends inside an envelope header", Code.InvalidArgument, Code.Unimplemented);
       return envelope(flags, payload).subarray(0, 3);
     case "two-messages":
       if (takesOne) fault("two messages for a method that takes one", Code.InvalidArgument, Code.Unimplemented);

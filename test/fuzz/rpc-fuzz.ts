@@ -18,7 +18,11 @@ export interface FuzzRunOptions {
   path?: string;
   /** Bytes the process's heap may grow by over the run, after a full collection. */
   heapGrowthMaxBytes: number;
+  /** Called every PROGRESS_EVERY cases, for long runs. */
+  progress?: (casesDone: number) => void;
 }
+
+const PROGRESS_EVERY = 10_000;
 
 export interface FuzzRunSummary {
   runs: number;
@@ -152,9 +156,14 @@ export async function fuzzRpc(cluster: FuzzCluster, options: FuzzRunOptions): Pr
   const codes = new Map<string, number>();
   const victim = { state: await victimState(cluster) };
   const heapBefore = heapAfterCollection();
+  let done = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(rpcCaseArbitrary(), (spec) => runCase(cluster, sessions, spec, codes, victim)),
+      fc.asyncProperty(rpcCaseArbitrary(), (spec) => {
+        done += 1;
+        if (done % PROGRESS_EVERY === 0) options.progress?.(done);
+        return runCase(cluster, sessions, spec, codes, victim);
+      }),
       { numRuns: options.runs, seed: options.seed, ...(options.path === undefined ? {} : { path: options.path }), endOnFailure: false, verbose: 0 },
     );
   } finally {

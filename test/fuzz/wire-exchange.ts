@@ -36,7 +36,7 @@ export interface WireAnswer {
  * A live stream (StreamTradeUpdates of an account that exists) never ends by itself: after this
  * long with nothing more to read the client hangs up, and what it has read is the answer.
  */
-export const STREAM_READ_MS = 300;
+export const STREAM_READ_MS = 150;
 /** A call that has not answered in this long is a hang (the server's own deadline is far shorter for these inputs). */
 export const ANSWER_WAIT_MS = 10_000;
 
