@@ -16,6 +16,8 @@
 // - a deadline, a server shutdown or a client reset ends it at once, without those answers.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { parseContentType as parseConnectContentType } from "@connectrpc/connect/protocol-connect";
+import { parseContentType as parseGrpcContentType } from "@connectrpc/connect/protocol-grpc";
 import { accountIdProblem } from "../core/account-id.ts";
 import { OrderService } from "../gen/oms/v1/order_service_pb.ts";
 import type { UnaryExchange } from "../rpc/protocol-connect/unary-exchange.ts";
@@ -92,8 +94,11 @@ export function refuseSubmitOrdersWithoutStream(exchange: UnaryExchange): boolea
 function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, error: ConnectError): void {
   stream.on("error", () => undefined);
   stream.resume();
-  const grpc = String(headers["content-type"]).startsWith("application/grpc");
-  new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json: false, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
+  const contentType = String(headers["content-type"]);
+  const grpc = contentType.startsWith("application/grpc");
+  // The answer's content type names the client's codec: a JSON client refused as +proto could not read it (found by test/fuzz).
+  const json = (grpc ? parseGrpcContentType(contentType) : parseConnectContentType(contentType))?.binary === false;
+  new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
 }
 
 /** One order of a stream, from its request until its answer is written. */

@@ -116,3 +116,12 @@ test("a Connect protocol version other than 1 is refused on connect-es's Connect
   const end = JSON.parse(stream.body.subarray(5).toString("utf8")) as { error?: { code: string; message: string } };
   expect(end.error?.code).toBe("invalid_argument");
 });
+
+test("a SubmitOrders stream refused for its headers answers a JSON client in JSON", async () => {
+  // Before: the end-of-stream error came as application/connect+proto to an application/connect+json client.
+  for (const [contentType, header] of [["application/connect+json", "connect-timeout-ms"], ["application/grpc+json", "grpc-timeout"]] as const) {
+    const answer = await call2("/oms.v1.OrderService/SubmitOrders", headersOf(contentType, { [header]: "soon" }), new Uint8Array(0));
+    expect(answer.status).toBe(200);
+    expect(answer.fields["content-type"]).toBe(contentType);
+  }
+});
