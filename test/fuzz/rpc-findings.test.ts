@@ -3,6 +3,7 @@
 // problem, never INTERNAL, never by reading something else than was sent.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as http2 from "node:http2";
+import { gzipSync } from "node:zlib";
 import { startFuzzCluster, type FuzzCluster } from "./fuzz-cluster.ts";
 import { callerHeaders } from "./request-headers.ts";
 
@@ -124,4 +125,16 @@ test("a SubmitOrders stream refused for its headers answers a JSON client in JSO
     expect(answer.status).toBe(200);
     expect(answer.fields["content-type"]).toBe(contentType);
   }
+});
+
+test("a gzip body cut short is INVALID_ARGUMENT on connect-es's calls too, not INTERNAL", async () => {
+  // Before: ListAssets (connect-es) answered 500 internal "decompression failed"; our own path said 400.
+  const cut = gzipSync(Buffer.from("{}")).subarray(0, 12);
+  for (const path of ["/oms.v1.AssetService/ListAssets", "/oms.v1.AccountService/GetAccount"]) {
+    const response = await fetch(`${cluster.baseUrl}${path}`, { method: "POST", headers: headersOf("application/json", { "content-encoding": "gzip" }), body: cut });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe("invalid_argument");
+  }
+  const grpc = await call2("/oms.v1.AssetService/ListAssets", headersOf("application/grpc", { "grpc-encoding": "gzip" }), envelope(1, cut));
+  expect(grpc.fields["grpc-status"]).toBe("3");
 });
