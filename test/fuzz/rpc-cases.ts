@@ -170,6 +170,11 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   // Faults of the message and its envelopes count only if a body is sent (not with headers only).
   const bodyFaults: [string, Code[]][] = [];
   const bodyFault = (name: string, ...codes: Code[]) => void bodyFaults.push([name, codes]);
+  // With no envelope at all, the message's own faults never reach the server.
+  const messageSent = !(protocol.family !== "connect" && spec.envelope === "no-message");
+  const messageFault = (name: string, ...codes: Code[]) => {
+    if (messageSent) bodyFault(name, ...codes);
+  };
   const readOnly = isReadOnly(method) || method.name === "StreamTradeUpdates";
   const streamingMethod = method.methodKind !== "unary";
   const usesEnvelopes = protocol.family !== "connect";
@@ -191,16 +196,16 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
     // protobuf-es (under connect-es) reads some known fields sent with another wire type; our
     // generated codec refuses them. Only where ours reads is that a sure refusal.
     const lenient = spec.protobuf.kind === "wrong-wire-type" && !readByOwnCodec(protocol, method);
-    if (mutated.refused && !lenient) bodyFault(`protobuf ${spec.protobuf.kind}`, Code.InvalidArgument);
+    if (mutated.refused && !lenient) messageFault(`protobuf ${spec.protobuf.kind}`, Code.InvalidArgument);
   } else {
     const valid = toJson(method.input, spec.message) as Record<string, unknown>;
     const mutated = mutateJson(method.input, valid, spec.json);
     message = mutated.bytes;
-    if (mutated.refused) bodyFault(`JSON ${spec.json.kind}`, Code.InvalidArgument);
+    if (mutated.refused) messageFault(`JSON ${spec.json.kind}`, Code.InvalidArgument);
   }
   if (spec.oversize) {
     message = Buffer.concat([message, Buffer.alloc(MESSAGE_BYTES_MAX + 1 - message.length, 0x20)]);
-    bodyFault("message over the size limit", Code.ResourceExhausted, Code.InvalidArgument);
+    messageFault("message over the size limit", Code.ResourceExhausted, Code.InvalidArgument);
   }
 
   // The headers.
@@ -238,6 +243,8 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
       if (!usesEnvelopes && message.length > 0) fault("gzip declared, plain bytes sent", Code.InvalidArgument);
       break;
     case "content-type-wrong":
+      // A GET sends no content type at all.
+      if (protocol.get) break;
       contentType = "text/plain";
       answerProtocol = "connect";
       fault("a content type no protocol has", Code.InvalidArgument, Code.Unimplemented);

@@ -9,10 +9,10 @@ import { startFuzzCluster, type FuzzCluster } from "./fuzz-cluster.ts";
 import { fuzzRpc } from "./rpc-fuzz.ts";
 
 const SEED = Number(process.env["OMS_FUZZ_SEED"] ?? 2_026);
-const RUNS = 1_000;
+const RUNS = 3_000;
 /** The heap of this process (client, balancer and node) after a full collection may grow this much over the run. */
 const HEAP_GROWTH_BYTES_MAX = 64 * 1024 * 1024;
-/** Generous: the cases take about 40 s on a loaded 2-core machine, and shrinking a failure takes longer. */
+/** Generous: 3000 cases take about 25 s on a loaded 2-core machine, and shrinking a failure takes longer. */
 const RUN_TIMEOUT_MS = 240_000;
 
 let cluster: FuzzCluster;
