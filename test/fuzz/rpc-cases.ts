@@ -111,6 +111,8 @@ export interface RpcCase {
 
 /** A URL longer than this may be refused as a huge header rather than answered. */
 const URL_BYTES_POLICY = 16 * 1024;
+/** Bytes sent at once on one HTTP/2 connection from which its flood guard may end it. */
+const BULK_UPLOAD_BYTES = 4 * 1024 * 1024;
 const FATAL = new Set([Code.Internal, Code.Unknown, Code.DataLoss].map(codeToString));
 const ALL_CODES = Object.values(Code).filter((value): value is Code => typeof value === "number" && value !== Code.Canceled).map((code) => codeToString(code));
 const c = (code: Code) => codeToString(code);
@@ -311,9 +313,14 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
     allowed,
     faults,
     touchesVictim,
-    // A GET carries its message in the URL, a header: a long one is a huge header too. Many
-    // oversized uploads at once on one HTTP/2 connection trip its flood guard (ENHANCE_YOUR_CALM).
-    policyClose: spec.header === "huge-header" || (protocol.get && path.length > URL_BYTES_POLICY) || (spec.oversize && protocol.http === "2" && spec.streams > 1),
+    // A GET carries its message in the URL, a header: a long one is a huge header too. Bulk
+    // uploads on one HTTP/2 connection (many at once, or over the size limit) may trip its flood
+    // guard: DATA still in flight when a refused stream is reset counts as invalid frames, and
+    // past SESSION_INVALID_FRAMES_MAX the server ends the connection (ENHANCE_YOUR_CALM).
+    policyClose:
+      spec.header === "huge-header" ||
+      (protocol.get && path.length > URL_BYTES_POLICY) ||
+      (protocol.http === "2" && (spec.oversize || (spec.streams > 1 && spec.streams * body.length >= BULK_UPLOAD_BYTES))),
     clientReset: ending === "reset-mid-body",
   };
 }
