@@ -25,6 +25,7 @@ afterAll(() => cluster.stop());
 
 test(`${RUNS} fuzzed calls over every protocol get well-formed answers with the right codes (seed ${SEED})`, async () => {
   const summary = await fuzzRpc(cluster, { runs: RUNS, seed: SEED, heapGrowthMaxBytes: HEAP_GROWTH_BYTES_MAX });
+  console.log(`fuzz rpc: seed ${SEED}, codes`, Object.fromEntries(summary.codes), `heap growth ${(summary.heapGrowthBytes / 2 ** 20).toFixed(1)} MiB`);
   // The cases must reach both the refusals and the successes, or the run proves little.
   expect(summary.codes.get("ok") ?? 0).toBeGreaterThan(RUNS / 20);
   expect(summary.codes.get("invalid_argument") ?? 0).toBeGreaterThan(RUNS / 5);
