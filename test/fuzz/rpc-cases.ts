@@ -8,6 +8,7 @@ import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import fc from "fast-check";
 import { gzipSync } from "node:zlib";
+import { accountIdProblem } from "../../src/core/account-id.ts";
 import { MESSAGE_BYTES_MAX } from "../../src/rpc/rpc-limits.ts";
 import type { CallerProtocol, Codec } from "./answer-shape.ts";
 import { PLAYGROUND_ACCOUNT, VICTIM_ACCOUNT } from "./fuzz-cluster.ts";
@@ -208,6 +209,14 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   if (spec.oversize) {
     message = Buffer.concat([message, Buffer.alloc(MESSAGE_BYTES_MAX + 1 - message.length, 0x20)]);
     messageFault("message over the size limit", Code.ResourceExhausted, Code.InvalidArgument);
+  }
+
+  // The account: an id no account can have is refused whatever else the message says (CreateAccount
+  // names a new account itself when given none). Known only when the message went as generated.
+  const accountId = (spec.message as { accountId?: unknown }).accountId;
+  const sentAsGenerated = (protocol.codec === "proto" ? spec.protobuf.kind === "none" : spec.json.kind === "none") && spec.envelope === "none" && !spec.oversize;
+  if (sentAsGenerated && typeof accountId === "string" && accountIdProblem(accountId) !== null && !(method.name === "CreateAccount" && accountId === "")) {
+    messageFault("an account id no account can have", Code.InvalidArgument);
   }
 
   // The headers.
