@@ -3,10 +3,11 @@
 // content type, a body that does not decode as the method's response, an error without a code,
 // an HTTP status that does not match the code, a gRPC answer without grpc-status) is thrown as
 // a MalformedAnswer, which the fuzzer reports as a failure.
-import { fromBinary, fromJson, type DescMessage } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, isMessage, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { codeFromString, codeToHttpStatus, codeToString, endStreamFlag } from "@connectrpc/connect/protocol-connect";
 import { gunzipSync } from "node:zlib";
+import { SubmitOrdersResponseSchema, type SubmitOrdersResponse } from "../../src/gen/oms/v1/order_service_pb.ts";
 import type { WireAnswer } from "./wire-exchange.ts";
 
 /** The protocol a caller speaks, which its answer must be in. */
@@ -47,11 +48,23 @@ function malformed(what: string, answer: WireAnswer): never {
 }
 
 function decodeMessage(codec: Codec, output: DescMessage, bytes: Uint8Array, answer: WireAnswer): void {
+  let message: Message;
   try {
-    if (codec === "proto") fromBinary(output, bytes);
-    else fromJson(output, JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)));
+    if (codec === "proto") message = fromBinary(output, bytes);
+    else message = fromJson(output, JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)));
   } catch (error) {
     malformed(`the answer does not decode as ${output.typeName}: ${String(error)}`, answer);
+  }
+  if (isMessage(message, SubmitOrdersResponseSchema)) checkOrderRefusal(message, answer);
+}
+
+/** An order refused inside a SubmitOrders stream carries a code as a unary call would, never a server fault's. */
+function checkOrderRefusal(response: SubmitOrdersResponse, answer: WireAnswer): void {
+  if (response.result.case !== "refusal") return;
+  const code = codeFromString(response.result.value.code);
+  if (code === undefined) malformed(`an order refusal has no known code (${response.result.value.code})`, answer);
+  if (code === Code.Internal || code === Code.Unknown || code === Code.DataLoss) {
+    malformed(`an order was refused ${response.result.value.code}: ${response.result.value.message}`, answer);
   }
 }
 
