@@ -10,6 +10,7 @@ import { MalformedAnswer, readAnswer } from "./answer-shape.ts";
 import { VICTIM_ACCOUNT, type FuzzCluster } from "./fuzz-cluster.ts";
 import { buildCase, rpcCaseArbitrary, type RpcCase, type RpcCaseSpec } from "./rpc-cases.ts";
 import { exchange, type WireAnswer } from "./wire-exchange.ts";
+import { MESSAGE_BYTES_MAX } from "../../src/rpc/rpc-limits.ts";
 
 export interface FuzzRunOptions {
   runs: number;
@@ -67,6 +68,41 @@ export class SessionHolder {
   }
 }
 
+/**
+ * Whether the server closed an HTTP/1.1 connection that the last call left open: fetch reuses a
+ * kept-alive connection for the next call, so a new connection accepted for it means the last one
+ * was closed. Only calls in close succession count (the server closes idle ones after 5 s), and
+ * the case before must not be one the server may end by policy.
+ */
+export class Http1Watch {
+  private acceptedBefore = 0;
+  private startedAtMs = 0;
+  private last: { label: string; endedAtMs: number; mayClose: boolean } | undefined;
+
+  constructor(private readonly cluster: FuzzCluster) {}
+
+  /** Before an HTTP/1.1 case. */
+  begin(): void {
+    this.acceptedBefore = this.cluster.balancer.server.connectionCounts().http1;
+    this.startedAtMs = performance.now();
+  }
+
+  /** After it: the previous case's connection had been dropped if this one needed a new one. */
+  end(label: string, mayClose: boolean): string | undefined {
+    const opened = this.cluster.balancer.server.connectionCounts().http1 - this.acceptedBefore;
+    const previous = this.last;
+    const now = performance.now();
+    this.last = { label, endedAtMs: now, mayClose };
+    if (previous === undefined || previous.mayClose || opened === 0) return undefined;
+    // A gap this long may have let the server close the connection as idle, which is no drop.
+    if (this.startedAtMs - previous.endedAtMs > HTTP1_SUCCESSION_MS) return undefined;
+    return `the server closed the HTTP/1.1 connection after: ${previous.label}`;
+  }
+}
+
+/** Calls this close together find the last one's connection still open (the server keeps idle ones 5 s). */
+const HTTP1_SUCCESSION_MS = 2_000;
+
 /** The victim's whole visible state: its account and every order, as the balancer answers them. */
 export async function victimState(cluster: FuzzCluster): Promise<string> {
   const call = async (method: string, body: unknown) => {
@@ -112,9 +148,11 @@ async function checkOne(fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: 
   }
 }
 
-export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spec: RpcCaseSpec, codes: Map<string, number>, victim: { state: string }): Promise<void> {
+export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spec: RpcCaseSpec, codes: Map<string, number>, victim: { state: string }, http1?: Http1Watch): Promise<void> {
   const fuzzCase = buildCase(spec, { key: cluster.key });
   try {
+    const watchHttp1 = fuzzCase.request.http === "1.1" && http1 !== undefined;
+    if (watchHttp1) http1.begin();
     const sends = Array.from({ length: fuzzCase.streams }, () =>
       exchange(fuzzCase.request, () => sessions.get(), cluster.baseUrl).then(
         (answer) => checkOne(fuzzCase, answer, codes),
@@ -137,6 +175,12 @@ export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spe
       }
     }
     if (fuzzCase.policyClose) sessions.forget();
+    if (watchHttp1) {
+      // A live stream the client hangs up on, over HTTP/1.1, can only end with its connection.
+      const mayClose = fuzzCase.policyClose || fuzzCase.request.body.length > MESSAGE_BYTES_MAX || fuzzCase.allowed.has("open");
+      const dropped = http1.end(fuzzCase.label, mayClose);
+      if (dropped !== undefined) throw new Error(dropped);
+    }
     if (fuzzCase.touchesVictim) {
       const now = await victimState(cluster);
       if (now !== victim.state) throw new Error(`a refused call changed the victim account:\nbefore ${victim.state}\nafter  ${now}`);
@@ -157,12 +201,13 @@ export async function fuzzRpc(cluster: FuzzCluster, options: FuzzRunOptions): Pr
   const victim = { state: await victimState(cluster) };
   const heapBefore = heapAfterCollection();
   let done = 0;
+  const http1 = new Http1Watch(cluster);
   try {
     await fc.assert(
       fc.asyncProperty(rpcCaseArbitrary(), (spec) => {
         done += 1;
         if (done % PROGRESS_EVERY === 0) options.progress?.(done);
-        return runCase(cluster, sessions, spec, codes, victim);
+        return runCase(cluster, sessions, spec, codes, victim, http1);
       }),
       { numRuns: options.runs, seed: options.seed, ...(options.path === undefined ? {} : { path: options.path }), endOnFailure: false, verbose: 0 },
     );
