@@ -1,14 +1,16 @@
-// The cluster a fuzz run calls: one balancer and one node in this process (two shards), with a
-// "victim" account whose state no refused call may change, and a "playground" account where
-// anything the fuzzer manages to get accepted may land.
+// The cluster a fuzz run calls, with a "victim" account whose state no refused call may change,
+// and a "playground" account where anything the fuzzer manages to get accepted may land: one
+// balancer and one node in this process (two shards), or `oms dev` as a process of its own (for
+// long campaigns: its processes' exits and memory are then its own, not the fuzzer's).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
-import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
+import { startBalancer } from "../../src/cli/start-balancer.ts";
+import { startNode } from "../../src/cli/start-node.ts";
 import type { ClusterConfig } from "../../src/config/cluster-config.ts";
 import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { freePort } from "../../src/rpc/free-port.ts";
+import { killDev, startDev } from "../e2e/dev-process.ts";
 import { callerHeaders, type ApiKey } from "./request-headers.ts";
 
 export const VICTIM_ACCOUNT = "fuzz-victim";
@@ -18,12 +20,22 @@ export interface FuzzCluster {
   baseUrl: string;
   /** The key every well-behaved fuzz call carries (undefined until the cluster has keys). */
   key: ApiKey | undefined;
-  balancer: RunningBalancer;
-  node: RunningNode;
+  /** HTTP/1.1 connections the balancer has accepted, where this process can see it (in process). */
+  http1Accepted: (() => number) | undefined;
+  /** What broke the cluster (a process that exited), or undefined while it is whole. */
+  broken(): string | undefined;
+  /** RSS of the cluster's own processes, when they are not this one. */
+  serverRssBytes: (() => number) | undefined;
   stop(): Promise<void>;
 }
 
-export async function startFuzzCluster(): Promise<FuzzCluster> {
+export type ClusterKind = "in-process" | "process";
+
+export function startFuzzCluster(kind: ClusterKind = "in-process"): Promise<FuzzCluster> {
+  return kind === "in-process" ? startInProcess() : startDevProcess();
+}
+
+async function startInProcess(): Promise<FuzzCluster> {
   const base = loadClusterConfig(undefined, {});
   const config: ClusterConfig = {
     ...base,
@@ -39,13 +51,47 @@ export async function startFuzzCluster(): Promise<FuzzCluster> {
   const cluster: FuzzCluster = {
     baseUrl,
     key: await fuzzKeyOf(config),
-    balancer,
-    node,
+    http1Accepted: () => balancer.server.connectionCounts().http1,
+    // In one process, a crash of either ends the fuzzer too; a node that stopped itself answers UNAVAILABLE, which the victim's checks catch.
+    broken: () => undefined,
+    serverRssBytes: undefined,
     async stop() {
       await balancer.stop();
       await node.stop();
     },
   };
+  await seedAccounts(cluster);
+  return cluster;
+}
+
+/** `oms dev` with its own data directory and port, as a user starts it (test/e2e/dev-process.ts). */
+async function startDevProcess(): Promise<FuzzCluster> {
+  const dev = await startDev(mkdtempSync(join(tmpdir(), "oms-fuzz-dev-")), await freePort());
+  const config = loadClusterConfig(undefined, {});
+  const cluster: FuzzCluster = {
+    baseUrl: dev.url,
+    key: await fuzzKeyOf(config),
+    http1Accepted: undefined,
+    broken: () => {
+      if (dev.proc.exitCode !== null) return `oms dev exited with code ${dev.proc.exitCode}`;
+      if (dev.output().includes("node process exited")) return "a node process of oms dev exited";
+      return undefined;
+    },
+    serverRssBytes: () => processTreeRssBytes(dev.proc.pid),
+    stop: () => killDev(dev),
+  };
+  await seedAccounts(cluster);
+  return cluster;
+}
+
+/** The RSS of a process and its children (oms dev and its nodes), from ps. */
+function processTreeRssBytes(pid: number): number {
+  const ps = Bun.spawnSync(["ps", "-o", "rss=", "-p", String(pid), "--ppid", String(pid)]);
+  const kib = new TextDecoder().decode(ps.stdout).split(/\s+/).filter(Boolean).map(Number);
+  return kib.reduce((sum, value) => sum + value, 0) * 1024;
+}
+
+async function seedAccounts(cluster: FuzzCluster): Promise<void> {
   for (const account of [VICTIM_ACCOUNT, PLAYGROUND_ACCOUNT]) {
     await setupCall(cluster, "AccountService/CreateAccount", { accountId: account });
     await setupCall(cluster, "AccountService/Deposit", { accountId: account, amount: "10000" });
@@ -55,7 +101,6 @@ export async function startFuzzCluster(): Promise<FuzzCluster> {
       timeInForce: "TIME_IN_FORCE_GTC", qty: "1", limitPrice: "1.00",
     });
   }
-  return cluster;
 }
 
 /**

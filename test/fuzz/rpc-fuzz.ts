@@ -19,6 +19,8 @@ export interface FuzzRunOptions {
   path?: string;
   /** Bytes the process's heap may grow by over the run, after a full collection. */
   heapGrowthMaxBytes: number;
+  /** The most the cluster's own processes may hold after the run, when they are separate. */
+  serverRssMaxBytes?: number;
   /** Called every PROGRESS_EVERY cases, for long runs. */
   progress?: (casesDone: number) => void;
 }
@@ -28,8 +30,11 @@ const PROGRESS_EVERY = 10_000;
 export interface FuzzRunSummary {
   runs: number;
   codes: Map<string, number>;
+  /** This process's heap growth over the run, after a full collection (in process: client, balancer and node). */
   heapGrowthBytes: number;
   rssBytes: number;
+  /** The cluster's own processes' RSS after the run, when they are separate. */
+  serverRssBytes: number | undefined;
 }
 
 /** One HTTP/2 session for the run; replaced only after a case that may end it by policy. */
@@ -79,17 +84,17 @@ export class Http1Watch {
   private startedAtMs = 0;
   private last: { label: string; endedAtMs: number; mayClose: boolean } | undefined;
 
-  constructor(private readonly cluster: FuzzCluster) {}
+  constructor(private readonly accepted: () => number) {}
 
   /** Before an HTTP/1.1 case. */
   begin(): void {
-    this.acceptedBefore = this.cluster.balancer.server.connectionCounts().http1;
+    this.acceptedBefore = this.accepted();
     this.startedAtMs = performance.now();
   }
 
   /** After it: the previous case's connection had been dropped if this one needed a new one. */
   end(label: string, mayClose: boolean): string | undefined {
-    const opened = this.cluster.balancer.server.connectionCounts().http1 - this.acceptedBefore;
+    const opened = this.accepted() - this.acceptedBefore;
     const previous = this.last;
     const now = performance.now();
     this.last = { label, endedAtMs: now, mayClose };
@@ -181,6 +186,8 @@ export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spe
       const dropped = http1.end(fuzzCase.label, mayClose);
       if (dropped !== undefined) throw new Error(dropped);
     }
+    const broken = cluster.broken();
+    if (broken !== undefined) throw new Error(`the cluster broke: ${broken}`);
     if (fuzzCase.touchesVictim) {
       const now = await victimState(cluster);
       if (now !== victim.state) throw new Error(`a refused call changed the victim account:\nbefore ${victim.state}\nafter  ${now}`);
@@ -201,7 +208,7 @@ export async function fuzzRpc(cluster: FuzzCluster, options: FuzzRunOptions): Pr
   const victim = { state: await victimState(cluster) };
   const heapBefore = heapAfterCollection();
   let done = 0;
-  const http1 = new Http1Watch(cluster);
+  const http1 = cluster.http1Accepted === undefined ? undefined : new Http1Watch(cluster.http1Accepted);
   try {
     await fc.assert(
       fc.asyncProperty(rpcCaseArbitrary(), (spec) => {
@@ -219,5 +226,9 @@ export async function fuzzRpc(cluster: FuzzCluster, options: FuzzRunOptions): Pr
   if (after !== victim.state) throw new Error(`the victim account changed over the run:\nbefore ${victim.state}\nafter  ${after}`);
   const heapGrowthBytes = heapAfterCollection() - heapBefore;
   if (heapGrowthBytes > options.heapGrowthMaxBytes) throw new Error(`the heap grew by ${heapGrowthBytes} bytes over ${options.runs} cases (bound ${options.heapGrowthMaxBytes})`);
-  return { runs: options.runs, codes, heapGrowthBytes, rssBytes: process.memoryUsage().rss };
+  const serverRssBytes = cluster.serverRssBytes?.();
+  if (serverRssBytes !== undefined && options.serverRssMaxBytes !== undefined && serverRssBytes > options.serverRssMaxBytes) {
+    throw new Error(`the cluster's processes hold ${serverRssBytes} bytes after ${options.runs} cases (bound ${options.serverRssMaxBytes})`);
+  }
+  return { runs: options.runs, codes, heapGrowthBytes, rssBytes: process.memoryUsage().rss, serverRssBytes };
 }

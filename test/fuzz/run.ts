@@ -1,5 +1,6 @@
-// `bun run fuzz [--runs N] [--seed S] [--path P] [--only rpc|record|snapshot]`: the fuzzers of
-// test/fuzz outside the test suite, for long campaigns. A failure prints its seed, fast-check's
+// `bun run fuzz [--runs N] [--seed S] [--path P] [--only rpc|record|snapshot] [--cluster process]`:
+// the fuzzers of test/fuzz outside the test suite, for long campaigns; --cluster process calls
+// `oms dev` in a process of its own, whose exit fails the run and whose RSS is bounded. A failure prints its seed, fast-check's
 // replay path and the shrunk case, and exits 1; `--seed S --path P` replays exactly that case.
 // The suite (rpc.fuzz.test.ts, decoders.fuzz.test.ts) runs the same properties, fewer cases.
 import { parseArgs } from "node:util";
@@ -10,6 +11,8 @@ import { fuzzRpc } from "./rpc-fuzz.ts";
 /** Heap growth allowed over a run, per case and at least: the node keeps every order it placed (~460 B each, issue 10 item 4). */
 const HEAP_GROWTH_BYTES_PER_CASE = 4 * 1024;
 const HEAP_GROWTH_BYTES_MIN = 64 * 1024 * 1024;
+/** RSS allowed to `oms dev`'s processes after a run (--cluster process): a start's worth, and the orders kept (as above). */
+const SERVER_RSS_BYTES_BASE = 512 * 1024 * 1024;
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     seed: { type: "string" },
     path: { type: "string" },
     only: { type: "string" },
+    cluster: { type: "string", default: "in-process" },
   },
   strict: true,
 });
@@ -27,6 +31,8 @@ if (!Number.isSafeInteger(seed)) throw new Error(`--seed: an integer, got ${valu
 const only = values.only;
 if (only !== undefined && !["rpc", "record", "snapshot"].includes(only)) throw new Error(`--only: rpc, record or snapshot, got ${only}`);
 const path = values.path;
+const clusterKind = values.cluster;
+if (clusterKind !== "in-process" && clusterKind !== "process") throw new Error(`--cluster: in-process or process, got ${clusterKind}`);
 
 console.log(`fuzz: seed ${seed}, ${runs} cases each${only === undefined ? "" : ` (${only} only)`}`);
 let failed = false;
@@ -46,16 +52,18 @@ async function stage(name: string, work: () => unknown | Promise<unknown>): Prom
 await stage("record", () => fuzzRecordDecoder(runs, seed, path));
 await stage("snapshot", () => fuzzLedgerDecoder(runs, seed, path));
 await stage("rpc", async () => {
-  const cluster = await startFuzzCluster();
+  const cluster = await startFuzzCluster(clusterKind);
   try {
     const summary = await fuzzRpc(cluster, {
       runs,
       seed,
       ...(path === undefined ? {} : { path }),
       heapGrowthMaxBytes: Math.max(HEAP_GROWTH_BYTES_MIN, runs * HEAP_GROWTH_BYTES_PER_CASE),
+      serverRssMaxBytes: SERVER_RSS_BYTES_BASE + runs * HEAP_GROWTH_BYTES_PER_CASE,
       progress: (done) => console.log(`fuzz rpc: ${done} cases`),
     });
-    return { codes: Object.fromEntries(summary.codes), heapGrowthMiB: (summary.heapGrowthBytes / 2 ** 20).toFixed(1), rssMiB: (summary.rssBytes / 2 ** 20).toFixed(0) };
+    const mib = (bytes: number | undefined) => (bytes === undefined ? "-" : (bytes / 2 ** 20).toFixed(1));
+    return { cluster: clusterKind, codes: Object.fromEntries(summary.codes), heapGrowthMiB: mib(summary.heapGrowthBytes), rssMiB: mib(summary.rssBytes), clusterRssMiB: mib(summary.serverRssBytes) };
   } finally {
     await cluster.stop();
   }
