@@ -10,7 +10,7 @@ import { startNode } from "../../src/cli/start-node.ts";
 import type { ClusterConfig } from "../../src/config/cluster-config.ts";
 import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { freePort } from "../../src/rpc/free-port.ts";
-import { killDev, startDev } from "../e2e/dev-process.ts";
+import { killDev, startDev, type DevProcess } from "../e2e/dev-process.ts";
 import { callerHeaders, type ApiKey } from "./request-headers.ts";
 
 export const VICTIM_ACCOUNT = "fuzz-victim";
@@ -45,12 +45,14 @@ async function startInProcess(): Promise<FuzzCluster> {
     balancer: { ...base.balancer, port: 0 },
     nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
   };
+  // Issued before the balancer starts, so that its first read of the key store has it.
+  const key = await fuzzKeyOf(config);
   const node = await startNode(config, "node-a");
   const balancer = await startBalancer(config, 0);
   const baseUrl = `http://127.0.0.1:${balancer.server.port}`;
   const cluster: FuzzCluster = {
     baseUrl,
-    key: await fuzzKeyOf(config),
+    key,
     http1Accepted: () => balancer.server.connectionCounts().http1,
     // In one process, a crash of either ends the fuzzer too; a node that stopped itself answers UNAVAILABLE, which the victim's checks catch.
     broken: () => undefined,
@@ -67,10 +69,9 @@ async function startInProcess(): Promise<FuzzCluster> {
 /** `oms dev` with its own data directory and port, as a user starts it (test/e2e/dev-process.ts). */
 async function startDevProcess(): Promise<FuzzCluster> {
   const dev = await startDev(mkdtempSync(join(tmpdir(), "oms-fuzz-dev-")), await freePort());
-  const config = loadClusterConfig(undefined, {});
   const cluster: FuzzCluster = {
     baseUrl: dev.url,
-    key: await fuzzKeyOf(config),
+    key: devKeyOf(dev),
     http1Accepted: undefined,
     broken: () => {
       if (dev.proc.exitCode !== null) return `oms dev exited with code ${dev.proc.exitCode}`;
@@ -110,6 +111,11 @@ async function seedAccounts(cluster: FuzzCluster): Promise<void> {
  * the cases that send a missing, wrong or malformed one expect UNAUTHENTICATED.
  */
 async function fuzzKeyOf(_config: ClusterConfig): Promise<ApiKey | undefined> {
+  return undefined;
+}
+
+/** The same for `oms dev` in its own process: the admin key it prints at start, once it has keys. */
+function devKeyOf(_dev: DevProcess): ApiKey | undefined {
   return undefined;
 }
 
