@@ -223,7 +223,11 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
 
   // The headers.
   const headers: Record<string, string> = { ...callerHeaders(keyOf(spec.key, context.key)) };
-  if (spec.key !== "cluster" && context.key !== undefined) fault(`API key ${spec.key}`, Code.Unauthenticated);
+  if (spec.key !== "cluster" && context.key !== undefined) {
+    fault(`API key ${spec.key}`, Code.Unauthenticated);
+    // connect-es reads a message before any interceptor sees the call: a damaged one may be refused first.
+    if ((protocol.codec === "proto" ? spec.protobuf.kind : spec.json.kind) !== "none") maybe.push(Code.InvalidArgument);
+  }
   let contentType = contentTypeOf(protocol);
   const compress = spec.gzip && spec.header !== "gzip-not-gzip";
   const encodingHeader = protocol.family === "connect" ? "content-encoding" : protocol.family === "connect-stream" ? "connect-content-encoding" : "grpc-encoding";
