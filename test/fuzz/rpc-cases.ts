@@ -292,7 +292,7 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   } else if (!usesEnvelopes) {
     body = payload;
   } else {
-    body = envelopesOf(spec, payload, compress && encoding === "gzip", bodyFault, method.methodKind !== "bidi_streaming");
+    body = envelopesOf(spec, payload, compress && encoding === "gzip", encoding !== undefined, bodyFault, method.methodKind !== "bidi_streaming");
   }
   if (ending === "headers-only") {
     body = new Uint8Array(0);
@@ -388,7 +388,7 @@ function envelope(flags: number, data: Uint8Array, declared = data.length): Buff
   return bytes;
 }
 
-function envelopesOf(spec: RpcCaseSpec, payload: Uint8Array, compressed: boolean, fault: (name: string, ...codes: Code[]) => void, takesOne: boolean): Uint8Array {
+function envelopesOf(spec: RpcCaseSpec, payload: Uint8Array, compressed: boolean, encodingDeclared: boolean, fault: (name: string, ...codes: Code[]) => void, takesOne: boolean): Uint8Array {
   const flags = compressed ? 1 : 0;
   switch (spec.envelope) {
     case "none":
@@ -401,7 +401,9 @@ function envelopesOf(spec: RpcCaseSpec, payload: Uint8Array, compressed: boolean
       if (compressed) return envelope(flags, payload);
       // gRPC (grpc-go: "compressed flag set with identity or empty encoding") and Connect
       // (connect-go) both answer INTERNAL here, inside an HTTP 200: the protocols' choice, allowed.
-      fault("a compressed envelope without an encoding", Code.InvalidArgument, Code.Internal);
+      if (!encodingDeclared) fault("a compressed envelope without an encoding", Code.InvalidArgument, Code.Internal);
+      // With gzip declared, plain bytes flagged compressed do not inflate; an empty message may be read as empty (connect-es does).
+      else if (payload.length > 0) fault("a compressed envelope that is not gzip", Code.InvalidArgument, Code.Internal);
       return envelope(1, payload);
     case "odd-flags":
       // Flag bits no request may set (end-of-stream and trailer bits, reserved bits).
