@@ -1,16 +1,17 @@
 // One fuzz case against the balancer: which protocol, which public method, whose account, and
 // what is wrong with it (its message, its envelope, its headers, how the stream ends, how many
-// streams at once). specOf is what fast-check generates and shrinks; buildCase turns a spec into
+// streams at once). rpcCaseArbitrary is what fast-check generates and shrinks; buildCase turns a spec into
 // the bytes on the wire and the oracle: the codes the answer may carry, given its faults.
 import { toBinary, toJson, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import { Code } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
 import fc from "fast-check";
 import { gzipSync } from "node:zlib";
 import { accountIdProblem } from "../../src/core/account-id.ts";
 import { MESSAGE_BYTES_MAX } from "../../src/rpc/rpc-limits.ts";
 import type { CallerProtocol, Codec } from "./answer-shape.ts";
+import { CaseOracle } from "./case-oracle.ts";
+import { ENVELOPE_DAMAGES, envelopesOf, type EnvelopeDamage } from "./envelope-damage.ts";
 import { PLAYGROUND_ACCOUNT, VICTIM_ACCOUNT } from "./fuzz-cluster.ts";
 import { jsonMutationArbitrary, mutateJson, type JsonMutation } from "./json-mutations.ts";
 import { awkwardText, messageArbitrary } from "./message-arbitraries.ts";
@@ -38,7 +39,6 @@ export const PROTOCOLS = [
 ] as const satisfies readonly { name: string; family: CallerProtocol; codec: Codec; http: HttpVersion; get: boolean }[];
 export type ProtocolSpec = (typeof PROTOCOLS)[number];
 
-export type EnvelopeDamage = "none" | "length-beyond" | "compressed-no-encoding" | "odd-flags" | "header-cut" | "two-messages" | "no-message" | "declared-oversize";
 export type HeaderDamage = "none" | "timeout-garbage" | "timeout-tiny" | "timeout-huge" | "unknown-encoding" | "gzip-not-gzip" | "content-type-wrong" | "protocol-version" | "huge-header";
 export type KeyUse = "cluster" | "missing" | "wrong" | "malformed";
 
@@ -74,7 +74,7 @@ export function rpcCaseArbitrary(stranger = awkwardText): fc.Arbitrary<RpcCaseSp
         json: fc.oneof({ weight: 2, arbitrary: fc.constant({ kind: "none" as const }) }, { weight: 3, arbitrary: jsonMutationArbitrary }),
         envelope: fc.oneof(
           { weight: 6, arbitrary: fc.constant("none" as const) },
-          { weight: 1, arbitrary: fc.constantFrom("length-beyond" as const, "compressed-no-encoding" as const, "odd-flags" as const, "header-cut" as const, "two-messages" as const, "no-message" as const, "declared-oversize" as const) },
+          { weight: 1, arbitrary: fc.constantFrom(...ENVELOPE_DAMAGES) },
         ),
         header: fc.oneof(
           { weight: 6, arbitrary: fc.constant("none" as const) },
@@ -114,9 +114,8 @@ export interface RpcCase {
 const URL_BYTES_POLICY = 16 * 1024;
 /** Bytes sent at once on one HTTP/2 connection from which its flood guard may end it. */
 const BULK_UPLOAD_BYTES = 4 * 1024 * 1024;
-const FATAL = new Set([Code.Internal, Code.Unknown, Code.DataLoss].map(codeToString));
-const ALL_CODES = Object.values(Code).filter((value): value is Code => typeof value === "number" && value !== Code.Canceled).map((code) => codeToString(code));
-const c = (code: Code) => codeToString(code);
+/** A header value past what servers take in one header list (Node's default is 16 KiB). */
+const HUGE_HEADER_BYTES = 100_000;
 
 export interface CaseContext {
   key: ApiKey | undefined;
@@ -163,174 +162,25 @@ function retargeted(message: Message): Message {
 function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
   const protocol = PROTOCOLS[spec.protocol] as ProtocolSpec;
   const method = PUBLIC_METHODS[spec.method] as DescMethod;
-  const faults: string[] = [];
-  /** Codes each fault may be refused with; the answer carries one of them (the first check to fail wins). */
-  const refusals: Code[][] = [];
-  const fault = (name: string, ...codes: Code[]) => {
-    faults.push(name);
-    refusals.push(codes);
-  };
-  // Faults of the message and its envelopes count only if a body is sent (not with headers only).
-  const bodyFaults: [string, Code[]][] = [];
-  /** Codes a path may rightly answer without the case being surely refused. */
-  const maybe: Code[] = [];
-  const bodyFault = (name: string, ...codes: Code[]) => void bodyFaults.push([name, codes]);
-  // With no envelope at all, the message's own faults never reach the server.
-  const messageSent = !(protocol.family !== "connect" && spec.envelope === "no-message");
-  const messageFault = (name: string, ...codes: Code[]) => {
-    if (messageSent) bodyFault(name, ...codes);
-  };
-  const readOnly = isReadOnly(method) || method.name === "StreamTradeUpdates";
-  const streamingMethod = method.methodKind !== "unary";
-  const usesEnvelopes = protocol.family !== "connect";
+  const oracle = new CaseOracle(!(protocol.family !== "connect" && spec.envelope === "no-message"));
   const ending: StreamEnding = protocol.http === "2" && !protocol.get ? spec.ending : "end";
-
-  // The protocol and the method: the balancer serves some pairs only.
-  if (protocol.get && !isReadOnly(method)) fault("GET of a method with side effects", Code.Unimplemented);
-  if (protocol.family === "connect" && streamingMethod) fault("a streaming method called as Connect unary", Code.Unimplemented, Code.InvalidArgument);
-  if (method.methodKind === "bidi_streaming" && protocol.http === "1.1") fault("a bidi stream over HTTP/1.1", Code.Unimplemented);
-  if (method.methodKind === "bidi_streaming" && protocol.family === "grpc-web") fault("a bidi stream over gRPC-web", Code.Unimplemented);
-  if (protocol.family === "connect-stream" && !streamingMethod) fault("a unary method called as a Connect stream", Code.Unimplemented, Code.InvalidArgument);
-
-  // The message.
-  let message: Uint8Array;
-  if (protocol.codec === "proto") {
-    // Protobuf text is UTF-8: a lone surrogate cannot be encoded (JSON can escape one, so JSON keeps them).
-    const mutated = mutateProtobuf(method.input, toBinary(method.input, wellFormed(spec.message)), spec.protobuf);
-    message = mutated.bytes;
-    // protobuf-es (under connect-es) reads some known fields sent with another wire type; our
-    // generated codec refuses them. Only where ours reads is that a sure refusal.
-    const lenient = spec.protobuf.kind === "wrong-wire-type" && !readByOwnCodec(protocol, method);
-    if (mutated.refused && !lenient) messageFault(`protobuf ${spec.protobuf.kind}`, Code.InvalidArgument);
-  } else {
-    const valid = toJson(method.input, spec.message) as Record<string, unknown>;
-    const mutated = mutateJson(method.input, valid, spec.json);
-    message = mutated.bytes;
-    if (mutated.refused) messageFault(`JSON ${spec.json.kind}`, Code.InvalidArgument);
-  }
-  if (spec.oversize) {
-    message = Buffer.concat([message, Buffer.alloc(MESSAGE_BYTES_MAX + 1 - message.length, 0x20)]);
-    messageFault("message over the size limit", Code.ResourceExhausted, Code.InvalidArgument);
-  }
-
-  // The account: an id no account can have is refused whatever else the message says (CreateAccount
-  // names a new account itself when given none). Known only when the message went as generated.
-  const accountId = (spec.message as { accountId?: unknown }).accountId;
-  const sentAsGenerated = (protocol.codec === "proto" ? spec.protobuf.kind === "none" : spec.json.kind === "none") && spec.envelope === "none" && !spec.oversize;
-  if (sentAsGenerated && typeof accountId === "string" && accountIdProblem(accountId) !== null && !(method.name === "CreateAccount" && accountId === "")) {
-    messageFault("an account id no account can have", Code.InvalidArgument);
-  }
-
-  // The headers.
-  const headers: Record<string, string> = { ...callerHeaders(keyOf(spec.key, context.key)) };
-  if (spec.key !== "cluster" && context.key !== undefined) {
-    fault(`API key ${spec.key}`, Code.Unauthenticated);
-    // connect-es reads a message before any interceptor sees the call: a damaged one may be refused first.
-    if ((protocol.codec === "proto" ? spec.protobuf.kind : spec.json.kind) !== "none") maybe.push(Code.InvalidArgument);
-  }
-  let contentType = contentTypeOf(protocol);
-  const compress = spec.gzip && spec.header !== "gzip-not-gzip";
-  const encodingHeader = protocol.family === "connect" ? "content-encoding" : protocol.family === "connect-stream" ? "connect-content-encoding" : "grpc-encoding";
-  let encoding: string | undefined = spec.gzip ? "gzip" : undefined;
-  let answerProtocol: CallerProtocol = protocol.family;
-  let tinyTimeout = false;
-  switch (spec.header) {
-    case "none":
-      break;
-    case "timeout-garbage":
-      headers[timeoutHeader(protocol)] = protocol.family === "grpc" || protocol.family === "grpc-web" ? "12x" : "soon";
-      fault("a malformed timeout", Code.InvalidArgument);
-      break;
-    case "timeout-tiny":
-      headers[timeoutHeader(protocol)] = protocol.family === "grpc" || protocol.family === "grpc-web" ? "1m" : "1";
-      tinyTimeout = true;
-      break;
-    case "timeout-huge":
-      headers[timeoutHeader(protocol)] = protocol.family === "grpc" || protocol.family === "grpc-web" ? "99999999H" : "9999999999";
-      fault("a timeout over the maximum", Code.InvalidArgument);
-      break;
-    case "unknown-encoding":
-      encoding = "br-fuzz";
-      fault("an unknown encoding", Code.Unimplemented);
-      break;
-    case "gzip-not-gzip":
-      encoding = "gzip";
-      // Envelopes say per message whether they are compressed: the header alone breaks nothing.
-      // An empty body is the empty message whatever its encoding says.
-      if (!usesEnvelopes && message.length > 0) fault("gzip declared, plain bytes sent", Code.InvalidArgument);
-      break;
-    case "content-type-wrong":
-      // A GET sends no content type at all.
-      if (protocol.get) break;
-      contentType = "text/plain";
-      answerProtocol = "connect";
-      fault("a content type no protocol has", Code.InvalidArgument, Code.Unimplemented);
-      break;
-    case "protocol-version":
-      // A GET says its version in the query (connect=v1), set below.
-      if (protocol.get) fault("a Connect protocol version other than v1", Code.InvalidArgument);
-      else if (protocol.family === "connect" || protocol.family === "connect-stream") {
-        headers["connect-protocol-version"] = "2";
-        fault("a Connect protocol version other than 1", Code.InvalidArgument);
-      }
-      break;
-    case "huge-header":
-      headers["x-fuzz-padding"] = "a".repeat(100_000);
-      break;
-  }
-  if (encoding !== undefined && !protocol.get) headers[encodingHeader] = encoding;
-
-  // The body: the message itself (Connect unary), in the query (GET), or in envelopes.
-  let body: Uint8Array = new Uint8Array(0);
-  let path = pathOf(method);
-  const payload = compress && encoding === "gzip" ? gzipSync(message) : message;
-  if (protocol.get) {
-    const version = spec.header === "protocol-version" ? "v2" : "v1";
-    const query = new URLSearchParams({ encoding: protocol.codec, base64: "1", connect: version, message: base64Encode(payload, "url") });
-    if (encoding !== undefined) query.set("compression", encoding);
-    path = `${path}?${query.toString()}`;
-  } else if (!usesEnvelopes) {
-    body = payload;
-  } else {
-    body = envelopesOf(spec, payload, compress && encoding === "gzip", encoding !== undefined, bodyFault, method.methodKind !== "bidi_streaming");
-  }
-  if (ending === "headers-only") {
-    body = new Uint8Array(0);
-    // An empty body said to be gzip: our Connect path refuses it (no gzip stream), connect-es reads the empty message.
-    if (!usesEnvelopes && encoding !== undefined) maybe.push(Code.InvalidArgument);
-    if (usesEnvelopes && method.methodKind !== "bidi_streaming") fault("no message for a method that takes one", Code.InvalidArgument, Code.Unimplemented);
-  } else {
-    for (const [name, codes] of bodyFaults) fault(name, ...codes);
-  }
-  if (!protocol.get) headers["content-type"] = contentType;
-
-  const allowed = new Set<string>();
-  const sure = refusals.length > 0;
-  if (sure) for (const codes of refusals) for (const code of codes) allowed.add(c(code));
-  else for (const code of ALL_CODES) allowed.add(code);
-  if (!sure) allowed.add("ok");
-  for (const code of maybe) allowed.add(c(code));
-  if (!tinyTimeout) allowed.delete(c(Code.DeadlineExceeded));
-  else allowed.add(c(Code.DeadlineExceeded));
-  // Service can always be unavailable (a node restarting) without the input being at fault.
-  allowed.add(c(Code.Unavailable));
-  if (method.name === "StreamTradeUpdates" && !sure) allowed.add("open");
-  // A fault whose protocol prescribes INTERNAL may have it; nothing else may.
-  const prescribed = new Set(refusals.flat().map(c));
-  for (const fatal of FATAL) if (!prescribed.has(fatal)) allowed.delete(fatal);
-
-  const touchesVictim = spec.target === "victim" && !readOnly;
-  const label = `${protocol.name} ${method.parent.name}.${method.name} → ${spec.target}${faults.length > 0 ? ` [${faults.join("; ")}]` : ""}`;
+  protocolFaults(protocol, method, oracle);
+  const message = messageOf(spec, protocol, method, oracle);
+  const head = headersOf(spec, protocol, context, message, oracle);
+  const { body, path } = bodyOf(spec, protocol, method, ending, message, head.encoding, oracle);
+  const allowed = oracle.allowed(method.name === "StreamTradeUpdates");
+  const readOnly = isReadOnly(method) || method.name === "StreamTradeUpdates";
+  const faults = oracle.faults;
   return {
-    label,
+    label: `${protocol.name} ${method.parent.name}.${method.name} → ${spec.target}${faults.length > 0 ? ` [${faults.join("; ")}]` : ""}`,
     protocol,
     method,
-    answerProtocol,
-    request: { http: protocol.http, method: protocol.get ? "GET" : "POST", path, headers, body, ending, mayStayOpen: allowed.has("open") },
+    answerProtocol: head.answerProtocol,
+    request: { http: protocol.http, method: protocol.get ? "GET" : "POST", path, headers: head.headers, body, ending, mayStayOpen: allowed.has("open") },
     streams: protocol.http === "2" ? spec.streams : 1,
     allowed,
     faults,
-    touchesVictim,
+    touchesVictim: spec.target === "victim" && !readOnly,
     // A GET carries its message in the URL, a header: a long one is a huge header too. Bulk
     // uploads on one HTTP/2 connection (many at once, or over the size limit) may trip its flood
     // guard: DATA still in flight when a refused stream is reset counts as invalid frames, and
@@ -341,6 +191,139 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
       (protocol.http === "2" && (spec.oversize || (spec.streams > 1 && spec.streams * body.length >= BULK_UPLOAD_BYTES))),
     clientReset: ending === "reset-mid-body",
   };
+}
+
+/** The protocol and the method: the balancer serves some pairs only. */
+function protocolFaults(protocol: ProtocolSpec, method: DescMethod, oracle: CaseOracle): void {
+  const streamingMethod = method.methodKind !== "unary";
+  if (protocol.get && !isReadOnly(method)) oracle.fault("GET of a method with side effects", Code.Unimplemented);
+  if (protocol.family === "connect" && streamingMethod) oracle.fault("a streaming method called as Connect unary", Code.Unimplemented, Code.InvalidArgument);
+  if (method.methodKind === "bidi_streaming" && protocol.http === "1.1") oracle.fault("a bidi stream over HTTP/1.1", Code.Unimplemented);
+  if (method.methodKind === "bidi_streaming" && protocol.family === "grpc-web") oracle.fault("a bidi stream over gRPC-web", Code.Unimplemented);
+  if (protocol.family === "connect-stream" && !streamingMethod) oracle.fault("a unary method called as a Connect stream", Code.Unimplemented, Code.InvalidArgument);
+}
+
+/** The message's bytes in the protocol's codec, mutated as the spec says. */
+function messageOf(spec: RpcCaseSpec, protocol: ProtocolSpec, method: DescMethod, oracle: CaseOracle): Uint8Array {
+  let message: Uint8Array;
+  if (protocol.codec === "proto") {
+    // Protobuf text is UTF-8: a lone surrogate cannot be encoded (JSON can escape one, so JSON keeps them).
+    const mutated = mutateProtobuf(method.input, toBinary(method.input, wellFormed(spec.message)), spec.protobuf);
+    message = mutated.bytes;
+    // protobuf-es (under connect-es) reads some known fields sent with another wire type; our
+    // generated codec refuses them. Only where ours reads is that a sure refusal.
+    const lenient = spec.protobuf.kind === "wrong-wire-type" && !readByOwnCodec(protocol, method);
+    if (mutated.refused && !lenient) oracle.messageFault(`protobuf ${spec.protobuf.kind}`, Code.InvalidArgument);
+  } else {
+    const mutated = mutateJson(method.input, toJson(method.input, spec.message) as Record<string, unknown>, spec.json);
+    message = mutated.bytes;
+    if (mutated.refused) oracle.messageFault(`JSON ${spec.json.kind}`, Code.InvalidArgument);
+  }
+  if (spec.oversize) {
+    message = Buffer.concat([message, Buffer.alloc(MESSAGE_BYTES_MAX + 1 - message.length, 0x20)]);
+    oracle.messageFault("message over the size limit", Code.ResourceExhausted, Code.InvalidArgument);
+  }
+  // An id no account can have is refused whatever else the message says (CreateAccount names a
+  // new account itself when given none). Known only when the message went as generated.
+  const accountId = (spec.message as { accountId?: unknown }).accountId;
+  const sentAsGenerated = (protocol.codec === "proto" ? spec.protobuf.kind === "none" : spec.json.kind === "none") && spec.envelope === "none" && !spec.oversize;
+  if (sentAsGenerated && typeof accountId === "string" && accountIdProblem(accountId) !== null && !(method.name === "CreateAccount" && accountId === "")) {
+    oracle.messageFault("an account id no account can have", Code.InvalidArgument);
+  }
+  return message;
+}
+
+interface CaseHeaders {
+  headers: Record<string, string>;
+  /** The encoding the request names, if any. */
+  encoding: string | undefined;
+  answerProtocol: CallerProtocol;
+}
+
+/** The request's headers: the caller's key, the content type, encoding and deadline, damaged as the spec says. */
+function headersOf(spec: RpcCaseSpec, protocol: ProtocolSpec, context: CaseContext, message: Uint8Array, oracle: CaseOracle): CaseHeaders {
+  const headers: Record<string, string> = { ...callerHeaders(keyOf(spec.key, context.key)) };
+  if (spec.key !== "cluster" && context.key !== undefined) {
+    oracle.fault(`API key ${spec.key}`, Code.Unauthenticated);
+    // connect-es reads a message before any interceptor sees the call: a damaged one may be refused first.
+    if ((protocol.codec === "proto" ? spec.protobuf.kind : spec.json.kind) !== "none") oracle.maybe(Code.InvalidArgument);
+  }
+  const grpcFamily = protocol.family === "grpc" || protocol.family === "grpc-web";
+  let contentType = contentTypeOf(protocol);
+  let encoding: string | undefined = spec.gzip ? "gzip" : undefined;
+  let answerProtocol: CallerProtocol = protocol.family;
+  switch (spec.header) {
+    case "none":
+    case "huge-header":
+      break;
+    case "timeout-garbage":
+      headers[timeoutHeader(protocol)] = grpcFamily ? "12x" : "soon";
+      oracle.fault("a malformed timeout", Code.InvalidArgument);
+      break;
+    case "timeout-tiny":
+      headers[timeoutHeader(protocol)] = grpcFamily ? "1m" : "1";
+      oracle.tinyTimeout = true;
+      break;
+    case "timeout-huge":
+      headers[timeoutHeader(protocol)] = grpcFamily ? "99999999H" : "9999999999";
+      oracle.fault("a timeout over the maximum", Code.InvalidArgument);
+      break;
+    case "unknown-encoding":
+      encoding = "br-fuzz";
+      oracle.fault("an unknown encoding", Code.Unimplemented);
+      break;
+    case "gzip-not-gzip":
+      encoding = "gzip";
+      // Envelopes say per message whether they are compressed: the header alone breaks nothing.
+      // An empty body is the empty message whatever its encoding says.
+      if (protocol.family === "connect" && message.length > 0) oracle.fault("gzip declared, plain bytes sent", Code.InvalidArgument);
+      break;
+    case "content-type-wrong":
+      // A GET sends no content type at all.
+      if (protocol.get) break;
+      contentType = "text/plain";
+      answerProtocol = "connect";
+      oracle.fault("a content type no protocol has", Code.InvalidArgument, Code.Unimplemented);
+      break;
+    case "protocol-version":
+      // A GET says its version in the query (connect=v1), set in bodyOf.
+      if (protocol.get) oracle.fault("a Connect protocol version other than v1", Code.InvalidArgument);
+      else if (protocol.family === "connect" || protocol.family === "connect-stream") {
+        headers["connect-protocol-version"] = "2";
+        oracle.fault("a Connect protocol version other than 1", Code.InvalidArgument);
+      }
+      break;
+  }
+  if (spec.header === "huge-header") headers["x-fuzz-padding"] = "a".repeat(HUGE_HEADER_BYTES);
+  if (!protocol.get) {
+    headers["content-type"] = contentType;
+    if (encoding !== undefined) headers[encodingHeaderOf(protocol)] = encoding;
+  }
+  return { headers, encoding, answerProtocol };
+}
+
+/** The body (the message itself for Connect unary, envelopes for the rest) or, for a GET, the path with its query. */
+function bodyOf(spec: RpcCaseSpec, protocol: ProtocolSpec, method: DescMethod, ending: StreamEnding, message: Uint8Array, encoding: string | undefined, oracle: CaseOracle): { body: Uint8Array; path: string } {
+  const compressed = spec.gzip && spec.header !== "gzip-not-gzip" && encoding === "gzip";
+  const payload = compressed ? gzipSync(message) : message;
+  const usesEnvelopes = protocol.family !== "connect";
+  if (protocol.get) {
+    const version = spec.header === "protocol-version" ? "v2" : "v1";
+    const query = new URLSearchParams({ encoding: protocol.codec, base64: "1", connect: version, message: base64Encode(payload, "url") });
+    if (encoding !== undefined) query.set("compression", encoding);
+    oracle.bodySent();
+    return { body: new Uint8Array(0), path: `${pathOf(method)}?${query.toString()}` };
+  }
+  const takesOne = method.methodKind !== "bidi_streaming";
+  const body = usesEnvelopes ? envelopesOf(spec.envelope, { payload, compressed, encodingDeclared: encoding !== undefined, takesOne }, oracle) : payload;
+  if (ending !== "headers-only") {
+    oracle.bodySent();
+    return { body, path: pathOf(method) };
+  }
+  // An empty body said to be gzip: our Connect path refuses it (no gzip stream), connect-es reads the empty message.
+  if (!usesEnvelopes && encoding !== undefined) oracle.maybe(Code.InvalidArgument);
+  if (usesEnvelopes && takesOne) oracle.fault("no message for a method that takes one", Code.InvalidArgument, Code.Unimplemented);
+  return { body: new Uint8Array(0), path: pathOf(method) };
 }
 
 /** Where the balancer's own paths read the request (Connect unary of the account and order methods, SubmitOrders streams). */
@@ -376,49 +359,11 @@ function contentTypeOf(protocol: ProtocolSpec): string {
   }
 }
 
+function encodingHeaderOf(protocol: ProtocolSpec): string {
+  if (protocol.family === "connect") return "content-encoding";
+  return protocol.family === "connect-stream" ? "connect-content-encoding" : "grpc-encoding";
+}
+
 function timeoutHeader(protocol: ProtocolSpec): string {
   return protocol.family === "grpc" || protocol.family === "grpc-web" ? "grpc-timeout" : "connect-timeout-ms";
-}
-
-function envelope(flags: number, data: Uint8Array, declared = data.length): Buffer {
-  const bytes = Buffer.alloc(5 + data.length);
-  bytes[0] = flags;
-  bytes.writeUInt32BE(declared, 1);
-  bytes.set(data, 5);
-  return bytes;
-}
-
-function envelopesOf(spec: RpcCaseSpec, payload: Uint8Array, compressed: boolean, encodingDeclared: boolean, fault: (name: string, ...codes: Code[]) => void, takesOne: boolean): Uint8Array {
-  const flags = compressed ? 1 : 0;
-  switch (spec.envelope) {
-    case "none":
-      return envelope(flags, payload);
-    case "length-beyond":
-      // connect-es may read a cut-off last envelope as no message at all (UNIMPLEMENTED, its code for that).
-      fault("an envelope longer than the body", Code.InvalidArgument, Code.Unimplemented);
-      return envelope(flags, payload, payload.length + 7);
-    case "compressed-no-encoding":
-      if (compressed) return envelope(flags, payload);
-      // gRPC (grpc-go: "compressed flag set with identity or empty encoding") and Connect
-      // (connect-go) both answer INTERNAL here, inside an HTTP 200: the protocols' choice, allowed.
-      if (!encodingDeclared) fault("a compressed envelope without an encoding", Code.InvalidArgument, Code.Internal);
-      // With gzip declared, plain bytes flagged compressed do not inflate; an empty message may be read as empty (connect-es does).
-      else if (payload.length > 0) fault("a compressed envelope that is not gzip", Code.InvalidArgument, Code.Internal);
-      return envelope(1, payload);
-    case "odd-flags":
-      // Flag bits no request may set (end-of-stream and trailer bits, reserved bits).
-      return envelope(flags | 0x40, payload);
-    case "header-cut":
-      fault("a body that ends inside an envelope header", Code.InvalidArgument, Code.Unimplemented);
-      return envelope(flags, payload).subarray(0, 3);
-    case "two-messages":
-      if (takesOne) fault("two messages for a method that takes one", Code.InvalidArgument, Code.Unimplemented);
-      return Buffer.concat([envelope(flags, payload), envelope(flags, payload)]);
-    case "no-message":
-      if (takesOne) fault("no message for a method that takes one", Code.InvalidArgument, Code.Unimplemented);
-      return new Uint8Array(0);
-    case "declared-oversize":
-      fault("an envelope declaring more than the size limit", Code.ResourceExhausted);
-      return envelope(flags, payload, MESSAGE_BYTES_MAX + 1).subarray(0, 5 + payload.length);
-  }
 }
