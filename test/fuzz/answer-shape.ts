@@ -21,7 +21,7 @@ export interface ReadAnswer {
   code: string;
   message: string;
   /** Response messages read, each decoded as the method's output. */
-  messages: number;
+  messages: Message[];
 }
 
 /** Statuses the Connect protocol gives by HTTP's rules rather than the code's: method not allowed, media type not supported. */
@@ -47,7 +47,7 @@ function malformed(what: string, answer: WireAnswer): never {
   throw new MalformedAnswer(`${what} (HTTP ${answer.status}, content-type ${answer.headers["content-type"] ?? "none"}, body ${JSON.stringify(body)})`);
 }
 
-function decodeMessage(codec: Codec, output: DescMessage, bytes: Uint8Array, answer: WireAnswer): void {
+function decodeMessage(codec: Codec, output: DescMessage, bytes: Uint8Array, answer: WireAnswer): Message {
   let message: Message;
   try {
     if (codec === "proto") message = fromBinary(output, bytes);
@@ -56,6 +56,7 @@ function decodeMessage(codec: Codec, output: DescMessage, bytes: Uint8Array, ans
     malformed(`the answer does not decode as ${output.typeName}: ${String(error)}`, answer);
   }
   if (isMessage(message, SubmitOrdersResponseSchema)) checkOrderRefusal(message, answer);
+  return message;
 }
 
 /** An order refused inside a SubmitOrders stream carries a code as a unary call would, never a server fault's. */
@@ -84,8 +85,7 @@ function readConnectUnary(codec: Codec, output: DescMessage, answer: WireAnswer)
   const body = inflate(answer.body, answer.headers["content-encoding"], answer);
   if (answer.status === 200) {
     if (contentType !== `application/${codec}`) malformed(`a success must be application/${codec}`, answer);
-    decodeMessage(codec, output, body, answer);
-    return { code: "ok", message: "", messages: 1 };
+    return { code: "ok", message: "", messages: [decodeMessage(codec, output, body, answer)] };
   }
   if (!contentType.startsWith("application/json")) malformed("a Connect error must be JSON", answer);
   return connectErrorOf(body, answer, answer.status);
@@ -104,7 +104,7 @@ function connectErrorOf(bytes: Uint8Array, answer: WireAnswer, httpStatus: numbe
   const known = typeof code === "string" ? codeFromString(code) : undefined;
   if (known === undefined) malformed(`a Connect error has no known code (${String(code)})`, answer);
   if (httpStatus !== undefined && !HTTP_LEVEL_STATUSES.has(httpStatus) && codeToHttpStatus(known) !== httpStatus) malformed(`HTTP ${httpStatus} is not the status of ${String(code)}`, answer);
-  return { code: codeToString(known), message: typeof message === "string" ? message : "", messages: 0 };
+  return { code: codeToString(known), message: typeof message === "string" ? message : "", messages: [] };
 }
 
 interface Envelope {
@@ -136,7 +136,7 @@ function readConnectStream(codec: Codec, output: DescMessage, answer: WireAnswer
   }
   if (contentType !== `application/connect+${codec}`) malformed(`a Connect stream must be application/connect+${codec}`, answer);
   const envelopes = envelopesOf(answer);
-  let messages = 0;
+  const messages: Message[] = [];
   for (const [index, envelope] of envelopes.entries()) {
     const data = (envelope.flags & COMPRESSED_FLAG) === 0 ? envelope.data : inflate(envelope.data, answer.headers["connect-content-encoding"] ?? "none", answer);
     if ((envelope.flags & endStreamFlag) !== 0) {
@@ -144,8 +144,7 @@ function readConnectStream(codec: Codec, output: DescMessage, answer: WireAnswer
       const end = connectEndOf(data, answer);
       return { ...end, messages };
     }
-    decodeMessage(codec, output, data, answer);
-    messages += 1;
+    messages.push(decodeMessage(codec, output, data, answer));
   }
   if (answer.stillOpen) return { code: "open", message: "", messages };
   return malformed("a Connect stream ended without its end-of-stream message", answer);
@@ -159,7 +158,7 @@ function connectEndOf(data: Uint8Array, answer: WireAnswer): ReadAnswer {
     malformed("an end-of-stream message is not JSON", answer);
   }
   const error = (json as { error?: unknown }).error;
-  if (error === undefined) return { code: "ok", message: "", messages: 0 };
+  if (error === undefined) return { code: "ok", message: "", messages: [] };
   return connectErrorOf(Buffer.from(JSON.stringify(error)), answer, undefined);
 }
 
@@ -170,7 +169,7 @@ function readGrpc(codec: Codec, output: DescMessage, answer: WireAnswer, web: bo
   if (!contentType.startsWith(family) || (!web && contentType.startsWith("application/grpc-web"))) malformed(`a ${family} answer has another content type`, answer);
   const encoding = answer.headers["grpc-encoding"];
   let fields: Record<string, string> | undefined = answer.headers["grpc-status"] !== undefined ? answer.headers : undefined;
-  let messages = 0;
+  const messages: Message[] = [];
   for (const envelope of envelopesOf(answer)) {
     const data = (envelope.flags & COMPRESSED_FLAG) === 0 ? envelope.data : inflate(envelope.data, encoding ?? "none", answer);
     if (web && (envelope.flags & GRPC_WEB_TRAILER_FLAG) !== 0) {
@@ -179,8 +178,7 @@ function readGrpc(codec: Codec, output: DescMessage, answer: WireAnswer, web: bo
       continue;
     }
     if (fields !== undefined) malformed("a message follows the status", answer);
-    decodeMessage(codec, output, data, answer);
-    messages += 1;
+    messages.push(decodeMessage(codec, output, data, answer));
   }
   if (!web) fields ??= answer.trailers["grpc-status"] !== undefined ? answer.trailers : undefined;
   if (fields === undefined) {

@@ -2,7 +2,7 @@
 // what is wrong with it (its message, its envelope, its headers, how the stream ends, how many
 // streams at once). rpcCaseArbitrary is what fast-check generates and shrinks; buildCase turns a spec into
 // the bytes on the wire and the oracle: the codes the answer may carry, given its faults.
-import { toBinary, toJson, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { toBinary, toJson, toJsonString, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
@@ -108,6 +108,11 @@ export interface RpcCase {
   policyClose: boolean;
   /** The client resets the stream itself: no answer is expected. */
   clientReset: boolean;
+  /**
+   * For a read of the victim sent whole and unharmed: the request as Connect JSON, whose answer
+   * (from the balancer's main path) this case's answer must equal, whatever its protocol.
+   */
+  parityRequest: string | undefined;
 }
 
 /** A URL longer than this may be refused as a huge header rather than answered. */
@@ -190,7 +195,17 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
       (protocol.get && path.length > URL_BYTES_POLICY) ||
       (protocol.http === "2" && (spec.oversize || (spec.streams > 1 && spec.streams * body.length >= BULK_UPLOAD_BYTES))),
     clientReset: ending === "reset-mid-body",
+    parityRequest: paritySubject(spec, protocol, method, ending, oracle) ? toJsonString(method.input, spec.message) : undefined,
   };
+}
+
+/**
+ * A read of the victim (whose state no case changes) that reached the server as generated: its
+ * answer is known from another protocol. Not ListAssets (quotes move) nor live streams.
+ */
+function paritySubject(spec: RpcCaseSpec, protocol: ProtocolSpec, method: DescMethod, ending: StreamEnding, oracle: CaseOracle): boolean {
+  const unharmed = (protocol.codec === "proto" ? spec.protobuf.kind : spec.json.kind) === "none" && spec.envelope === "none" && !spec.oversize && spec.header === "none" && spec.key === "cluster";
+  return spec.target === "victim" && isReadOnly(method) && method.parent.name !== "AssetService" && unharmed && ending === "end" && !oracle.sure;
 }
 
 /** The protocol and the method: the balancer serves some pairs only. */

@@ -4,6 +4,7 @@
 // victim account exactly as it was, and, after the run, that the cluster still answers and its
 // memory stayed within a bound.
 import * as http2 from "node:http2";
+import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { callerHeaders } from "./request-headers.ts";
 import { MalformedAnswer, readAnswer } from "./answer-shape.ts";
@@ -126,7 +127,7 @@ export async function victimState(cluster: FuzzCluster): Promise<string> {
   return `${account}\n${orders}\n${positions}`;
 }
 
-async function checkOne(fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: Map<string, number>): Promise<void> {
+async function checkOne(cluster: FuzzCluster, fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: Map<string, number>): Promise<void> {
   if (answer === "reset") {
     if (!fuzzCase.clientReset) throw new Error("the stream was reset with no reset asked for");
     return;
@@ -151,6 +152,24 @@ async function checkOne(fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: 
   if (answer.status >= 500 && !(answer.status === 503 || (answer.status === 501 && read.code === "unimplemented") || (answer.status === 504 && read.code === "deadline_exceeded"))) {
     throw new Error(`HTTP ${answer.status} (${read.code}): no 5xx but unavailable`);
   }
+  const answered = read.messages[0];
+  if (fuzzCase.parityRequest !== undefined && read.code === "ok" && answered !== undefined) {
+    const reference = await referenceAnswer(cluster, fuzzCase, fuzzCase.parityRequest);
+    const got = toJsonString(fuzzCase.method.output, answered as never);
+    if (reference !== undefined && got !== reference) throw new Error(`the answer differs from Connect JSON's for the same request:\n${got}\n${reference}`);
+  }
+}
+
+/** The answer of Connect JSON over HTTP/1.1 (the balancer's main path) to `request`, as protobuf-es writes it; undefined if refused. */
+async function referenceAnswer(cluster: FuzzCluster, fuzzCase: RpcCase, request: string): Promise<string | undefined> {
+  const response = await fetch(`${cluster.baseUrl}/${fuzzCase.method.parent.typeName}/${fuzzCase.method.name}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...callerHeaders(cluster.key) },
+    body: request,
+  });
+  const text = await response.text();
+  if (response.status !== 200) return undefined;
+  return toJsonString(fuzzCase.method.output, fromJsonString(fuzzCase.method.output, text) as never);
 }
 
 export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spec: RpcCaseSpec, codes: Map<string, number>, victim: { state: string }, http1?: Http1Watch): Promise<void> {
@@ -160,7 +179,7 @@ export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spe
     if (watchHttp1) http1.begin();
     const sends = Array.from({ length: fuzzCase.streams }, () =>
       exchange(fuzzCase.request, () => sessions.get(), cluster.baseUrl).then(
-        (answer) => checkOne(fuzzCase, answer, codes),
+        (answer) => checkOne(cluster, fuzzCase, answer, codes),
         (error: unknown) => {
           if (fuzzCase.policyClose) return;
           throw error;
