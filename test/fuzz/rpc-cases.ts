@@ -57,6 +57,8 @@ export interface RpcCaseSpec {
   streams: number;
   key: KeyUse;
   oversize: boolean;
+  /** HTTP/1.1 bodies sent chunked, in pieces of this many bytes (0: whole, with a Content-Length). */
+  chunkBytes: number;
 }
 
 export function rpcCaseArbitrary(stranger = awkwardText): fc.Arbitrary<RpcCaseSpec> {
@@ -85,6 +87,7 @@ export function rpcCaseArbitrary(stranger = awkwardText): fc.Arbitrary<RpcCaseSp
         streams: fc.oneof({ weight: 30, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 200 }) }),
         key: fc.oneof({ weight: 12, arbitrary: fc.constant("cluster" as const) }, { weight: 1, arbitrary: fc.constantFrom("missing" as const, "wrong" as const, "malformed" as const) }),
         oversize: fc.oneof({ weight: 60, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        chunkBytes: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 7, 4096, 65_536) }),
       });
     });
 }
@@ -119,6 +122,8 @@ export interface RpcCase {
 const URL_BYTES_POLICY = 16 * 1024;
 /** Bytes sent at once on one HTTP/2 connection from which its flood guard may end it. */
 const BULK_UPLOAD_BYTES = 4 * 1024 * 1024;
+/** The most pieces a chunked body is sent in. */
+const CHUNKS_MAX = 4096;
 /** A header value past what servers take in one header list (Node's default is 16 KiB). */
 const HUGE_HEADER_BYTES = 100_000;
 
@@ -181,7 +186,17 @@ function buildAsSpecified(spec: RpcCaseSpec, context: CaseContext): RpcCase {
     protocol,
     method,
     answerProtocol: head.answerProtocol,
-    request: { http: protocol.http, method: protocol.get ? "GET" : "POST", path, headers: head.headers, body, ending, mayStayOpen: allowed.has("open") },
+    request: {
+      http: protocol.http,
+      method: protocol.get ? "GET" : "POST",
+      path,
+      headers: head.headers,
+      body,
+      ending,
+      mayStayOpen: allowed.has("open"),
+      // One byte at a time is for small bodies; a large one goes in larger pieces.
+      chunkBytes: protocol.http === "1.1" && spec.chunkBytes > 0 ? Math.max(spec.chunkBytes, Math.ceil(body.length / CHUNKS_MAX)) : 0,
+    },
     streams: protocol.http === "2" ? spec.streams : 1,
     allowed,
     faults,

@@ -127,16 +127,17 @@ export async function victimState(cluster: FuzzCluster): Promise<string> {
   return `${account}\n${orders}\n${positions}`;
 }
 
-async function checkOne(cluster: FuzzCluster, fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: Map<string, number>): Promise<void> {
+/** Checks one answer of a case; returns the code it carried ("reset" or "policy" where none). */
+async function checkOne(cluster: FuzzCluster, fuzzCase: RpcCase, answer: WireAnswer | "reset", codes: Map<string, number>): Promise<string> {
   if (answer === "reset") {
     if (!fuzzCase.clientReset) throw new Error("the stream was reset with no reset asked for");
-    return;
+    return "reset";
   }
-  if (fuzzCase.policyClose && answer.status === 431) return;
+  if (fuzzCase.policyClose && answer.status === 431) return "policy";
   if (answer.status === 0 && answer.stillOpen) {
     if (!fuzzCase.allowed.has("open")) throw new Error("no answer, not even headers, and the call is no live stream");
     codes.set("open", (codes.get("open") ?? 0) + 1);
-    return;
+    return "open";
   }
   let read;
   try {
@@ -158,6 +159,7 @@ async function checkOne(cluster: FuzzCluster, fuzzCase: RpcCase, answer: WireAns
     const got = toJsonString(fuzzCase.method.output, answered as never);
     if (reference !== undefined && got !== reference) throw new Error(`the answer differs from Connect JSON's for the same request:\n${got}\n${reference}`);
   }
+  return read.code;
 }
 
 /** The answer of Connect JSON over HTTP/1.1 (the balancer's main path) to `request`, as protobuf-es writes it; undefined if refused. */
@@ -181,7 +183,7 @@ export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spe
       exchange(fuzzCase.request, () => sessions.get(), cluster.baseUrl).then(
         (answer) => checkOne(cluster, fuzzCase, answer, codes),
         (error: unknown) => {
-          if (fuzzCase.policyClose) return;
+          if (fuzzCase.policyClose) return "policy";
           throw error;
         },
       ),
@@ -189,6 +191,7 @@ export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spe
     const outcomes = await Promise.allSettled(sends);
     const failed = outcomes.find((outcome) => outcome.status === "rejected");
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    const answeredCodes = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<string>).value);
     if (fuzzCase.request.http === "2") {
       // A moment for a GOAWAY or close the server sent after its answer to arrive.
       await Bun.sleep(0);
@@ -201,7 +204,9 @@ export async function runCase(cluster: FuzzCluster, sessions: SessionHolder, spe
     if (fuzzCase.policyClose) sessions.forget();
     if (watchHttp1) {
       // A live stream the client hangs up on, over HTTP/1.1, can only end with its connection.
-      const mayClose = fuzzCase.policyClose || fuzzCase.request.body.length > MESSAGE_BYTES_MAX || fuzzCase.allowed.has("open");
+      // So can a refusal of a chunked body not read to its end: the server closes rather than drain a body of unknown length.
+      const refusedChunked = fuzzCase.request.chunkBytes > 0 && answeredCodes.some((code) => code !== "ok");
+      const mayClose = fuzzCase.policyClose || fuzzCase.request.body.length > MESSAGE_BYTES_MAX || fuzzCase.allowed.has("open") || refusedChunked;
       const dropped = http1.end(fuzzCase.label, mayClose);
       if (dropped !== undefined) throw new Error(dropped);
     }

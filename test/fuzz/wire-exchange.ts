@@ -21,6 +21,8 @@ export interface WireRequest {
   ending: StreamEnding;
   /** A server stream that may rightly stay open: stop reading when it has been quiet a while. */
   mayStayOpen: boolean;
+  /** HTTP/1.1: send the body chunked (no Content-Length), in pieces of this many bytes; 0 sends it whole. */
+  chunkBytes: number;
 }
 
 export interface WireAnswer {
@@ -51,10 +53,10 @@ async function exchange1(request: WireRequest, baseUrl: string): Promise<WireAns
     const sent = fetch(`${baseUrl}${request.path}`, {
       method: request.method,
       headers: request.headers,
-      ...(request.method === "GET" ? {} : { body: request.body }),
+      ...(request.method === "GET" ? {} : { body: request.chunkBytes > 0 ? chunked(request.body, request.chunkBytes) : request.body, duplex: "half" }),
       decompress: false,
       signal: stop.signal,
-    });
+    } as RequestInit);
     // As on HTTP/2, a server stream may hold its headers until its first message.
     let headless: Timer | undefined;
     const quietly = new Promise<"quiet">((resolve) => {
@@ -73,6 +75,18 @@ async function exchange1(request: WireRequest, baseUrl: string): Promise<WireAns
   } finally {
     clearTimeout(hang);
   }
+}
+
+/** The body as a stream of pieces: fetch sends it with Transfer-Encoding: chunked, its length unknown to the server until the end. */
+function chunked(body: Uint8Array, chunkBytes: number): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= body.length) return controller.close();
+      controller.enqueue(body.subarray(at, at + chunkBytes));
+      at += chunkBytes;
+    },
+  });
 }
 
 /** Reads a body until it ends, or until it has been quiet for STREAM_READ_MS (then cancels it). */
