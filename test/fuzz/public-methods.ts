@@ -16,7 +16,3 @@ export function pathOf(method: DescMethod): string {
 export function isReadOnly(method: DescMethod): boolean {
   return method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
 }
-
-export function isStreaming(method: DescMethod): boolean {
-  return method.methodKind !== "unary";
-}
