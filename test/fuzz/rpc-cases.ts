@@ -305,8 +305,8 @@ function headersOf(spec: RpcCaseSpec, protocol: ProtocolSpec, context: CaseConte
     case "gzip-not-gzip":
       encoding = "gzip";
       // Envelopes say per message whether they are compressed: the header alone breaks nothing.
-      // An empty body is the empty message whatever its encoding says.
-      if (protocol.family === "connect" && message.length > 0) oracle.fault("gzip declared, plain bytes sent", Code.InvalidArgument);
+      // An empty body is the empty message whatever its encoding says (and with headers only no body goes).
+      if (protocol.family === "connect" && message.length > 0) oracle.bodyFault("gzip declared, plain bytes sent", Code.InvalidArgument);
       break;
     case "content-type-wrong":
       // A GET sends no content type at all.
