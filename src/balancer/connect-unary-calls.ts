@@ -153,9 +153,13 @@ function decodeBinary(schema: DescMessage, body: Uint8Array): object | ConnectEr
   }
 }
 
+// Invalid UTF-8 is refused, not replaced: with U+FFFD in its place an id would silently name
+// another account or order (found by test/fuzz).
+const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 function decodeJson(schema: DescMessage, body: Uint8Array): object | ConnectError {
   try {
-    const json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")) as JsonValue;
+    const json = JSON.parse(UTF8_STRICT.decode(body)) as JsonValue;
     return unknownEnumInJson(schema, json) ?? fromJson(schema, json, JSON_READ);
   } catch (error) {
     return new ConnectError(`cannot decode message ${schema.typeName} from JSON: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);

@@ -15,11 +15,14 @@ const NO_TAG = new Uint8Array(0);
 // As the Connect unary path reads JSON: unknown fields ignored, unknown enum values refused.
 const JSON_READ = { ignoreUnknownFields: true };
 
+// Invalid UTF-8 is refused, not replaced with U+FFFD, which would change an id or a symbol.
+const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** The request in JSON `bytes`; throws the ConnectError that ends the stream if they are not a SubmitOrdersRequest. */
 export function orderRequestOfJson(bytes: Uint8Array): OrderRequest {
   let request;
   try {
-    const json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as JsonValue;
+    const json = JSON.parse(UTF8_STRICT.decode(bytes)) as JsonValue;
     const problem = unknownEnumInJson(SubmitOrdersRequestSchema, json);
     if (problem !== null) throw problem;
     request = fromJson(SubmitOrdersRequestSchema, json, JSON_READ);

@@ -20,6 +20,8 @@ import { authorize } from "../auth/authorize.ts";
 import type { CallGate } from "../auth/call-gate.ts";
 import { nodeHeaderLookup } from "../auth/credentials.ts";
 import type { Caller } from "../auth/key-ring.ts";
+import { parseContentType as parseConnectContentType } from "@connectrpc/connect/protocol-connect";
+import { parseContentType as parseGrpcContentType } from "@connectrpc/connect/protocol-grpc";
 import { accountIdProblem } from "../core/account-id.ts";
 import { OrderService, SubmitOrderRequestSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { fieldTag, varintLength, WIRE_LENGTH_DELIMITED, writeVarintAt } from "../rpc/protobuf-wire.ts";
@@ -118,8 +120,11 @@ export function refuseSubmitOrdersWithoutStream(exchange: UnaryExchange): boolea
 function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, error: ConnectError): void {
   stream.on("error", () => undefined);
   stream.resume();
-  const grpc = String(headers["content-type"]).startsWith("application/grpc");
-  new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json: false, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
+  const contentType = String(headers["content-type"]);
+  const grpc = contentType.startsWith("application/grpc");
+  // The answer's content type names the client's codec: a JSON client refused as +proto could not read it (found by test/fuzz).
+  const json = (grpc ? parseGrpcContentType(contentType) : parseConnectContentType(contentType))?.binary === false;
+  new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
 }
 
 /** A well-formed call whose key is refused: ended at once, in the client's own framing (JSON or binary). */

@@ -15,6 +15,14 @@ import { refusalAnswerOf, type HttpOverride } from "./refusal-answer.ts";
 import type { Logger } from "./logger.ts";
 import { CONNECTION, connectionOf } from "./connection-context.ts";
 
+// connect-es reads JSON text with a TextDecoder that puts U+FFFD where the bytes are not UTF-8, so
+// an id could silently name another account; a fatal one makes them INVALID_ARGUMENT, as on our
+// own paths (found by test/fuzz). connect-es takes the decoder in jsonOptions, untyped there.
+const STRICT_JSON_TEXT: { textDecoder: { decode(input?: Uint8Array): string } } = { textDecoder: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }) };
+/** The Connect protocol version this server speaks, as a header (POST) and as a query parameter (GET). */
+const CONNECT_VERSION_HEADER = "1";
+const CONNECT_VERSION_QUERY = "v1";
+
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
@@ -23,7 +31,7 @@ export function connectEsDispatch(
   routes: (router: ConnectRouter) => void,
   logger: Logger | undefined,
 ): (request: NodeRequest, response: NodeResponse) => void {
-  const router = createConnectRouter(options);
+  const router = createConnectRouter({ ...options, jsonOptions: { ...options.jsonOptions, ...STRICT_JSON_TEXT } });
   routes(router);
   const byPath = new Map<string, UniversalHandler>(router.handlers.map((handler) => [handler.requestPath, handler]));
   return (request, response) => {
@@ -70,6 +78,26 @@ function refusalOf(handler: UniversalHandler, request: NodeRequest): Refusal | n
     return { error, http: { status: 415 } };
   }
   const family = protocolFamilyOf(contentType);
+  const version = connectVersionRefusal(request, method, family);
+  if (version !== null) return { error: version };
   const timeout = family === "connect" || family === "connect-stream" ? connectTimeoutOf(headerValue(request.headers["connect-timeout-ms"])) : grpcTimeoutRefusal(headerValue(request.headers["grpc-timeout"]));
   return timeout instanceof ConnectError ? { error: timeout } : null;
+}
+
+/**
+ * connect-es checks the Connect protocol version only when it requires it (we do not, so that
+ * plain curl works) and then took any version; our own Connect path refuses a version other than
+ * 1, and so must every Connect call on the port (found by test/fuzz).
+ */
+function connectVersionRefusal(request: NodeRequest, method: string, family: string): ConnectError | null {
+  if (method === "GET") {
+    const url = request.url ?? "";
+    const version = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "").get("connect");
+    if (version === null || version === CONNECT_VERSION_QUERY) return null;
+    return new ConnectError(`connect: query parameter must be "${CONNECT_VERSION_QUERY}", got ${JSON.stringify(version)}`, Code.InvalidArgument);
+  }
+  if (family !== "connect" && family !== "connect-stream") return null;
+  const version = headerValue(request.headers["connect-protocol-version"]);
+  if (version === undefined || version === CONNECT_VERSION_HEADER) return null;
+  return new ConnectError(`connect-protocol-version: must be "${CONNECT_VERSION_HEADER}", got ${JSON.stringify(version)}`, Code.InvalidArgument);
 }

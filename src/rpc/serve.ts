@@ -10,9 +10,9 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { IncomingHttpHeaders } from "node:http";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { compressionGzip } from "@connectrpc/connect-node";
 import { connectEsDispatch } from "./connect-es-dispatch.ts";
 import { corsHttp1, corsHttp2, type CorsOrigins } from "./cors.ts";
+import { gzipOfClients } from "./protocol/compression.ts";
 import type { Logger } from "./logger.ts";
 import { withMetricsRoute, type MetricsSource } from "../metrics/metrics-route.ts";
 import { http1Exchange, http2Exchange, type UnaryExchange } from "./protocol-connect/unary-exchange.ts";
@@ -79,7 +79,7 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     readMaxBytes: MESSAGE_BYTES_MAX,
     writeMaxBytes: MESSAGE_BYTES_MAX,
     // Brotli costs more CPU than it saves on messages this size; gzip is what clients expect.
-    acceptCompression: [compressionGzip],
+    acceptCompression: [gzipOfClients],
     compressMinBytes: COMPRESS_MIN_BYTES,
     maxTimeoutMs: CALL_TIMEOUT_MAX_MS,
     // Plain curl must work, so the Connect-Protocol-Version header stays optional.
