@@ -4,44 +4,26 @@
 // message whichever protocol carried it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
-import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
-import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { AccountService, WithdrawRequestSchema, WithdrawResponseSchema } from "../../src/gen/oms/v1/account_service_pb.ts";
 import { OrderService } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce, TradingState } from "../../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
-import { ADMIN, issueClusterKey, keyHeaders } from "../support/api-keys.ts";
-import { freePort } from "../e2e/dev-process.ts";
+import { keyHeaders } from "../support/api-keys.ts";
+import { startInProcessCluster, type InProcessCluster } from "../support/in-process-cluster.ts";
 
-let node: RunningNode;
-let balancer: RunningBalancer;
+let cluster: InProcessCluster;
 let baseUrl = "";
 let adminKey = "";
 
 beforeAll(async () => {
-  const base = loadClusterConfig(undefined, {});
-  const config = {
-    ...base,
-    shardCount: 2,
-    logLevel: "error" as const,
-    dataDir: mkdtempSync(join(tmpdir(), "oms-admin-calls-")),
-    balancer: { ...base.balancer, port: 0 },
-    nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
-  };
-  adminKey = await issueClusterKey(config, ADMIN);
-  node = await startNode(config, "node-a");
-  balancer = await startBalancer(config, 0);
-  baseUrl = `http://127.0.0.1:${balancer.server.port}`;
+  cluster = await startInProcessCluster("admin-calls");
+  baseUrl = cluster.baseUrl;
+  adminKey = cluster.adminKey;
 }, 30_000);
 
 afterAll(async () => {
-  await balancer.stop();
-  await node.stop();
+  await cluster.stop();
 });
 
 /**
@@ -112,7 +94,7 @@ test("Connect JSON: SetTradingState by enum name blocks new orders, GetAccount s
 
 for (const [protocol, httpVersion] of [["grpc", "2"], ["grpc-web", "1.1"], ["grpc-web", "2"]] as const) {
   test(`${protocol} over HTTP/${httpVersion}: Withdraw and SetTradingState answer and refuse as Connect does`, async () => {
-    const answered = balancer.connectUnaryAnswered();
+    const answered = cluster.balancer.connectUnaryAnswered();
     const transport = createClientTransport(baseUrl, protocol, { httpVersion });
     const accounts = createClient(AccountService, transport);
     const orders = createClient(OrderService, transport);
@@ -139,6 +121,6 @@ for (const [protocol, httpVersion] of [["grpc", "2"], ["grpc-web", "1.1"], ["grp
     await accounts.setTradingState({ accountId, tradingState: TradingState.ACTIVE }, { headers });
     expect((await orders.submitOrder(order, { headers })).order?.accountId).toBe(accountId);
     // None of these took the Connect path: connect-es served them.
-    expect(balancer.connectUnaryAnswered()).toBe(answered);
+    expect(cluster.balancer.connectUnaryAnswered()).toBe(answered);
   });
 }

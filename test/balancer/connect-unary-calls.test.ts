@@ -5,50 +5,32 @@
 // the same answers; unknown enum values are refused on every path.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { mkdtempSync } from "node:fs";
 import * as http2 from "node:http2";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
-import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
-import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { AccountService, GetAccountRequestSchema, GetAccountResponseSchema } from "../../src/gen/oms/v1/account_service_pb.ts";
 import { GetOrderRequestSchema, ListOrdersRequestSchema, OrderService, OrderStatusFilter, SubmitOrderRequestSchema, SubmitOrderResponseSchema } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../../src/rpc/transport.ts";
-import { freePort } from "../e2e/dev-process.ts";
-import { ADMIN, issueClusterKey, keyHeaders, keyInterceptor } from "../support/api-keys.ts";
+import { startInProcessCluster, type InProcessCluster } from "../support/in-process-cluster.ts";
+import { keyHeaders, keyInterceptor } from "../support/api-keys.ts";
 
-let node: RunningNode;
-let balancer: RunningBalancer;
+let cluster: InProcessCluster;
 let baseUrl = "";
 const ACCOUNT = "unary-1";
 /** Every call here presents this admin key (the key rules themselves: test/auth/balancer-auth.test.ts). */
 let adminKey = "";
 
 beforeAll(async () => {
-  const base = loadClusterConfig(undefined, {});
-  const config = {
-    ...base,
-    shardCount: 2,
-    logLevel: "error" as const,
-    dataDir: mkdtempSync(join(tmpdir(), "oms-connect-unary-")),
-    balancer: { ...base.balancer, port: 0 },
-    nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
-  };
-  adminKey = await issueClusterKey(config, ADMIN);
-  node = await startNode(config, "node-a");
-  balancer = await startBalancer(config, 0);
-  baseUrl = `http://127.0.0.1:${balancer.server.port}`;
+  cluster = await startInProcessCluster("connect-unary");
+  baseUrl = cluster.baseUrl;
+  adminKey = cluster.adminKey;
   await post("/oms.v1.AccountService/CreateAccount", JSON_TYPE, JSON.stringify({ accountId: ACCOUNT }));
   await post("/oms.v1.AccountService/Deposit", JSON_TYPE, JSON.stringify({ accountId: ACCOUNT, amount: "125.5" }));
 }, 30_000);
 
 afterAll(async () => {
-  await balancer.stop();
-  await node.stop();
+  await cluster.stop();
 });
 
 const JSON_TYPE = "application/json";
@@ -197,7 +179,7 @@ test("a submitted order comes back in binary as the node encoded it, and GetOrde
 });
 
 test("gRPC and gRPC-web calls go to connect-es and answer alike; an unknown enum number is refused there too", async () => {
-  const answered = balancer.connectUnaryAnswered();
+  const answered = cluster.balancer.connectUnaryAnswered();
   for (const [protocol, httpVersion] of [["grpc", "2"], ["grpc-web", "1.1"], ["grpc-web", "2"]] as const) {
     const transport = createClientTransport(baseUrl, protocol, { httpVersion, apiKey: adminKey });
     const accounts = createClient(AccountService, transport);
@@ -208,7 +190,7 @@ test("gRPC and gRPC-web calls go to connect-es and answer alike; an unknown enum
     const bogus = await orders.listOrders({ accountId: ACCOUNT, status: 99 as OrderStatusFilter }).catch((error: unknown) => ConnectError.from(error));
     expect([(bogus as ConnectError).code, (bogus as ConnectError).rawMessage]).toEqual([Code.InvalidArgument, expect.stringContaining("status")]);
   }
-  expect(balancer.connectUnaryAnswered()).toBe(answered);
+  expect(cluster.balancer.connectUnaryAnswered()).toBe(answered);
 });
 
 /** A raw gRPC call over HTTP/2: the status fields of its trailers (or trailers-only headers). */

@@ -4,43 +4,25 @@
 // answer that waited for the end would never come (the test would time out). Compressed
 // bodies are held to the same bound once inflated.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
-import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
-import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { MESSAGE_BYTES_MAX } from "../../src/rpc/rpc-limits.ts";
-import { freePort } from "../e2e/dev-process.ts";
-import { issueClusterKey, keyHeaders } from "../support/api-keys.ts";
+import { startInProcessCluster, type InProcessCluster } from "../support/in-process-cluster.ts";
+import { keyHeaders } from "../support/api-keys.ts";
 
-let node: RunningNode;
-let balancer: RunningBalancer;
+let cluster: InProcessCluster;
 let port = 0;
 let adminKey = "";
 
 beforeAll(async () => {
-  const base = loadClusterConfig(undefined, {});
-  const config = {
-    ...base,
-    shardCount: 2,
-    logLevel: "error" as const,
-    dataDir: mkdtempSync(join(tmpdir(), "oms-size-")),
-    balancer: { ...base.balancer, port: 0 },
-    nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
-  };
-  node = await startNode(config, "node-a");
-  adminKey = await issueClusterKey(config);
-  balancer = await startBalancer(config, 0);
-  port = balancer.server.port;
+  cluster = await startInProcessCluster("size");
+  port = cluster.balancer.server.port;
+  adminKey = cluster.adminKey;
 }, 30_000);
 
 afterAll(async () => {
-  await balancer.stop();
-  await node.stop();
+  await cluster.stop();
 });
 
 const OVERSIZE_BYTES = MESSAGE_BYTES_MAX + 1024 * 1024;

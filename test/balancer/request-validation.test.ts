@@ -4,50 +4,32 @@
 // field path, and the command never reaches a node; the node's own words stay where it has them.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { requestRefusal } from "../../src/balancer/request-validation.ts";
-import { startBalancer, type RunningBalancer } from "../../src/cli/start-balancer.ts";
-import { startNode, type RunningNode } from "../../src/cli/start-node.ts";
-import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { AccountService } from "../../src/gen/oms/v1/account_service_pb.ts";
 import { ListOrdersRequestSchema, OrderService, SubmitOrderRequestSchema, SubmitOrdersRequestSchema, type SubmitOrdersRequest } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { nodeMetrics } from "../../src/metrics/node-metrics.ts";
-import { freePort } from "../e2e/dev-process.ts";
-import { issueClusterKey, keyInterceptor } from "../support/api-keys.ts";
+import { startInProcessCluster, type InProcessCluster } from "../support/in-process-cluster.ts";
+import { keyInterceptor } from "../support/api-keys.ts";
 
-let node: RunningNode;
-let balancer: RunningBalancer;
+let cluster: InProcessCluster;
 let baseUrl = "";
 let adminKey = "";
 const ACCOUNT = "valid-1";
 
 beforeAll(async () => {
-  const base = loadClusterConfig(undefined, {});
-  const config = {
-    ...base,
-    shardCount: 2,
-    logLevel: "error" as const,
-    dataDir: mkdtempSync(join(tmpdir(), "oms-validation-")),
-    balancer: { ...base.balancer, port: 0 },
-    nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
-  };
-  node = await startNode(config, "node-a");
-  adminKey = await issueClusterKey(config);
-  balancer = await startBalancer(config, 0);
-  baseUrl = `http://127.0.0.1:${balancer.server.port}`;
+  cluster = await startInProcessCluster("validation");
+  baseUrl = cluster.baseUrl;
+  adminKey = cluster.adminKey;
   const accounts = createClient(AccountService, transportOf("connect binary, HTTP/2"));
   await accounts.createAccount({ accountId: ACCOUNT });
   await accounts.deposit({ accountId: ACCOUNT, amount: "1000" });
 }, 30_000);
 
 afterAll(async () => {
-  await balancer.stop();
-  await node.stop();
+  await cluster.stop();
 });
 
 const PROTOCOLS = ["connect JSON, HTTP/1.1", "connect binary, HTTP/2", "connect GET, HTTP/1.1", "gRPC", "gRPC-web, HTTP/1.1", "gRPC-web, HTTP/2"] as const;
