@@ -5,13 +5,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBalancer } from "../../src/cli/start-balancer.ts";
-import { startNode } from "../../src/cli/start-node.ts";
-import type { ClusterConfig } from "../../src/config/cluster-config.ts";
-import { loadClusterConfig } from "../../src/config/load-cluster-config.ts";
 import { freePort } from "../../src/rpc/free-port.ts";
 import { killDev, startDev, type DevProcess } from "../e2e/dev-process.ts";
-import { issueClusterKey } from "../support/api-keys.ts";
+import { startInProcessCluster } from "../support/in-process-cluster.ts";
 import { callerHeaders, type ApiKey } from "./request-headers.ts";
 
 export const VICTIM_ACCOUNT = "fuzz-victim";
@@ -19,8 +15,8 @@ export const PLAYGROUND_ACCOUNT = "fuzz-playground";
 
 export interface FuzzCluster {
   baseUrl: string;
-  /** The key every well-behaved fuzz call carries (undefined until the cluster has keys). */
-  key: ApiKey | undefined;
+  /** The admin key every well-behaved fuzz call carries. */
+  key: ApiKey;
   /** HTTP/1.1 connections the balancer has accepted, where this process can see it (in process). */
   http1Accepted: (() => number) | undefined;
   /** What broke the cluster (a process that exited), or undefined while it is whole. */
@@ -37,31 +33,16 @@ export function startFuzzCluster(kind: ClusterKind = "in-process"): Promise<Fuzz
 }
 
 async function startInProcess(): Promise<FuzzCluster> {
-  const base = loadClusterConfig(undefined, {});
-  const config: ClusterConfig = {
-    ...base,
-    shardCount: 2,
-    logLevel: "error",
-    dataDir: mkdtempSync(join(tmpdir(), "oms-fuzz-")),
-    balancer: { ...base.balancer, port: 0 },
-    nodes: [{ id: "node-a", host: "127.0.0.1", port: await freePort(), shards: [0, 1] }],
-  };
-  // Issued before the balancer starts, so that its first read of the key store has it.
-  const key = await fuzzKeyOf(config);
-  const node = await startNode(config, "node-a");
-  const balancer = await startBalancer(config, 0);
-  const baseUrl = `http://127.0.0.1:${balancer.server.port}`;
+  // Its admin key is issued before the balancer starts, so that its first read of the key store has it.
+  const running = await startInProcessCluster("fuzz");
   const cluster: FuzzCluster = {
-    baseUrl,
-    key,
-    http1Accepted: () => balancer.server.connectionCounts().http1,
+    baseUrl: running.baseUrl,
+    key: apiKeyOf(running.adminKey),
+    http1Accepted: () => running.balancer.server.connectionCounts().http1,
     // In one process, a crash of either ends the fuzzer too; a node that stopped itself answers UNAVAILABLE, which the victim's checks catch.
     broken: () => undefined,
     serverRssBytes: undefined,
-    async stop() {
-      await balancer.stop();
-      await node.stop();
-    },
+    stop: () => running.stop(),
   };
   await seedAccounts(cluster);
   return cluster;
@@ -105,16 +86,7 @@ async function seedAccounts(cluster: FuzzCluster): Promise<void> {
   }
 }
 
-/**
- * The key the fuzzer's well-behaved calls carry: an admin key issued into this cluster's key
- * store (an admin key's limits are far above the fuzzer's pace). The cases that send a missing,
- * wrong or malformed one expect UNAUTHENTICATED.
- */
-async function fuzzKeyOf(config: ClusterConfig): Promise<ApiKey> {
-  return apiKeyOf(await issueClusterKey(config));
-}
-
-/** The same for `oms dev` in its own process: the admin key it prints at start. */
+/** The admin key `oms dev` in its own process prints at start. */
 function devKeyOf(dev: DevProcess): ApiKey {
   return apiKeyOf(dev.adminKey);
 }

@@ -128,7 +128,7 @@ const CHUNKS_MAX = 4096;
 const HUGE_HEADER_BYTES = 100_000;
 
 export interface CaseContext {
-  key: ApiKey | undefined;
+  key: ApiKey;
 }
 
 /**
@@ -273,7 +273,7 @@ interface CaseHeaders {
 /** The request's headers: the caller's key, the content type, encoding and deadline, damaged as the spec says. */
 function headersOf(spec: RpcCaseSpec, protocol: ProtocolSpec, context: CaseContext, message: Uint8Array, oracle: CaseOracle): CaseHeaders {
   const headers: Record<string, string> = { ...callerHeaders(keyOf(spec.key, context.key)) };
-  if (spec.key !== "cluster" && context.key !== undefined) {
+  if (spec.key !== "cluster") {
     oracle.fault(`API key ${spec.key}`, Code.Unauthenticated);
     // connect-es reads a message before any interceptor sees the call: a damaged one may be refused first.
     if ((protocol.codec === "proto" ? spec.protobuf.kind : spec.json.kind) !== "none") oracle.maybe(Code.InvalidArgument);
@@ -362,14 +362,14 @@ function readByOwnCodec(protocol: ProtocolSpec, method: DescMethod): boolean {
   return protocol.family === "connect" && method.methodKind === "unary" && method.parent.name !== "AssetService";
 }
 
-function keyOf(use: KeyUse, key: ApiKey | undefined): ApiKey | undefined {
+function keyOf(use: KeyUse, key: ApiKey): ApiKey | undefined {
   switch (use) {
     case "cluster":
       return key;
     case "missing":
       return undefined;
     case "wrong":
-      return { id: key?.id ?? "fuzz-key", secret: "not-the-secret" };
+      return { id: key.id, secret: "not-the-secret" };
     case "malformed":
       // Printable (a client cannot send a NUL in a header) but not ID:SECRET.
       return { id: "", secret: ":" };
