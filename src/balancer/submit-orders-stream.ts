@@ -20,8 +20,6 @@ import { authorize } from "../auth/authorize.ts";
 import type { CallGate } from "../auth/call-gate.ts";
 import { nodeHeaderLookup } from "../auth/credentials.ts";
 import type { Caller } from "../auth/key-ring.ts";
-import { parseContentType as parseConnectContentType } from "@connectrpc/connect/protocol-connect";
-import { parseContentType as parseGrpcContentType } from "@connectrpc/connect/protocol-grpc";
 import { accountIdProblem } from "../core/account-id.ts";
 import { OrderService, SubmitOrderRequestSchema } from "../gen/oms/v1/order_service_pb.ts";
 import { fieldTag, varintLength, WIRE_LENGTH_DELIMITED, writeVarintAt } from "../rpc/protobuf-wire.ts";
@@ -74,8 +72,8 @@ export function submitOrdersStreams(send: SendOrder, gate: CallGate, inFlightMax
     const wire = streamWireOf(headers);
     if (wire === null) return false;
     streams.streams += 1;
-    if (wire instanceof ConnectError) {
-      refuseStream(stream, headers, wire);
+    if ("refusal" in wire) {
+      refuse(stream, wire.wire, wire.refusal);
       return true;
     }
     const admission = gate.admit(nodeHeaderLookup(headers), stream.session);
@@ -83,13 +81,13 @@ export function submitOrdersStreams(send: SendOrder, gate: CallGate, inFlightMax
       // Gone while its key was verified the first time: nothing to answer, no stream to count.
       if (stream.destroyed || stream.closed) return;
       if (caller instanceof ConnectError) {
-        refuseKey(stream, wire, caller);
+        refuse(stream, wire, caller);
         return;
       }
       // Counted from here until the session finishes, however it ends.
       const release = gate.limits.openStream(caller);
       if (release instanceof ConnectError) {
-        refuseKey(stream, wire, release);
+        refuse(stream, wire, release);
         return;
       }
       new OrderStreamSession(stream, wire, send, inFlightMax, shutdown, { caller, gate, release }).start();
@@ -116,19 +114,8 @@ export function refuseSubmitOrdersWithoutStream(exchange: UnaryExchange): boolea
   return true;
 }
 
-/** A call whose headers break the protocol: ended at once with the error naming the header. */
-function refuseStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, error: ConnectError): void {
-  stream.on("error", () => undefined);
-  stream.resume();
-  const contentType = String(headers["content-type"]);
-  const grpc = contentType.startsWith("application/grpc");
-  // The answer's content type names the client's codec: a JSON client refused as +proto could not read it (found by test/fuzz).
-  const json = (grpc ? parseGrpcContentType(contentType) : parseConnectContentType(contentType))?.binary === false;
-  new StreamAnswer(stream, { protocol: grpc ? "grpc" : "connect", json, gzipRequests: false, gzipAnswers: false, timeoutMs: null }).end(error);
-}
-
-/** A well-formed call whose key is refused: ended at once, in the client's own framing (JSON or binary). */
-function refuseKey(stream: ServerHttp2Stream, wire: StreamWire, error: ConnectError): void {
+/** A call refused before its session starts (its headers, its key): ended at once, in the client's own framing (JSON or binary). */
+function refuse(stream: ServerHttp2Stream, wire: StreamWire, error: ConnectError): void {
   stream.on("error", () => undefined);
   stream.resume();
   new StreamAnswer(stream, wire).end(error);

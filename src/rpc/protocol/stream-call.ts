@@ -25,31 +25,43 @@ export interface StreamWire {
 
 const PROTOCOL_VERSION = "1";
 
+/** Headers that break the protocol: the refusal, and the wire to answer it in (the client's protocol and codec, plain, no deadline). */
+export interface StreamRefusal {
+  readonly refusal: ConnectError;
+  readonly wire: StreamWire;
+}
+
 /**
- * The wire of a gRPC or Connect streaming request, the error that refuses its headers, or null
- * for a request of another protocol (gRPC-web, unary content types), which is not ours to answer.
+ * The wire of a gRPC or Connect streaming request, the refusal of its headers, or null for a
+ * request of another protocol (gRPC-web, unary content types), which is not ours to answer.
  */
-export function streamWireOf(headers: IncomingHttpHeaders): StreamWire | ConnectError | null {
+export function streamWireOf(headers: IncomingHttpHeaders): StreamWire | StreamRefusal | null {
   if (headers[":method"] !== "POST") return null;
   const contentType = headerValue(headers["content-type"]) ?? null;
   const grpcType = parseGrpcContentType(contentType);
   const connectType = grpcType === undefined ? parseConnectContentType(contentType) : undefined;
   if (grpcType === undefined && (connectType === undefined || !connectType.stream)) return null;
   const grpc = grpcType !== undefined;
+  const plain: StreamWire = {
+    protocol: grpc ? "grpc" : "connect",
+    json: grpc ? !(grpcType?.binary ?? true) : !(connectType?.binary ?? true),
+    gzipRequests: false,
+    gzipAnswers: false,
+    timeoutMs: null,
+  };
   if (!grpc) {
     const version = headerValue(headers["connect-protocol-version"]);
     if (version !== undefined && version !== PROTOCOL_VERSION) {
-      return new ConnectError(`connect-protocol-version: must be "${PROTOCOL_VERSION}", got ${JSON.stringify(version)}`, Code.InvalidArgument);
+      return { refusal: new ConnectError(`connect-protocol-version: must be "${PROTOCOL_VERSION}", got ${JSON.stringify(version)}`, Code.InvalidArgument), wire: plain };
     }
   }
   const encodingHeader = grpc ? "grpc-encoding" : "connect-content-encoding";
   const compression = compressionOf(encodingHeader, headerValue(headers[encodingHeader]));
-  if (compression instanceof ConnectError) return compression;
+  if (compression instanceof ConnectError) return { refusal: compression, wire: plain };
   const timeoutMs = grpc ? grpcTimeoutOf(headerValue(headers["grpc-timeout"])) : connectTimeoutOf(headerValue(headers["connect-timeout-ms"]));
-  if (timeoutMs instanceof ConnectError) return timeoutMs;
+  if (timeoutMs instanceof ConnectError) return { refusal: timeoutMs, wire: plain };
   return {
-    protocol: grpc ? "grpc" : "connect",
-    json: grpc ? !(grpcType?.binary ?? true) : !(connectType?.binary ?? true),
+    ...plain,
     gzipRequests: compression === "gzip",
     gzipAnswers: acceptsGzip(headers[grpc ? "grpc-accept-encoding" : "connect-accept-encoding"]),
     timeoutMs,
