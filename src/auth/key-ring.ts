@@ -4,11 +4,11 @@
 // key keeps the SHA-256 of the secret that verified and a request costs one SHA-256 and a
 // constant-time compare (~0.6 µs for the whole admission, bench/key-ring.micro.ts) instead of ~30 ms
 // of argon2.
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ApiKeyRecord, KeyScope } from "./api-key.ts";
 import type { Credentials } from "./credentials.ts";
 import type { KeyStore } from "./key-store.ts";
+import { matchesDigest, secretDigest } from "../rpc/secret-digest.ts";
 
 /** A request whose key verified: who it acts for. */
 export interface Caller {
@@ -58,7 +58,7 @@ export class KeyRing {
   authenticate(credentials: Credentials): Caller | ConnectError | Promise<Caller | ConnectError> {
     const live = this.keys.get(credentials.keyId);
     if (live === undefined) return this.afterMiss(credentials);
-    if (live.verified !== null) return sameSecret(live.verified, credentials.secret) ? live.caller : refused();
+    if (live.verified !== null) return matchesDigest(live.verified, credentials.secret) ? live.caller : refused();
     return this.verifySlowly(live, credentials.secret);
   }
 
@@ -115,24 +115,16 @@ export class KeyRing {
     // One argon2 at a time per key: a burst of first calls waits for the one check.
     while (live.verifying !== null) {
       await live.verifying;
-      if (live.verified !== null) return sameSecret(live.verified, secret) ? live.caller : refused();
+      if (live.verified !== null) return matchesDigest(live.verified, secret) ? live.caller : refused();
     }
     live.verifying = Bun.password.verify(secret, live.record.secretHash).catch(() => false);
     const ok = await live.verifying;
     live.verifying = null;
     if (!ok) return refused();
-    live.verified = sha256(secret);
+    live.verified = secretDigest(secret);
     // Revoked while the check ran: the reload dropped it from the map.
     return this.keys.get(live.record.keyId) === live ? live.caller : refused();
   }
-}
-
-function sha256(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
-}
-
-function sameSecret(verified: Buffer, secret: string): boolean {
-  return timingSafeEqual(verified, sha256(secret));
 }
 
 function refused(): ConnectError {
