@@ -10,6 +10,7 @@ import type { Order } from "../core/order.ts";
 import { openDurableDatabase } from "../log/sqlite-durable-open.ts";
 import { SqliteThread, sqliteThreadCode } from "../log/sqlite-thread.ts";
 import type { OrderArchive } from "./order-archive.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 export interface ArchiveRetention {
   /**
@@ -117,7 +118,7 @@ export class SqliteOrderArchive implements OrderArchive {
     for (const order of orders) this.held.push(order);
     if (this.sendScheduled || orders.length === 0) return;
     this.sendScheduled = true;
-    setImmediate(() => this.sendHeld());
+    setImmediate(timedJobFn("archive", () => this.sendHeld()));
   }
 
   async flushToDisk(): Promise<void> {

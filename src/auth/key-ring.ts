@@ -9,6 +9,7 @@ import type { ApiKeyRecord, KeyScope } from "./api-key.ts";
 import type { Credentials } from "./credentials.ts";
 import type { KeyStore } from "./key-store.ts";
 import { matchesDigest, secretDigest } from "../rpc/secret-digest.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 /** A request whose key verified: who it acts for. */
 export interface Caller {
@@ -73,7 +74,7 @@ export class KeyRing {
   /** Polls the store every pollMs until stop(); a failed poll keeps the keys it had and tries again. */
   startPolling(pollMs: number, onError: (error: unknown) => void): void {
     if (this.poller !== null) return;
-    this.poller = setInterval(() => void this.refresh().catch(onError), pollMs);
+    this.poller = setInterval(timedJobFn("key_ring_poll", () => void this.refresh().catch(onError)), pollMs);
     this.poller.unref();
   }
 

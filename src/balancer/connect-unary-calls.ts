@@ -94,15 +94,24 @@ export function connectUnaryCalls(routing: RoutingTable, newAccountId: () => str
         ended(message.code);
         return;
       }
-      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs, caller as Admission | Promise<Admission>).then((result) => {
+      const marks: StageMarks = { startedMs, answeredMs: null };
+      void answer(routing, newAccountId, method, call.json, message, call.timeoutMs, caller as Admission | Promise<Admission>, marks).then((result) => {
         exchange.reply(call.json, result, result instanceof ConnectError ? retryHint(result) : undefined);
         ended(result instanceof ConnectError ? result.code : null);
+        if (marks.answeredMs !== null) edgeMetrics.stages.answer.observe((edgeMetrics.now() - marks.answeredMs) / 1000);
       });
     });
     return true;
   }) as ConnectUnaryCalls;
   calls.answered = 0;
   return calls;
+}
+
+/** A call's marks for its route and answer stages (balancer-metrics.ts), on edgeMetrics' clock. */
+interface StageMarks {
+  readonly startedMs: number;
+  /** When the node's answer came back; null until it does (a call refused here has none). */
+  answeredMs: number | null;
 }
 
 async function answer(
@@ -113,6 +122,7 @@ async function answer(
   body: Uint8Array,
   timeoutMs: number | null,
   admission: Admission | Promise<Admission>,
+  marks: StageMarks,
 ): Promise<Uint8Array | string | ConnectError> {
   const caller = await admission;
   if (caller instanceof ConnectError) return caller;
@@ -130,7 +140,10 @@ async function answer(
   try {
     // The deadline goes with the command (node-link.ts): a command not decided in time is
     // answered DEADLINE_EXCEEDED having done nothing, and one decided is answered, however late.
-    const answer = await routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand, timeoutMs);
+    const routed = routedAnswer(routing, { case: method.commandCase, value: input } as CommandCase, encodedCommand, timeoutMs);
+    edgeMetrics.stages.route.observe((edgeMetrics.now() - marks.startedMs) / 1000);
+    const answer = await routed;
+    marks.answeredMs = edgeMetrics.now();
     // The node encoded the response already; a binary client gets those bytes as they are.
     if (!json) return answer.valueOf(method.commandCase as ResultCase);
     return toJsonString(method.output, resultOf(answer, method.commandCase) as never);

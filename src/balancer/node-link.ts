@@ -32,6 +32,7 @@ import { nodeAnswersOf, type NodeAnswer } from "./node-answer.ts";
 import { encodedExecuteRequest, executeRequestBytes, framedCommandBytes } from "./node-command-bytes.ts";
 import type { TradeUpdate } from "../gen/oms/v1/trading_pb.ts";
 import { CALL_TIMEOUT_MAX_MS, MESSAGE_BYTES_MAX } from "../rpc/rpc-limits.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 /** Matches the node's own bound on a batch. */
 export const BATCH_COMMANDS_MAX = 4096;
@@ -94,6 +95,8 @@ export class NodeLink {
   private queue: SentCommand[] = [];
   /** Each queued command's deadline on the balancer's clock, in queue order (no object per order). */
   private queueDeadlinesMs: number[] = [];
+  /** When each queued command came (performance.now()), in queue order: its link_queue stage. */
+  private queueArrivalsMs: number[] = [];
   /** The ExecuteRequest bytes the queue's commands take, framed (node-command-bytes.ts). */
   private queueBytes = 0;
   private flushScheduled = false;
@@ -165,6 +168,7 @@ export class NodeLink {
     }
     this.queue.push(pending);
     this.queueDeadlinesMs.push(this.nowMs() + (pending.timeoutMs ?? this.callTimeoutMs));
+    this.queueArrivalsMs.push(performance.now());
     this.queueBytes += framedCommandBytes(pending.command);
     if (this.queue.length >= BATCH_COMMANDS_MAX || this.queueBytes >= BATCH_BYTES_MAX) this.flush();
     this.scheduleFlush();
@@ -228,7 +232,7 @@ export class NodeLink {
       }
     };
     void check();
-    this.healthTimer = setInterval(check, intervalMs);
+    this.healthTimer = setInterval(timedJobFn("health_check", () => void check()), intervalMs);
   }
 
   close(): void {
@@ -237,6 +241,7 @@ export class NodeLink {
     for (const pending of this.queue) pending.reject(this.unavailable("link closed"));
     this.queue = [];
     this.queueDeadlinesMs = [];
+    this.queueArrivalsMs = [];
     this.queueBytes = 0;
   }
 
@@ -257,6 +262,8 @@ export class NodeLink {
     this.commandsSent += sent.length;
     const request = encodedExecuteRequest(batch.commands, batch.timeoutsMs);
     const startedMs = performance.now();
+    const stages = balancerMetrics.stages;
+    for (const arrivedMs of batch.arrivalsMs) stages.link_queue.observe((startedMs - arrivedMs) / 1000);
     // A decided command is answered within the node's log ack timeout, which is below the
     // balancer's callTimeoutMs: the hop waits that long past the batch's latest deadline.
     const hopTimeoutMs = Math.min(CALL_TIMEOUT_MAX_MS, batch.latestTimeoutMs + this.callTimeoutMs);
@@ -268,6 +275,7 @@ export class NodeLink {
     });
     answered.then(
       (response) => {
+        stages.node_round_trip.observeMany((performance.now() - startedMs) / 1000, sent.length);
         this.batchesAnswered += 1;
         let answers: NodeAnswer[];
         try {
@@ -296,9 +304,10 @@ export class NodeLink {
    * fails another's. A command whose deadline has passed is taken out with them (`expired`),
    * to be answered DEADLINE_EXCEEDED and not sent; the others carry the time they have left.
    */
-  private nextBatch(): { sent: SentCommand[]; commands: Uint8Array[]; timeoutsMs: number[]; latestTimeoutMs: number; expired: SentCommand[] } {
+  private nextBatch(): { sent: SentCommand[]; commands: Uint8Array[]; timeoutsMs: number[]; arrivalsMs: number[]; latestTimeoutMs: number; expired: SentCommand[] } {
     const now = this.nowMs();
     const sent: SentCommand[] = [];
+    const arrivalsMs: number[] = [];
     const commands: Uint8Array[] = [];
     const timeoutsMs: number[] = [];
     const expired: SentCommand[] = [];
@@ -318,13 +327,15 @@ export class NodeLink {
       bytes += commandBytes;
       this.queueBytes -= commandBytes;
       sent.push(queued);
+      arrivalsMs.push(this.queueArrivalsMs[taken] as number);
       commands.push(queued.command);
       timeoutsMs.push(leftMs);
       latestTimeoutMs = Math.max(latestTimeoutMs, leftMs);
     }
     this.queue.splice(0, taken);
     this.queueDeadlinesMs.splice(0, taken);
-    return { sent, commands, timeoutsMs, latestTimeoutMs, expired };
+    this.queueArrivalsMs.splice(0, taken);
+    return { sent, commands, timeoutsMs, arrivalsMs, latestTimeoutMs, expired };
   }
 
   /**

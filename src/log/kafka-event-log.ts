@@ -178,6 +178,7 @@ export class KafkaEventLog implements EventLog {
         value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
       },
       bytes,
+      appendedMs: performance.now(),
       resolve,
       reject,
     });

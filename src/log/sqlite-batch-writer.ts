@@ -7,9 +7,10 @@ import { SqliteThread } from "./sqlite-thread.ts";
 import { WAL_WRITER, type WriteBatch } from "./sqlite-wal-writer.ts";
 
 export interface BatchWriter {
-  /** Resolves once the rows are committed durably; rejects if the transaction failed. The
-   * packed bytes are the writer's from then on (the thread writer moves their buffer). */
-  write(packed: PackedRows): Promise<void>;
+  /** Resolves once the rows are committed durably, with when the commit ended (performance.now()
+   * of the caller's thread); rejects if the transaction failed. The packed bytes are the
+   * writer's from then on (the thread writer moves their buffer). */
+  write(packed: PackedRows): Promise<number>;
   /** After the last write has been answered: releases the writer's connection. */
   close(): Promise<void>;
 }
@@ -23,10 +24,10 @@ export class InlineBatchWriter implements BatchWriter {
     }).immediate;
   }
 
-  write(packed: PackedRows): Promise<void> {
+  write(packed: PackedRows): Promise<number> {
     try {
       this.insertAll(packed);
-      return Promise.resolve();
+      return Promise.resolve(performance.now());
     } catch (cause) {
       return Promise.reject(cause);
     }
@@ -40,14 +41,15 @@ export class InlineBatchWriter implements BatchWriter {
 
 export class ThreadBatchWriter implements BatchWriter {
   /** Answers come back in the order batches were sent: one worker, one queue. */
-  private readonly thread: SqliteThread<WriteBatch, void>;
+  /** Answered with the commit's end as performance.timeOrigin + performance.now() on the thread. */
+  private readonly thread: SqliteThread<WriteBatch, number>;
 
   constructor(path: string) {
     this.thread = new SqliteThread(WAL_WRITER, path);
   }
 
-  write(packed: PackedRows): Promise<void> {
-    return this.thread.call({ packed }, [packed.bytes.buffer as ArrayBuffer]);
+  write(packed: PackedRows): Promise<number> {
+    return this.thread.call({ packed }, [packed.bytes.buffer as ArrayBuffer]).then((endedAt) => endedAt - performance.timeOrigin);
   }
 
   /** After the batches sent have been answered, the thread closes its connection, then stops. */

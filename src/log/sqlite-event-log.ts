@@ -33,6 +33,8 @@ interface PendingAppend {
   shard: number;
   offset: bigint;
   bytes: Uint8Array;
+  /** performance.now() when appended: its batching stage ends when its batch goes to the writer. */
+  appendedMs: number;
   resolve: (offset: bigint) => void;
   reject: (error: Error) => void;
 }
@@ -105,7 +107,7 @@ export class SqliteEventLog implements EventLog {
     }
     this.nextOffsetByShard.set(shard, offset + 1n);
     const { promise, resolve, reject } = Promise.withResolvers<bigint>();
-    this.batch.push({ shard, offset, bytes, resolve, reject });
+    this.batch.push({ shard, offset, bytes, appendedMs: performance.now(), resolve, reject });
     if (this.batch.length >= this.batchRecordsMax) {
       this.flush();
     } else if (this.flushTimer === null) {
@@ -171,9 +173,14 @@ export class SqliteEventLog implements EventLog {
     this.batch = batch === this.batch ? [] : this.batch.slice(this.batchRecordsMax);
     this.writing = true;
     const startedMs = performance.now();
+    const stages = nodeMetrics.stages;
+    for (const pending of batch) stages.batching.observe((startedMs - pending.appendedMs) / 1000);
     this.writer.write(packRows(batch)).then(
-      () => {
-        this.appends.appended(batch.length, (performance.now() - startedMs) / 1000);
+      (committedMs) => {
+        const heardMs = performance.now();
+        this.appends.appended(batch.length, (heardMs - startedMs) / 1000);
+        stages.durable.observeMany((committedMs - startedMs) / 1000, batch.length);
+        stages.handback.observeMany(Math.max(0, heardMs - committedMs) / 1000, batch.length);
         for (const pending of batch) pending.resolve(pending.offset);
         this.onBatchCommitted?.(batch.length);
       },

@@ -6,7 +6,7 @@
 import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Gauge, type Registry } from "prom-client";
-import { BATCH_SIZE_BOUNDS, HotHistogram, LATENCY_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
+import { BATCH_SIZE_BOUNDS, HotHistogram, LATENCY_SECONDS_BOUNDS, STAGE_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
 import { HotCounter } from "./hot-counter.ts";
 import { registerHot } from "./hot-metric.ts";
 import { processRegistry } from "./process-metrics.ts";
@@ -18,6 +18,16 @@ export interface NodeLinkMetrics {
   /** A command refused by the link without reaching the node: why (admission control, or its deadline passed while it waited). */
   refused(reason: NodeLinkRefusal): void;
 }
+
+/**
+ * The stages of a unary call's way through the balancer, in order: route (its request's
+ * headers in → its command handed to the node's link: body, key, decode, checks), link_queue
+ * (waiting at the link for its batch to go), node_round_trip (its Execute batch out → the
+ * node's answer back: the node's stages and the wire both ways), answer (the answer back →
+ * the response written).
+ */
+export const BALANCER_STAGES = ["route", "link_queue", "node_round_trip", "answer"] as const;
+export type BalancerStage = (typeof BALANCER_STAGES)[number];
 
 /** Why a node link refused a command itself; nothing was done for it. */
 export type NodeLinkRefusal = "queue_full" | "too_large" | "deadline_expired";
@@ -44,6 +54,9 @@ export class BalancerMetrics {
     collect: () => this.connectionsOpen.set(this.openConnections()),
   });
   private readonly linkRefusals = new HotCounter("oms_balancer_node_commands_refused_total", "Commands a node link refused without sending them, by node and reason: queue_full (admission control, answered resource_exhausted), too_large (resource_exhausted), deadline_expired (the caller's deadline passed while it waited; deadline_exceeded).", ["node", "reason"]);
+  private readonly stageSeconds = new HotHistogram("oms_balancer_stage_seconds", "A unary call's time at the balancer by stage (route, link_queue, node_round_trip, answer): its share of the latency budget.", STAGE_SECONDS_BOUNDS, "stage");
+  /** A cell per stage, kept so that the hot path does no lookup. */
+  readonly stages: Readonly<Record<BalancerStage, HistogramCell>> = Object.fromEntries(BALANCER_STAGES.map((stage) => [stage, this.stageSeconds.cell(stage)])) as Record<BalancerStage, HistogramCell>;
   private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });
   private registryOnce: Registry | null = null;
 
@@ -106,7 +119,7 @@ export class BalancerMetrics {
   registry(): Registry {
     if (this.registryOnce !== null) return this.registryOnce;
     const registry = processRegistry();
-    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.connectionsClosed, this.linkRefusals]) registerHot(registry, hot);
+    for (const hot of [this.calls, this.callSeconds, this.executeSeconds, this.batchCommands, this.connectionsClosed, this.linkRefusals, this.stageSeconds]) registerHot(registry, hot);
     registry.registerMetric(this.linkUp);
     registry.registerMetric(this.connectionsOpen);
     this.registryOnce = registry;
@@ -117,4 +130,4 @@ export class BalancerMetrics {
 /** The one BalancerMetrics of this process. */
 export const balancerMetrics = new BalancerMetrics();
 /** The public edge's hook: call edgeMetrics.callEnded(method, code, seconds) where a call is answered. */
-export const edgeMetrics: Pick<BalancerMetrics, "callEnded" | "now"> = balancerMetrics;
+export const edgeMetrics: Pick<BalancerMetrics, "callEnded" | "now" | "stages"> = balancerMetrics;

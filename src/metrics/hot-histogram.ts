@@ -17,12 +17,17 @@ export class HistogramCell {
   }
 
   observe(value: number): void {
+    this.observeMany(value, 1);
+  }
+
+  /** The same value observed for each of count items (the commands of one batch). */
+  observeMany(value: number, count: number): void {
     const bounds = this.bounds;
     let index = 0;
     while (index < bounds.length && value > (bounds[index] as number)) index += 1;
-    this.counts[index] = (this.counts[index] as number) + 1;
-    this.sum += value;
-    this.count += 1;
+    this.counts[index] = (this.counts[index] as number) + count;
+    this.sum += value * count;
+    this.count += count;
   }
 }
 
@@ -72,6 +77,15 @@ export class HotHistogram implements HotMetric {
 
 /** Seconds, from 100 µs (a batched commit on a fast disk) to 10 s (a stalled broker). */
 export const LATENCY_SECONDS_BOUNDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Seconds, for the stages of one order's way (a few µs of deciding to a stalled log) and for
+ * work on a main thread: fine below 3 ms, where a stage's share of a 1.5 ms p99 is read.
+ */
+export const STAGE_SECONDS_BOUNDS = [
+  0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1,
+  0.25, 1,
+];
 
 /** Records or commands per batch, by powers of two up to the 4096 every batch is bounded by. */
 export const BATCH_SIZE_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];

@@ -3,6 +3,7 @@
 // on to the handler this wraps.
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
+import { timedJob } from "./main-thread-work.ts";
 
 export const METRICS_PATH = "/metrics";
 
@@ -25,7 +26,7 @@ export function withMetricsRoute<Req extends Request, Res extends Response>(
       handler(request, response);
       return;
     }
-    source.metrics().then(
+    timedJob("metrics_scrape", () => source.metrics()).then(
       (text) => answer(response, 200, source.contentType, request.method === "HEAD" ? "" : text),
       (error: unknown) => answer(response, 500, "text/plain; charset=utf-8", `collecting metrics failed: ${String(error)}\n`),
     );

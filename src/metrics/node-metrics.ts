@@ -2,7 +2,7 @@
 // logs) call the methods below; per-command calls are plain increments and a bucket scan, and
 // the rest is once per batch or computed when scraped. src/core never sees any of this.
 import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-client";
-import { BATCH_SIZE_BOUNDS, HotHistogram, LATENCY_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
+import { BATCH_SIZE_BOUNDS, HotHistogram, LATENCY_SECONDS_BOUNDS, STAGE_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
 import { HotCounter } from "./hot-counter.ts";
 import { registerHot } from "./hot-metric.ts";
 import { processRegistry } from "./process-metrics.ts";
@@ -19,6 +19,17 @@ export interface ShardFigures {
 }
 
 export type LogKind = "sqlite" | "kafka";
+
+/**
+ * The stages of a command's way through the node, in order; their sum is its time at the node:
+ * queued (its request's headers in → the command taken up: the body read and decoded),
+ * decide (parse, decide, apply, encode the answer), batching (handed to the log → its batch
+ * handed to the writer), durable (the writer's commit and fsync), handback (the writer done →
+ * the node's thread hears of it), reply (heard → the answer written out; a batch's answer waits
+ * for its last command).
+ */
+export const NODE_STAGES = ["queued", "decide", "batching", "durable", "handback", "reply"] as const;
+export type NodeStage = (typeof NODE_STAGES)[number];
 
 /** Snapshots run from 1 ms (a small ledger) to minutes (millions of orders in slices). */
 const SNAPSHOT_SECONDS_BOUNDS = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -37,6 +48,9 @@ export class NodeMetrics {
   private readonly snapshots = new Counter({ name: "oms_snapshots_total", help: "Snapshots taken, by outcome (saved, failed).", labelNames: ["outcome"], registers: [] });
   private readonly snapshotSeconds = new Histogram({ name: "oms_snapshot_duration_seconds", help: "From the start of encoding to the snapshot saved.", buckets: SNAPSHOT_SECONDS_BOUNDS, registers: [] });
   private readonly snapshotBytes = new Histogram({ name: "oms_snapshot_size_bytes", help: "Size of each snapshot saved.", buckets: SNAPSHOT_BYTES_BOUNDS, registers: [] });
+  private readonly stageSeconds = new HotHistogram("oms_node_stage_seconds", "A command's time at the node by stage (queued, decide, batching, durable, handback, reply): the node's share of its latency budget.", STAGE_SECONDS_BOUNDS, "stage");
+  /** A cell per stage, kept so that the hot path does no lookup. */
+  readonly stages: Readonly<Record<NodeStage, HistogramCell>> = Object.fromEntries(NODE_STAGES.map((stage) => [stage, this.stageSeconds.cell(stage)])) as Record<NodeStage, HistogramCell>;
   private readonly shardSources = new Set<() => Promise<readonly ShardFigures[]>>();
   /** The figures of the scrape under way: its four shard gauges share one count of the ledgers. */
   private shardFiguresPending: Promise<readonly ShardFigures[]> | null = null;
@@ -108,7 +122,7 @@ export class NodeMetrics {
   registry(): Registry {
     if (this.registryOnce !== null) return this.registryOnce;
     const registry = processRegistry();
-    for (const hot of [this.commands, this.commitSeconds, this.appendSeconds, this.appendRecords]) registerHot(registry, hot);
+    for (const hot of [this.commands, this.commitSeconds, this.appendSeconds, this.appendRecords, this.stageSeconds]) registerHot(registry, hot);
     const metrics: Metric[] = [this.replayRecords, this.replayRemaining, this.replaying, this.snapshots, this.snapshotSeconds, this.snapshotBytes];
     for (const metric of metrics) registry.registerMetric(metric);
     for (const gauge of this.shardGauges()) registry.registerMetric(gauge);

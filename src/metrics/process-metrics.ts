@@ -1,8 +1,11 @@
-// What every process exposes: CPU, resident memory and heap, and event-loop lag. prom-client's
+// What every process exposes: CPU, resident memory and heap, event-loop lag, and the work its
+// main thread does besides calls (main-thread-work.ts). prom-client's
 // defaults all work under Bun 1.4.5: its lag figures come from perf_hooks.monitorEventLoopDelay,
 // which Bun implements (a 300 ms stall reads back as a 0.3 s max), and they are reset at each
 // scrape, so nodejs_eventloop_lag_p99_seconds and _max_seconds cover the last scrape interval.
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { registerHot } from "./hot-metric.ts";
+import { mainThreadWorkSeconds } from "./main-thread-work.ts";
 
 /** Lag sampled every 10 ms: finer costs wake-ups for no gain at a scrape every few seconds. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
@@ -11,5 +14,6 @@ const EVENT_LOOP_RESOLUTION_MS = 10;
 export function processRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
+  registerHot(registry, mainThreadWorkSeconds);
   return registry;
 }

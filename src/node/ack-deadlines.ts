@@ -3,6 +3,7 @@
 // order commands arrive, and one timer, set for the oldest unanswered wait, serves them all:
 // no timer per command.
 import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 export interface AckWait {
   readonly dueAtMs: number;
@@ -84,10 +85,10 @@ export class AckDeadlines {
   private arm(): void {
     const first = this.waits[this.head];
     if (first === undefined) return;
-    this.cancelTimer = this.scheduler.after(Math.max(0, first.dueAtMs - this.scheduler.now()), () => {
+    this.cancelTimer = this.scheduler.after(Math.max(0, first.dueAtMs - this.scheduler.now()), timedJobFn("ack_deadlines", () => {
       this.cancelTimer = null;
       this.expire();
       this.arm();
-    });
+    }));
   }
 }

@@ -82,6 +82,15 @@ export interface PipelineParts {
 
 type Effect = () => void;
 
+/**
+ * An Execute call's mark for its reply stage (node-metrics.ts): when the node heard that the
+ * last of its commands' records was durable (a call refused before any write keeps the time
+ * it was taken up).
+ */
+export interface ReplyClock {
+  durableHeardMs: number;
+}
+
 export class CommitPipeline {
   /**
    * A command whose record the log has not confirmed within ackTimeoutMs is answered
@@ -113,11 +122,13 @@ export class CommitPipeline {
    * before it is parsed, so nothing is decided, placed or held, and the refusal is the truth.
    * Once decided, it is answered however late.
    */
-  execute(wire: NodeCommandCase, newId: () => string, deadlineMs: number | null = null): Promise<Uint8Array> {
+  execute(wire: NodeCommandCase, newId: () => string, deadlineMs: number | null = null, replyClock: ReplyClock | null = null): Promise<Uint8Array> {
     if (deadlineMs !== null && this.parts.scheduler.now() >= deadlineMs) return Promise.resolve(this.refusedAtParse(wire, this.deadlinePassed));
+    const startedMs = performance.now();
     const parsed = parseCommand(this.parts.parseContext, wire, newId); // 1. parse
     if (parsed.kind === "refused") return Promise.resolve(this.refusedAtParse(wire, parsed.rejection));
-    const answered = parsed.kind === "read" ? this.read(parsed.accountId, parsed.answer).then(flatten) : this.commit(parsed.command, parsed.answer);
+    const answered = parsed.kind === "read" ? this.read(parsed.accountId, parsed.answer).then(flatten) : this.commit(parsed.command, parsed.answer, replyClock);
+    nodeMetrics.stages.decide.observe((performance.now() - startedMs) / 1000);
     return answered.then(resultBytes);
   }
 
@@ -134,7 +145,7 @@ export class CommitPipeline {
   }
 
   /** Stages 2 to 7 of a parsed command; encodeAnswer is its stage 4. */
-  commit<T>(command: Command, encodeAnswer: WriteAnswer<T>): Promise<Outcome<T>> {
+  commit<T>(command: Command, encodeAnswer: WriteAnswer<T>, replyClock: ReplyClock | null = null): Promise<Outcome<T>> {
     const shard = this.parts.writableShard(command.accountId);
     if ("code" in shard) return refused(command, shard);
     const decision = decide(shard.ledger, command); // 2. decide
@@ -162,6 +173,7 @@ export class CommitPipeline {
     // after this command waits for all of it.
     shard.durableEnd = appended.then(
       (offset) => {
+        if (replyClock !== null) replyClock.durableHeardMs = performance.now();
         nodeMetrics.commitDurable(decidedMs);
         try {
           this.runEffects(shard, effects); // 6. effects

@@ -4,6 +4,7 @@
 // either way the venue must not hear of it from this node too. So the effects wait until the
 // node knows: a renewal that keeps the lease runs them, in order; a newer claim drops them.
 import type { Scheduler } from "./scheduler.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 /** How often held effects look again at the shard's ownership: a third of the simulation's lease renewal, well under production's. */
 export const HELD_EFFECTS_RETRY_MS = 100;
@@ -43,7 +44,7 @@ export class HeldEffects {
   }
 
   private armRetry(): void {
-    this.cancelRetry ??= this.scheduler.after(HELD_EFFECTS_RETRY_MS, () => {
+    this.cancelRetry ??= this.scheduler.after(HELD_EFFECTS_RETRY_MS, timedJobFn("held_effects_retry", () => {
       this.cancelRetry = null;
       for (const [shard, queue] of this.held) {
         const state = this.ownership(shard);
@@ -57,6 +58,6 @@ export class HeldEffects {
         }
       }
       if (this.held.size > 0) this.armRetry();
-    });
+    }));
   }
 }

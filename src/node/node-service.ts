@@ -22,6 +22,8 @@ import {
 import { decodeExecuteRequest, type ExecuteBatch } from "./execute-request-decoder.ts";
 import { encodeExecuteResponse } from "./execute-response-encoder.ts";
 import type { OmsNode } from "./oms-node.ts";
+import type { ReplyClock } from "./commit-pipeline.ts";
+import { nodeMetrics } from "../metrics/node-metrics.ts";
 import { parseAccountId } from "./wire-parse.ts";
 
 // A load balancer's or orchestrator's probe cannot be given the secret, and health says only
@@ -74,6 +76,7 @@ export function executeCalls(node: OmsNode, newId: () => string): (exchange: Una
     // or at its own ack timeout. Each command's deadline counts from now, when the call's
     // headers came, so that reading a large body is counted against it.
     const arrivedMs = node.nowMs();
+    const headersAtMs = performance.now();
     call.readMessage((message) => {
       if (message instanceof ConnectError) {
         exchange.reply(false, message);
@@ -86,8 +89,15 @@ export function executeCalls(node: OmsNode, newId: () => string): (exchange: Una
         exchange.reply(false, ConnectError.from(error));
         return;
       }
-      execute(node, batch, arrivedMs, newId).then(
-        (results) => exchange.reply(false, encodeExecuteResponse(results)),
+      const commands = batch.commands.length;
+      const takenUpMs = performance.now();
+      nodeMetrics.stages.queued.observeMany((takenUpMs - headersAtMs) / 1000, commands);
+      const replyClock: ReplyClock = { durableHeardMs: takenUpMs };
+      execute(node, batch, arrivedMs, newId, replyClock).then(
+        (results) => {
+          exchange.reply(false, encodeExecuteResponse(results));
+          nodeMetrics.stages.reply.observeMany((performance.now() - replyClock.durableHeardMs) / 1000, commands);
+        },
         (error: unknown) => exchange.reply(false, ConnectError.from(error)),
       );
     });
@@ -104,7 +114,7 @@ function notServedIn(protocol: string): ConnectError {
  * each refused undecided if its time (timeouts_ms, from arrivedMs) ran out before its turn;
  * each answer waits for the log.
  */
-function execute(node: OmsNode, batch: ExecuteBatch, arrivedMs: number, newId: () => string): Promise<Uint8Array[]> {
+function execute(node: OmsNode, batch: ExecuteBatch, arrivedMs: number, newId: () => string, replyClock: ReplyClock): Promise<Uint8Array[]> {
   const { commands, timeoutsMs } = batch;
   if (commands.length > EXECUTE_BATCH_COMMANDS_MAX) {
     return Promise.reject(new ConnectError(`commands: at most ${EXECUTE_BATCH_COMMANDS_MAX} per batch`, Code.InvalidArgument));
@@ -114,7 +124,7 @@ function execute(node: OmsNode, batch: ExecuteBatch, arrivedMs: number, newId: (
   }
   return Promise.all(commands.map((command, i) => {
     const timeoutMs = timeoutsMs[i];
-    return node.execute(command, newId, timeoutMs === undefined ? null : arrivedMs + timeoutMs);
+    return node.execute(command, newId, timeoutMs === undefined ? null : arrivedMs + timeoutMs, replyClock);
   }));
 }
 

@@ -17,7 +17,7 @@ import type { ShardClaims } from "../snapshot/shard-claims.ts";
 import type { SnapshotStore } from "../snapshot/snapshot-store.ts";
 import type { Venue, VenueOrder, VenueReport } from "../venue/venue.ts";
 import type { NodeCommandCase, Outcome, WriteAnswer } from "./command-parse.ts";
-import { CommitPipeline } from "./commit-pipeline.ts";
+import { CommitPipeline, type ReplyClock } from "./commit-pipeline.ts";
 import { checkLogCoversSnapshot, recoverShard } from "./recovery.ts";
 import type { ShardLedger } from "./shard-ledgers.ts";
 import { SnapshotInProgress } from "./snapshot-in-progress.ts";
@@ -28,6 +28,7 @@ import { venueOrderOf } from "./venue-order.ts";
 import { orderEventLine } from "./order-event-line.ts";
 import { shardFigures } from "./shard-figures.ts";
 import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
+import { timedJob } from "../metrics/main-thread-work.ts";
 
 export interface NodeLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -179,8 +180,8 @@ export class OmsNode {
    * NodeResult; refused DEADLINE_EXCEEDED, undecided, if its turn comes at or after deadlineMs
    * (on nowMs's clock; null: none).
    */
-  execute(command: NodeCommandCase, newId: () => string, deadlineMs: number | null = null): Promise<Uint8Array> {
-    return this.pipeline.execute(command, newId, deadlineMs);
+  execute(command: NodeCommandCase, newId: () => string, deadlineMs: number | null = null, replyClock: ReplyClock | null = null): Promise<Uint8Array> {
+    return this.pipeline.execute(command, newId, deadlineMs, replyClock);
   }
 
   /** The clock of execute's deadlines. */
@@ -329,7 +330,7 @@ export class OmsNode {
     shard.snapshot = inProgress;
     let state: Uint8Array;
     try {
-      while (!inProgress.step()) await this.scheduler.yieldSlice();
+      while (!timedJob("snapshot_slice", () => inProgress.step())) await this.scheduler.yieldSlice();
       state = inProgress.finish();
     } finally {
       shard.snapshot = null;

@@ -6,6 +6,7 @@ import type { ShardClaims, ShardLease } from "../snapshot/shard-claims.ts";
 import type { NodeLogger } from "./oms-node.ts";
 import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
 import type { Ownership } from "./held-effects.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 interface Held {
   lease: ShardLease;
@@ -70,7 +71,7 @@ export class ShardOwnership {
 
   startRenewing(): void {
     const everyMs = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.stopRenewing = this.scheduler.every(everyMs, () => void this.renewAll());
+    this.stopRenewing = this.scheduler.every(everyMs, timedJobFn("lease_renewal", () => void this.renewAll()));
   }
 
   /** Renews every lease not fenced, in one call to the claims store (one transaction). */

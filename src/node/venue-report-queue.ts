@@ -4,6 +4,7 @@
 import type { Rejection } from "../core/rejection.ts";
 import type { VenueReport } from "../venue/venue.ts";
 import { runtimeScheduler, type Scheduler } from "./scheduler.ts";
+import { timedJobFn } from "../metrics/main-thread-work.ts";
 
 /** Reports held while the log is down; past this the node is too far behind to be useful. */
 export const HELD_REPORTS_MAX = 1_000_000;
@@ -27,7 +28,7 @@ export class VenueReportQueue {
     }
     if (this.held.length >= HELD_REPORTS_MAX) throw new Error(`venue reports: more than ${HELD_REPORTS_MAX} held while the log is down`);
     this.held.push(report);
-    this.stopTimer ??= this.scheduler.every(RETRY_MS, () => this.drain());
+    this.stopTimer ??= this.scheduler.every(RETRY_MS, timedJobFn("venue_report_retry", () => this.drain()));
   }
 
   get heldCount(): number {

@@ -511,7 +511,7 @@ describe("KafkaEventLog when the topic may be gone", () => {
       onBatchAcknowledged: undefined,
     });
     const { promise, resolve, reject } = Promise.withResolvers<bigint>();
-    queue.push({ partition: 2, message: { partition: 2, key: "a", value: Buffer.from("x") }, bytes: 100, resolve, reject });
+    queue.push({ partition: 2, message: { partition: 2, key: "a", value: Buffer.from("x") }, bytes: 100, appendedMs: performance.now(), resolve, reject });
     await expect(promise).rejects.toThrow(
       "event log: topic oms.wal.deleted partition 2: topic oms.wal.deleted does not exist (KafkaJSProtocolError UNKNOWN_TOPIC_OR_PARTITION: This server does not host this topic-partition); the batch of 1 record and every later append are refused, and the node must restart",
     );

@@ -46,3 +46,28 @@ test("a hot counter counts by both labels and exposes each combination once", as
   expect(sampleOf(text, 't_total{command="submit_order",outcome="accepted"}')).toBe(5);
   expect(counter.countOf("submit_order", "not_found")).toBe(0);
 });
+
+test("observing one value for a batch's commands counts each of them in its bucket, and in sum and count", async () => {
+  const histogram = new HotHistogram("batch_stage_seconds", "test", [0.001, 0.01]);
+  const cell = histogram.cell();
+  cell.observeMany(0.005, 3);
+  cell.observe(0.0005);
+  const registry = new Registry();
+  registerHot(registry, histogram);
+  const text = await registry.metrics();
+  expect(sampleOf(text, 'batch_stage_seconds_bucket{le="0.001"}')).toBe(1);
+  expect(sampleOf(text, 'batch_stage_seconds_bucket{le="0.01"}')).toBe(4);
+  expect(sampleOf(text, "batch_stage_seconds_count")).toBe(4);
+  expect(sampleOf(text, "batch_stage_seconds_sum")).toBeCloseTo(0.0155, 10);
+});
+
+test("a timed main-thread job is counted under its name, and what it throws still propagates", async () => {
+  const { mainThreadWorkSeconds, timedJob } = await import("../../src/metrics/main-thread-work.ts");
+  const registry = new Registry();
+  registerHot(registry, mainThreadWorkSeconds);
+  const count = async () => sampleOf(await registry.metrics(), 'oms_main_thread_work_seconds_count{job="venue_tick"}') ?? 0;
+  const before = await count();
+  expect(timedJob("venue_tick", () => 7)).toBe(7);
+  expect(() => timedJob("venue_tick", () => { throw new Error("tick failed"); })).toThrow("tick failed");
+  expect((await count()) - before).toBe(2);
+});

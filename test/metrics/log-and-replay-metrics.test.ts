@@ -62,7 +62,7 @@ test("the Kafka append queue reports one observation per acknowledged produce re
   const before = await appendFigures("kafka");
   const appended = [0, 1].map(() => {
     const { promise, resolve, reject } = Promise.withResolvers<bigint>();
-    queue.push({ partition: 0, message: { partition: 0, key: "a", value: Buffer.from("x") }, bytes: 100, resolve, reject });
+    queue.push({ partition: 0, message: { partition: 0, key: "a", value: Buffer.from("x") }, bytes: 100, appendedMs: performance.now(), resolve, reject });
     return promise;
   });
   expect(await Promise.all(appended)).toEqual([0n, 1n]);

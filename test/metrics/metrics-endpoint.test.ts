@@ -164,3 +164,30 @@ test("/metrics is served over HTTP/2 as well, and other paths still reach connec
   }
   expect((await fetch(`${nodeUrl}/metrics/more`)).status).toBe(404);
 });
+
+/** A histogram series' _count by its family and one label, 0 if absent. */
+function countOf(text: string, family: string, label: string, value: string): number {
+  return sampleOf(text, `${family}_count{${label}="${value}"}`) ?? 0;
+}
+
+test("an order through the balancer is timed at every stage of its way, at the balancer and at the node", async () => {
+  await call("oms.v1.AccountService/CreateAccount", { accountId: "m-stages" });
+  await call("oms.v1.AccountService/Deposit", { accountId: "m-stages", amount: "100" });
+  const nodeStages = ["queued", "decide", "batching", "durable", "handback", "reply"];
+  const balancerStages = ["route", "link_queue", "node_round_trip", "answer"];
+  const beforeNode = (await scrape(nodeUrl)).text;
+  const beforeBalancer = (await scrape(balancerUrl)).text;
+  expect((await call(SUBMIT_ORDER, order("m-stages"))).status).toBe(200);
+  const afterNode = (await scrape(nodeUrl)).text;
+  const afterBalancer = (await scrape(balancerUrl)).text;
+  for (const stage of nodeStages) {
+    // Each stage of the order's way counted once (the scrapes between are reads of nothing).
+    expect([stage, countOf(afterNode, "oms_node_stage_seconds", "stage", stage) - countOf(beforeNode, "oms_node_stage_seconds", "stage", stage)]).toEqual([stage, 1]);
+  }
+  for (const stage of balancerStages) {
+    expect([stage, countOf(afterBalancer, "oms_balancer_stage_seconds", "stage", stage) - countOf(beforeBalancer, "oms_balancer_stage_seconds", "stage", stage)]).toEqual([stage, 1]);
+  }
+  // The scrape itself is main-thread work, timed as a job on both processes' registries.
+  expect(countOf(afterNode, "oms_main_thread_work_seconds", "job", "metrics_scrape")).toBeGreaterThan(0);
+  expect(familiesOf(afterBalancer).has("oms_main_thread_work_seconds")).toBe(true);
+});

@@ -1,0 +1,62 @@
+// Work a process does on its main thread besides answering calls: periodic jobs (lease
+// renewals, health checks, key-ring polls, ack deadlines, retries), slices of long tasks
+// (snapshots) and scrapes. Every order that arrives while one runs waits for it, so each is
+// timed, by job, into oms_main_thread_work_seconds: its p99 and max say what the event loop
+// owes to it. The timing covers the synchronous part, which is what holds the thread; what a
+// job awaits runs on other threads (SQLite writers, the network).
+import { HotHistogram, STAGE_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
+
+/** The jobs, a bounded set: a label value per job. */
+export type MainThreadJob =
+  | "snapshot_slice"
+  | "lease_renewal"
+  | "ack_deadlines"
+  | "held_effects_retry"
+  | "venue_report_retry"
+  | "venue_tick"
+  | "venue_session"
+  | "health_check"
+  | "key_ring_poll"
+  | "metrics_scrape"
+  | "archive";
+
+export const mainThreadWorkSeconds = new HotHistogram(
+  "oms_main_thread_work_seconds",
+  "Work on the process's main thread other than calls (periodic jobs, slices of long tasks, scrapes), by job: each run's synchronous duration.",
+  STAGE_SECONDS_BOUNDS,
+  "job",
+);
+
+const cells = new Map<MainThreadJob, HistogramCell>();
+
+function cellOf(job: MainThreadJob): HistogramCell {
+  let cell = cells.get(job);
+  if (cell === undefined) {
+    cell = mainThreadWorkSeconds.cell(job);
+    cells.set(job, cell);
+  }
+  return cell;
+}
+
+/** Runs fn now, timing it as one run of job; returns what fn returns. */
+export function timedJob<T>(job: MainThreadJob, fn: () => T): T {
+  const started = performance.now();
+  try {
+    return fn();
+  } finally {
+    cellOf(job).observe((performance.now() - started) / 1000);
+  }
+}
+
+/** fn wrapped so that each call is timed as a run of job (for timers). */
+export function timedJobFn(job: MainThreadJob, fn: () => void): () => void {
+  const cell = cellOf(job);
+  return () => {
+    const started = performance.now();
+    try {
+      fn();
+    } finally {
+      cell.observe((performance.now() - started) / 1000);
+    }
+  };
+}
