@@ -5,7 +5,7 @@ import { Database, type Statement } from "bun:sqlite";
 import type { EventLog, LogRecord, RecordHeader, StoredRecord } from "./event-log.ts";
 import { nodeMetrics } from "../metrics/node-metrics.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import { packRows } from "./sqlite-packed-batch.ts";
+import { packedRowBytes } from "./sqlite-packed-batch.ts";
 import { InlineBatchWriter, ThreadBatchWriter, type BatchWriter } from "./sqlite-batch-writer.ts";
 import { openDurableDatabase } from "./sqlite-durable-open.ts";
 import { WAL_SCHEMA } from "./sqlite-wal-schema.ts";
@@ -101,6 +101,9 @@ export class SqliteEventLog implements EventLog {
       checkShard(shard);
       offset = this.nextOffset(shard);
       bytes = encodeRecord(header, record);
+      if (packedRowBytes({ shard, offset, bytes }) > this.writer.batchBytesMax) {
+        throw new Error(`event log: a record of ${bytes.byteLength} bytes is over the ${this.writer.batchBytesMax} bytes a batch may take`);
+      }
     } catch (cause) {
       // The offset is not taken: a refused record must not leave a gap in the shard.
       return Promise.reject(cause);
@@ -169,13 +172,14 @@ export class SqliteEventLog implements EventLog {
       this.flushTimer = null;
     }
     if (this.writing || this.batch.length === 0) return;
-    const batch = this.batch.length <= this.batchRecordsMax ? this.batch : this.batch.slice(0, this.batchRecordsMax);
-    this.batch = batch === this.batch ? [] : this.batch.slice(this.batchRecordsMax);
+    const taken = this.batchLength();
+    const batch = taken === this.batch.length ? this.batch : this.batch.slice(0, taken);
+    this.batch = batch === this.batch ? [] : this.batch.slice(taken);
     this.writing = true;
     const startedMs = performance.now();
     const stages = nodeMetrics.stages;
     for (const pending of batch) stages.batching.observe((startedMs - pending.appendedMs) / 1000);
-    this.writer.write(packRows(batch)).then(
+    this.writer.write(batch).then(
       (committedMs) => {
         const heardMs = performance.now();
         this.appends.appended(batch.length, (heardMs - startedMs) / 1000);
@@ -194,6 +198,19 @@ export class SqliteEventLog implements EventLog {
       if (this.batch.length > 0) this.flushTimer ??= setImmediate(() => this.flush());
       else if (this.idle !== null) this.idle.resolve();
     });
+  }
+
+  /** How many pending appends the next batch takes: at most batchRecordsMax and the writer's bytes, at least one. */
+  private batchLength(): number {
+    let bytes = 0;
+    let count = 0;
+    for (const pending of this.batch) {
+      if (count === this.batchRecordsMax) break;
+      bytes += packedRowBytes(pending);
+      if (count > 0 && bytes > this.writer.batchBytesMax) break;
+      count += 1;
+    }
+    return count;
   }
 
   private fail(batch: PendingAppend[], cause: unknown): void {

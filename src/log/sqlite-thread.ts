@@ -106,6 +106,11 @@ export class SqliteThread<Request, Answer> {
     return this.calls.call(request, transfer);
   }
 
+  /** Told once if the thread fails (see WorkerCalls.onFailure). */
+  onFailure(listener: (error: Error) => void): void {
+    this.calls.onFailure(listener);
+  }
+
   /** After the requests sent have been answered, the thread closes its connection, then stops. */
   close(): Promise<void> {
     return this.calls.close({ close: true });

@@ -14,6 +14,7 @@ export class WorkerCalls<Request, Answer> {
   private drained: Promise<unknown> = Promise.resolve();
   /** Set once the thread has failed: later calls are refused at once rather than never answered. */
   private failed: Error | null = null;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
 
   /** `what` names the thread in errors; source must answer every message with a WorkerAnswer. */
   constructor(what: string, source: string) {
@@ -33,7 +34,17 @@ export class WorkerCalls<Request, Answer> {
       const error = new Error(`${what} thread failed: ${event.message}`);
       this.failed ??= error;
       for (const waiting of this.waiting.splice(0)) waiting.reject(error);
+      for (const listener of this.failureListeners.splice(0)) listener(error);
     };
+  }
+
+  /**
+   * Told once if the thread fails, for work handed to it other than by call (a shared feed):
+   * at once if it has failed already.
+   */
+  onFailure(listener: (error: Error) => void): void {
+    if (this.failed !== null) listener(this.failed);
+    else this.failureListeners.push(listener);
   }
 
   /** Resolves with the worker's answer; the buffers in transfer move to it uncopied. */
