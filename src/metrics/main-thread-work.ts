@@ -38,6 +38,11 @@ function cellOf(job: MainThreadJob): HistogramCell {
   return cell;
 }
 
+/** One run of job that took this long, timed by its caller. */
+export function observeJob(job: MainThreadJob, seconds: number): void {
+  cellOf(job).observe(seconds);
+}
+
 /** Runs fn now, timing it as one run of job; returns what fn returns. */
 export function timedJob<T>(job: MainThreadJob, fn: () => T): T {
   const started = performance.now();
