@@ -7,9 +7,11 @@
 // answer time: batches are one call at low rates (nothing added to latency) and grow with the
 // rate (one Execute, its HTTP/2 stream and its encoding shared by many orders).
 //
-// Admission: the commands waiting here and in flight to the node are bounded (queueCommandsMax);
-// past the bound a call is refused at once with RESOURCE_EXHAUSTED, having done nothing, so
-// overload costs the balancer a refusal instead of memory and the client a deadline. Each
+// Admission: the commands waiting here and in flight to the node are bounded (queueCommandsMax),
+// and so is how long the oldest may have waited here (queueWaitMaxMs); past either bound a call
+// is refused at once with RESOURCE_EXHAUSTED, having done nothing, so overload costs the
+// balancer a refusal instead of memory and the client a deadline, and what is admitted waits
+// at most about that long: past capacity, latency stays bounded and the excess is refused. Each
 // command carries its caller's deadline: one that expires while it waits here is answered
 // DEADLINE_EXCEEDED without being sent, and the time left goes with it to the node
 // (ExecuteRequest.timeouts_ms), which refuses it the same way if it runs out before its turn.
@@ -49,6 +51,13 @@ export const BATCHES_IN_FLIGHT_MAX = 2;
  */
 export const QUEUE_COMMANDS_MAX = 4 * BATCH_COMMANDS_MAX;
 /**
+ * How long the oldest command waiting here may have waited before new ones are refused: far
+ * above a healthy wait (a node's round trip, ~1 ms) and a hiccup (a collector's pause, a slow
+ * fsync, a few ms), far below the seconds the count bound alone let a queue reach at twice the
+ * rate a node sustains.
+ */
+export const QUEUE_WAIT_MAX_MS = 50;
+/**
  * The most an ExecuteRequest may take: the node's message limit. A batch closes before it
  * would pass it, and a single command that cannot fit is refused alone.
  */
@@ -57,6 +66,8 @@ export const BATCH_BYTES_MAX = MESSAGE_BYTES_MAX;
 export interface NodeLinkOptions {
   /** The bound on commands waiting and in flight; default QUEUE_COMMANDS_MAX. */
   readonly queueCommandsMax?: number;
+  /** The bound on how long the oldest waiting command has waited; default QUEUE_WAIT_MAX_MS. */
+  readonly queueWaitMaxMs?: number;
   /** The balancer's monotonic clock, in ms; default performance.now. */
   readonly nowMs?: () => number;
 }
@@ -95,7 +106,7 @@ export class NodeLink {
   private queue: SentCommand[] = [];
   /** Each queued command's deadline on the balancer's clock, in queue order (no object per order). */
   private queueDeadlinesMs: number[] = [];
-  /** When each queued command came (performance.now()), in queue order: its link_queue stage. */
+  /** When each queued command came (nowMs), in queue order: its link_queue stage, and the queue's age. */
   private queueArrivalsMs: number[] = [];
   /** The ExecuteRequest bytes the queue's commands take, framed (node-command-bytes.ts). */
   private queueBytes = 0;
@@ -103,6 +114,7 @@ export class NodeLink {
   private batchesInFlight = 0;
   private commandsInFlight = 0;
   private readonly queueCommandsMax: number;
+  private readonly queueWaitMaxMs: number;
   private readonly nowMs: () => number;
   private batchesSent = 0;
   private commandsSent = 0;
@@ -123,7 +135,9 @@ export class NodeLink {
     options: NodeLinkOptions = {},
   ) {
     this.queueCommandsMax = options.queueCommandsMax ?? QUEUE_COMMANDS_MAX;
+    this.queueWaitMaxMs = options.queueWaitMaxMs ?? QUEUE_WAIT_MAX_MS;
     this.nowMs = options.nowMs ?? (() => performance.now());
+    if (!(this.queueWaitMaxMs > 0)) throw new Error(`node link: queueWaitMaxMs must be positive, got ${this.queueWaitMaxMs}`);
     if (!Number.isInteger(this.queueCommandsMax) || this.queueCommandsMax < 1) throw new Error(`node link: queueCommandsMax must be a positive integer, got ${this.queueCommandsMax}`);
     this.nodeClient = createClient(NodeService, transport);
     this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema, hop);
@@ -167,8 +181,9 @@ export class NodeLink {
       return;
     }
     this.queue.push(pending);
-    this.queueDeadlinesMs.push(this.nowMs() + (pending.timeoutMs ?? this.callTimeoutMs));
-    this.queueArrivalsMs.push(performance.now());
+    const now = this.nowMs();
+    this.queueDeadlinesMs.push(now + (pending.timeoutMs ?? this.callTimeoutMs));
+    this.queueArrivalsMs.push(now);
     this.queueBytes += framedCommandBytes(pending.command);
     if (this.queue.length >= BATCH_COMMANDS_MAX || this.queueBytes >= BATCH_BYTES_MAX) this.flush();
     this.scheduleFlush();
@@ -185,6 +200,11 @@ export class NodeLink {
     if (this.queued >= this.queueCommandsMax) {
       this.metrics.refused("queue_full");
       return new ConnectError(`node ${this.endpoint.id} has ${this.queueCommandsMax} commands waiting or in flight, the most it takes; nothing was done, retry after a pause`, Code.ResourceExhausted);
+    }
+    const waitedMs = this.queue.length === 0 ? 0 : this.nowMs() - (this.queueArrivalsMs[0] as number);
+    if (waitedMs > this.queueWaitMaxMs) {
+      this.metrics.refused("queue_wait");
+      return new ConnectError(`node ${this.endpoint.id} is behind: its oldest waiting command has waited ${Math.round(waitedMs)} ms, more than the ${this.queueWaitMaxMs} ms a command may wait to be sent; nothing was done, retry after a pause`, Code.ResourceExhausted);
     }
     if (executeRequestBytes(framedCommandBytes(command), 1) > BATCH_BYTES_MAX) {
       this.metrics.refused("too_large");
@@ -263,7 +283,8 @@ export class NodeLink {
     const request = encodedExecuteRequest(batch.commands, batch.timeoutsMs);
     const startedMs = performance.now();
     const stages = balancerMetrics.stages;
-    for (const arrivedMs of batch.arrivalsMs) stages.link_queue.observe((startedMs - arrivedMs) / 1000);
+    const sentMs = this.nowMs();
+    for (const arrivedMs of batch.arrivalsMs) stages.link_queue.observe((sentMs - arrivedMs) / 1000);
     // A decided command is answered within the node's log ack timeout, which is below the
     // balancer's callTimeoutMs: the hop waits that long past the batch's latest deadline.
     const hopTimeoutMs = Math.min(CALL_TIMEOUT_MAX_MS, batch.latestTimeoutMs + this.callTimeoutMs);

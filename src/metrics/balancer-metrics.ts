@@ -30,7 +30,7 @@ export const BALANCER_STAGES = ["route", "link_queue", "node_round_trip", "answe
 export type BalancerStage = (typeof BALANCER_STAGES)[number];
 
 /** Why a node link refused a command itself; nothing was done for it. */
-export type NodeLinkRefusal = "queue_full" | "too_large" | "deadline_expired";
+export type NodeLinkRefusal = "queue_full" | "queue_wait" | "too_large" | "deadline_expired";
 
 // The label of every Connect code, computed once: codeToString per call would build a string.
 const CODE_LABELS = new Map<Code, string>(
@@ -53,7 +53,7 @@ export class BalancerMetrics {
     registers: [],
     collect: () => this.connectionsOpen.set(this.openConnections()),
   });
-  private readonly linkRefusals = new HotCounter("oms_balancer_node_commands_refused_total", "Commands a node link refused without sending them, by node and reason: queue_full (admission control, answered resource_exhausted), too_large (resource_exhausted), deadline_expired (the caller's deadline passed while it waited; deadline_exceeded).", ["node", "reason"]);
+  private readonly linkRefusals = new HotCounter("oms_balancer_node_commands_refused_total", "Commands a node link refused without sending them, by node and reason: queue_full and queue_wait (admission control: too many waiting, or the oldest waited too long; answered resource_exhausted), too_large (resource_exhausted), deadline_expired (the caller's deadline passed while it waited; deadline_exceeded).", ["node", "reason"]);
   private readonly stageSeconds = new HotHistogram("oms_balancer_stage_seconds", "A unary call's time at the balancer by stage (route, link_queue, node_round_trip, answer): its share of the latency budget.", STAGE_SECONDS_BOUNDS, "stage");
   /** A cell per stage, kept so that the hot path does no lookup. */
   readonly stages: Readonly<Record<BalancerStage, HistogramCell>> = Object.fromEntries(BALANCER_STAGES.map((stage) => [stage, this.stageSeconds.cell(stage)])) as Record<BalancerStage, HistogramCell>;
