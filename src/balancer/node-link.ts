@@ -8,10 +8,14 @@
 // rate (one Execute, its HTTP/2 stream and its encoding shared by many orders).
 //
 // Admission: the commands waiting here and in flight to the node are bounded (queueCommandsMax),
-// and so is how long the oldest may have waited here (queueWaitMaxMs); past either bound a call
-// is refused at once with RESOURCE_EXHAUSTED, having done nothing, so overload costs the
-// balancer a refusal instead of memory and the client a deadline, and what is admitted waits
-// at most about that long: past capacity, latency stays bounded and the excess is refused. Each
+// and so is how long they wait once the node is behind, by CoDel's rule (Nichols and Jacobson,
+// "Controlling Queue Delay", 2012): when every batch sent for QUEUE_WAIT_INTERVAL_MS took
+// commands that had waited over QUEUE_WAIT_TARGET_MS, new commands are refused while the oldest
+// waiting one has waited that long. Past either bound a call is refused at once with
+// RESOURCE_EXHAUSTED, having done nothing: overload costs the balancer a refusal instead of
+// memory and the client a deadline, and what is admitted past capacity waits tens of
+// milliseconds, not the seconds a full queue holds. A burst, or one stall of the node (a
+// collector's pause, a slow fsync), drains without a refusal. Each
 // command carries its caller's deadline: one that expires while it waits here is answered
 // DEADLINE_EXCEEDED without being sent, and the time left goes with it to the node
 // (ExecuteRequest.timeouts_ms), which refuses it the same way if it runs out before its turn.
@@ -50,13 +54,10 @@ export const BATCHES_IN_FLIGHT_MAX = 2;
  * meanwhile.
  */
 export const QUEUE_COMMANDS_MAX = 4 * BATCH_COMMANDS_MAX;
-/**
- * How long the oldest command waiting here may have waited before new ones are refused: far
- * above a healthy wait (a node's round trip, ~1 ms) and a hiccup (a collector's pause, a slow
- * fsync, a few ms), far below the seconds the count bound alone let a queue reach at twice the
- * rate a node sustains.
- */
-export const QUEUE_WAIT_MAX_MS = 50;
+/** A command that waited here longer than this to be sent waited too long: far above a healthy wait (a node's round trip, ~1 ms). */
+export const QUEUE_WAIT_TARGET_MS = 20;
+/** How long every batch must have carried commands that waited too long before new ones are refused: longer than a stall. */
+export const QUEUE_WAIT_INTERVAL_MS = 100;
 /**
  * The most an ExecuteRequest may take: the node's message limit. A batch closes before it
  * would pass it, and a single command that cannot fit is refused alone.
@@ -66,8 +67,7 @@ export const BATCH_BYTES_MAX = MESSAGE_BYTES_MAX;
 export interface NodeLinkOptions {
   /** The bound on commands waiting and in flight; default QUEUE_COMMANDS_MAX. */
   readonly queueCommandsMax?: number;
-  /** The bound on how long the oldest waiting command has waited; default QUEUE_WAIT_MAX_MS. */
-  readonly queueWaitMaxMs?: number;
+
   /** The balancer's monotonic clock, in ms; default performance.now. */
   readonly nowMs?: () => number;
 }
@@ -114,7 +114,8 @@ export class NodeLink {
   private batchesInFlight = 0;
   private commandsInFlight = 0;
   private readonly queueCommandsMax: number;
-  private readonly queueWaitMaxMs: number;
+  /** Since when every batch sent took a command that had waited over QUEUE_WAIT_TARGET_MS, or null. */
+  private waitAboveTargetSinceMs: number | null = null;
   private readonly nowMs: () => number;
   private batchesSent = 0;
   private commandsSent = 0;
@@ -135,9 +136,7 @@ export class NodeLink {
     options: NodeLinkOptions = {},
   ) {
     this.queueCommandsMax = options.queueCommandsMax ?? QUEUE_COMMANDS_MAX;
-    this.queueWaitMaxMs = options.queueWaitMaxMs ?? QUEUE_WAIT_MAX_MS;
     this.nowMs = options.nowMs ?? (() => performance.now());
-    if (!(this.queueWaitMaxMs > 0)) throw new Error(`node link: queueWaitMaxMs must be positive, got ${this.queueWaitMaxMs}`);
     if (!Number.isInteger(this.queueCommandsMax) || this.queueCommandsMax < 1) throw new Error(`node link: queueCommandsMax must be a positive integer, got ${this.queueCommandsMax}`);
     this.nodeClient = createClient(NodeService, transport);
     this.executeClient = new LeanUnaryClient(endpoint.url, `/${NodeService.typeName}/${NodeService.method.execute.name}`, ExecuteRequestSchema, ExecuteResponseSchema, hop);
@@ -201,10 +200,12 @@ export class NodeLink {
       this.metrics.refused("queue_full");
       return new ConnectError(`node ${this.endpoint.id} has ${this.queueCommandsMax} commands waiting or in flight, the most it takes; nothing was done, retry after a pause`, Code.ResourceExhausted);
     }
-    const waitedMs = this.queue.length === 0 ? 0 : this.nowMs() - (this.queueArrivalsMs[0] as number);
-    if (waitedMs > this.queueWaitMaxMs) {
+    const now = this.nowMs();
+    const behindSinceMs = this.waitAboveTargetSinceMs;
+    const waitedMs = this.queue.length === 0 ? 0 : now - (this.queueArrivalsMs[0] as number);
+    if (behindSinceMs !== null && now - behindSinceMs >= QUEUE_WAIT_INTERVAL_MS && waitedMs > QUEUE_WAIT_TARGET_MS) {
       this.metrics.refused("queue_wait");
-      return new ConnectError(`node ${this.endpoint.id} is behind: its oldest waiting command has waited ${Math.round(waitedMs)} ms, more than the ${this.queueWaitMaxMs} ms a command may wait to be sent; nothing was done, retry after a pause`, Code.ResourceExhausted);
+      return new ConnectError(`node ${this.endpoint.id} is behind: for ${Math.round(now - behindSinceMs)} ms its commands have waited over ${QUEUE_WAIT_TARGET_MS} ms to be sent (the oldest ${Math.round(waitedMs)} ms); nothing was done, retry after a pause`, Code.ResourceExhausted);
     }
     if (executeRequestBytes(framedCommandBytes(command), 1) > BATCH_BYTES_MAX) {
       this.metrics.refused("too_large");
@@ -285,6 +286,9 @@ export class NodeLink {
     const stages = balancerMetrics.stages;
     const sentMs = this.nowMs();
     for (const arrivedMs of batch.arrivalsMs) stages.link_queue.observe((sentMs - arrivedMs) / 1000);
+    const oldestWaitMs = sentMs - (batch.arrivalsMs[0] as number);
+    if (oldestWaitMs <= QUEUE_WAIT_TARGET_MS) this.waitAboveTargetSinceMs = null;
+    else this.waitAboveTargetSinceMs ??= sentMs;
     // A decided command is answered within the node's log ack timeout, which is below the
     // balancer's callTimeoutMs: the hop waits that long past the batch's latest deadline.
     const hopTimeoutMs = Math.min(CALL_TIMEOUT_MAX_MS, batch.latestTimeoutMs + this.callTimeoutMs);

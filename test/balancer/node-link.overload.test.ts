@@ -1,7 +1,7 @@
 // Overload at the balancer → node hop, against a real node in this process: one client's
 // oversize commands never fail another's (a batch closes before it passes the node's message
 // limit; a command that cannot fit is refused alone); past its bounds (commands waiting, and how
-// long the oldest has waited) the link refuses at once with RESOURCE_EXHAUSTED; a command whose deadline passes before its turn is answered
+// long they have waited once the node is behind) the link refuses at once with RESOURCE_EXHAUSTED; a command whose deadline passes before its turn is answered
 // DEADLINE_EXCEEDED and leaves no trace in the ledger, while one already decided is answered
 // however late, on the Connect path and on connect-es's gRPC path. Both clocks (the balancer's
 // and the node's) are the test's; the two waits of 100 ms only let a real deadline timer fire
@@ -14,7 +14,7 @@ import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectUnaryCalls } from "../../src/balancer/connect-unary-calls.ts";
-import { BATCH_BYTES_MAX, NodeLink, QUEUE_WAIT_MAX_MS } from "../../src/balancer/node-link.ts";
+import { BATCH_BYTES_MAX, NodeLink, QUEUE_WAIT_INTERVAL_MS, QUEUE_WAIT_TARGET_MS } from "../../src/balancer/node-link.ts";
 import { RoutingTable } from "../../src/balancer/routing-table.ts";
 import { publicServiceRoutes } from "../../src/balancer/public-services.ts";
 import type { NodeAnswer } from "../../src/balancer/node-answer.ts";
@@ -195,30 +195,45 @@ test("past its bound the link refuses at once; a command whose deadline passed w
   expect(link.queued).toBe(0);
 }, 30_000);
 
-test("once the oldest waiting command has waited past the bound the link refuses new ones at once, and admits again when it has drained", async () => {
+test("once every batch for an interval took commands that waited past the target, new commands are refused while the oldest has; a burst or one stall is not", async () => {
   const link = newLink("node-behind");
   await openAccount(link, "behind-1");
-  const release = Promise.withResolvers<void>();
-  log.held = release.promise;
   const send = (clientOrderId: string) => outcomeOf(link.answer(create(NodeCommandSchema, { command: buy("behind-1", clientOrderId) })), "submitOrder");
+  const holdLog = () => {
+    const release = Promise.withResolvers<void>();
+    log.held = release.promise;
+    return () => {
+      log.held = null;
+      release.resolve();
+    };
+  };
+  // Two batches with the node, held; the third waits at the link past the target: one stall.
+  let release = holdLog();
   const appendsBefore = log.appends;
-  const inFlight = [send("b-1")];
+  const first = [send("b-1")];
   await until(() => log.appends === appendsBefore + 1);
-  inFlight.push(send("b-2"));
+  first.push(send("b-2"));
   await until(() => log.appends === appendsBefore + 2);
-  // Two batches with the node: the next waits at the link, within the count bound.
-  const waiting = send("b-3");
-  balancerNowMs += QUEUE_WAIT_MAX_MS;
-  const atTheBound = send("b-4");
-  balancerNowMs += 1;
-  const refused = await send("b-5");
-  expect(refused).toBe(`ResourceExhausted: node node-behind is behind: its oldest waiting command has waited ${QUEUE_WAIT_MAX_MS + 1} ms, more than the ${QUEUE_WAIT_MAX_MS} ms a command may wait to be sent; nothing was done, retry after a pause`);
-  log.held = null;
-  release.resolve();
-  expect(await Promise.all([...inFlight, waiting, atTheBound])).toEqual(["ok", "ok", "ok", "ok"]);
-  expect(await send("b-6")).toBe("ok");
+  const stalled = send("b-3");
+  balancerNowMs += QUEUE_WAIT_TARGET_MS + 1;
+  // A command arriving now is admitted: commands have waited long, but not for an interval.
+  const admitted = send("b-4");
+  const releaseFirst = release;
+  release = holdLog();
+  releaseFirst();
+  expect(await Promise.all(first)).toEqual(["ok", "ok"]);
+  // b-3 and b-4 went with the node's answer, having waited past the target; the node holds them.
+  await until(() => log.appends === appendsBefore + 4);
+  const behind = send("b-5");
+  balancerNowMs += QUEUE_WAIT_INTERVAL_MS;
+  const refused = await send("b-6");
+  expect(refused).toBe(`ResourceExhausted: node node-behind is behind: for ${QUEUE_WAIT_INTERVAL_MS} ms its commands have waited over ${QUEUE_WAIT_TARGET_MS} ms to be sent (the oldest ${QUEUE_WAIT_INTERVAL_MS} ms); nothing was done, retry after a pause`);
+  release();
+  expect(await Promise.all([stalled, admitted, behind])).toEqual(["ok", "ok", "ok"]);
+  // Drained: admitted again.
+  expect(await send("b-7")).toBe("ok");
   expect(balancerMetrics.refusedCount("node-behind", "queue_wait")).toBe(1);
-  expect((await ledgerOf(link, "behind-1")).clientOrderIds).toEqual(["b-1", "b-2", "b-3", "b-4", "b-6"]);
+  expect((await ledgerOf(link, "behind-1")).clientOrderIds).toEqual(["b-1", "b-2", "b-3", "b-4", "b-5", "b-7"]);
 }, 30_000);
 
 test("the node refuses a command whose time ran out before its turn, undecided, and decides the rest of its batch", async () => {
