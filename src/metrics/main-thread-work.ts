@@ -18,6 +18,7 @@ export type MainThreadJob =
   | "health_check"
   | "key_ring_poll"
   | "metrics_scrape"
+  | "open_order_count"
   | "archive";
 
 export const mainThreadWorkSeconds = new HotHistogram(
@@ -38,7 +39,7 @@ function cellOf(job: MainThreadJob): HistogramCell {
   return cell;
 }
 
-/** One run of job that took this long, timed by its caller. */
+/** One run of job that took this long, timed by its caller (a slice of a long task). */
 export function observeJob(job: MainThreadJob, seconds: number): void {
   cellOf(job).observe(seconds);
 }

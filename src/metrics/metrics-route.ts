@@ -3,7 +3,7 @@
 // on to the handler this wraps.
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { observeJob } from "./main-thread-work.ts";
+import { timedJob } from "./main-thread-work.ts";
 
 export const METRICS_PATH = "/metrics";
 
@@ -26,7 +26,7 @@ export function withMetricsRoute<Req extends Request, Res extends Response>(
       handler(request, response);
       return;
     }
-    timedScrape(source).then(
+    timedJob("metrics_scrape", () => source.metrics()).then(
       (text) => answer(response, 200, source.contentType, request.method === "HEAD" ? "" : text),
       (error: unknown) => answer(response, 500, "text/plain; charset=utf-8", `collecting metrics failed: ${String(error)}\n`),
     );
@@ -41,12 +41,3 @@ function answer(response: Response, status: number, contentType: string, body: s
   plain.end(body);
 }
 
-/**
- * A scrape, timed to its text: prom-client collects each family in a microtask of its own and
- * they run back to back, without yielding to the event loop, so the whole collection holds the
- * main thread as one job.
- */
-function timedScrape(source: MetricsSource): Promise<string> {
-  const started = performance.now();
-  return source.metrics().finally(() => observeJob("metrics_scrape", (performance.now() - started) / 1000));
-}

@@ -191,3 +191,13 @@ test("an order through the balancer is timed at every stage of its way, at the b
   expect(countOf(afterNode, "oms_main_thread_work_seconds", "job", "metrics_scrape")).toBeGreaterThan(0);
   expect(familiesOf(afterBalancer).has("oms_main_thread_work_seconds")).toBe(true);
 });
+
+test("a scrape never walks the heap: the heap-space families are left out, the heap's size and use are there", async () => {
+  const { HEAP_WALKING_FAMILIES } = await import("../../src/metrics/process-metrics.ts");
+  for (const url of [nodeUrl, balancerUrl]) {
+    const families = familiesOf((await scrape(url)).text);
+    for (const family of HEAP_WALKING_FAMILIES) expect(families.has(family)).toBe(false);
+    expect(families.has("nodejs_heap_size_used_bytes")).toBe(true);
+    expect(families.has("nodejs_heap_size_total_bytes")).toBe(true);
+  }
+});
