@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
  * p99 at the same arrival rate (the highest open-loop rate both ran).
  */
 function ratiosToBaseline(figures: readonly Figure[]): Figure[] {
-  const find = (level: string, name: string) => figures.find((f) => f.level === level && f.name === name)?.value;
+  const find = (level: string, name: string) => figures.find((f) => f.level === level && f.name === name)?.value ?? undefined;
   const baselineRate = find("baseline.postgres", "orders/s, 32 clients");
   const sustained = find("e2e", "highest sustained rate");
   const ratios: Figure[] = [];
