@@ -3,12 +3,16 @@
 // TypeScript client) driving SubmitOrder, or SubmitOrders streams, open-loop at the rates its
 // parent asks for.
 //
-//   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2 [--client lean|connect-es]
+//   bun bench/e2e-load.ts --url http://127.0.0.1:PORT --accounts N --http 1.1|2
+//                         [--client lean|connect-es] [--format binary|json] [--api-key ID:SECRET]
 //
 // SubmitOrder and SubmitOrders go through lean Connect clients by default
 // (bench/lean-connect-client.ts, bench/lean-stream-submit-client.ts: the same protocol on the
-// wire, a fraction of the client CPU); `--client connect-es` selects connect-es's for both;
-// setup calls use connect-es.
+// wire, a fraction of the client CPU); `--client connect-es` selects connect-es's for both
+// (createConnectTransport of @connectrpc/connect-node, as users call it; `--format json` with
+// `--http 1.1` is the independent client of the e2e level); setup calls use connect-es. The
+// same generator drives every server a level compares (oms, a server that answers at once, the
+// Postgres baseline), so their figures differ only by the server.
 //
 // It reads one JSON request per line on stdin and answers each with one JSON line on stdout:
 //   {"op":"fund"}                                            → {"op":"fund","ms":…}
@@ -47,34 +51,48 @@ export interface LoadRequest {
   streams?: number;
 }
 
-function parseOptions(argv: string[]): { url: string; apiKey: string; accounts: number; httpVersion: "1.1" | "2"; lean: boolean } {
+interface LoadOptions {
+  url: string;
+  /** An admin key for the fund op (it creates and funds accounts); a server without keys ignores it. */
+  apiKey: string | undefined;
+  accounts: number;
+  httpVersion: "1.1" | "2";
+  lean: boolean;
+  /** connect-es's encoding; the lean clients speak binary only. */
+  binary: boolean;
+}
+
+function parseOptions(argv: string[]): LoadOptions {
   const { values } = parseArgs({
     args: argv,
-    options: { url: { type: "string" }, "api-key": { type: "string" }, accounts: { type: "string" }, http: { type: "string" }, client: { type: "string" } },
+    options: { url: { type: "string" }, "api-key": { type: "string" }, accounts: { type: "string" }, http: { type: "string" }, client: { type: "string" }, format: { type: "string" } },
   });
   const apiKey = values["api-key"];
-  if (apiKey === undefined) throw new Error("e2e-load: --api-key ID:SECRET (an admin key: the loader creates and funds accounts) is required");
   const client = values.client ?? "lean";
   if (client !== "lean" && client !== "connect-es") throw new Error(`e2e-load: --client must be lean or connect-es, got ${client}`);
+  const format = values.format ?? "binary";
+  if (format !== "binary" && format !== "json") throw new Error(`e2e-load: --format must be binary or json, got ${format}`);
+  if (client === "lean" && format === "json") throw new Error("e2e-load: the lean clients speak Connect binary only; --format json needs --client connect-es");
   const accounts = Number(values.accounts);
   if (values.url === undefined || !Number.isSafeInteger(accounts) || accounts < 1) {
     throw new Error("e2e-load: --url URL and --accounts N (a positive integer) are required");
   }
   const httpVersion = values.http ?? "2";
   if (httpVersion !== "1.1" && httpVersion !== "2") throw new Error(`e2e-load: --http must be 1.1 or 2, got ${httpVersion}`);
-  return { url: values.url, apiKey, accounts, httpVersion, lean: client === "lean" };
+  return { url: values.url, apiKey, accounts, httpVersion, lean: client === "lean", binary: format === "binary" };
 }
 
-function keyHeaders(apiKey: string): Record<string, string> {
-  return { authorization: `Bearer ${apiKey}` };
+function keyHeaders(apiKey: string | undefined): Record<string, string> {
+  return apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` };
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const transport = createClientTransport(options.url, "connect", { httpVersion: options.httpVersion, timeoutMs: CALL_TIMEOUT_MS, apiKey: options.apiKey });
+  const key = options.apiKey === undefined ? {} : { apiKey: options.apiKey };
+  const transport = createClientTransport(options.url, "connect", { httpVersion: options.httpVersion, timeoutMs: CALL_TIMEOUT_MS, useBinaryFormat: options.binary, ...key });
   const accountClient = createClient(AccountService, transport);
   const orderClient = createClient(OrderService, transport);
-  const streamOrderClient = createClient(OrderService, createClientTransport(options.url, "connect", { httpVersion: "2", timeoutMs: CALL_TIMEOUT_MS, apiKey: options.apiKey }));
+  const streamOrderClient = createClient(OrderService, createClientTransport(options.url, "connect", { httpVersion: "2", timeoutMs: CALL_TIMEOUT_MS, useBinaryFormat: options.binary, ...key }));
   const accountIds = Array.from({ length: options.accounts }, (_, i) => `e2e-${i}`);
   // One request per account, built once: the generator should spend its CPU on the calls.
   const requests: SubmitOrderRequest[] = accountIds.map((accountId) =>

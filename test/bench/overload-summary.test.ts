@@ -14,6 +14,7 @@ function run(ratePerSec: number, whole: Partial<WholeRun>, overloaded = true): O
     achievedPerSec: 0,
     latency: LATENCY,
     errors: 0,
+    failed: { latency: { ...LATENCY, count: 0 }, byKind: {} },
     overloaded,
     whole: {
       warmupMs: 1_000,
