@@ -18,6 +18,7 @@ import {
   latenciesOf,
   LOAD_ACCOUNTS,
   lowestNotSustained,
+  medianRun,
   RATE_RUN,
   ratesFromEnvironment,
   repeatedRuns,
@@ -105,14 +106,6 @@ export const level: BenchLevel = {
     }
   },
 };
-
-/** The run of a rate whose p99 is the median: it stands for the rate in the ladder. */
-export function medianRun(runs: readonly RateRun[]): RateRun {
-  const sorted = [...runs].sort((a, b) => (latenciesOf([a])[0]?.p99_us ?? 0) - (latenciesOf([b])[0]?.p99_us ?? 0));
-  const middle = sorted[Math.floor(sorted.length / 2)];
-  if (middle === undefined) throw new Error("bench: a rate with no runs");
-  return middle;
-}
 
 function rateFigures(runs: readonly RateRun[], durability: string): Figure[] {
   const ratePerSec = runs[0]?.result.ratePerSec ?? 0;

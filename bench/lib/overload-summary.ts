@@ -5,6 +5,7 @@
 // plain queue; one whose answers slow to a fraction of that, or that fails requests, is not.
 import type { LatencySummary } from "./histogram.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
+import { median, type Figure } from "./report.ts";
 
 /** Answering at least this share of the highest rate sustained: the system held its pace. */
 export const PACE_HELD_SHARE_MIN = 0.9;
@@ -84,4 +85,38 @@ function count(n: number): string {
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Overload that degrades gracefully, measured (issue 11): runs well past capacity, each call
+ * either admitted (answered, its latency the p99 row) or refused (its code, and how fast the
+ * refusal came back). Each row is the median of the runs, every run's value in its note.
+ */
+export function admissionFigures(level: string, what: string, runs: readonly OpenLoopResult[]): Figure[] {
+  if (runs.length === 0) throw new Error(`overload: ${what} has no runs`);
+  const spread = (values: readonly number[], unit: string) => `median of ${runs.length} runs: ${values.map((v) => count(v)).join(" / ")}${unit}`;
+  const admittedP99 = runs.map((run) => run.latency.p99_us);
+  const refusedShare = runs.map((run) => {
+    const answered = run.latency.count + run.errors;
+    return answered === 0 ? 0 : Math.round((1000 * run.errors) / answered) / 10;
+  });
+  const byKind: Record<string, number> = {};
+  for (const run of runs) for (const [kind, n] of Object.entries(run.failed.byKind)) byKind[kind] = (byKind[kind] ?? 0) + n;
+  const refusing = runs.filter((run) => run.failed.latency.count > 0);
+  const refusalP99 = refusing.map((run) => run.failed.latency.p99_us);
+  const stopped = runs.filter((run) => run.overloaded).length;
+  const admittedNote = runs.map((run) => `${count(run.latency.count)} admitted, p50 ${count(run.latency.p50_us)} µs, max ${count(run.latency.max_us)} µs`).join("; ");
+  return [
+    {
+      level,
+      name: `${what}: p99 of admitted orders`,
+      value: median(admittedP99),
+      unit: "µs",
+      note: `${spread(admittedP99, " µs")}; ${admittedNote}` + (stopped === 0 ? "" : `; ${stopped} runs stopped at the runner's bound on calls in flight (calls neither answered nor refused)`),
+    },
+    { level, name: `${what}: share refused`, value: median(refusedShare.map((share) => share * 10)) / 10, unit: "%", note: `${spread(refusedShare, "%")}; by code over all runs: ${Object.keys(byKind).length === 0 ? "none" : failuresText(byKind)}` },
+    refusing.length === 0
+      ? { level, name: `${what}: p99 of refusals`, value: null, unit: "µs", note: "nothing was refused" }
+      : { level, name: `${what}: p99 of refusals`, value: median(refusalP99), unit: "µs", note: `from the call's intended start to its refusal; ${spread(refusalP99, " µs")} (of the ${refusing.length} runs that refused)` },
+  ];
 }

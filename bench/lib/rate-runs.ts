@@ -108,6 +108,14 @@ export async function repeatedRuns(times: number, run: () => Promise<RateRun>): 
   return runs;
 }
 
+/** The run of a rate whose p99 is the median of its runs: it stands for the rate in a ladder. */
+export function medianRun(runs: readonly RateRun[]): RateRun {
+  const p99 = (run: RateRun) => reportedLatency(run.result).latency.p99_us;
+  const middle = [...runs].sort((a, b) => p99(a) - p99(b))[Math.floor(runs.length / 2)];
+  if (middle === undefined) throw new Error("bench: a rate with no runs");
+  return middle;
+}
+
 export function keptUp(run: RateRun): boolean {
   const { result } = run;
   return !result.overloaded && result.errors === 0 && result.achievedPerSec >= ACHIEVED_SHARE_MIN * result.ratePerSec;
