@@ -257,7 +257,8 @@ export function stageBudgetFigures(level: string, what: string, processes: reado
         name: `${what} ${process} main-thread work, dearest job`,
         value: top?.totalMs ?? 0,
         unit: "ms",
-        note: top === undefined ? "no periodic work observed in the run" : `total over the run, dearest first: ${jobs.join("; ")}`,
+        // The scrape that opened the window finished its work after its text was taken: it is in the delta.
+        note: top === undefined ? "no periodic work observed in the run" : `total over the run, dearest first: ${jobs.join("; ")} (the bench's own scrape before the run counts among them)`,
       });
     }
   }
