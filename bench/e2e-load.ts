@@ -16,18 +16,23 @@
 //
 // It reads one JSON request per line on stdin and answers each with one JSON line on stdout:
 //   {"op":"fund"}                                            → {"op":"fund","ms":…}
-//   {"op":"run","ratePerSec":…,"warmupMs":…,"durationMs":…,"inFlightMax":…[,"streams":N]}
+//   {"op":"run","ratePerSec":…,"warmupMs":…,"durationMs":…,"inFlightMax":…[,"streams":N][,"deadlineMs":D]}
 //                                                            → {"op":"run","result":OpenLoopResult,"firstError":…}
+//   {"op":"audit"}                                           → {"op":"audit","deadlineExceeded":…,"deadlineExceededButPlaced":…,"orders":…}
 // With "streams", the run sends its orders on N SubmitOrders streams opened for the run (an
 // account's orders always on the same one), each timed from its intended start to its answer.
+// With "deadlineMs" (unary, lean client), each call carries that deadline and an order id of its
+// own, and those answered deadline_exceeded are remembered: "audit" then lists every account's
+// orders and counts how many of them were placed all the same (there must be none: a deadline
+// that passed before its command was decided means nothing was done).
 // It exits when stdin closes, so it never outlives the benchmark that started it.
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Transport } from "@connectrpc/connect";
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as http from "node:http";
 import { parseArgs } from "node:util";
 import { AccountService } from "../src/gen/oms/v1/account_service_pb.ts";
-import { OrderService, SubmitOrderRequestSchema, type SubmitOrderRequest } from "../src/gen/oms/v1/order_service_pb.ts";
+import { OrderService, OrderStatusFilter, SubmitOrderRequestSchema, type SubmitOrderRequest } from "../src/gen/oms/v1/order_service_pb.ts";
 import { OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
 import { createClientTransport } from "../src/rpc/transport.ts";
 import { LeanSubmitClient } from "./lean-connect-client.ts";
@@ -50,14 +55,19 @@ const CALL_TIMEOUT_MS = 10_000;
 const HTTP1_IDLE_SOCKETS_MAX = 1_024;
 
 export interface LoadRequest {
-  op: "fund" | "run";
+  op: "fund" | "run" | "audit";
   ratePerSec?: number;
   warmupMs?: number;
   durationMs?: number;
   inFlightMax?: number;
   /** SubmitOrders streams to send on instead of unary SubmitOrder calls. */
   streams?: number;
+  /** Each unary call's deadline, for an overload run (see the header). */
+  deadlineMs?: number;
 }
+
+/** A page of ListOrders for the audit: the most the method gives. */
+const AUDIT_PAGE_SIZE = 500;
 
 interface LoadOptions {
   url: string;
@@ -117,6 +127,9 @@ async function main(): Promise<void> {
   );
   const lean = options.lean ? new LeanSubmitClient(options.url, CALL_TIMEOUT_MS, keyHeaders(options.apiKey)) : null;
   const encoded = lean === null ? [] : requests.map((request) => lean.encode(request));
+  /** Client order ids answered deadline_exceeded, for the audit. */
+  const deadlineExceeded = new Set<string>();
+  let deadlineRuns = 0;
   for await (const line of console) {
     if (line.trim() === "") continue;
     const request = JSON.parse(line) as LoadRequest;
@@ -127,7 +140,11 @@ async function main(): Promise<void> {
         await accountClient.deposit({ accountId, amount: DEPOSIT_DOLLARS });
       });
       reply({ op: "fund", ms: Math.round(performance.now() - started) });
+    } else if (request.op === "audit") {
+      reply({ op: "audit", ...(await audit(orderClient, accountIds, deadlineExceeded)) });
     } else {
+      deadlineRuns += 1;
+      const deadline = deadlineSender(request, lean, deadlineRuns, deadlineExceeded);
       let firstError: string | null = null;
       // Bidirectional streams need HTTP/2, whatever --http says for the unary calls.
       const streamCount = request.streams === undefined ? null : positive(request.streams, "streams");
@@ -143,7 +160,8 @@ async function main(): Promise<void> {
         failureKind: connectFailureKind,
         send: async (index) => {
           try {
-            if (streams instanceof LeanStreamSubmitClient) await streams.submit(index, encoded[index % encoded.length] as Uint8Array, index % encoded.length);
+            if (deadline !== null) await deadline(requests[index % requests.length] as SubmitOrderRequest, index);
+            else if (streams instanceof LeanStreamSubmitClient) await streams.submit(index, encoded[index % encoded.length] as Uint8Array, index % encoded.length);
             else if (streams !== null) await streams.submit(index, requests[index % requests.length] as SubmitOrderRequest, index % requests.length);
             else if (lean !== null) await lean.submit(encoded[index % encoded.length] as Uint8Array);
             else await orderClient.submitOrder(requests[index % requests.length] as SubmitOrderRequest);
@@ -178,6 +196,40 @@ function http1SubmitTransport(options: LoadOptions): Transport {
       },
     ],
   });
+}
+
+type DeadlineSend = (request: SubmitOrderRequest, index: number) => Promise<void>;
+
+/** For a run with a deadline: each order its own client order id, the ones that timed out remembered. */
+function deadlineSender(request: LoadRequest, lean: LeanSubmitClient | null, run: number, deadlineExceeded: Set<string>): DeadlineSend | null {
+  if (request.deadlineMs === undefined) return null;
+  if (lean === null || request.streams !== undefined) throw new Error("e2e-load: deadlineMs is for unary calls of the lean client");
+  const deadlineMs = positive(request.deadlineMs, "deadlineMs");
+  return async (order, index) => {
+    const clientOrderId = `dl-${run}-${index}`;
+    try {
+      await lean.submit(lean.encode({ ...order, clientOrderId }), deadlineMs);
+    } catch (error) {
+      if (connectFailureKind(error) === "deadline_exceeded") deadlineExceeded.add(clientOrderId);
+      throw error;
+    }
+  };
+}
+
+/** Every account's orders, all statuses: how many of those answered deadline_exceeded were placed. */
+async function audit(orderClient: Client<typeof OrderService>, accountIds: readonly string[], deadlineExceeded: ReadonlySet<string>): Promise<{ orders: number; deadlineExceeded: number; deadlineExceededButPlaced: number }> {
+  let orders = 0;
+  let placed = 0;
+  await inBatches(accountIds, FUND_CONCURRENCY, async (accountId) => {
+    let pageToken = "";
+    do {
+      const page = await orderClient.listOrders({ accountId, status: OrderStatusFilter.ALL, pageSize: AUDIT_PAGE_SIZE, pageToken });
+      orders += page.orders.length;
+      for (const order of page.orders) if (deadlineExceeded.has(order.clientOrderId)) placed += 1;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+  });
+  return { orders, deadlineExceeded: deadlineExceeded.size, deadlineExceededButPlaced: placed };
 }
 
 function reply(message: Record<string, unknown>): void {

@@ -7,13 +7,15 @@
 //      the balancer's /metrics (bench/lib/stage-budget.ts);
 //   2. the ceiling: a rising ladder above them, then bisection; the highest sustained rate run
 //      RUNS_PER_RATE times more for its own rows;
-//   3. overload: twice the highest sustained rate, RUNS_PER_RATE times: the p99 of what was
-//      admitted, the share refused and with what code, and how fast refusals came back;
+//   3. overload: twice the highest sustained rate, RUNS_PER_RATE times, each call with a 1 s
+//      deadline: the p99 of what was admitted, the share refused and with what code, how fast
+//      refusals came back, the balancer's peak memory, and an audit that no order answered
+//      deadline_exceeded was placed (issue 10's overload check);
 //   4. the same orders on SubmitOrders streams, target rates and a ladder above;
 //   5. an independent client: connect-es's own (Connect JSON over HTTP/1.1, as users call it)
 //      against oms and against a server that answers at once (bench/instant-server.ts), runs
 //      interleaved, so the row reads "oms p99 − instant-server p99".
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadClusterConfig } from "../src/config/load-cluster-config.ts";
@@ -70,6 +72,12 @@ const STREAMS = 2;
 const SUSTAINED_TARGET_PER_S = 20_000;
 /** Issue 11: connect-es's client measures oms within this of a server that answers at once. */
 const INDEPENDENT_CLIENT_GAP_TARGET_US = 1_000;
+/**
+ * The deadline each call of an overload run carries, as a client that gives up would: past it
+ * the balancer or the node must answer deadline_exceeded having done nothing (issue 10), which
+ * the audit after the runs checks by listing every account's orders.
+ */
+const OVERLOAD_DEADLINE_MS = 1_000;
 /** The latency bound the headline figure is about. */
 const P99_BOUND_US = 1_500;
 /**
@@ -179,15 +187,41 @@ async function unaryFigures(cluster: Cluster, target: RunTarget, log: (line: str
     figures.push(...rateFigures("e2e", "SubmitOrder", atCeiling, new Map()));
   }
   figures.push(...ceilingFigures(all, atCeiling, sustainedPerSec));
-  if (sustainedPerSec !== null) {
-    const overloadPerSec = 2 * sustainedPerSec;
-    // Admitted or refused, every call is answered: the run must not stop at its own bound first.
-    const overloadShape = { ...RATE_RUN, inFlightMax: inFlightMaxAt(overloadPerSec) * 6 };
-    const overload = await repeatedRuns(RUNS_PER_RATE, () => runRate(target, overloadPerSec, overloadShape));
-    log(`overload @ ${overloadPerSec}/s: admitted p99 ${overload.map((r) => r.result.latency.p99_us).join(" / ")} µs, refused ${overload.map((r) => r.result.errors).join(" / ")}`);
-    figures.push(...admissionFigures("e2e.overload", `SubmitOrder @ ${overloadPerSec.toLocaleString("en-US")}/s (2 × the highest sustained)`, overload.map((r) => r.result)));
-  }
+  if (sustainedPerSec !== null) figures.push(...(await overloadFigures(cluster, target, 2 * sustainedPerSec, log)));
   return [...figures, ...budget];
+}
+
+/**
+ * Twice the highest sustained rate, RUNS_PER_RATE times, each call with a deadline: what was
+ * admitted and how fast, what was refused, with which code and how fast; then the audit (no
+ * order answered deadline_exceeded was placed) and the balancer's peak memory.
+ */
+async function overloadFigures(cluster: Cluster, target: RunTarget, ratePerSec: number, log: (line: string) => void): Promise<Figure[]> {
+  const withDeadline = CLIENT === "lean";
+  // Admitted or refused, every call is answered: the run must not stop at its own bound first.
+  const shape = { ...RATE_RUN, inFlightMax: inFlightMaxAt(ratePerSec) * 6, ...(withDeadline ? { deadlineMs: OVERLOAD_DEADLINE_MS } : {}) };
+  const runs = await repeatedRuns(RUNS_PER_RATE, () => runRate(target, ratePerSec, shape));
+  log(`overload @ ${ratePerSec}/s: admitted p99 ${runs.map((r) => r.result.latency.p99_us).join(" / ")} µs, not admitted ${runs.map((r) => Object.entries(r.result.failed).map(([kind, l]) => `${l.count} ${kind}`).join(", ") || "none").join(" / ")}`);
+  const what = `SubmitOrder @ ${ratePerSec.toLocaleString("en-US")}/s (2 × the highest sustained${withDeadline ? `, ${OVERLOAD_DEADLINE_MS.toLocaleString("en-US")} ms deadlines` : ""})`;
+  const figures = admissionFigures("e2e.overload", what, runs.map((r) => r.result));
+  figures.push({ level: "e2e.overload", name: "balancer peak RSS", value: peakRssMib(cluster.processes.pid("balancer")), unit: "MiB", note: "VmHWM after the overload runs: what the balancer held at its most, queued calls included" });
+  if (!withDeadline) return figures;
+  const audit = await target.loader.request({ op: "audit" });
+  log(`audit: ${String(audit["orders"])} orders listed; ${String(audit["deadlineExceeded"])} answered deadline_exceeded, ${String(audit["deadlineExceededButPlaced"])} of them placed`);
+  figures.push({
+    level: "e2e.overload",
+    name: "orders answered deadline_exceeded but placed",
+    value: Number(audit["deadlineExceededButPlaced"]),
+    unit: "orders",
+    target: { value: 0, comparison: "<=" },
+    note: `of ${Number(audit["deadlineExceeded"]).toLocaleString("en-US")} answered deadline_exceeded in the overload runs; every account's orders listed afterwards (${Number(audit["orders"]).toLocaleString("en-US")} orders)`,
+  });
+  return figures;
+}
+
+function peakRssMib(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
 function rateFigures(levelName: string, what: string, runs: readonly RateRun[], targets: ReadonlyMap<number, LatencyTargets>): Figure[] {

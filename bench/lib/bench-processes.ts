@@ -72,6 +72,12 @@ export class BenchProcesses {
     return started;
   }
 
+  pid(role: string): number {
+    const started = this.started.get(role);
+    if (started === undefined) throw new Error(`bench: no ${role} was started`);
+    return started.proc.pid;
+  }
+
   /** CPU seconds (user + system) each role's process, or its main thread, has used so far, from /proc. */
   cpuSeconds(roles: readonly string[], scope: "process" | "main thread"): Record<string, number> {
     const seconds: Record<string, number> = {};

@@ -64,10 +64,10 @@ export interface OpenLoopResult {
   latency: LatencySummary;
   errors: number;
   /**
-   * The measured window's failed sends, timed like answers (from the intended start to the
-   * failure), and counted by kind: under overload, how fast a refusal comes back and with what.
+   * The measured window's failed sends by kind, each kind timed like answers (from the intended
+   * start to the failure): under overload, how fast a refusal comes back and with what.
    */
-  failed: { latency: LatencySummary; byKind: Record<string, number> };
+  failed: Record<string, LatencySummary>;
   /** True when requests in flight reached inFlightMax: the system could not keep up. */
   overloaded: boolean;
   /** The whole run, warm-up and drain included: what tells a queue from a collapse. */
@@ -108,7 +108,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     achievedPerSec: run.achievedPerSec(),
     latency: run.histogram.summary(),
     errors: run.errors,
-    failed: { latency: run.failedHistogram.summary(), byKind: { ...run.failedInWindow } },
+    failed: Object.fromEntries([...run.failedInWindow].map(([kind, histogram]) => [kind, histogram.summary()])),
     overloaded: run.overloaded,
     whole: run.wholeRun(),
   };
@@ -116,8 +116,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
 
 class OpenLoopRun {
   readonly histogram = new LatencyHistogram();
-  readonly failedHistogram = new LatencyHistogram();
-  readonly failedInWindow: Record<string, number> = {};
+  readonly failedInWindow = new Map<string, LatencyHistogram>();
   /** Every answered request, the warm-up's and the drain's too. */
   private readonly wholeHistogram = new LatencyHistogram();
   readonly pending = new Set<Promise<void>>();
@@ -255,8 +254,12 @@ class OpenLoopRun {
         this.failures[kind] = (this.failures[kind] ?? 0) + 1;
         if (measured) {
           this.errors += 1;
-          this.failedHistogram.recordMs(done - timedFrom);
-          this.failedInWindow[kind] = (this.failedInWindow[kind] ?? 0) + 1;
+          let histogram = this.failedInWindow.get(kind);
+          if (histogram === undefined) {
+            histogram = new LatencyHistogram();
+            this.failedInWindow.set(kind, histogram);
+          }
+          histogram.recordMs(done - timedFrom);
         }
       },
     );

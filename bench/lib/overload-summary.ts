@@ -87,26 +87,29 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** The codes of a refusal by admission control: turned away at once, nothing done. */
+export const REFUSAL_CODES: readonly string[] = ["resource_exhausted", "unavailable"];
+
 /**
  * Overload that degrades gracefully, measured (issue 11): runs well past capacity, each call
- * either admitted (answered, its latency the p99 row) or refused (its code, and how fast the
- * refusal came back). Each row is the median of the runs, every run's value in its note.
+ * admitted (answered: the p99 row), refused (RESOURCE_EXHAUSTED or UNAVAILABLE: how fast the
+ * refusal came back, per code) or failed otherwise (e.g. its deadline passed). Each row is the
+ * median of the runs, every run's value in its note.
  */
 export function admissionFigures(level: string, what: string, runs: readonly OpenLoopResult[]): Figure[] {
   if (runs.length === 0) throw new Error(`overload: ${what} has no runs`);
-  const spread = (values: readonly number[], unit: string) => `median of ${runs.length} runs: ${values.map((v) => count(v)).join(" / ")}${unit}`;
+  const spread = (values: readonly number[], unit: string) => `median of ${values.length} run${values.length === 1 ? "" : "s"}: ${values.map((v) => count(v)).join(" / ")}${unit}`;
   const admittedP99 = runs.map((run) => run.latency.p99_us);
-  const refusedShare = runs.map((run) => {
-    const answered = run.latency.count + run.errors;
-    return answered === 0 ? 0 : Math.round((1000 * run.errors) / answered) / 10;
+  const failedShare = runs.map((run) => {
+    const settled = run.latency.count + run.errors;
+    return settled === 0 ? 0 : Math.round((1000 * run.errors) / settled) / 10;
   });
-  const byKind: Record<string, number> = {};
-  for (const run of runs) for (const [kind, n] of Object.entries(run.failed.byKind)) byKind[kind] = (byKind[kind] ?? 0) + n;
-  const refusing = runs.filter((run) => run.failed.latency.count > 0);
-  const refusalP99 = refusing.map((run) => run.failed.latency.p99_us);
+  const kinds = new Map<string, number>();
+  for (const run of runs) for (const [kind, latency] of Object.entries(run.failed)) kinds.set(kind, (kinds.get(kind) ?? 0) + latency.count);
+  const byKind = [...kinds].sort(([, a], [, b]) => b - a).map(([kind, n]) => `${count(n)} ${kind} (p99 ${spreadOf(runs, kind)} µs)`);
   const stopped = runs.filter((run) => run.overloaded).length;
   const admittedNote = runs.map((run) => `${count(run.latency.count)} admitted, p50 ${count(run.latency.p50_us)} µs, max ${count(run.latency.max_us)} µs`).join("; ");
-  return [
+  const figures: Figure[] = [
     {
       level,
       name: `${what}: p99 of admitted orders`,
@@ -114,9 +117,18 @@ export function admissionFigures(level: string, what: string, runs: readonly Ope
       unit: "µs",
       note: `${spread(admittedP99, " µs")}; ${admittedNote}` + (stopped === 0 ? "" : `; ${stopped} runs stopped at the runner's bound on calls in flight (calls neither answered nor refused)`),
     },
-    { level, name: `${what}: share refused`, value: median(refusedShare.map((share) => share * 10)) / 10, unit: "%", note: `${spread(refusedShare, "%")}; by code over all runs: ${Object.keys(byKind).length === 0 ? "none" : failuresText(byKind)}` },
-    refusing.length === 0
-      ? { level, name: `${what}: p99 of refusals`, value: null, unit: "µs", note: "nothing was refused" }
-      : { level, name: `${what}: p99 of refusals`, value: median(refusalP99), unit: "µs", note: `from the call's intended start to its refusal; ${spread(refusalP99, " µs")} (of the ${refusing.length} runs that refused)` },
+    { level, name: `${what}: share not admitted`, value: median(failedShare.map((share) => share * 10)) / 10, unit: "%", note: `${spread(failedShare, "%")}; by code over all runs: ${byKind.length === 0 ? "none" : byKind.join(", ")}` },
   ];
+  const refusals = REFUSAL_CODES.filter((code) => kinds.has(code));
+  if (refusals.length === 0) figures.push({ level, name: `${what}: p99 of refusals`, value: null, unit: "µs", note: `nothing was refused ${REFUSAL_CODES.join(" or ")}` });
+  for (const code of refusals) {
+    const p99s = runs.flatMap((run) => (run.failed[code] === undefined ? [] : [run.failed[code].p99_us]));
+    figures.push({ level, name: `${what}: p99 of refusals (${code})`, value: median(p99s), unit: "µs", note: `from the call's intended start to its refusal; ${spread(p99s, " µs")}` });
+  }
+  return figures;
+}
+
+/** One kind's p99 in each run that had it, "a / b / c". */
+function spreadOf(runs: readonly OpenLoopResult[], kind: string): string {
+  return runs.flatMap((run) => (run.failed[kind] === undefined ? [] : [count(run.failed[kind].p99_us)])).join(" / ");
 }

@@ -38,6 +38,8 @@ export interface RunShape {
   streams?: number;
   /** Past this many in flight the run stops, overloaded; half a second of arrivals if not given. */
   inFlightMax?: number;
+  /** Each call's deadline, for an overload run (e2e-load.ts); the generator's 10 s if not given. */
+  deadlineMs?: number;
 }
 
 export interface RateRun {
@@ -72,6 +74,7 @@ export async function runRate(target: RunTarget, ratePerSec: number, shape: RunS
     durationMs: shape.durationMs,
     inFlightMax: shape.inFlightMax ?? inFlightMaxAt(ratePerSec),
     ...(shape.streams === undefined ? {} : { streams: shape.streams }),
+    ...(shape.deadlineMs === undefined ? {} : { deadlineMs: shape.deadlineMs }),
   };
   const reading = () => ({ process: processes.cpuSeconds(roles, "process"), mainThread: processes.cpuSeconds(roles, "main thread"), atMs: performance.now() });
   const started = reading();
