@@ -235,6 +235,11 @@ export function stageBudgetFigures(level: string, what: string, processes: reado
     if (budget.stages === null) figures.push(absent(level, `${what} ${process} stages`, family));
     else {
       for (const stage of budget.stages) {
+        if (stage.count === 0) {
+          // A stage only some calls pass (e.g. the balancer's, for unary calls only) on a run of others.
+          figures.push({ level, name: `${what} ${process} stage ${stage.stage} p99`, value: null, unit: "µs", note: `${family}{stage="${stage.stage}"}: no observations in the run` });
+          continue;
+        }
         figures.push({
           level,
           name: `${what} ${process} stage ${stage.stage} p99`,

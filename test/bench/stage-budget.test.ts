@@ -105,3 +105,11 @@ test("families a process does not expose read 'not exposed', with no value", () 
   expect(queued?.note).toContain("bucket resolution");
   expect(figures.find((f) => f.name === "SubmitOrder @ 1,000/s node main-thread work, dearest job")?.value).toBe(20);
 });
+
+test("a stage with no observations in the run has no value, not a bound of 0", () => {
+  const idle = NODE_BEFORE.replace(/oms_event_loop_lag_max_seconds.*$/m, "");
+  const figures = stageBudgetFigures("e2e.budget", "x", [{ process: "node", scrapes: { before: idle, after: idle } }]);
+  const queued = figures.find((f) => f.name === "x node stage queued p99");
+  expect(queued?.value).toBeNull();
+  expect(queued?.note).toContain("no observations");
+});
