@@ -10,7 +10,7 @@ import type { Command } from "../src/core/command.ts";
 import { apply, decide, type Ledger } from "../src/core/state-machine.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { describeMix, OrderFlow, SUBMIT_MIX, TRADING_MIX, type OrderFlowMix } from "./lib/order-flow.ts";
-import type { Figure } from "./lib/report.ts";
+import { median, type Figure } from "./lib/report.ts";
 
 const LEVEL = "core";
 const ACCOUNT_COUNT = 10_000;
@@ -164,13 +164,6 @@ function latencyFigure(name: string, valueNs: number): Figure {
     unit: "ns",
     note: `one mixed command's decide+apply, timed one by one over ${LATENCY_SAMPLE_COMMANDS.toLocaleString("en-US")} commands (HDR histogram)`,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const value = sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-  return Math.round(value ?? 0);
 }
 
 function range(values: readonly number[]): string {

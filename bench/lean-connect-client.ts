@@ -22,14 +22,15 @@ export class LeanSubmitClient {
     return toBinary(SubmitOrderRequestSchema, request);
   }
 
-  submit(body: Uint8Array): Promise<void> {
+  /** timeoutMs: this call's deadline (connect-timeout-ms), if not the client's. */
+  submit(body: Uint8Array, timeoutMs = this.timeoutMs): Promise<void> {
     return new Promise((resolve, reject) => {
       const stream = this.session.request({
         ":method": "POST",
         ":path": SUBMIT_PATH,
         "content-type": "application/proto",
         "connect-protocol-version": "1",
-        "connect-timeout-ms": String(this.timeoutMs),
+        "connect-timeout-ms": String(timeoutMs),
         ...this.keyHeaders,
       });
       let status = 0;

@@ -36,7 +36,8 @@ import { SimulatedVenue } from "../src/venue/simulated-venue.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { runOpenLoop, type OpenLoopResult } from "./lib/open-loop.ts";
 import { reportedLatency, summarizeOverload } from "./lib/overload-summary.ts";
-import type { Figure } from "./lib/report.ts";
+import { median, spreadFigures, type Figure, type LatencyTargets } from "./lib/report.ts";
+import { RUNS_PER_RATE } from "./lib/rate-runs.ts";
 import { cpuPerOrderText, threadCpu } from "./lib/thread-cpu.ts";
 
 const SHARD_COUNT = 16;
@@ -77,6 +78,8 @@ const OPEN_LOOP_RATES_PER_S: readonly number[] = ratesFromEnvironment() ?? [10_0
 const LOGS: readonly LogKind[] = logsFromEnvironment() ?? ["sqlite", "kafka"];
 const OPEN_LOOP_WARMUP_MS = 500;
 const OPEN_LOOP_MEASURE_MS = 2_000;
+/** Issue 11: commit to durable ack on SQLite, p99 at 10,000/s. */
+const COMMIT_TARGETS: ReadonlyMap<string, LatencyTargets> = new Map([["sqlite commit @ 10,000/s", { p99_us: 1_000 }]]);
 /** An open-loop run past this many in flight is overloaded (the runner stops it). */
 const OPEN_LOOP_IN_FLIGHT_MAX = 50_000;
 const THROUGHPUT_TARGET_PER_S = 100_000;
@@ -103,7 +106,8 @@ interface BenchNode {
 type Send = (index: number) => Promise<void>;
 
 interface PathResults {
-  openLoops: OpenLoopResult[];
+  /** Each rate's runs (RUNS_PER_RATE of them), rising. */
+  openLoops: OpenLoopResult[][];
   throughputs: number[];
   throughputErrors: number;
   /** CPU per acknowledged order over the throughput trials, by thread, or null off Linux. */
@@ -113,7 +117,7 @@ interface PathResults {
 
 export const level: BenchLevel = {
   name: "node",
-  budgetSeconds: 60,
+  budgetSeconds: 120,
   async run(log) {
     const figures: Figure[] = [];
     if (LOGS.includes("sqlite")) figures.push(...(await benchLog("sqlite", log, () => benchConfig())));
@@ -151,7 +155,7 @@ async function benchLog(kind: LogKind, log: (line: string) => void, config: () =
     const throughput = await withBenchNode(config, (bench) => withPath(bench, path, errors, (send) => measureThroughput(send, trials)));
     log(`${kind} ${path} max throughput trials ${throughput.perSec.join(", ")} orders/s; CPU per order: ${throughput.cpu ?? "unknown"}${errors.first === null ? "" : `; first error: ${errors.first}`}`);
     const openLoops = await withBenchNode(config, (bench) => withPath(bench, path, errors, (send) => measureOpenLoops(send)));
-    for (const result of openLoops) log(`${kind} ${path} open loop ${describe(result)}`);
+    for (const runs of openLoops) for (const result of runs) log(`${kind} ${path} open loop ${describe(result)}`);
     const results = { openLoops, throughputs: throughput.perSec, throughputErrors: throughput.errors, throughputCpu: throughput.cpu, firstError: errors.first };
     figures.push(...pathFigures(`node.${kind}`, `${kind} ${path}`, path, results, load));
   }
@@ -173,20 +177,23 @@ async function measureThroughput(send: Send, trials: number): Promise<{ perSec: 
   return { perSec, errors, cpu: cpuPerOrderText(cpuBefore, threadCpu(), acknowledged) };
 }
 
-/** Rising rates until the first the node cannot keep up with. */
-async function measureOpenLoops(send: Send): Promise<OpenLoopResult[]> {
+/** Rising rates, each run RUNS_PER_RATE times, until the first the node cannot keep up with (by its median run). */
+async function measureOpenLoops(send: Send): Promise<OpenLoopResult[][]> {
   await closedLoop(send, { ordersMax: WARMUP_ORDERS, msMax: WARMUP_MS_MAX });
-  const results: OpenLoopResult[] = [];
+  const results: OpenLoopResult[][] = [];
   for (const ratePerSec of OPEN_LOOP_RATES_PER_S) {
-    const result = await runOpenLoop({ ratePerSec, durationMs: OPEN_LOOP_MEASURE_MS, warmupMs: OPEN_LOOP_WARMUP_MS, send, inFlightMax: OPEN_LOOP_IN_FLIGHT_MAX });
-    results.push(result);
-    if (!keptUp(result)) break;
+    const runs: OpenLoopResult[] = [];
+    for (let run = 0; run < RUNS_PER_RATE; run++) {
+      runs.push(await runOpenLoop({ ratePerSec, durationMs: OPEN_LOOP_MEASURE_MS, warmupMs: OPEN_LOOP_WARMUP_MS, send, inFlightMax: OPEN_LOOP_IN_FLIGHT_MAX }));
+    }
+    results.push(runs);
+    if (runs.filter(keptUp).length * 2 < runs.length) break;
   }
   return results;
 }
 
 function pathFigures(levelName: string, what: string, path: Path, results: PathResults, load: string): Figure[] {
-  const errors = results.openLoops.reduce((sum, result) => sum + result.errors, 0);
+  const errors = results.openLoops.flat().reduce((sum, result) => sum + result.errors, 0);
   const figures: Figure[] = [
     {
       level: levelName,
@@ -200,9 +207,12 @@ function pathFigures(levelName: string, what: string, path: Path, results: PathR
         (results.firstError === null ? "" : `; first error: ${results.firstError}`),
     },
   ];
-  const sustained = results.openLoops.filter(keptUp).map((result) => result.ratePerSec);
+  const sustained = results.openLoops.flat().filter(keptUp).map((result) => result.ratePerSec);
   const sustainedPerSec = sustained.length === 0 ? null : Math.max(...sustained);
-  for (const result of results.openLoops) figures.push(...latencyFigures(levelName, `${what} @ ${result.ratePerSec.toLocaleString("en-US")}/s`, result, sustainedPerSec));
+  for (const runs of results.openLoops) {
+    const rate = `${what} @ ${(runs[0]?.ratePerSec ?? 0).toLocaleString("en-US")}/s`;
+    figures.push(...latencyFigures(levelName, rate, runs, sustainedPerSec, COMMIT_TARGETS.get(rate) ?? {}));
+  }
   if (errors > 0) figures.push({ level: levelName, name: `${what}: open-loop errors`, value: errors, unit: "orders", note: results.firstError ?? "" });
   return figures;
 }
@@ -397,20 +407,20 @@ async function closedLoop(send: Send, bounds: { ordersMax: number; msMax: number
   return { perSec, acknowledged, errors };
 }
 
-function latencyFigures(levelName: string, what: string, result: OpenLoopResult, sustainedPerSec: number | null): Figure[] {
-  const { latency, wholeRun } = reportedLatency(result);
-  const note =
-    `open loop, ${OPEN_LOOP_MEASURE_MS / 1000} s after ${OPEN_LOOP_WARMUP_MS / 1000} s warm-up; achieved ${result.achievedPerSec}/s` +
-    (result.errors > 0 ? `, ${result.errors} errors` : "") +
-    (result.overloaded ? `, OVERLOADED (${OPEN_LOOP_IN_FLIGHT_MAX} in flight)` : "") +
-    (keptUp(result) ? "" : `; ${summarizeOverload(result, sustainedPerSec).text}`) +
-    (wholeRun ? "; latencies over the whole run: none was answered in the measured window" : "");
-  return [
-    { level: levelName, name: `${what} latency p50`, value: latency.p50_us, unit: "µs", note },
-    { level: levelName, name: `${what} latency p99`, value: latency.p99_us, unit: "µs" },
-    { level: levelName, name: `${what} latency p99.9`, value: latency.p999_us, unit: "µs" },
-    { level: levelName, name: `${what} latency max`, value: latency.max_us, unit: "µs" },
-  ];
+/** A rate's rows: the median of its runs, every run in the note; for a run that did not keep up, what it did. */
+function latencyFigures(levelName: string, what: string, runs: readonly OpenLoopResult[], sustainedPerSec: number | null, targets: LatencyTargets): Figure[] {
+  const notes = runs.map((result, i) => {
+    const { wholeRun } = reportedLatency(result);
+    return (
+      `run ${i + 1}: achieved ${result.achievedPerSec}/s` +
+      (result.errors > 0 ? `, ${result.errors} errors` : "") +
+      (result.overloaded ? `, OVERLOADED (${OPEN_LOOP_IN_FLIGHT_MAX} in flight)` : "") +
+      (keptUp(result) ? "" : `; ${summarizeOverload(result, sustainedPerSec).text}`) +
+      (wholeRun ? "; latencies over the whole run: none was answered in the measured window" : "")
+    );
+  });
+  const note = `open loop, ${OPEN_LOOP_MEASURE_MS / 1000} s after ${OPEN_LOOP_WARMUP_MS / 1000} s warm-up, one run after another on one node; ${notes.join("; ")}`;
+  return spreadFigures(levelName, what, runs.map((result) => reportedLatency(result).latency), targets, note);
 }
 
 /** Overloaded, failing, or short of 95% of the rate asked for. */
@@ -450,12 +460,4 @@ function logsFromEnvironment(): LogKind[] | null {
 /** The machine is shared and noisy: each result says how busy it was. */
 function loadAverage(): string {
   return `${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`;
-}
-
-/** Of an even count, the mean of the middle two. */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const upper = sorted[Math.floor(sorted.length / 2)] as number;
-  const lower = sorted[Math.floor((sorted.length - 1) / 2)] as number;
-  return Math.round((upper + lower) / 2);
 }

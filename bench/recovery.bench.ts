@@ -23,7 +23,7 @@ import type { SnapshotStore } from "../src/snapshot/snapshot-store.ts";
 import { SqliteSnapshotStore } from "../src/snapshot/sqlite-snapshot-store.ts";
 import type { BenchLevel } from "./lib/level.ts";
 import { OrderFlow, TRADING_MIX } from "./lib/order-flow.ts";
-import type { Figure } from "./lib/report.ts";
+import { median, type Figure } from "./lib/report.ts";
 import { freePort } from "../src/rpc/free-port.ts";
 import { waitUntilServing } from "../src/rpc/wait-until-serving.ts";
 
@@ -429,13 +429,6 @@ function startPhases(output: string, spawnedAtMs: number): string {
 
 function describeKinds(kinds: Map<string, number>): string {
   return [...kinds].map(([kind, count]) => `${kind} ${count.toLocaleString("en-US")}`).join(", ");
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const value = sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-  return value ?? 0;
 }
 
 function round2(value: number): number {

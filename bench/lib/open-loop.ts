@@ -63,6 +63,11 @@ export interface OpenLoopResult {
   achievedPerSec: number;
   latency: LatencySummary;
   errors: number;
+  /**
+   * The measured window's failed sends by kind, each kind timed like answers (from the intended
+   * start to the failure): under overload, how fast a refusal comes back and with what.
+   */
+  failed: Record<string, LatencySummary>;
   /** True when requests in flight reached inFlightMax: the system could not keep up. */
   overloaded: boolean;
   /** The whole run, warm-up and drain included: what tells a queue from a collapse. */
@@ -103,6 +108,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     achievedPerSec: run.achievedPerSec(),
     latency: run.histogram.summary(),
     errors: run.errors,
+    failed: Object.fromEntries([...run.failedInWindow].map(([kind, histogram]) => [kind, histogram.summary()])),
     overloaded: run.overloaded,
     whole: run.wholeRun(),
   };
@@ -110,6 +116,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
 
 class OpenLoopRun {
   readonly histogram = new LatencyHistogram();
+  readonly failedInWindow = new Map<string, LatencyHistogram>();
   /** Every answered request, the warm-up's and the drain's too. */
   private readonly wholeHistogram = new LatencyHistogram();
   readonly pending = new Set<Promise<void>>();
@@ -242,10 +249,18 @@ class OpenLoopRun {
         this.afterAnswer();
       },
       (error: unknown) => {
-        this.settled();
-        if (measured) this.errors += 1;
+        const done = this.settled();
         const kind = this.options.failureKind?.(error) ?? "failed";
         this.failures[kind] = (this.failures[kind] ?? 0) + 1;
+        if (measured) {
+          this.errors += 1;
+          let histogram = this.failedInWindow.get(kind);
+          if (histogram === undefined) {
+            histogram = new LatencyHistogram();
+            this.failedInWindow.set(kind, histogram);
+          }
+          histogram.recordMs(done - timedFrom);
+        }
       },
     );
     const tracked = request.finally(() => this.pending.delete(tracked));

@@ -5,6 +5,7 @@
 // plain queue; one whose answers slow to a fraction of that, or that fails requests, is not.
 import type { LatencySummary } from "./histogram.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
+import { median, type Figure } from "./report.ts";
 
 /** Answering at least this share of the highest rate sustained: the system held its pace. */
 export const PACE_HELD_SHARE_MIN = 0.9;
@@ -84,4 +85,50 @@ function count(n: number): string {
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The codes of a refusal by admission control: turned away at once, nothing done. */
+export const REFUSAL_CODES: readonly string[] = ["resource_exhausted", "unavailable"];
+
+/**
+ * Overload that degrades gracefully, measured (issue 11): runs well past capacity, each call
+ * admitted (answered: the p99 row), refused (RESOURCE_EXHAUSTED or UNAVAILABLE: how fast the
+ * refusal came back, per code) or failed otherwise (e.g. its deadline passed). Each row is the
+ * median of the runs, every run's value in its note.
+ */
+export function admissionFigures(level: string, what: string, runs: readonly OpenLoopResult[]): Figure[] {
+  if (runs.length === 0) throw new Error(`overload: ${what} has no runs`);
+  const spread = (values: readonly number[], unit: string) => `median of ${values.length} run${values.length === 1 ? "" : "s"}: ${values.map((v) => count(v)).join(" / ")}${unit}`;
+  const admittedP99 = runs.map((run) => run.latency.p99_us);
+  const failedShare = runs.map((run) => {
+    const settled = run.latency.count + run.errors;
+    return settled === 0 ? 0 : Math.round((1000 * run.errors) / settled) / 10;
+  });
+  const kinds = new Map<string, number>();
+  for (const run of runs) for (const [kind, latency] of Object.entries(run.failed)) kinds.set(kind, (kinds.get(kind) ?? 0) + latency.count);
+  const byKind = [...kinds].sort(([, a], [, b]) => b - a).map(([kind, n]) => `${count(n)} ${kind} (p99 ${spreadOf(runs, kind)} µs)`);
+  const stopped = runs.filter((run) => run.overloaded).length;
+  const admittedNote = runs.map((run) => `${count(run.latency.count)} admitted, p50 ${count(run.latency.p50_us)} µs, max ${count(run.latency.max_us)} µs`).join("; ");
+  const figures: Figure[] = [
+    {
+      level,
+      name: `${what}: p99 of admitted orders`,
+      value: median(admittedP99),
+      unit: "µs",
+      note: `${spread(admittedP99, " µs")}; ${admittedNote}` + (stopped === 0 ? "" : `; ${stopped} runs stopped at the runner's bound on calls in flight (calls neither answered nor refused)`),
+    },
+    { level, name: `${what}: share not admitted`, value: median(failedShare.map((share) => share * 10)) / 10, unit: "%", note: `${spread(failedShare, "%")}; by code over all runs: ${byKind.length === 0 ? "none" : byKind.join(", ")}` },
+  ];
+  const refusals = REFUSAL_CODES.filter((code) => kinds.has(code));
+  if (refusals.length === 0) figures.push({ level, name: `${what}: p99 of refusals`, value: null, unit: "µs", note: `nothing was refused ${REFUSAL_CODES.join(" or ")}` });
+  for (const code of refusals) {
+    const p99s = runs.flatMap((run) => (run.failed[code] === undefined ? [] : [run.failed[code].p99_us]));
+    figures.push({ level, name: `${what}: p99 of refusals (${code})`, value: median(p99s), unit: "µs", note: `from the call's intended start to its refusal; ${spread(p99s, " µs")}` });
+  }
+  return figures;
+}
+
+/** One kind's p99 in each run that had it, "a / b / c". */
+function spreadOf(runs: readonly OpenLoopResult[], kind: string): string {
+  return runs.flatMap((run) => (run.failed[kind] === undefined ? [] : [count(run.failed[kind].p99_us)])).join(" / ");
 }

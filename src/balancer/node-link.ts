@@ -237,7 +237,7 @@ export class NodeLink {
   /**
    * A health check that times out while the node answers Execute batches finds a busy node,
    * not a dead one, and leaves the link up: under overload, taking it down would refuse every
-   * call UNAVAILABLE for an interval (seen in bench/overload.ts). A refused connection, a
+   * call UNAVAILABLE for an interval (seen in the e2e benchmark's overload runs). A refused connection, a
    * NOT_SERVING answer, or a timeout with no batch answered takes it down.
    */
   startHealthChecks(intervalMs: number): void {

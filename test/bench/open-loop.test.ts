@@ -90,7 +90,7 @@ describe.each(["poll", "ticker"] as const)("runOpenLoop, %s pacing", (pacing) =>
     expect(result.latency.mean_us).toBeLessThanOrEqual(12_800);
   });
 
-  test("counts failed sends as errors, by kind, and times none of them", async () => {
+  test("counts failed sends as errors, by kind, and times them apart from the answers", async () => {
     const clock = new VirtualLoadClock();
     const result = await runOpenLoop({
       ratePerSec: 1_000,
@@ -98,12 +98,20 @@ describe.each(["poll", "ticker"] as const)("runOpenLoop, %s pacing", (pacing) =>
       durationMs: 100,
       pacing,
       clock,
-      send: () => Promise.reject(new Error("refused")),
+      send: async () => {
+        await clock.sleep(2);
+        throw new Error("refused");
+      },
       failureKind: (error) => (error instanceof Error ? error.message : "?"),
     });
     // Errors count in the window only; failures over the whole run, warm-up included.
     expect(result.errors).toBe(100);
     expect(result.whole.failures).toEqual({ refused: 110 });
+    expect(Object.keys(result.failed)).toEqual(["refused"]);
+    // Each refusal came 2 ms after its send: how fast refusals come back is measured.
+    expect(result.failed["refused"]?.count).toBe(100);
+    expect(result.failed["refused"]?.p50_us).toBeGreaterThanOrEqual(2_000 * 0.999);
+    expect(result.failed["refused"]?.max_us).toBeLessThanOrEqual((2 + leadMs) * 1_000 * 1.001);
     expect(result.latency.count).toBe(0);
     expect(result.whole.latency.count).toBe(0);
   });

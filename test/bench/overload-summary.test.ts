@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import type { LatencySummary } from "../../bench/lib/histogram.ts";
 import type { OpenLoopResult, WholeRun } from "../../bench/lib/open-loop.ts";
-import { summarizeOverload } from "../../bench/lib/overload-summary.ts";
+import { admissionFigures, summarizeOverload } from "../../bench/lib/overload-summary.ts";
 
 const LATENCY: LatencySummary = { count: 36_250, p50_us: 300_000, p99_us: 800_000, p999_us: 900_000, max_us: 950_000, mean_us: 320_000 };
 
@@ -14,6 +14,7 @@ function run(ratePerSec: number, whole: Partial<WholeRun>, overloaded = true): O
     achievedPerSec: 0,
     latency: LATENCY,
     errors: 0,
+    failed: {},
     overloaded,
     whole: {
       warmupMs: 1_000,
@@ -74,4 +75,28 @@ test("a run that fell behind without reaching the bound says what it still held 
   const summary = summarizeOverload(run(10_000, { stoppedAtMs: 9_000, answeredWhileSending: 85_000, inFlightAtStop: 900, answeredAfterStop: 900 }, false), 7_500);
   expect(summary.stoppedInWarmup).toBe(false);
   expect(summary.text).toContain("900 still in flight at the end of the window; those settled in 600 ms (1,500/s), 900 answered");
+});
+
+test("overload rows: p99 of what was admitted, the share not admitted by code, refusals per code", () => {
+  const at = (p99_us: number, count = 1_000): LatencySummary => ({ ...LATENCY, count, p99_us });
+  const overloadRun = (admittedP99: number, refused: number, refusalP99: number, timedOut: number): OpenLoopResult => ({
+    ...run(16_000, {}, false),
+    latency: at(admittedP99, 9_000),
+    errors: refused + timedOut,
+    failed: { resource_exhausted: at(refusalP99, refused), ...(timedOut === 0 ? {} : { deadline_exceeded: at(1_000_000, timedOut) }) },
+  });
+  const figures = admissionFigures("e2e.overload", "SubmitOrder @ 16,000/s", [overloadRun(2_000, 1_000, 300, 0), overloadRun(9_000, 500, 200, 500), overloadRun(3_000, 1_000, 250, 0)]);
+  expect(figures.map((f) => [f.name, f.value])).toEqual([
+    ["SubmitOrder @ 16,000/s: p99 of admitted orders", 3_000],
+    ["SubmitOrder @ 16,000/s: share not admitted", 10],
+    ["SubmitOrder @ 16,000/s: p99 of refusals (resource_exhausted)", 250],
+  ]);
+  expect(figures[1]?.note).toContain("2,500 resource_exhausted");
+  expect(figures[1]?.note).toContain("500 deadline_exceeded");
+  const calm = admissionFigures("e2e.overload", "x", [{ ...run(16_000, {}, false), failed: {} }]);
+  expect(calm.map((f) => [f.name, f.value])).toEqual([
+    ["x: p99 of admitted orders", LATENCY.p99_us],
+    ["x: share not admitted", 0],
+    ["x: p99 of refusals", null],
+  ]);
 });

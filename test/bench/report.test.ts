@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HISTORY_HEADING, writeReports, type Environment } from "../../bench/lib/report.ts";
+import { HISTORY_HEADING, median, meets, spreadFigures, writeReports, type Environment } from "../../bench/lib/report.ts";
 
 const ENV: Environment = { machine: "test cpu", cores: 2, memory_gib: 24, bun: "1.4.5", commit: "abc1234", date: "2026-12-06T00:00:00.000Z" };
 
@@ -32,4 +32,27 @@ test("without a History section, or without a file, the report is the table alon
   expect(first).not.toContain(HISTORY_HEADING);
   writeReports(dir, ENV, [{ level: "core", name: "x", value: 2, unit: "u" }]);
   expect(readFileSync(join(dir, "BENCHMARKS.md"), "utf8")).toContain("| core | x | 2 u |");
+});
+
+test("a rate's rows are the median of its runs, every run's value in the note, targets on p99 and p99.9", () => {
+  const run = (p99: number) => ({ count: 1000, p50_us: 500, p99_us: p99, p999_us: 2 * p99, max_us: 3 * p99, mean_us: 600 });
+  const figures = spreadFigures("e2e", "SubmitOrder @ 1,000/s", [run(1_400), run(9_000), run(1_200)], { p99_us: 1_500, p999_us: 3_000 }, "kept up");
+  expect(figures.map((f) => [f.name, f.value])).toEqual([
+    ["SubmitOrder @ 1,000/s latency p50", 500],
+    ["SubmitOrder @ 1,000/s latency p99", 1_400],
+    ["SubmitOrder @ 1,000/s latency p99.9", 2_800],
+    ["SubmitOrder @ 1,000/s latency max", 4_200],
+  ]);
+  expect(figures[1]?.note).toBe("median of 3 runs: 1,400 / 9,000 / 1,200 µs");
+  expect(figures[0]?.note).toEndWith("; kept up");
+  expect(figures.map((f) => meets(f))).toEqual([null, true, true, null]);
+  expect(median([4, 1, 3, 2])).toBe(3);
+});
+
+test("a figure with no value (not measured) is written as a dash and meets no target", () => {
+  const dir = root();
+  const figure = { level: "e2e.budget", name: "node stages", value: null, unit: "", target: { value: 1, comparison: "<=" as const }, note: "not exposed" };
+  expect(meets(figure)).toBeNull();
+  writeReports(dir, ENV, [figure]);
+  expect(readFileSync(join(dir, "BENCHMARKS.md"), "utf8")).toContain("| e2e.budget | node stages | — | <= 1 |  | not exposed |");
 });
