@@ -129,6 +129,8 @@ class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
   refused = false;
   waiting = false;
   nextOfAccount: OrderSlot | null = null;
+  /** When its node's answer came back (edgeMetrics.now()), for the answer stage; 0 if the node did not answer it. */
+  nodeAnsweredMs = 0;
 
   constructor(
     private readonly session: OrderStreamSession,
@@ -147,6 +149,7 @@ class OrderSlot implements SentCommand, InAccountOrder<OrderSlot> {
   }
 
   resolve(answer: NodeAnswer): void {
+    this.nodeAnsweredMs = edgeMetrics.now();
     this.session.answered(this, orderOfAnswer(answer));
   }
 
@@ -250,6 +253,8 @@ class OrderStreamSession {
 
   /** Reads and sends orders while the bound allows, and pauses the stream when it does not. */
   private pump(): void {
+    // The route stage of each order starts when the stream takes it up here.
+    const takenUpMs = edgeMetrics.now();
     while (this.reading && this.inFlight < this.inFlightMax) {
       const message = this.reader.next();
       if (message === null) break;
@@ -264,7 +269,7 @@ class OrderStreamSession {
         this.stopReading(ConnectError.from(error));
         break;
       }
-      this.dispatch(request);
+      this.dispatch(request, takenUpMs);
     }
     if (this.reading && this.requestEnded && this.inFlight < this.inFlightMax) this.stopReading(this.reader.leftover());
     const full = this.reading && this.inFlight >= this.inFlightMax;
@@ -275,7 +280,7 @@ class OrderStreamSession {
     }
   }
 
-  private dispatch(request: OrderRequest): void {
+  private dispatch(request: OrderRequest, takenUpMs: number): void {
     // Each order is a call of the key's (rate limit) and is authorized as a unary SubmitOrder;
     // a refusal answers that order and the stream goes on.
     const refusal = this.key.gate.limits.takeCall(this.key.caller);
@@ -306,6 +311,7 @@ class OrderStreamSession {
     const order = allowed.implied ? withAccountId(request.order, accountId) : request.order;
     slot.command = encodedNodeCommand(SUBMIT_ORDER_COMMAND_FIELD, order);
     this.send(slot.accountId, slot);
+    edgeMetrics.stages.route.observe((edgeMetrics.now() - takenUpMs) / 1000);
   }
 
   private stopReading(error: ConnectError | null): void {
@@ -328,6 +334,7 @@ class OrderStreamSession {
     const envelopes = this.wire.json ? this.jsonEnvelopes(written) : this.binaryEnvelopes(written);
     this.inFlight -= written.length;
     if (!this.answerSide.write(envelopes)) this.writeBlocked = true;
+    observeAnswerStage(written);
     this.pump();
     this.finishIfAnswered();
   }
@@ -388,6 +395,16 @@ class OrderStreamSession {
     if (this.paused) this.stream.resume();
     edgeMetrics.callEnded(SUBMIT_ORDERS_PATH.slice(1), error?.code ?? null, (edgeMetrics.now() - this.startedMs) / 1000);
   }
+}
+
+/**
+ * The answer stage of the orders the node answered: from its answer back to the write that
+ * carries it, waits for the account's earlier answers and for the stream's flow control included.
+ */
+function observeAnswerStage(written: readonly OrderSlot[]): void {
+  const writtenMs = edgeMetrics.now();
+  const answer = edgeMetrics.stages.answer;
+  for (const slot of written) if (slot.nodeAnsweredMs > 0) answer.observe((writtenMs - slot.nodeAnsweredMs) / 1000);
 }
 
 /**

@@ -11,6 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { NodeAnswer } from "../../src/balancer/node-answer.ts";
 import type { SentCommand } from "../../src/balancer/node-link.ts";
 import { submitOrdersStreams } from "../../src/balancer/submit-orders-stream.ts";
+import { balancerMetrics } from "../../src/metrics/balancer-metrics.ts";
 import { NodeCommandSchema, NodeResultSchema } from "../../src/gen/oms/internal/v1/node_pb.ts";
 import { SubmitOrdersRequestSchema, SubmitOrdersResponseSchema, type SubmitOrderRequest, type SubmitOrdersResponse } from "../../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus } from "../../src/gen/oms/v1/trading_pb.ts";
@@ -366,6 +367,25 @@ for (const protocol of ["grpc", "connect"] as const) {
     });
   });
 }
+
+test("each order its node answers counts once in the balancer's route stage when it is handed on and once in its answer stage when written; an order the balancer refuses itself counts in neither", async () => {
+  const { route, answer } = balancerMetrics.stages;
+  const [routedBefore, answeredBefore] = [route.count, answer.count];
+  const { held, url } = await leanServer();
+  const call = new RawCall(url, "connect");
+  call.finish(envelopes({ tag: 1n, order: order("alice", "a1") }, { tag: 2n }, { tag: 3n, order: order("alice", "a2") }));
+  await until(() => held.length === 2);
+  expect([route.count - routedBefore, answer.count - answeredBefore]).toEqual([2, 0]);
+  // The second answer waits for the first: it is written, and timed, with it.
+  accept(held[1]!);
+  await turns();
+  expect(answer.count - answeredBefore).toBe(0);
+  accept(held[0]!);
+  await call.done;
+  call.close();
+  expect(call.answers.map((a) => a.tag)).toEqual([2n, 1n, 3n]);
+  expect([route.count - routedBefore, answer.count - answeredBefore]).toEqual([2, 2]);
+});
 
 test("calls that are not gRPC or Connect streams of SubmitOrders are not taken: gRPC-web, other methods, GET", () => {
   const fastPath = submitOrdersStreams(() => {
