@@ -12,12 +12,12 @@ import { PriceLadder } from "./price-ladder.ts";
 import { QuoteFeed, type TopOfBook } from "./quote-feed.ts";
 import { seededRandom } from "./seeded-random.ts";
 import type { Quote, Venue, VenueOrder, VenueReport } from "./venue.ts";
+import { checkOrderCall, checkReconcileCall, checkReplaceCall } from "./venue-call-checks.ts";
 import {
   effectiveLimitPrice,
   fillableQty,
   marketablePrice,
   stopReached,
-  venueOrderProblem,
   workingOrderOf,
   type WorkingOrder,
 } from "./working-order.ts";
@@ -32,6 +32,8 @@ export interface SimulatedVenueOptions {
   now: () => number;
   /** No timers at all: the caller drives tick() and closeSession(). */
   manual?: boolean;
+  /** Runs after each timer-driven tick: the venue thread sends the moved quotes to the node then. */
+  afterTick?: () => void;
 }
 
 const TICK_MS_DEFAULT = 100;
@@ -94,7 +96,12 @@ export class SimulatedVenue implements Venue {
     for (const symbol of this.#feed.symbols()) this.#resting.set(symbol, { buy: sideOrdersOf("buy"), sell: sideOrdersOf("sell") });
     if (options.manual !== true) {
       // Unreferenced: the venue alone never keeps a process alive; the node's server does.
-      this.#timers.push(setInterval(() => this.tick(), tickMs).unref());
+      const afterTick = options.afterTick;
+      const tick = (): void => {
+        this.tick();
+        afterTick?.();
+      };
+      this.#timers.push(setInterval(tick, tickMs).unref());
       this.#timers.push(setInterval(() => this.closeSession(), sessionMs).unref());
     }
   }
@@ -108,7 +115,7 @@ export class SimulatedVenue implements Venue {
   }
 
   submit(order: VenueOrder): void {
-    this.#checkOrder(order);
+    checkOrderCall(order, this.#closed);
     this.#enqueue({ kind: "submit", order });
   }
 
@@ -117,18 +124,12 @@ export class SimulatedVenue implements Venue {
   }
 
   replace(orderId: string, replacement: VenueOrder, expectedFilledQty: Qty): void {
-    this.#checkOrder(replacement);
-    invariant(expectedFilledQty >= 0n, `expectedFilledQty ${expectedFilledQty} is not negative`);
+    checkReplaceCall(replacement, expectedFilledQty, this.#closed);
     this.#enqueue({ kind: "replace", orderId, replacement, expectedFilledQty });
   }
 
   reconcile(openOrders: readonly VenueOrder[]): void {
-    const orderIds = new Set<string>();
-    for (const order of openOrders) {
-      this.#checkOrder(order);
-      invariant(!orderIds.has(order.orderId), `order ${order.orderId} is listed once in a reconcile`);
-      orderIds.add(order.orderId);
-    }
+    checkReconcileCall(openOrders, this.#closed);
     this.#enqueue({ kind: "reconcile", openOrders: [...openOrders] });
   }
 
@@ -177,12 +178,6 @@ export class SimulatedVenue implements Venue {
       this.#unrest(work);
       this.#report(work.order, { kind: "expired" });
     }
-  }
-
-  #checkOrder(order: VenueOrder): void {
-    invariant(!this.#closed, `no order reaches a closed venue (order ${order.orderId})`);
-    const problem = venueOrderProblem(order);
-    invariant(problem === null, `order ${order.orderId} is well formed: ${problem}`);
   }
 
   #enqueue(instruction: Instruction): void {

@@ -1,0 +1,91 @@
+// The venue thread: the node's SimulatedVenue runs here, with its ticks over the resting orders
+// and its session timer, so that working thousands of resting orders never holds the node's
+// event loop while orders wait behind it. This file is the thread's entry: it is bundled into a
+// string (venue-thread-source.ts) and run from a Blob URL by thread-venue.ts, and nothing
+// imports it. A broken venue invariant thrown here is not caught by the venue: the thread tells
+// the node what broke and stops, and the node stops too, as when the venue ran on its thread.
+import { invariant } from "./invariant.ts";
+import { SimulatedVenue } from "./simulated-venue.ts";
+import type { Quote, VenueReport } from "./venue.ts";
+import type { FromVenueThread, ToVenueThread, VenueCall } from "./venue-thread-messages.ts";
+
+/** The part of the worker's global scope the thread uses. */
+interface VenueThreadScope {
+  onmessage: ((message: MessageEvent<ToVenueThread>) => void) | null;
+  postMessage(message: FromVenueThread): void;
+  close(): void;
+}
+
+/** Ends the thread alone (process.exit in a worker stops that worker, not the process). */
+const THREAD_FAILED_EXIT_CODE = 1;
+
+function serveVenueThread(scope: VenueThreadScope): void {
+  let venue: SimulatedVenue | null = null;
+  const reports: VenueReport[] = [];
+  let sendScheduled = false;
+  // A microtask after the venue delivered its own: the reports of a tick, or of one batch of
+  // calls, leave in one message, with the quotes as that tick or those fills left them.
+  const scheduleSend = (): void => {
+    if (sendScheduled) return;
+    sendScheduled = true;
+    queueMicrotask(() => {
+      sendScheduled = false;
+      invariant(venue !== null, "reports come from a started venue");
+      scope.postMessage({ kind: "reports", reports: reports.splice(0, reports.length), quotes: quotesOf(venue) });
+    });
+  };
+  const listen = (report: VenueReport): void => {
+    reports.push(report);
+    scheduleSend();
+  };
+  // Whatever throws (a call, a tick, a microtask of the venue's), the node hears why before the thread ends.
+  process.on("uncaughtException", (error) => {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    scope.postMessage({ kind: "failed", message: failure.message, stack: failure.stack ?? failure.message });
+    process.exit(THREAD_FAILED_EXIT_CODE);
+  });
+  scope.onmessage = ({ data }) => {
+    switch (data.kind) {
+      case "start":
+        invariant(venue === null, "the venue thread is started once");
+        venue = new SimulatedVenue({ ...data.settings, now: Date.now, afterTick: scheduleSend });
+        scope.postMessage({ kind: "ready", symbols: venue.symbols(), quotes: quotesOf(venue) });
+        return;
+      case "calls":
+        invariant(venue !== null, "calls reach a started venue");
+        for (const call of data.calls) perform(venue, call, listen);
+        return;
+      case "close":
+        venue?.close();
+        scope.close();
+        return;
+    }
+  };
+}
+
+function perform(venue: SimulatedVenue, call: VenueCall, listen: (report: VenueReport) => void): void {
+  switch (call.kind) {
+    case "submit":
+      return venue.submit(call.order);
+    case "cancel":
+      return venue.cancel(call.orderId);
+    case "replace":
+      return venue.replace(call.orderId, call.replacement, call.expectedFilledQty);
+    case "reconcile":
+      return venue.reconcile(call.openOrders);
+    case "listen":
+      return venue.onReport(listen);
+  }
+}
+
+function quotesOf(venue: SimulatedVenue): Quote[] {
+  const quotes: Quote[] = [];
+  for (const symbol of venue.symbols()) {
+    const quote = venue.quote(symbol);
+    if (quote !== undefined) quotes.push(quote);
+  }
+  return quotes;
+}
+
+// In a worker the global scope is the DedicatedWorkerGlobalScope (onmessage, postMessage, close).
+serveVenueThread(globalThis as unknown as VenueThreadScope);
