@@ -13,10 +13,11 @@ import type { FromVenueThread, ToVenueThread, VenueCall } from "./venue-thread-m
 interface VenueThreadScope {
   onmessage: ((message: MessageEvent<ToVenueThread>) => void) | null;
   postMessage(message: FromVenueThread): void;
-  close(): void;
+  addEventListener(type: "error", listener: (event: ErrorEvent) => void): void;
 }
 
-/** Ends the thread alone (process.exit in a worker stops that worker, not the process). */
+/** process.exit in a worker ends that thread alone, not the node's process. */
+const THREAD_CLOSED_EXIT_CODE = 0;
 const THREAD_FAILED_EXIT_CODE = 1;
 
 function serveVenueThread(scope: VenueThreadScope): void {
@@ -38,9 +39,10 @@ function serveVenueThread(scope: VenueThreadScope): void {
     reports.push(report);
     scheduleSend();
   };
-  // Whatever throws (a call, a tick, a microtask of the venue's), the node hears why before the thread ends.
-  process.on("uncaughtException", (error) => {
-    const failure = error instanceof Error ? error : new Error(String(error));
+  // Whatever throws uncaught (a call, a tick, a microtask of the venue's), the node hears why
+  // before the thread ends: the error event the node's side gets carries only a formatted text.
+  scope.addEventListener("error", (event) => {
+    const failure = event.error instanceof Error ? event.error : new Error(event.message);
     scope.postMessage({ kind: "failed", message: failure.message, stack: failure.stack ?? failure.message });
     process.exit(THREAD_FAILED_EXIT_CODE);
   });
@@ -57,8 +59,7 @@ function serveVenueThread(scope: VenueThreadScope): void {
         return;
       case "close":
         venue?.close();
-        scope.close();
-        return;
+        process.exit(THREAD_CLOSED_EXIT_CODE);
     }
   };
 }
@@ -87,5 +88,5 @@ function quotesOf(venue: SimulatedVenue): Quote[] {
   return quotes;
 }
 
-// In a worker the global scope is the DedicatedWorkerGlobalScope (onmessage, postMessage, close).
+// In a worker the global scope is the worker's own (onmessage, postMessage, its error event).
 serveVenueThread(globalThis as unknown as VenueThreadScope);
