@@ -1,4 +1,5 @@
-// The venue that ships with oms: `oms dev` runs it inside each node. It works orders against
+// The venue that ships with oms: `oms dev` runs one for each node, on a thread of its own
+// (thread-venue.ts); the simulation and the tests run it in process. It works orders against
 // a seeded random-walk market, so a seed and the calls made replay the same fills exactly.
 //
 // Every call is queued and handled in a microtask, and every report is delivered in a later
@@ -32,9 +33,12 @@ export interface SimulatedVenueOptions {
   now: () => number;
   /** No timers at all: the caller drives tick() and closeSession(). */
   manual?: boolean;
-  /** Runs after each timer-driven tick: the venue thread sends the moved quotes to the node then. */
-  afterTick?: () => void;
+  /** Runs after each timer-driven tick or session close: the venue thread sends the node its outcome then. */
+  afterTimer?: (timer: VenueTimer) => void;
 }
+
+/** What the venue's timers do: move the market and work resting orders, or end the session. */
+export type VenueTimer = "tick" | "session";
 
 const TICK_MS_DEFAULT = 100;
 const SESSION_MS_DEFAULT = 10 * 60_000;
@@ -96,13 +100,17 @@ export class SimulatedVenue implements Venue {
     for (const symbol of this.#feed.symbols()) this.#resting.set(symbol, { buy: sideOrdersOf("buy"), sell: sideOrdersOf("sell") });
     if (options.manual !== true) {
       // Unreferenced: the venue alone never keeps a process alive; the node's server does.
-      const afterTick = options.afterTick;
+      const afterTimer = options.afterTimer;
       const tick = (): void => {
         this.tick();
-        afterTick?.();
+        afterTimer?.("tick");
+      };
+      const closeSession = (): void => {
+        this.closeSession();
+        afterTimer?.("session");
       };
       this.#timers.push(setInterval(tick, tickMs).unref());
-      this.#timers.push(setInterval(() => this.closeSession(), sessionMs).unref());
+      this.#timers.push(setInterval(closeSession, sessionMs).unref());
     }
   }
 

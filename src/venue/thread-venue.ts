@@ -7,12 +7,13 @@
 // process), queued, and sent in one message per turn of the event loop; reports come back one
 // message per turn of the venue thread with the quotes as they stand, which quote() and
 // symbols() answer from without waiting. The venue's logic is SimulatedVenue's alone.
+import type { Qty } from "../core/money.ts";
+import { timedJob } from "../metrics/main-thread-work.ts";
 import { invariant } from "./invariant.ts";
 import type { Quote, Venue, VenueOrder, VenueReport } from "./venue.ts";
 import { checkOrderCall, checkReconcileCall, checkReplaceCall } from "./venue-call-checks.ts";
 import type { FromVenueThread, ToVenueThread, VenueCall, VenueThreadSettings } from "./venue-thread-messages.ts";
 import { venueThreadSource } from "./venue-thread-source.ts" with { type: "macro" };
-import type { Qty } from "../core/money.ts";
 
 export interface ThreadVenueOptions extends VenueThreadSettings {
   /**
@@ -159,6 +160,13 @@ export class ThreadVenue implements Venue {
     if (this.#closed || this.#failure !== null) return;
     if (message.kind === "failed") return this.#fail(threadError(message.message, message.stack));
     invariant(message.kind === "reports", `venue thread sends ${message.kind} once, at start`);
+    // What a tick or the session's close still costs this thread: its quotes and the node's
+    // handling of its reports (reading the message happens before this handler, untimed).
+    if (message.cause === "calls") this.#deliver(message);
+    else timedJob(message.cause === "tick" ? "venue_tick" : "venue_session", () => this.#deliver(message));
+  }
+
+  #deliver(message: Extract<FromVenueThread, { kind: "reports" }>): void {
     this.#keepQuotes(message.quotes);
     for (const report of message.reports) {
       for (const listener of this.#listeners) listener(report);

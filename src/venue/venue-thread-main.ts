@@ -5,7 +5,7 @@
 // imports it. A broken venue invariant thrown here is not caught by the venue: the thread tells
 // the node what broke and stops, and the node stops too, as when the venue ran on its thread.
 import { invariant } from "./invariant.ts";
-import { SimulatedVenue } from "./simulated-venue.ts";
+import { SimulatedVenue, type VenueTimer } from "./simulated-venue.ts";
 import type { Quote, VenueReport } from "./venue.ts";
 import type { FromVenueThread, ToVenueThread, VenueCall } from "./venue-thread-messages.ts";
 
@@ -24,6 +24,7 @@ function serveVenueThread(scope: VenueThreadScope): void {
   let venue: SimulatedVenue | null = null;
   const reports: VenueReport[] = [];
   let sendScheduled = false;
+  let cause: VenueTimer | "calls" = "calls";
   // A microtask after the venue delivered its own: the reports of a tick, or of one batch of
   // calls, leave in one message, with the quotes as that tick or those fills left them.
   const scheduleSend = (): void => {
@@ -32,8 +33,13 @@ function serveVenueThread(scope: VenueThreadScope): void {
     queueMicrotask(() => {
       sendScheduled = false;
       invariant(venue !== null, "reports come from a started venue");
-      scope.postMessage({ kind: "reports", reports: reports.splice(0, reports.length), quotes: quotesOf(venue) });
+      scope.postMessage({ kind: "reports", cause, reports: reports.splice(0, reports.length), quotes: quotesOf(venue) });
+      cause = "calls";
     });
+  };
+  const afterTimer = (timer: VenueTimer): void => {
+    cause = timer;
+    scheduleSend();
   };
   const listen = (report: VenueReport): void => {
     reports.push(report);
@@ -50,7 +56,7 @@ function serveVenueThread(scope: VenueThreadScope): void {
     switch (data.kind) {
       case "start":
         invariant(venue === null, "the venue thread is started once");
-        venue = new SimulatedVenue({ ...data.settings, now: Date.now, afterTick: scheduleSend });
+        venue = new SimulatedVenue({ ...data.settings, now: Date.now, afterTimer });
         scope.postMessage({ kind: "ready", symbols: venue.symbols(), quotes: quotesOf(venue) });
         return;
       case "calls":

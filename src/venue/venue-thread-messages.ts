@@ -4,6 +4,7 @@
 // the quotes as they stand after it. Every value is structured-clonable (bigints included).
 import type { Qty } from "../core/money.ts";
 import type { Listing } from "./default-listings.ts";
+import type { VenueTimer } from "./simulated-venue.ts";
 import type { Quote, VenueOrder, VenueReport } from "./venue.ts";
 
 /** What the thread's SimulatedVenue is built with; its clock is the thread's Date.now. */
@@ -31,6 +32,7 @@ export type ToVenueThread =
 
 export type FromVenueThread =
   | { kind: "ready"; symbols: readonly string[]; quotes: readonly Quote[] }
-  | { kind: "reports"; reports: readonly VenueReport[]; quotes: readonly Quote[] }
+  /** What made the reports: a tick, the session's close, or calls (the node's own order flow). */
+  | { kind: "reports"; cause: VenueTimer | "calls"; reports: readonly VenueReport[]; quotes: readonly Quote[] }
   /** Thrown in the thread and not caught (a broken venue invariant): the thread stops after this. */
   | { kind: "failed"; message: string; stack: string };

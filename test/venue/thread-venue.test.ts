@@ -3,6 +3,7 @@
 // thread's ticks and quote() follows; a broken invariant in the thread reaches the node;
 // close() stops the thread.
 import { afterEach, describe, expect, test } from "bun:test";
+import { mainThreadWorkSeconds } from "../../src/metrics/main-thread-work.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import { ThreadVenue, type ThreadVenueOptions } from "../../src/venue/thread-venue.ts";
 import type { Venue, VenueReport } from "../../src/venue/venue.ts";
@@ -75,6 +76,7 @@ describe("ThreadVenue", () => {
 
   test("quote() answers at once with the quote the thread last sent: a fill moves the last price", async () => {
     const venue = await threadVenue();
+    const ticksTimed = mainThreadWorkSeconds.cell("venue_tick").count;
     expect(venue.symbols()).toEqual(["AAPL"]);
     expect(venue.quote("AAPL")).toEqual({ symbol: "AAPL", bid: dollars(100), ask: dollars(100.01), last: dollars(100) });
     expect(venue.quote("NOPE")).toBeUndefined();
@@ -83,9 +85,12 @@ describe("ThreadVenue", () => {
     venue.submit(venueOrder({ orderId: "lift", side: "buy", qty: 1n }));
     await until("the fill", () => reports.length === 1);
     expect(venue.quote("AAPL")?.last).toBe(dollars(100.01));
+    // The answer to a call is the node's own order flow, not periodic work on its thread.
+    expect(mainThreadWorkSeconds.cell("venue_tick").count).toBe(ticksTimed);
   });
 
-  test("the market moves on the thread's ticks: quotes follow and a large order fills tick by tick", async () => {
+  test("the market moves on the thread's ticks: quotes follow, a large order fills tick by tick, each tick timed as the node's venue_tick work", async () => {
+    const ticksTimed = mainThreadWorkSeconds.cell("venue_tick").count;
     const venue = await threadVenue({ tickMs: 1 });
     const reports: VenueReport[] = [];
     venue.onReport((report) => reports.push(report));
@@ -98,6 +103,19 @@ describe("ThreadVenue", () => {
     expect(fills.length).toBeGreaterThan(1);
     expect(fills.map((fill) => fill.seq)).toEqual(fills.map((_, index) => index + 1));
     await until("a quote move", () => venue.quote("AAPL")?.bid !== first?.bid);
+    expect(mainThreadWorkSeconds.cell("venue_tick").count - ticksTimed).toBeGreaterThanOrEqual(fills.length - 1);
+  });
+
+  test("the session's close expires DAY orders on the thread, timed as the node's venue_session work", async () => {
+    const sessionsTimed = mainThreadWorkSeconds.cell("venue_session").count;
+    const venue = await threadVenue({ sessionMs: 1 });
+    const reports: VenueReport[] = [];
+    venue.onReport((report) => reports.push(report));
+    const limitPrice = dollars(90);
+    venue.submit(venueOrder({ orderId: "day", side: "buy", type: "limit", qty: 1n, limitPrice, collarPrice: limitPrice, timeInForce: "day" }));
+    await until("the expiry", () => reports.length === 1);
+    expect(reports.map((report) => [report.orderId, report.execution.kind])).toEqual([["day", "expired"]]);
+    expect(mainThreadWorkSeconds.cell("venue_session").count).toBeGreaterThan(sessionsTimed);
   });
 
   test("reports made before anyone listens are held and delivered to the first listener", async () => {
