@@ -5,14 +5,15 @@
 //
 // On the node's thread: calls are checked at once (a malformed order fails its caller, as in
 // process), queued, and sent in one message per turn of the event loop; reports come back one
-// message per turn of the venue thread with the quotes as they stand, which quote() and
-// symbols() answer from without waiting. The venue's logic is SimulatedVenue's alone.
+// message per turn of the venue thread, a bounded slice at a time (report-outbox.ts), with the
+// quotes as they stand, which quote() and symbols() answer from without waiting. The venue's
+// logic is SimulatedVenue's alone.
 import type { Qty } from "../core/money.ts";
 import { timedJob } from "../metrics/main-thread-work.ts";
 import { invariant } from "./invariant.ts";
 import type { Quote, Venue, VenueOrder, VenueReport } from "./venue.ts";
 import { checkOrderCall, checkReconcileCall, checkReplaceCall } from "./venue-call-checks.ts";
-import type { FromVenueThread, ToVenueThread, VenueCall, VenueThreadSettings } from "./venue-thread-messages.ts";
+import { REPORTS_PER_MESSAGE_MAX, type FromVenueThread, type ToVenueThread, type VenueCall, type VenueThreadSettings } from "./venue-thread-messages.ts";
 import { venueThreadSource } from "./venue-thread-source.ts" with { type: "macro" };
 
 export interface ThreadVenueOptions extends VenueThreadSettings {
@@ -164,6 +165,14 @@ export class ThreadVenue implements Venue {
     // handling of its reports (reading the message happens before this handler, untimed).
     if (message.cause === "calls") this.#deliver(message);
     else timedJob(message.cause === "tick" ? "venue_tick" : "venue_session", () => this.#deliver(message));
+    // More may be waiting: asked for after this thread has polled its sockets (an immediate
+    // runs before the poll, and the next message arrives after it).
+    if (message.reports.length === REPORTS_PER_MESSAGE_MAX) setImmediate(() => this.#askForMore());
+  }
+
+  #askForMore(): void {
+    if (this.#closed || this.#failure !== null) return;
+    send(this.#worker, { kind: "more" });
   }
 
   #deliver(message: Extract<FromVenueThread, { kind: "reports" }>): void {

@@ -5,9 +5,10 @@
 // imports it. A broken venue invariant thrown here is not caught by the venue: the thread tells
 // the node what broke and stops, and the node stops too, as when the venue ran on its thread.
 import { invariant } from "./invariant.ts";
+import { ReportOutbox } from "./report-outbox.ts";
 import { SimulatedVenue, type VenueTimer } from "./simulated-venue.ts";
 import type { Quote, VenueReport } from "./venue.ts";
-import type { FromVenueThread, ToVenueThread, VenueCall } from "./venue-thread-messages.ts";
+import type { FromVenueThread, ReportCause, ToVenueThread, VenueCall } from "./venue-thread-messages.ts";
 
 /** The part of the worker's global scope the thread uses. */
 interface VenueThreadScope {
@@ -22,18 +23,23 @@ const THREAD_FAILED_EXIT_CODE = 1;
 
 function serveVenueThread(scope: VenueThreadScope): void {
   let venue: SimulatedVenue | null = null;
-  const reports: VenueReport[] = [];
+  let reports: VenueReport[] = [];
   let sendScheduled = false;
-  let cause: VenueTimer | "calls" = "calls";
+  let cause: ReportCause = "calls";
+  const outbox = new ReportOutbox((cause, reports) => {
+    invariant(venue !== null, "reports come from a started venue");
+    scope.postMessage({ kind: "reports", cause, reports, quotes: quotesOf(venue) });
+  });
   // A microtask after the venue delivered its own: the reports of a tick, or of one batch of
-  // calls, leave in one message, with the quotes as that tick or those fills left them.
+  // calls, go out together, with the quotes as that tick or those fills left them.
   const scheduleSend = (): void => {
     if (sendScheduled) return;
     sendScheduled = true;
     queueMicrotask(() => {
       sendScheduled = false;
-      invariant(venue !== null, "reports come from a started venue");
-      scope.postMessage({ kind: "reports", cause, reports: reports.splice(0, reports.length), quotes: quotesOf(venue) });
+      // A tick moves the quotes, so it is sent even when it filled nothing; nothing else is.
+      if (reports.length > 0 || cause === "tick") outbox.add(cause, reports);
+      reports = [];
       cause = "calls";
     });
   };
@@ -63,6 +69,8 @@ function serveVenueThread(scope: VenueThreadScope): void {
         invariant(venue !== null, "calls reach a started venue");
         for (const call of data.calls) perform(venue, call, listen);
         return;
+      case "more":
+        return outbox.more();
       case "close":
         venue?.close();
         process.exit(THREAD_CLOSED_EXIT_CODE);

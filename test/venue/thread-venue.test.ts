@@ -6,6 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mainThreadWorkSeconds } from "../../src/metrics/main-thread-work.ts";
 import { SimulatedVenue } from "../../src/venue/simulated-venue.ts";
 import { ThreadVenue, type ThreadVenueOptions } from "../../src/venue/thread-venue.ts";
+import { REPORTS_PER_MESSAGE_MAX } from "../../src/venue/venue-thread-messages.ts";
 import type { Venue, VenueReport } from "../../src/venue/venue.ts";
 import { dollars, fillsOf, settle, venueOrder } from "./venue-harness.ts";
 
@@ -106,16 +107,19 @@ describe("ThreadVenue", () => {
     expect(mainThreadWorkSeconds.cell("venue_tick").count - ticksTimed).toBeGreaterThanOrEqual(fills.length - 1);
   });
 
-  test("the session's close expires DAY orders on the thread, timed as the node's venue_session work", async () => {
+  test("the session's close expires DAY orders on the thread, sent a bounded slice a message, each timed as the node's venue_session work", async () => {
     const sessionsTimed = mainThreadWorkSeconds.cell("venue_session").count;
-    const venue = await threadVenue({ sessionMs: 1 });
+    const venue = await threadVenue({ sessionMs: 200 });
     const reports: VenueReport[] = [];
     venue.onReport((report) => reports.push(report));
     const limitPrice = dollars(90);
-    venue.submit(venueOrder({ orderId: "day", side: "buy", type: "limit", qty: 1n, limitPrice, collarPrice: limitPrice, timeInForce: "day" }));
-    await until("the expiry", () => reports.length === 1);
-    expect(reports.map((report) => [report.orderId, report.execution.kind])).toEqual([["day", "expired"]]);
-    expect(mainThreadWorkSeconds.cell("venue_session").count).toBeGreaterThan(sessionsTimed);
+    const count = 2 * REPORTS_PER_MESSAGE_MAX + 3;
+    const orderIds = Array.from({ length: count }, (_, index) => `day-${index}`);
+    for (const orderId of orderIds) venue.submit(venueOrder({ orderId, side: "buy", type: "limit", qty: 1n, limitPrice, collarPrice: limitPrice, timeInForce: "day" }));
+    await until("the expiries", () => reports.length === count);
+    expect(reports.map((report) => [report.orderId, report.execution.kind])).toEqual(orderIds.map((orderId) => [orderId, "expired"]));
+    // Three messages: two full ones, each answered by the node asking for more, and the rest.
+    expect(mainThreadWorkSeconds.cell("venue_session").count - sessionsTimed).toBe(3);
   });
 
   test("reports made before anyone listens are held and delivered to the first listener", async () => {
