@@ -62,6 +62,7 @@ export class ThreadVenue implements Venue {
       else ready.reject(new Error(`venue thread sent ${data.kind} before it was ready`));
     };
     worker.onerror = (event) => ready.reject(new Error(`venue thread failed to start: ${event.message}`));
+    worker.addEventListener("close", () => ready.reject(new Error("venue thread stopped before it was ready")));
     send(worker, { kind: "start", settings });
     try {
       const { symbols, quotes } = await ready.promise;
