@@ -1,4 +1,5 @@
-// `oms node`: one OMS node process with the embedded storage (SQLite) and the simulated venue.
+// `oms node`: one OMS node process with the embedded storage (SQLite) and the simulated venue,
+// which runs on a thread of its own (venue/thread-venue.ts).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.ts";
@@ -12,7 +13,7 @@ import { registerReflection } from "../rpc/reflection.ts";
 import { createLogger, type Logger } from "../rpc/logger.ts";
 import { serveRpc, type RpcServer } from "../rpc/serve.ts";
 import { CONNECTION_LIMITS_DEFAULT } from "../rpc/connection-limits.ts";
-import { SimulatedVenue } from "../venue/simulated-venue.ts";
+import { ThreadVenue } from "../venue/thread-venue.ts";
 import type { Venue } from "../venue/venue.ts";
 import { nodeMetrics } from "../metrics/node-metrics.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -66,7 +67,17 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
   mkdirSync(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
   const storage = await openNodeStorage(config, nodeId, logger);
-  const venue = new SimulatedVenue({ seed: config.venue.seed, tickMs: config.venue.tickMs, sessionMs: config.venue.sessionMs, now: Date.now });
+  const venue = await ThreadVenue.start({
+    seed: config.venue.seed,
+    tickMs: config.venue.tickMs,
+    sessionMs: config.venue.sessionMs,
+    // A broken venue invariant stops the node, as it did when the venue ran on this thread:
+    // its fills could no longer be trusted. What the log has is safe; a restart reconciles.
+    onFailure: (error) => {
+      logger.error("stopping: the venue failed", { error: error.message, stack: error.stack ?? "" });
+      process.exit(VENUE_FAILED_EXIT_CODE);
+    },
+  });
   const health = new HealthStatus();
   health.set(SERVER_HEALTH, ServingStatus.NOT_SERVING);
   const node = await OmsNode.start(configuredNodeOptions(config, nodeId, spec.shards, storage, venue, logger));
@@ -104,6 +115,9 @@ export async function startNode(config: ClusterConfig, nodeId: string): Promise<
     })());
   return { node, server, stop };
 }
+
+/** The node's exit code for a failure of its own (as OmsNode's after a log failure): EX_SOFTWARE. */
+const VENUE_FAILED_EXIT_CODE = 70;
 
 /** Only this machine can reach an address in 127.0.0.0/8, ::1 or localhost. */
 export function isLoopback(host: string): boolean {

@@ -1,4 +1,5 @@
-// The venue that ships with oms: `oms dev` runs it inside each node. It works orders against
+// The venue that ships with oms: `oms dev` runs one for each node, on a thread of its own
+// (thread-venue.ts); the simulation and the tests run it in process. It works orders against
 // a seeded random-walk market, so a seed and the calls made replay the same fills exactly.
 //
 // Every call is queued and handled in a microtask, and every report is delivered in a later
@@ -12,12 +13,12 @@ import { PriceLadder } from "./price-ladder.ts";
 import { QuoteFeed, type TopOfBook } from "./quote-feed.ts";
 import { seededRandom } from "./seeded-random.ts";
 import type { Quote, Venue, VenueOrder, VenueReport } from "./venue.ts";
+import { checkOrderCall, checkReconcileCall, checkReplaceCall } from "./venue-call-checks.ts";
 import {
   effectiveLimitPrice,
   fillableQty,
   marketablePrice,
   stopReached,
-  venueOrderProblem,
   workingOrderOf,
   type WorkingOrder,
 } from "./working-order.ts";
@@ -32,7 +33,12 @@ export interface SimulatedVenueOptions {
   now: () => number;
   /** No timers at all: the caller drives tick() and closeSession(). */
   manual?: boolean;
+  /** Runs after each timer-driven tick or session close: the venue thread sends the node its outcome then. */
+  afterTimer?: (timer: VenueTimer) => void;
 }
+
+/** What the venue's timers do: move the market and work resting orders, or end the session. */
+export type VenueTimer = "tick" | "session";
 
 const TICK_MS_DEFAULT = 100;
 const SESSION_MS_DEFAULT = 10 * 60_000;
@@ -94,8 +100,17 @@ export class SimulatedVenue implements Venue {
     for (const symbol of this.#feed.symbols()) this.#resting.set(symbol, { buy: sideOrdersOf("buy"), sell: sideOrdersOf("sell") });
     if (options.manual !== true) {
       // Unreferenced: the venue alone never keeps a process alive; the node's server does.
-      this.#timers.push(setInterval(() => this.tick(), tickMs).unref());
-      this.#timers.push(setInterval(() => this.closeSession(), sessionMs).unref());
+      const afterTimer = options.afterTimer;
+      const tick = (): void => {
+        this.tick();
+        afterTimer?.("tick");
+      };
+      const closeSession = (): void => {
+        this.closeSession();
+        afterTimer?.("session");
+      };
+      this.#timers.push(setInterval(tick, tickMs).unref());
+      this.#timers.push(setInterval(closeSession, sessionMs).unref());
     }
   }
 
@@ -108,7 +123,7 @@ export class SimulatedVenue implements Venue {
   }
 
   submit(order: VenueOrder): void {
-    this.#checkOrder(order);
+    checkOrderCall(order, this.#closed);
     this.#enqueue({ kind: "submit", order });
   }
 
@@ -117,18 +132,12 @@ export class SimulatedVenue implements Venue {
   }
 
   replace(orderId: string, replacement: VenueOrder, expectedFilledQty: Qty): void {
-    this.#checkOrder(replacement);
-    invariant(expectedFilledQty >= 0n, `expectedFilledQty ${expectedFilledQty} is not negative`);
+    checkReplaceCall(replacement, expectedFilledQty, this.#closed);
     this.#enqueue({ kind: "replace", orderId, replacement, expectedFilledQty });
   }
 
   reconcile(openOrders: readonly VenueOrder[]): void {
-    const orderIds = new Set<string>();
-    for (const order of openOrders) {
-      this.#checkOrder(order);
-      invariant(!orderIds.has(order.orderId), `order ${order.orderId} is listed once in a reconcile`);
-      orderIds.add(order.orderId);
-    }
+    checkReconcileCall(openOrders, this.#closed);
     this.#enqueue({ kind: "reconcile", openOrders: [...openOrders] });
   }
 
@@ -177,12 +186,6 @@ export class SimulatedVenue implements Venue {
       this.#unrest(work);
       this.#report(work.order, { kind: "expired" });
     }
-  }
-
-  #checkOrder(order: VenueOrder): void {
-    invariant(!this.#closed, `no order reaches a closed venue (order ${order.orderId})`);
-    const problem = venueOrderProblem(order);
-    invariant(problem === null, `order ${order.orderId} is well formed: ${problem}`);
   }
 
   #enqueue(instruction: Instruction): void {
