@@ -108,7 +108,7 @@ export async function recoverShard(
   }
   nodeMetrics.replayEnded(shard);
   return {
-    ledger: newShardLedger(shard, ledger, cursor.epoch, cursor.nextSequence, end),
+    ledger: newShardLedger(shard, ledger, cursor.epoch, cursor.nextSequence, end, snapshot?.state.byteLength ?? 0),
     stats: {
       shard,
       snapshotOffset: from,

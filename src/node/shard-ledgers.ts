@@ -14,10 +14,12 @@ export interface ShardLedger {
   /** Resolves, once every record appended so far is durable, with the log offset after them. */
   durableEnd: Promise<bigint>;
   recordsSinceSnapshot: number;
+  /** The size of the shard's last snapshot, taken or loaded (0 before any): it paces the next (oms-node.ts). */
+  lastSnapshotBytes: number;
   /** Set while a snapshot is being encoded: changes to an account go through it first. */
   snapshot: SnapshotInProgress | null;
 }
 
-export function newShardLedger(shard: number, ledger: Ledger, epoch: bigint, nextSequence: bigint, endOffset: bigint): ShardLedger {
-  return { shard, ledger, epoch, nextSequence, durableEnd: Promise.resolve(endOffset), recordsSinceSnapshot: 0, snapshot: null };
+export function newShardLedger(shard: number, ledger: Ledger, epoch: bigint, nextSequence: bigint, endOffset: bigint, lastSnapshotBytes = 0): ShardLedger {
+  return { shard, ledger, epoch, nextSequence, durableEnd: Promise.resolve(endOffset), recordsSinceSnapshot: 0, lastSnapshotBytes, snapshot: null };
 }

@@ -6,6 +6,9 @@ import { encodeLedger } from "../../src/core/ledger-codec.ts";
 import { OrderType, Side, TimeInForce } from "../../src/gen/oms/v1/trading_pb.ts";
 import { SqliteEventLog } from "../../src/log/sqlite-event-log.ts";
 import { recoverShard } from "../../src/node/recovery.ts";
+import { SNAPSHOT_BYTES_PER_RECORD } from "../../src/node/oms-node.ts";
+import { nodeMetrics } from "../../src/metrics/node-metrics.ts";
+import { sampleOf } from "../metrics/scrape.ts";
 import { SqliteSnapshotStore } from "../../src/snapshot/sqlite-snapshot-store.ts";
 import { SHARD_COUNT, startNodeHarness } from "./node-harness.ts";
 
@@ -49,4 +52,27 @@ test("a snapshot saved off-thread during order flow plus the log after it rebuil
   await log.close();
   await saved.close();
   await none.close();
+});
+
+test("a large shard's snapshots are paced by its last snapshot's size: a record pays for at most SNAPSHOT_BYTES_PER_RECORD of the next", async () => {
+  const h = await startNodeHarness(undefined, 2);
+  const shard = "al".length % SHARD_COUNT;
+  const buy = () => h.run({ case: "submitOrder", value: { accountId: "al", symbol: "AAPL", side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, qty: "1", limitPrice: "1" } });
+  await h.run({ case: "createAccount", value: { accountId: "al" } });
+  await h.run({ case: "deposit", value: { accountId: "al", amount: "1000000" } });
+  for (let i = 0; i < 60; i++) expect((await buy()).result.case).toBe("submitOrder");
+  await h.node.snapshotAll();
+  const bytes = (await h.snapshots.load(shard))?.state.byteLength ?? 0;
+  const due = Math.max(2, Math.ceil(bytes / SNAPSHOT_BYTES_PER_RECORD));
+  // Sixty resting orders make a snapshot of kilobytes: far more records than snapshot.everyRecords (2).
+  expect(due).toBeGreaterThan(20);
+  const saved = async () => sampleOf(await nodeMetrics.registry().metrics(), 'oms_snapshots_total{outcome="saved"}') ?? 0;
+  const before = await saved();
+  for (let i = 0; i < due - 1; i++) await buy();
+  expect(await saved()).toBe(before);
+  await buy();
+  // The due record started one; snapshotAll waits for it, then takes one of each shard.
+  await h.node.snapshotAll();
+  expect(await saved()).toBe(before + 1 + SHARD_COUNT);
+  await h.stop();
 });
