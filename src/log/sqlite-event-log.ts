@@ -192,10 +192,11 @@ export class SqliteEventLog implements EventLog {
     ).finally(() => {
       this.writing = false;
       if (this.failure !== null) this.fail(this.batch.splice(0), this.failure);
-      // What gathered meanwhile goes on the next turn of the event loop, with whatever else
-      // arrives in this one: going at once would commit a record or two per fsync for a
-      // caller that awaits each append.
-      if (this.batch.length > 0) this.flushTimer ??= setImmediate(() => this.flush());
+      // The next batch closes now, on this commit's completion: what gathered while it was
+      // written has waited a whole fsync already. An append made after this (a caller that
+      // awaited the last) starts a batch of its own on the next turn (append's setImmediate),
+      // with whatever else arrives in that turn.
+      if (this.batch.length > 0) this.flush();
       else if (this.idle !== null) this.idle.resolve();
     });
   }
