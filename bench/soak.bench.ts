@@ -28,6 +28,7 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import type { SqliteOrderArchive } from "../src/archive/sqlite-order-archive.ts";
 import { openNodeStorage } from "../src/cli/node-storage.ts";
 import { configuredNodeOptions } from "../src/cli/start-node.ts";
 import { loadClusterConfig } from "../src/config/load-cluster-config.ts";
@@ -92,6 +93,8 @@ interface WindowFigures {
   otherAnon: SampleSpread;
   samples: number;
   archiveMiB: number;
+  /** Writes the archive sent its thread in the window (one at a time: each carries what closed meanwhile). */
+  archiveWrites: number;
   node: LatencySummary;
   achievedPerS: number;
   errors: number;
@@ -177,11 +180,13 @@ async function main(): Promise<void> {
   };
   const windows: WindowFigures[] = [];
   const sampler = new MemorySampler();
+  const archive = storage.archive as SqliteOrderArchive;
+  let archiveWritesBefore = archive.writeCount();
   console.log(
     `soak: ${ORDERS.toLocaleString("en-US")} orders at ${RATE_PER_S.toLocaleString("en-US")}/s, ${ACCOUNTS} accounts, ${CLOSED_KEPT_MAX} closed kept per account, ` +
       `${OPEN_ORDERS_HELD.toLocaleString("en-US")} open; probe ${PROBE_RATE_PER_S}/s through a balancer; memory every ${SAMPLE_MS} ms (min/median/max of the window's samples, MiB)`,
   );
-  console.log("orders      rss min/med/max   heap min/med/max  other_anon  archive_MiB | node p50/p99/p99.9 µs   | e2e p50/p99/p99.9 µs    | achieved/s errors");
+  console.log("orders      rss min/med/max   heap min/med/max  other_anon  archive_MiB writes | node p50/p99/p99.9 µs   | e2e p50/p99/p99.9 µs    | achieved/s errors");
   for (let window = 0; window * WINDOW_ORDERS < ORDERS; window += 1) {
     const count = Math.min(WINDOW_ORDERS, ORDERS - window * WINDOW_ORDERS);
     const result = await runOpenLoop({
@@ -199,11 +204,13 @@ async function main(): Promise<void> {
       otherAnon: spreadOf(samples.map((sample) => sample.otherAnon)),
       samples: samples.length,
       archiveMiB: mib(fileBytes(join(dataDir, NODE_ID, "archive.sqlite")) + fileBytes(join(dataDir, NODE_ID, "archive.sqlite-wal"))),
+      archiveWrites: archive.writeCount() - archiveWritesBefore,
       node: result.latency,
       achievedPerS: Math.round(result.achievedPerSec),
       errors: result.errors,
       probe: await probe.request({ op: "window" }),
     };
+    archiveWritesBefore += figures.archiveWrites;
     windows.push(figures);
     console.log(windowLine(figures));
     if (result.overloaded) {
@@ -304,6 +311,7 @@ function windowLine(w: WindowFigures): string {
     ` ${triple(w.heap)}`,
     pad(w.otherAnon.median, 11),
     pad(w.archiveMiB, 12),
+    pad(w.archiveWrites, 7),
     ` | ${latency(w.node)}`,
     ` | ${latency(w.probe.latency)}`,
     ` | ${pad(w.achievedPerS, 10)} ${w.errors}${probeErrors === 0 ? "" : ` (probe: ${w.probe.errors} submits, ${w.probe.cancelErrors} cancels failed, ${w.probe.dropped} dropped; ${w.probe.firstError})`}`,

@@ -1,9 +1,11 @@
 // The order archive in a node-local SQLite file. Its writes run on a thread of their own
 // (SqliteThread, as the log's and the snapshots' do): inserting, fsyncing and checkpointing
 // took a fifth of a loaded node's main thread, in stalls of up to 100 ms. The node's thread
-// only encodes the rows, once per event-loop turn, and reads on a read-only connection; an
-// order handed over but not yet written is found in memory (held), so a read sees every order
-// evicted by the records it waited for.
+// only encodes the rows and reads on a read-only connection; an order handed over but not yet
+// written is found in memory (held), so a read sees every order evicted by the records it
+// waited for. One write is with the thread at a time (group commit): what closes while it
+// commits and fsyncs waits in held and goes as the next write, so the copies queued at the
+// thread stay bounded by one write, whatever the disk's pace.
 import { Database, type Statement } from "bun:sqlite";
 import { decodeOrder, encodeOrder } from "../core/ledger-codec.ts";
 import type { Order } from "../core/order.ts";
@@ -26,7 +28,7 @@ export const ARCHIVE_RETENTION_DEFAULT: ArchiveRetention = { keptMs: 90 * 24 * 6
 
 /**
  * Orders per write sent to the thread at most: what a node closing 50,000 orders a second
- * hands over in a few event-loop turns, small enough that one message is cheap to encode.
+ * hands over while one write commits, small enough that one message is cheap to encode.
  */
 export const ARCHIVE_BATCH_ORDERS_MAX = 4096;
 
@@ -78,7 +80,12 @@ export class SqliteOrderArchive implements OrderArchive {
   private held: Order[] = [];
   private sent = 0;
   private sendScheduled = false;
-  private lastWrite: Promise<void> = Promise.resolve();
+  /** The one write with the thread, settled once it is confirmed or refused; null when none is. */
+  private writing: Promise<void> | null = null;
+  /** Orders handed over and orders confirmed written since open: what flushToDisk waits for. */
+  private added = 0;
+  private written = 0;
+  private writesSent = 0;
   /** A write that failed since the last flushToDisk, which reports it. */
   private failure: Error | null = null;
   private newestClosedMs = Number.NEGATIVE_INFINITY;
@@ -116,14 +123,20 @@ export class SqliteOrderArchive implements OrderArchive {
 
   add(orders: readonly Order[]): void {
     for (const order of orders) this.held.push(order);
-    if (this.sendScheduled || orders.length === 0) return;
+    this.added += orders.length;
+    // Sent at the end of this event-loop turn (what the turn's records evicted, together), or
+    // by the write in flight when it is confirmed.
+    if (this.sendScheduled || this.writing !== null || orders.length === 0) return;
     this.sendScheduled = true;
-    setImmediate(timedJobFn("archive", () => this.sendHeld()));
+    setImmediate(timedJobFn("archive", () => this.sendNext()));
   }
 
   async flushToDisk(): Promise<void> {
-    this.sendHeld();
-    await this.lastWrite;
+    // The orders handed over until now, not those added while waiting: under a steady flow
+    // there is always a next write, and a snapshot waits only for what it no longer holds.
+    const target = this.added;
+    this.sendNext();
+    while (this.written < target && this.failure === null && this.writing !== null) await this.writing;
     const failure = this.failure;
     this.failure = null;
     if (failure !== null) throw new Error(`archive: a write failed: ${failure.message}`, { cause: failure });
@@ -168,6 +181,11 @@ export class SqliteOrderArchive implements OrderArchive {
     return this.held.length;
   }
 
+  /** Writes sent to the thread since open: for tests and the soak's figures (orders per write). */
+  writeCount(): number {
+    return this.writesSent;
+  }
+
   async close(): Promise<void> {
     await this.flushToDisk();
     await this.writer.close();
@@ -183,26 +201,37 @@ export class SqliteOrderArchive implements OrderArchive {
     return undefined;
   }
 
-  /** Sends what is held and not yet sent, in writes of at most ARCHIVE_BATCH_ORDERS_MAX. */
-  private sendHeld(): void {
+  /**
+   * Sends the oldest held orders not yet sent (at most ARCHIVE_BATCH_ORDERS_MAX) unless a write
+   * is with the thread; each confirmed write sends the next, so held drains write by write.
+   */
+  private sendNext(): void {
     this.sendScheduled = false;
-    while (this.sent < this.held.length) {
-      const end = Math.min(this.held.length, this.sent + ARCHIVE_BATCH_ORDERS_MAX);
-      const rows: Row[] = [];
-      for (let index = this.sent; index < end; index += 1) {
-        const order = this.held[index] as Order;
-        if (order.updatedAtMs > this.newestClosedMs) this.newestClosedMs = order.updatedAtMs;
-        rows.push([order.accountId, order.listPosition, order.id, order.clientOrderId === order.id ? null : order.clientOrderId, order.updatedAtMs, encodeOrder(order)]);
-      }
-      const written = end - this.sent;
-      this.sent = end;
-      // A failed archive write loses nothing (the log has every order): the error surfaces at
-      // the next flushToDisk, and a snapshot is then not saved, so replay archives them again.
-      this.lastWrite = this.writer.call({ rows, purgeBeforeMs: this.newestClosedMs - this.retention.keptMs }).then(
-        () => this.confirm(written),
-        (error: unknown) => this.retryLater(written, error),
-      );
+    if (this.writing !== null || this.sent === this.held.length) return;
+    const end = Math.min(this.held.length, this.sent + ARCHIVE_BATCH_ORDERS_MAX);
+    const rows: Row[] = [];
+    for (let index = this.sent; index < end; index += 1) {
+      const order = this.held[index] as Order;
+      if (order.updatedAtMs > this.newestClosedMs) this.newestClosedMs = order.updatedAtMs;
+      rows.push([order.accountId, order.listPosition, order.id, order.clientOrderId === order.id ? null : order.clientOrderId, order.updatedAtMs, encodeOrder(order)]);
     }
+    const count = end - this.sent;
+    this.sent = end;
+    this.writesSent += 1;
+    // A failed archive write loses nothing (the log has every order): the error surfaces at
+    // the next flushToDisk, and a snapshot is then not saved, so replay archives them again.
+    // After a failure the next write waits for the next add or flush rather than retrying at once.
+    this.writing = this.writer.call({ rows, purgeBeforeMs: this.newestClosedMs - this.retention.keptMs }).then(
+      () => {
+        this.writing = null;
+        this.confirm(count);
+        this.sendNext();
+      },
+      (error: unknown) => {
+        this.writing = null;
+        this.retryLater(count, error);
+      },
+    );
   }
 
   /**
@@ -220,5 +249,6 @@ export class SqliteOrderArchive implements OrderArchive {
   private confirm(count: number): void {
     this.held.splice(0, count);
     this.sent -= count;
+    this.written += count;
   }
 }

@@ -1,6 +1,7 @@
 // The archive on disk: orders found at once (held in memory until the writer thread has them),
 // by id, client order id and list position; the same rows again on replay; old rows purged
 // by the retention; what flushToDisk confirmed is there for the next process.
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,4 +73,51 @@ test("orders closed keptMs before the newest archived one are purged", async () 
   expect(archive.listBelow("a", 99, 99).map((order) => order.updatedAtMs)).toEqual([180_000, 160_000, 140_000, 120_000]);
   expect(() => SqliteOrderArchive.open(archivePath(), { keptMs: 0 })).toThrow("archive: keptMs must be a positive integer, got 0");
   await archive.close();
+});
+
+test("one write is with the thread at a time: what is added meanwhile waits in memory, found by reads, and goes as the next write", async () => {
+  const path = archivePath();
+  const archive = SqliteOrderArchive.open(path);
+  await archive.flushToDisk();
+  // Another connection holds the file's write lock: the thread's first write waits for it
+  // (busy_timeout), so it is certainly still with the thread while more orders come.
+  const blocker = new Database(path);
+  blocker.run("BEGIN IMMEDIATE");
+  archive.add([closedOrder("a", 0, 1_000)]);
+  await Bun.sleep(20);
+  for (let turn = 1; turn <= 5; turn += 1) {
+    archive.add([closedOrder("a", turn, 1_000 + turn)]);
+    await Bun.sleep(5);
+  }
+  expect(archive.writeCount()).toBe(1);
+  expect(archive.heldCount()).toBe(6);
+  expect(archive.findById("a", "ord-a-5")?.listPosition).toBe(5);
+  blocker.run("COMMIT");
+  blocker.close();
+  await archive.flushToDisk();
+  expect(archive.writeCount()).toBe(2);
+  expect(archive.heldCount()).toBe(0);
+  expect(await archive.size()).toBe(6);
+  await archive.close();
+});
+
+test("flushToDisk waits for what was handed over before it, not for orders that keep coming", async () => {
+  const archive = SqliteOrderArchive.open(archivePath());
+  archive.add([closedOrder("a", 0, 1_000)]);
+  let stop = false;
+  let next = 1;
+  // A steady flow: every turn closes another order, so there is always a next write.
+  const flow = (async () => {
+    while (!stop) {
+      archive.add([closedOrder("a", next, 1_000 + next)]);
+      next += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  await archive.flushToDisk();
+  expect(archive.findById("a", "ord-a-0")).toBeDefined();
+  stop = true;
+  await flow;
+  await archive.close();
+  expect(next).toBeGreaterThan(1);
 });
