@@ -3,9 +3,11 @@
 // took a fifth of a loaded node's main thread, in stalls of up to 100 ms. The node's thread
 // only encodes the rows and reads on a read-only connection; an order handed over but not yet
 // written is found in memory (held), so a read sees every order evicted by the records it
-// waited for. One write is with the thread at a time (group commit): what closes while it
-// commits and fsyncs waits in held and goes as the next write, so the copies queued at the
-// thread stay bounded by one write, whatever the disk's pace.
+// waited for. One write is with the thread at a time, and writes are ARCHIVE_WRITE_GAP_MS
+// apart (group commit): what closes meanwhile waits in held and goes as the next write, so the
+// copies queued at the thread stay bounded by one write whatever the disk's pace, and the
+// archive's fsyncs (synchronous = FULL, each commit) stay few beside the log's, whose acks wait
+// for theirs on the same disk.
 import { Database, type Statement } from "bun:sqlite";
 import { decodeOrder, encodeOrder } from "../core/ledger-codec.ts";
 import type { Order } from "../core/order.ts";
@@ -31,6 +33,13 @@ export const ARCHIVE_RETENTION_DEFAULT: ArchiveRetention = { keptMs: 90 * 24 * 6
  * hands over while one write commits, small enough that one message is cheap to encode.
  */
 export const ARCHIVE_BATCH_ORDERS_MAX = 4096;
+
+/**
+ * The least time from one write to the next unless a full write (ARCHIVE_BATCH_ORDERS_MAX)
+ * waits: at most 20 archive commits, each an fsync, a second. An order waits in held (memory it
+ * held in the ledger anyway, found by reads) at most this long plus one commit.
+ */
+export const ARCHIVE_WRITE_GAP_MS = 50;
 
 /** SQLite's page cache on each connection, in KiB: a bound on the archive's memory. */
 const ARCHIVE_CACHE_KIB = 16 * 1024;
@@ -79,7 +88,14 @@ export class SqliteOrderArchive implements OrderArchive {
   /** Handed over and not yet confirmed written, oldest first; the first `sent` are with the thread. */
   private held: Order[] = [];
   private sent = 0;
-  private sendScheduled = false;
+  /** The next write's timer, while one is set. */
+  private sendTimer: Timer | null = null;
+  private lastSentAtMs = Number.NEGATIVE_INFINITY;
+  /** The timer's job: encoding and handing over a write, timed as main-thread work. */
+  private readonly sendOnTimer = timedJobFn("archive", () => {
+    this.sendTimer = null;
+    this.sendNext();
+  });
   /** The one write with the thread, settled once it is confirmed or refused; null when none is. */
   private writing: Promise<void> | null = null;
   /** Orders handed over and orders confirmed written since open: what flushToDisk waits for. */
@@ -124,19 +140,19 @@ export class SqliteOrderArchive implements OrderArchive {
   add(orders: readonly Order[]): void {
     for (const order of orders) this.held.push(order);
     this.added += orders.length;
-    // Sent at the end of this event-loop turn (what the turn's records evicted, together), or
-    // by the write in flight when it is confirmed.
-    if (this.sendScheduled || this.writing !== null || orders.length === 0) return;
-    this.sendScheduled = true;
-    setImmediate(timedJobFn("archive", () => this.sendNext()));
+    this.scheduleSend();
   }
 
   async flushToDisk(): Promise<void> {
     // The orders handed over until now, not those added while waiting: under a steady flow
     // there is always a next write, and a snapshot waits only for what it no longer holds.
     const target = this.added;
-    this.sendNext();
-    while (this.written < target && this.failure === null && this.writing !== null) await this.writing;
+    // Sent at once, not after the gap: a snapshot is waiting.
+    while (this.written < target && this.failure === null) {
+      this.sendNext();
+      if (this.writing === null) break;
+      await this.writing;
+    }
     const failure = this.failure;
     this.failure = null;
     if (failure !== null) throw new Error(`archive: a write failed: ${failure.message}`, { cause: failure });
@@ -188,11 +204,12 @@ export class SqliteOrderArchive implements OrderArchive {
 
   async close(): Promise<void> {
     await this.flushToDisk();
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     await this.writer.close();
     this.reader.close();
   }
 
-  /** The newest held order that matches: held orders are few (what one or two writes carry). */
+  /** The newest held order that matches: held orders are few (what closes in a write's gap and commit). */
   private newestHeld(matches: (order: Order) => boolean): Order | undefined {
     for (let index = this.held.length - 1; index >= 0; index -= 1) {
       const order = this.held[index] as Order;
@@ -201,13 +218,24 @@ export class SqliteOrderArchive implements OrderArchive {
     return undefined;
   }
 
+  /** Sets the next write's timer: ARCHIVE_WRITE_GAP_MS after the last, at once for a full write. */
+  private scheduleSend(): void {
+    if (this.sendTimer !== null || this.writing !== null || this.sent === this.held.length) return;
+    const full = this.held.length - this.sent >= ARCHIVE_BATCH_ORDERS_MAX;
+    const dueInMs = full ? 0 : this.lastSentAtMs + ARCHIVE_WRITE_GAP_MS - performance.now();
+    this.sendTimer = setTimeout(this.sendOnTimer, Math.max(0, dueInMs));
+  }
+
   /**
    * Sends the oldest held orders not yet sent (at most ARCHIVE_BATCH_ORDERS_MAX) unless a write
-   * is with the thread; each confirmed write sends the next, so held drains write by write.
+   * is with the thread; each confirmed write sets the timer for the next, so held drains write
+   * by write.
    */
   private sendNext(): void {
-    this.sendScheduled = false;
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.sendTimer = null;
     if (this.writing !== null || this.sent === this.held.length) return;
+    this.lastSentAtMs = performance.now();
     const end = Math.min(this.held.length, this.sent + ARCHIVE_BATCH_ORDERS_MAX);
     const rows: Row[] = [];
     for (let index = this.sent; index < end; index += 1) {
@@ -225,7 +253,7 @@ export class SqliteOrderArchive implements OrderArchive {
       () => {
         this.writing = null;
         this.confirm(count);
-        this.sendNext();
+        this.scheduleSend();
       },
       (error: unknown) => {
         this.writing = null;

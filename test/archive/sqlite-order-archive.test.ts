@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARCHIVE_BATCH_ORDERS_MAX, SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
+import { ARCHIVE_BATCH_ORDERS_MAX, ARCHIVE_WRITE_GAP_MS, SqliteOrderArchive } from "../../src/archive/sqlite-order-archive.ts";
 import type { Order } from "../../src/core/order.ts";
 
 function closedOrder(accountId: string, listPosition: number, updatedAtMs: number, clientOrderId = `ord-${accountId}-${listPosition}`): Order {
@@ -120,4 +120,25 @@ test("flushToDisk waits for what was handed over before it, not for orders that 
   await flow;
   await archive.close();
   expect(next).toBeGreaterThan(1);
+});
+
+test("writes are ARCHIVE_WRITE_GAP_MS apart: orders closing in many turns within one gap go as one write", async () => {
+  const archive = SqliteOrderArchive.open(archivePath());
+  await archive.flushToDisk();
+  const firstAddAt = performance.now();
+  let turns = 0;
+  // Turn after turn, each closing an order, for half a gap: the thread confirms the first write
+  // long before (a commit takes well under a millisecond here), and the rest must still wait.
+  while (performance.now() - firstAddAt < ARCHIVE_WRITE_GAP_MS / 2) {
+    archive.add([closedOrder("a", turns, 1_000 + turns)]);
+    turns += 1;
+    await Bun.sleep(1);
+  }
+  expect(turns).toBeGreaterThan(1);
+  expect(archive.writeCount()).toBe(1);
+  expect(archive.findById("a", `ord-a-${turns - 1}`)?.listPosition).toBe(turns - 1);
+  await archive.flushToDisk();
+  expect(archive.writeCount()).toBe(2);
+  expect(await archive.size()).toBe(turns);
+  await archive.close();
 });
