@@ -346,11 +346,16 @@ function summarize(windows: readonly WindowFigures[]): void {
     `| soak | e2e SubmitOrder p99 through a balancer at a fixed ${PROBE_RATE_PER_S}/s beside the ${RATE_PER_S.toLocaleString("en-US")}/s load: rise over the run | ${Math.round(trend.rise).toLocaleString("en-US")} µs | no growth | ${trend.grows ? "**no**" : "yes"} | ` +
     `least-squares line through the windows' p99 from the 2nd; growth = a rise above 2 standard errors (±${Math.round(trend.noise).toLocaleString("en-US")} µs); ` +
     `e2e p99 per ${each} orders (µs): ${list(windows.map((w) => w.probe.latency.p99_us))}; p50: ${list(windows.map((w) => w.probe.latency.p50_us))}; ` +
-    `node-level submit p99 (the driver, in the node's process): ${list(windows.map((w) => w.node.p99_us))}; probe: connect-es, Connect binary over HTTP/2, bench/soak-probe.ts |`;
+    `node-level submit p99 (the driver, in the node's process): ${list(windows.map((w) => w.node.p99_us))}; probe: connect-es, Connect binary over HTTP/2, bench/soak-probe.ts, ` +
+    `${sum(windows.map((w) => w.probe.latency.count)).toLocaleString("en-US")} orders timed, ${sum(windows.map((w) => w.probe.errors + w.probe.dropped))} failed or dropped, ${sum(windows.map((w) => w.probe.cancelErrors))} cancels failed |`;
   console.log(`\n${rssRow}\n${p99Row}`);
   // bench/lib/report.ts puts these rows in BENCHMARKS.md's table whenever \`bun run bench\` writes it.
   if (ORDERS === ORDERS_DEFAULT) writeFileSync(join(import.meta.dir, "soak.md"), `${rssRow}\n${p99Row}\n`);
   else console.log("(a shorter run than the default: bench/soak.md not written)");
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function mib(bytes: number): number {
