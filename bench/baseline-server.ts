@@ -16,8 +16,7 @@ import { CASH_DECIMALS, formatCash, parseDecimal } from "../src/core/money.ts";
 import { AccountService, CreateAccountResponseSchema, DepositResponseSchema } from "../src/gen/oms/v1/account_service_pb.ts";
 import { OrderService, SubmitOrderResponseSchema, type SubmitOrderRequest, type SubmitOrderResponse } from "../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus, OrderType, Side } from "../src/gen/oms/v1/trading_pb.ts";
-import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../src/rpc/health.ts";
-import { serveRpc } from "../src/rpc/serve.ts";
+import { serveBenchServer } from "./lib/bench-server.ts";
 
 /** Connections in the pool: orders wait for one past this; Postgres allows 100 by default. */
 const POOL_CONNECTIONS_MAX = 32;
@@ -95,13 +94,9 @@ async function submitOrder(request: SubmitOrderRequest): Promise<SubmitOrderResp
   });
 }
 
-const health = new HealthStatus();
-health.set(SERVER_HEALTH, ServingStatus.SERVING);
-const server = await serveRpc({
-  host: "127.0.0.1",
+await serveBenchServer(
   port,
-  routes: (router: ConnectRouter) => {
-    registerHealth(router, health);
+  (router: ConnectRouter) => {
     router.service(OrderService, { submitOrder });
     router.service(AccountService, {
       async createAccount(request) {
@@ -119,5 +114,5 @@ const server = await serveRpc({
       },
     });
   },
-});
-process.on("SIGTERM", () => void server.close().then(() => sql.end({ timeout: 2 })).then(() => process.exit(0)));
+  () => sql.end({ timeout: 2 }),
+);

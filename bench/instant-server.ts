@@ -10,8 +10,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { parseArgs } from "node:util";
 import { OrderService, SubmitOrderResponseSchema } from "../src/gen/oms/v1/order_service_pb.ts";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../src/gen/oms/v1/trading_pb.ts";
-import { HealthStatus, registerHealth, SERVER_HEALTH, ServingStatus } from "../src/rpc/health.ts";
-import { serveRpc } from "../src/rpc/serve.ts";
+import { serveBenchServer } from "./lib/bench-server.ts";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: "string" } } });
 const port = Number(values.port);
@@ -36,14 +35,4 @@ const ANSWER = create(SubmitOrderResponseSchema, {
   },
 });
 
-const health = new HealthStatus();
-health.set(SERVER_HEALTH, ServingStatus.SERVING);
-const server = await serveRpc({
-  host: "127.0.0.1",
-  port,
-  routes: (router: ConnectRouter) => {
-    registerHealth(router, health);
-    router.service(OrderService, { submitOrder: () => ANSWER });
-  },
-});
-process.on("SIGTERM", () => void server.close().then(() => process.exit(0)));
+await serveBenchServer(port, (router: ConnectRouter) => router.service(OrderService, { submitOrder: () => ANSWER }));
