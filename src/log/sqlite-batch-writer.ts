@@ -2,7 +2,7 @@
 // that the node keeps deciding commands while a commit waits for fsync (a commit blocking the
 // main thread was over a quarter of a loaded node's time).
 import type { Database, Statement } from "bun:sqlite";
-import { forEachPackedRow, packedRowBytes, packRows, packRowsInto, type LogRow } from "./sqlite-packed-batch.ts";
+import { packedRowBytes, packRowsInto, type LogRow } from "./sqlite-packed-batch.ts";
 import { SqliteThread } from "./sqlite-thread.ts";
 import { FEED, WAL_WRITER } from "./sqlite-wal-writer.ts";
 
@@ -28,7 +28,7 @@ export class InlineBatchWriter implements BatchWriter {
 
   constructor(db: Database, private readonly insert: Statement) {
     this.insertAll = db.transaction((rows: readonly LogRow[]) => {
-      forEachPackedRow(packRows(rows), (shard, offset, record) => this.insert.run(shard, offset, record));
+      for (const row of rows) this.insert.run(row.shard, row.offset, row.bytes);
     }).immediate;
   }
 
@@ -78,7 +78,7 @@ export class ThreadBatchWriter implements BatchWriter {
     if (this.broken !== null) return Promise.reject(this.broken);
     if (this.inFlight !== null) return Promise.reject(new Error("event log writer: a batch was written while another was in flight"));
     let bytes = 0;
-    for (const row of rows) bytes += packedRowBytes(row);
+    for (const row of rows) bytes += packedRowBytes(row.bytes.byteLength);
     if (bytes > this.batchBytesMax) return Promise.reject(new Error(`event log writer: a batch of ${bytes} bytes is over the ${this.batchBytesMax} a write may take`));
     packRowsInto(this.rows, rows);
     this.ints[FEED.BYTES] = bytes;

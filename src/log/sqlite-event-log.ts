@@ -101,7 +101,7 @@ export class SqliteEventLog implements EventLog {
       checkShard(shard);
       offset = this.nextOffset(shard);
       bytes = encodeRecord(header, record);
-      if (packedRowBytes({ shard, offset, bytes }) > this.writer.batchBytesMax) {
+      if (packedRowBytes(bytes.byteLength) > this.writer.batchBytesMax) {
         throw new Error(`event log: a record of ${bytes.byteLength} bytes is over the ${this.writer.batchBytesMax} bytes a batch may take`);
       }
     } catch (cause) {
@@ -207,7 +207,7 @@ export class SqliteEventLog implements EventLog {
     let count = 0;
     for (const pending of this.batch) {
       if (count === this.batchRecordsMax) break;
-      bytes += packedRowBytes(pending);
+      bytes += packedRowBytes(pending.bytes.byteLength);
       if (count > 0 && bytes > this.writer.batchBytesMax) break;
       count += 1;
     }

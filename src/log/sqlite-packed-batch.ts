@@ -19,21 +19,15 @@ export interface LogRow {
   readonly bytes: Uint8Array;
 }
 
-/** The bytes one row takes packed. */
-export function packedRowBytes(row: LogRow): number {
-  return ROW_HEAD_BYTES + row.bytes.byteLength;
-}
-
-export function packRows(rows: readonly LogRow[]): PackedRows {
-  let length = 0;
-  for (const row of rows) length += packedRowBytes(row);
-  return packRowsInto(new Uint8Array(length), rows);
+/** The bytes a row whose record takes recordBytes takes packed. */
+export function packedRowBytes(recordBytes: number): number {
+  return ROW_HEAD_BYTES + recordBytes;
 }
 
 /** Packs rows at the start of target, which must hold them (packedRowBytes each). */
 export function packRowsInto(target: Uint8Array, rows: readonly LogRow[]): PackedRows {
   let length = 0;
-  for (const row of rows) length += packedRowBytes(row);
+  for (const row of rows) length += packedRowBytes(row.bytes.byteLength);
   if (length > target.byteLength) throw new Error(`packed batch: ${length} bytes do not fit in ${target.byteLength}`);
   const bytes = target.subarray(0, length);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,6 +1,11 @@
 // A batch packed for the writer thread unpacks to the same rows, in order, byte for byte.
 import { expect, test } from "bun:test";
-import { forEachPackedRow, packedRowBytes, packRows, packRowsInto } from "../../src/log/sqlite-packed-batch.ts";
+import { forEachPackedRow, packedRowBytes, packRowsInto, type LogRow } from "../../src/log/sqlite-packed-batch.ts";
+
+/** The rows packed into a buffer of exactly their size. */
+function packRows(rows: readonly LogRow[]) {
+  return packRowsInto(new Uint8Array(rows.reduce((sum, row) => sum + packedRowBytes(row.bytes.byteLength), 0)), rows);
+}
 
 const rows = [
   { shard: 0, offset: 0n, bytes: new Uint8Array([1, 2, 3]) },
@@ -16,7 +21,7 @@ test("packed rows unpack to the same shards, offsets and records, in order", () 
   expect(unpacked).toEqual(rows);
 });
 
-// The writers unpack inside the batch's transaction, so a throw rolls back the rows before it.
+// The writer thread unpacks inside the batch's transaction, so a throw rolls back the rows before it.
 test("a packed batch cut short or with bytes left over throws, naming where", () => {
   const packed = packRows(rows);
   expect(() => forEachPackedRow({ bytes: packed.bytes.subarray(0, packed.bytes.byteLength - 1), rows: 3 }, () => {})).toThrow(
@@ -26,7 +31,7 @@ test("a packed batch cut short or with bytes left over throws, naming where", ()
 });
 
 test("rows packed into a shared buffer (the thread writer's) unpack the same, and a buffer too small is refused", () => {
-  const length = rows.reduce((sum, row) => sum + packedRowBytes(row), 0);
+  const length = rows.reduce((sum, row) => sum + packedRowBytes(row.bytes.byteLength), 0);
   const shared = new Uint8Array(new SharedArrayBuffer(length + 100), 50);
   const packed = packRowsInto(shared, rows);
   expect(packed.bytes.byteLength).toBe(length);
