@@ -104,9 +104,10 @@ export class NodeLink {
   private readonly executeClient: LeanUnaryClient<typeof ExecuteRequestSchema, typeof ExecuteResponseSchema>;
   private readonly healthClient: Client<typeof Health>;
   private queue: SentCommand[] = [];
-  /** Each queued command's deadline on the balancer's clock, in queue order (no object per order). */
-  private queueDeadlinesMs: number[] = [];
-  /** When each queued command came (nowMs), in queue order: its link_queue stage, and the queue's age. */
+  /**
+   * When each queued command came, on the balancer's clock (nowMs), in queue order (no object
+   * per order): its deadline counts from it, and its link_queue stage and the queue's age.
+   */
   private queueArrivalsMs: number[] = [];
   /** The ExecuteRequest bytes the queue's commands take, framed (node-command-bytes.ts). */
   private queueBytes = 0;
@@ -180,9 +181,7 @@ export class NodeLink {
       return;
     }
     this.queue.push(pending);
-    const now = this.nowMs();
-    this.queueDeadlinesMs.push(now + (pending.timeoutMs ?? this.callTimeoutMs));
-    this.queueArrivalsMs.push(now);
+    this.queueArrivalsMs.push(this.nowMs());
     this.queueBytes += framedCommandBytes(pending.command);
     if (this.queue.length >= BATCH_COMMANDS_MAX || this.queueBytes >= BATCH_BYTES_MAX) this.flush();
     this.scheduleFlush();
@@ -261,7 +260,6 @@ export class NodeLink {
     this.executeClient.close();
     for (const pending of this.queue) pending.reject(this.unavailable("link closed"));
     this.queue = [];
-    this.queueDeadlinesMs = [];
     this.queueArrivalsMs = [];
     this.queueBytes = 0;
   }
@@ -342,7 +340,8 @@ export class NodeLink {
     for (; taken < this.queue.length && commands.length < BATCH_COMMANDS_MAX; taken++) {
       const queued = this.queue[taken] as SentCommand;
       const commandBytes = framedCommandBytes(queued.command);
-      const leftMs = Math.ceil((this.queueDeadlinesMs[taken] as number) - now);
+      const deadlineMs = (this.queueArrivalsMs[taken] as number) + (queued.timeoutMs ?? this.callTimeoutMs);
+      const leftMs = Math.ceil(deadlineMs - now);
       if (leftMs <= 0) {
         this.queueBytes -= commandBytes;
         expired.push(queued);
@@ -358,7 +357,6 @@ export class NodeLink {
       latestTimeoutMs = Math.max(latestTimeoutMs, leftMs);
     }
     this.queue.splice(0, taken);
-    this.queueDeadlinesMs.splice(0, taken);
     this.queueArrivalsMs.splice(0, taken);
     return { sent, commands, timeoutsMs, arrivalsMs, latestTimeoutMs, expired };
   }
