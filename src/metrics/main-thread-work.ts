@@ -4,7 +4,7 @@
 // timed, by job, into oms_main_thread_work_seconds: its p99 and max say what the event loop
 // owes to it. The timing covers the synchronous part, which is what holds the thread; what a
 // job awaits runs on other threads (SQLite writers, the network).
-import { HotHistogram, STAGE_SECONDS_BOUNDS, type HistogramCell } from "./hot-histogram.ts";
+import { HotHistogram, STAGE_SECONDS_BOUNDS } from "./hot-histogram.ts";
 
 /** The jobs, a bounded set: a label value per job. */
 export type MainThreadJob =
@@ -28,20 +28,9 @@ export const mainThreadWorkSeconds = new HotHistogram(
   "job",
 );
 
-const cells = new Map<MainThreadJob, HistogramCell>();
-
-function cellOf(job: MainThreadJob): HistogramCell {
-  let cell = cells.get(job);
-  if (cell === undefined) {
-    cell = mainThreadWorkSeconds.cell(job);
-    cells.set(job, cell);
-  }
-  return cell;
-}
-
 /** One run of job that took this long, timed by its caller (a slice of a long task). */
 export function observeJob(job: MainThreadJob, seconds: number): void {
-  cellOf(job).observe(seconds);
+  mainThreadWorkSeconds.cell(job).observe(seconds);
 }
 
 /** Runs fn now, timing it as one run of job; returns what fn returns. */
@@ -50,19 +39,11 @@ export function timedJob<T>(job: MainThreadJob, fn: () => T): T {
   try {
     return fn();
   } finally {
-    cellOf(job).observe((performance.now() - started) / 1000);
+    observeJob(job, (performance.now() - started) / 1000);
   }
 }
 
 /** fn wrapped so that each call is timed as a run of job (for timers). */
 export function timedJobFn(job: MainThreadJob, fn: () => void): () => void {
-  const cell = cellOf(job);
-  return () => {
-    const started = performance.now();
-    try {
-      fn();
-    } finally {
-      cell.observe((performance.now() - started) / 1000);
-    }
-  };
+  return () => timedJob(job, fn);
 }
