@@ -224,10 +224,11 @@ const RESOLUTION = "bucket resolution: the upper bound of the bucket the percent
 
 /**
  * The budget rows of one run (or of a rate's runs, between a scrape before the first and one
- * after the last): per stage its p99 (p50 in the note), per process its event-loop lag and its
- * dearest main-thread jobs. A family not exposed is one row saying so, with no value.
+ * after the last): per stage its p99 (p50 in the note), held against its share of the rate's
+ * p99 target when shares are given; per process its event-loop lag and its dearest main-thread
+ * jobs. A family not exposed is one row saying so, with no value.
  */
-export function stageBudgetFigures(level: string, what: string, processes: readonly BudgetProcess[]): Figure[] {
+export function stageBudgetFigures(level: string, what: string, processes: readonly BudgetProcess[], sharesUs?: Readonly<Record<string, number>>): Figure[] {
   const figures: Figure[] = [];
   for (const { process, scrapes } of processes) {
     const { family, order } = STAGE_FAMILIES[process];
@@ -240,10 +241,12 @@ export function stageBudgetFigures(level: string, what: string, processes: reado
           figures.push({ level, name: `${what} ${process} stage ${stage.stage} p99`, value: null, unit: "µs", note: `${family}{stage="${stage.stage}"}: no observations in the run` });
           continue;
         }
+        const share = sharesUs?.[stage.stage];
         figures.push({
           level,
           name: `${what} ${process} stage ${stage.stage} p99`,
           ...bucketValue(stage.p99UpperUs),
+          ...(share === undefined ? {} : { target: { value: share, comparison: "<=" as const } }),
           note: `${family}{stage="${stage.stage}"}: p50 ${boundText(stage.p50UpperUs)}, p99 ${boundText(stage.p99UpperUs)}, mean ${stage.meanUs.toLocaleString("en-US")} µs, ${stage.count.toLocaleString("en-US")} observations; ${RESOLUTION}`,
         });
       }

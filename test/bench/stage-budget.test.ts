@@ -3,6 +3,7 @@
 // reads "not exposed" instead of failing the benchmark.
 import { expect, test } from "bun:test";
 import { bucketQuantile, histogramDelta, histogramsOf, parseExposition, processBudget, stageBudgetFigures, NODE_STAGE_FAMILY, NODE_STAGES } from "../../bench/lib/stage-budget.ts";
+import { meets } from "../../bench/lib/report.ts";
 
 /** Cumulative bucket lines of one histogram series, as prom-client writes them. */
 function histogram(family: string, labels: string, buckets: readonly [string, number][], sum: number): string {
@@ -112,4 +113,17 @@ test("a stage with no observations in the run has no value, not a bound of 0", (
   const queued = figures.find((f) => f.name === "x node stage queued p99");
   expect(queued?.value).toBeNull();
   expect(queued?.note).toContain("no observations");
+});
+
+test("with shares, each stage's p99 is held against its share, and one over it misses", () => {
+  const figures = stageBudgetFigures("e2e.budget", "x", [{ process: "node", scrapes: { before: NODE_BEFORE, after: NODE_AFTER } }], { queued: 25, durable: 500 });
+  const queued = figures.find((f) => f.name === "x node stage queued p99")!;
+  const durable = figures.find((f) => f.name === "x node stage durable p99")!;
+  expect(queued.target).toEqual({ value: 25, comparison: "<=" });
+  expect(meets(queued)).toBe(true);
+  // durable's p99 falls in the 1 ms bucket: over a 500 µs share.
+  expect(durable.value).toBe(1000);
+  expect(meets(durable)).toBe(false);
+  // A stage the shares do not name has no target.
+  expect(figures.find((f) => f.name === "x node stage reply p99")?.target).toBeUndefined();
 });
