@@ -17,6 +17,7 @@ import { KafkaEventLog } from "../src/log/kafka-event-log.ts";
 import { KafkaMockCluster } from "../src/log/kafka-mock-cluster.ts";
 import { decodeRecord, encodeRecord } from "../src/log/record-codec.ts";
 import { SqliteEventLog } from "../src/log/sqlite-event-log.ts";
+import { WAL_SHARD_TABLE_PREFIX } from "../src/log/sqlite-wal-schema.ts";
 import { recoverShard } from "../src/node/recovery.ts";
 import type { ShardLedger } from "../src/node/shard-ledgers.ts";
 import type { SnapshotStore } from "../src/snapshot/snapshot-store.ts";
@@ -219,7 +220,7 @@ function measureCodec(walPath: string): CodecTimes {
   let blobs: Uint8Array[];
   try {
     blobs = db
-      .query<{ record: Uint8Array }, [number]>(`SELECT record FROM wal_records WHERE shard = 0 ORDER BY "offset" LIMIT ?`)
+      .query<{ record: Uint8Array }, [number]>(`SELECT record FROM ${WAL_SHARD_TABLE_PREFIX}0 ORDER BY "offset" LIMIT ?`)
       .all(CODEC_RECORDS)
       .map((row) => row.record);
   } finally {

@@ -1,10 +1,11 @@
 // Who commits the SQLite log's batches: the calling thread itself, or a worker thread, so
 // that the node keeps deciding commands while a commit waits for fsync (a commit blocking the
 // main thread was over a quarter of a loaded node's time).
-import type { Database, Statement } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { packedRowBytes, packRowsInto, type LogRow } from "./sqlite-packed-batch.ts";
 import { SqliteThread } from "./sqlite-thread.ts";
 import { FEED, WAL_WRITER } from "./sqlite-wal-writer.ts";
+import { shardRecordInserter, WAL_SHARD_TABLE_PREFIX, type ShardRecordInserter } from "./sqlite-wal-schema.ts";
 
 export interface BatchWriter {
   /** The most packed bytes (packedRowBytes of each row) one write may take. */
@@ -24,17 +25,22 @@ export const FEED_ROWS_BYTES = 16 * 1024 * 1024;
 
 export class InlineBatchWriter implements BatchWriter {
   readonly batchBytesMax = FEED_ROWS_BYTES;
-  private readonly insertAll: (rows: readonly LogRow[]) => void;
+  private readonly inserter: ShardRecordInserter;
+  private readonly insertRows: (rows: readonly LogRow[]) => void;
 
-  constructor(db: Database, private readonly insert: Statement) {
-    this.insertAll = db.transaction((rows: readonly LogRow[]) => {
-      for (const row of rows) this.insert.run(row.shard, row.offset, row.bytes);
+  constructor(db: Database) {
+    const inserter = shardRecordInserter(db, WAL_SHARD_TABLE_PREFIX);
+    this.inserter = inserter;
+    this.insertRows = db.transaction((rows: readonly LogRow[]) => {
+      for (const row of rows) inserter.insert(row.shard, row.offset, row.bytes);
     }).immediate;
   }
 
   write(rows: readonly LogRow[]): Promise<number> {
     try {
-      this.insertAll(rows);
+      // As the thread does: tables before the transaction (sqlite-wal-writer.ts).
+      for (const row of rows) this.inserter.ensure(row.shard);
+      this.insertRows(rows);
       return Promise.resolve(performance.now());
     } catch (cause) {
       return Promise.reject(cause);
@@ -42,7 +48,7 @@ export class InlineBatchWriter implements BatchWriter {
   }
 
   close(): Promise<void> {
-    this.insert.finalize();
+    this.inserter.finalize();
     return Promise.resolve();
   }
 }

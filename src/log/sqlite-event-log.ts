@@ -8,7 +8,7 @@ import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import { packedRowBytes } from "./sqlite-packed-batch.ts";
 import { InlineBatchWriter, ThreadBatchWriter, type BatchWriter } from "./sqlite-batch-writer.ts";
 import { openDurableDatabase } from "./sqlite-durable-open.ts";
-import { WAL_SCHEMA } from "./sqlite-wal-schema.ts";
+import { shardRecordInserter, WAL_LEGACY_TABLE, WAL_SHARD_TABLE_PREFIX } from "./sqlite-wal-schema.ts";
 
 /** Appends made in one tick share one transaction, and so one fsync. 4096 records keeps a
  * batch's transaction to a few megabytes and its commit well under the time a caller waits. */
@@ -44,6 +44,12 @@ interface RecordRow {
   record: Uint8Array;
 }
 
+/** The statements that read one shard's table, prepared once it exists. */
+interface ShardReader {
+  records: Statement<RecordRow, [bigint, number]>;
+  lastOffset: Statement<{ offset: bigint }, []>;
+}
+
 export class SqliteEventLog implements EventLog {
   /** Offsets that the next append to each shard gets, pending appends included. */
   private readonly nextOffsetByShard = new Map<number, bigint>();
@@ -56,12 +62,12 @@ export class SqliteEventLog implements EventLog {
   private writing = false;
   private idle: PromiseWithResolvers<void> | null = null;
   private readonly appends = nodeMetrics.logAppends("sqlite");
+  private readonly shardReaders = new Map<number, ShardReader>();
 
   private constructor(
     private readonly db: Database,
     private readonly writer: BatchWriter,
-    private readonly selectRecords: Statement<RecordRow>,
-    private readonly selectLastOffset: Statement<{ offset: bigint }>,
+    private readonly selectTable: Statement<{ name: string }, [string]>,
     private readonly batchRecordsMax: number,
     private readonly onBatchCommitted: ((recordCount: number) => void) | undefined,
   ) {}
@@ -72,20 +78,19 @@ export class SqliteEventLog implements EventLog {
       throw new Error(`event log: batchRecordsMax must be a positive integer, got ${batchRecordsMax}`);
     }
     const db = openDurableDatabase(Database, path, { create: true, what: "event log" });
-    db.run(WAL_SCHEMA);
-    const writer =
-      options.writer === "thread"
-        ? new ThreadBatchWriter(path)
-        : new InlineBatchWriter(db, db.prepare(`INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)`));
+    const selectTable = db.prepare<{ name: string }, [string]>(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?`);
+    try {
+      moveLegacyRecords(db, selectTable);
+    } catch (error) {
+      selectTable.finalize();
+      db.close();
+      throw error;
+    }
+    const writer = options.writer === "thread" ? new ThreadBatchWriter(path) : new InlineBatchWriter(db);
     return new SqliteEventLog(
       db,
       writer,
-      db.prepare<RecordRow, [number, bigint, number]>(
-        `SELECT "offset", record FROM wal_records WHERE shard = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?`,
-      ),
-      db.prepare<{ offset: bigint }, [number]>(
-        `SELECT "offset" FROM wal_records WHERE shard = ? ORDER BY "offset" DESC LIMIT 1`,
-      ),
+      selectTable,
       batchRecordsMax,
       options.onBatchCommitted,
     );
@@ -127,7 +132,7 @@ export class SqliteEventLog implements EventLog {
     if (!Number.isSafeInteger(maxRecords) || maxRecords < 0) {
       throw new Error(`event log: maxRecords must be a non-negative integer, got ${maxRecords}`);
     }
-    const rows = this.selectRecords.all(shard, fromOffset, maxRecords);
+    const rows = this.shardReader(shard)?.records.all(fromOffset, maxRecords) ?? [];
     return rows.map((row, index) => {
       const expected = fromOffset + BigInt(index);
       if (row.offset !== expected) {
@@ -160,8 +165,11 @@ export class SqliteEventLog implements EventLog {
     }
     this.closed = true;
     await this.writer.close();
-    this.selectRecords.finalize();
-    this.selectLastOffset.finalize();
+    for (const reader of this.shardReaders.values()) {
+      reader.records.finalize();
+      reader.lastOffset.finalize();
+    }
+    this.selectTable.finalize();
     this.db.close();
   }
 
@@ -229,10 +237,24 @@ export class SqliteEventLog implements EventLog {
   private nextOffset(shard: number): bigint {
     const known = this.nextOffsetByShard.get(shard);
     if (known !== undefined) return known;
-    const last = this.selectLastOffset.get(shard);
+    const last = this.shardReader(shard)?.lastOffset.get() ?? null;
     const next = last === null ? 0n : last.offset + 1n;
     this.nextOffsetByShard.set(shard, next);
     return next;
+  }
+
+  /** The shard's reading statements, or null while its table does not exist (nothing written to it yet). */
+  private shardReader(shard: number): ShardReader | null {
+    const known = this.shardReaders.get(shard);
+    if (known !== undefined) return known;
+    const table = `${WAL_SHARD_TABLE_PREFIX}${shard}`;
+    if (this.selectTable.get(table) === null) return null;
+    const reader: ShardReader = {
+      records: this.db.prepare(`SELECT "offset", record FROM "${table}" WHERE "offset" >= ? ORDER BY "offset" LIMIT ?`),
+      lastOffset: this.db.prepare(`SELECT "offset" FROM "${table}" ORDER BY "offset" DESC LIMIT 1`),
+    };
+    this.shardReaders.set(shard, reader);
+    return reader;
   }
 
   private assertOpen(): void {
@@ -240,6 +262,29 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
+
+/**
+ * A log written before the split by shard keeps its records in one table: they move to their
+ * shards' tables in one transaction (all or none), before the log is read or written.
+ */
+function moveLegacyRecords(db: Database, selectTable: Statement<{ name: string }, [string]>): void {
+  if (selectTable.get(WAL_LEGACY_TABLE) === null) return;
+  const inserter = shardRecordInserter(db, WAL_SHARD_TABLE_PREFIX);
+  const rows = db.prepare<{ shard: bigint; offset: bigint; record: Uint8Array }, []>(`SELECT shard, "offset", record FROM ${WAL_LEGACY_TABLE} ORDER BY shard, "offset"`);
+  try {
+    db.transaction(() => {
+      for (const row of rows.iterate()) {
+        const shard = Number(row.shard);
+        inserter.ensure(shard);
+        inserter.insert(shard, row.offset, row.record);
+      }
+      db.run(`DROP TABLE ${WAL_LEGACY_TABLE}`);
+    }).immediate();
+  } finally {
+    rows.finalize();
+    inserter.finalize();
+  }
+}
 
 function checkShard(shard: number): void {
   if (!Number.isInteger(shard) || shard < 0 || shard > SHARD_MAX) {

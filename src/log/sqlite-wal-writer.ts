@@ -17,7 +17,7 @@
 // contract tests run with the thread writer, the kill -9 tests and the compiled-binary test.
 import { forEachPackedRow } from "./sqlite-packed-batch.ts";
 import { sqliteThreadCode } from "./sqlite-thread.ts";
-import { WAL_SCHEMA } from "./sqlite-wal-schema.ts";
+import { shardRecordInserter, WAL_SHARD_TABLE_PREFIX } from "./sqlite-wal-schema.ts";
 
 /**
  * The feed's layout. Int32 slots: SENT, the number of the batch the node placed (from 1), or
@@ -70,17 +70,25 @@ export function serveFeed(shared: SharedArrayBuffer, insertAll: (packed: { bytes
 export const WAL_WRITER = sqliteThreadCode({
   what: "event log writer",
   create: true,
-  helpers: `const forEachPackedRow = ${forEachPackedRow.toString()};\nconst serveFeed = ${serveFeed.toString()};\nconst FEED = ${JSON.stringify(FEED)};`,
+  helpers: [
+    `const forEachPackedRow = ${forEachPackedRow.toString()};`,
+    `const shardRecordInserter = ${shardRecordInserter.toString()};`,
+    `const serveFeed = ${serveFeed.toString()};`,
+    `const FEED = ${JSON.stringify(FEED)};`,
+  ].join("\n"),
   // {feed} is answered at once; the wait loop starts on the thread's next turn, after the
-  // answer has gone, and returns when the node marks the feed closing.
+  // answer has gone, and returns when the node marks the feed closing. A shard's table is
+  // created before the batch's transaction, so that a batch that fails leaves no statement
+  // prepared for a table its rollback took away.
   begin: `(db) => {
-    db.run(${JSON.stringify(WAL_SCHEMA)});
-    const insert = db.prepare('INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)');
-    const insertAll = db.transaction((packed) => {
-      forEachPackedRow(packed, (shard, offset, record) => insert.run(shard, offset, record));
-    }).immediate;
+    const inserter = shardRecordInserter(db, ${JSON.stringify(WAL_SHARD_TABLE_PREFIX)});
+    const insertRows = db.transaction((packed) => forEachPackedRow(packed, inserter.insert)).immediate;
+    const insertAll = (packed) => {
+      forEachPackedRow(packed, inserter.ensure);
+      insertRows(packed);
+    };
     return {
-      statements: [insert],
+      statements: [inserter],
       answer: (request) => {
         setTimeout(() => serveFeed(request.feed, insertAll, FEED), 0);
         return null;

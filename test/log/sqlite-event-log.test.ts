@@ -166,8 +166,8 @@ describe("SqliteEventLog group commit", () => {
   test("a failed write rejects every append of its batch and the log refuses more, asking for a restart", async () => {
     const log = SqliteEventLog.open(path);
     expect(await log.append(at(1), deposit("a", 1n))).toBe(0n);
-    tamper(`CREATE TRIGGER refuse_shard_9 BEFORE INSERT ON wal_records WHEN NEW.shard = 9
-            BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    tamper(`CREATE TABLE wal_shard_9 ("offset" INTEGER PRIMARY KEY, record BLOB NOT NULL);
+            CREATE TRIGGER refuse_shard_9 BEFORE INSERT ON wal_shard_9 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
     const sameBatch = await Promise.allSettled([log.append(at(1), deposit("a", 2n)), log.append(at(9), deposit("b", 3n))]);
     const reasons = sameBatch.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "resolved"));
     expect(reasons).toHaveLength(2);
@@ -201,7 +201,8 @@ describe("SqliteEventLog reads", () => {
     const log = SqliteEventLog.open(path);
     await log.append(at(1), deposit("a", 1n));
     await log.close();
-    tamper(`INSERT INTO wal_records (shard, "offset", record) SELECT 2, 0, record FROM wal_records WHERE shard = 1`);
+    tamper(`CREATE TABLE wal_shard_2 ("offset" INTEGER PRIMARY KEY, record BLOB NOT NULL);
+            INSERT INTO wal_shard_2 ("offset", record) SELECT 0, record FROM wal_shard_1`);
 
     const reopened = SqliteEventLog.open(path);
     await expect(reopened.read(2, 0n, 10)).rejects.toThrow("event log: shard 2 offset 0 holds a record written for shard 1");
@@ -212,7 +213,7 @@ describe("SqliteEventLog reads", () => {
     const log = SqliteEventLog.open(path);
     await log.append(at(5), deposit("a", 1n));
     await log.close();
-    tamper(`UPDATE wal_records SET record = X'FFFFFF' WHERE shard = 5`);
+    tamper(`UPDATE wal_shard_5 SET record = X'FFFFFF'`);
 
     const reopened = SqliteEventLog.open(path);
     await expect(reopened.read(5, 0n, 10)).rejects.toThrow(/^event log: shard 5 offset 0: .*not a valid oms\.log\.v1\.Record/);
@@ -223,7 +224,7 @@ describe("SqliteEventLog reads", () => {
     const log = SqliteEventLog.open(path);
     await Promise.all([0n, 1n, 2n].map((amount) => log.append(at(1), deposit("a", amount))));
     await log.close();
-    tamper(`DELETE FROM wal_records WHERE shard = 1 AND "offset" = 1`);
+    tamper(`DELETE FROM wal_shard_1 WHERE "offset" = 1`);
 
     const reopened = SqliteEventLog.open(path);
     await expect(reopened.read(1, 0n, 10)).rejects.toThrow("event log: shard 1 has a gap: offset 1 is missing (next is 2)");
@@ -235,6 +236,46 @@ describe("SqliteEventLog reads", () => {
     await log.close();
     const db = new Database(path, { readonly: true });
     expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    db.close();
+  });
+});
+
+describe("SqliteEventLog written before its split by shard", () => {
+  test("a log written as one table of all shards is moved into the shards' tables at open, whole", async () => {
+    const records = [deposit("a", 1n), deposit("b", 2n), deposit("a", 3n)];
+    const { encodeRecord } = await import("../../src/log/record-codec.ts");
+    tamper(`CREATE TABLE wal_records (shard INTEGER NOT NULL, "offset" INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (shard, "offset")) WITHOUT ROWID`);
+    const db = new Database(path);
+    const insert = db.prepare(`INSERT INTO wal_records (shard, "offset", record) VALUES (?, ?, ?)`);
+    insert.run(1, 0, encodeRecord(at(1), records[0]!));
+    insert.run(7, 0, encodeRecord(at(7), records[1]!));
+    insert.run(1, 1, encodeRecord(at(1), records[2]!));
+    insert.finalize();
+    db.close();
+
+    const log = SqliteEventLog.open(path);
+    expect(await log.read(1, 0n, 10)).toEqual([
+      { offset: 0n, header: at(1), record: records[0]! },
+      { offset: 1n, header: at(1), record: records[2]! },
+    ]);
+    expect(await log.read(7, 0n, 10)).toEqual([{ offset: 0n, header: at(7), record: records[1]! }]);
+    expect(await log.append(at(1), deposit("c", 4n))).toBe(2n);
+    expect(await log.endOffset(7)).toBe(1n);
+    await log.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.query(`SELECT name FROM sqlite_schema WHERE name = 'wal_records'`).get()).toBeNull();
+    after.close();
+  });
+
+  test("a move that fails leaves the one table as it was, and the log unopened", async () => {
+    tamper(`CREATE TABLE wal_records (shard INTEGER NOT NULL, "offset" INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (shard, "offset")) WITHOUT ROWID;
+            INSERT INTO wal_records VALUES (1, 0, X'01');
+            CREATE TABLE wal_shard_1 ("offset" INTEGER PRIMARY KEY, record BLOB NOT NULL);
+            INSERT INTO wal_shard_1 VALUES (0, X'02')`);
+    expect(() => SqliteEventLog.open(path)).toThrow("UNIQUE constraint failed");
+    const db = new Database(path, { readonly: true });
+    expect(db.query(`SELECT count(*) AS n FROM wal_records`).get()).toEqual({ n: 1 });
+    expect(db.query(`SELECT hex(record) AS bytes FROM wal_shard_1`).all()).toEqual([{ bytes: "02" }]);
     db.close();
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ThreadBatchWriter } from "../../src/log/sqlite-batch-writer.ts";
 import { openDurableDatabase } from "../../src/log/sqlite-durable-open.ts";
-import { WAL_SCHEMA } from "../../src/log/sqlite-wal-schema.ts";
+import { WAL_SHARD_TABLE_PREFIX } from "../../src/log/sqlite-wal-schema.ts";
 
 let directory = "";
 let path = "";
@@ -16,9 +16,8 @@ let path = "";
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), "oms-thread-writer-"));
   path = join(directory, "wal.sqlite");
-  const db = openDurableDatabase(Database, path, { create: true, what: "test log" });
-  db.run(WAL_SCHEMA);
-  db.close();
+  // The file exists, as the log makes it before its writer opens; the shards' tables do not yet.
+  openDurableDatabase(Database, path, { create: true, what: "test log" }).close();
 });
 
 afterEach(() => {
@@ -27,10 +26,15 @@ afterEach(() => {
 
 const row = (shard: number, offset: bigint, ...bytes: number[]) => ({ shard, offset, bytes: Uint8Array.from(bytes) });
 
+/** Every shard table's rows, by shard then offset. */
 function stored(): { shard: bigint; offset: bigint; record: Uint8Array }[] {
   const db = new Database(path, { readonly: true, safeIntegers: true });
   try {
-    return db.query(`SELECT shard, "offset", record FROM wal_records ORDER BY shard, "offset"`).all() as { shard: bigint; offset: bigint; record: Uint8Array }[];
+    const tables = db.query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '${WAL_SHARD_TABLE_PREFIX}%'`).all() as { name: string }[];
+    const shards = tables.map((table) => Number(table.name.slice(WAL_SHARD_TABLE_PREFIX.length))).sort((a, b) => a - b);
+    return shards.flatMap((shard) =>
+      (db.query(`SELECT "offset", record FROM "${WAL_SHARD_TABLE_PREFIX}${shard}" ORDER BY "offset"`).all() as { offset: bigint; record: Uint8Array }[]).map((row) => ({ shard: BigInt(shard), ...row })),
+    );
   } finally {
     db.close();
   }
@@ -63,6 +67,14 @@ test("a batch the database refuses is answered with its reason, none of its rows
     [0, [1]],
     [1, [5]],
   ]);
+});
+
+test("a shard's table is made before its batch's transaction: a batch that fails leaves it for the next", async () => {
+  const writer = new ThreadBatchWriter(path);
+  await expect(writer.write([row(5, 0n, 1), row(5, 0n, 2)])).rejects.toThrow("UNIQUE constraint failed");
+  await writer.write([row(5, 0n, 3)]);
+  await writer.close();
+  expect(stored().map((r) => [Number(r.shard), Number(r.offset), [...r.record]])).toEqual([[5, 0, [3]]]);
 });
 
 test("a batch larger than the feed holds is refused before it is sent", async () => {
