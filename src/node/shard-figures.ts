@@ -6,11 +6,8 @@
 import { hotOrderSlots } from "../core/order-list.ts";
 import { isOpen } from "../core/order.ts";
 import type { Ledger } from "../core/state-machine.ts";
-import { observeJob } from "../metrics/main-thread-work.ts";
+import { MAIN_THREAD_SLICE_MS, observeJob } from "../metrics/main-thread-work.ts";
 import type { ShardFigures } from "../metrics/node-metrics.ts";
-
-/** The longest the count runs before it lets the node's other work in: the main-thread bound. */
-const COUNT_SLICE_MS = 0.2;
 
 export interface HeldShard {
   shard: number;
@@ -36,7 +33,7 @@ async function openOrdersIn(ledger: Ledger): Promise<number> {
   for (const account of [...ledger.values()]) {
     for (const order of hotOrderSlots(account)) if (order !== null && isOpen(order.status)) open += 1;
     const sliceMs = performance.now() - sliceStartedMs;
-    if (sliceMs >= COUNT_SLICE_MS) {
+    if (sliceMs >= MAIN_THREAD_SLICE_MS) {
       observeJob("open_order_count", sliceMs / 1000);
       await new Promise((resolve) => setImmediate(resolve));
       sliceStartedMs = performance.now();

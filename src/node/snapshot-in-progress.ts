@@ -5,13 +5,8 @@
 import type { Account } from "../core/account.ts";
 import { AccountsJoin, encodeAccount } from "../core/ledger-codec.ts";
 import type { Ledger } from "../core/state-machine.ts";
+import { MAIN_THREAD_SLICE_MS } from "../metrics/main-thread-work.ts";
 
-/**
- * How long one slice may hold the event loop: the bound on main-thread work while orders wait
- * (0.2 ms, an eighth of the 1.5 ms an order's p99 may take). A slice overruns it only by one
- * account's encoding, which grows with that account's hot orders.
- */
-export const SNAPSHOT_SLICE_MS = 0.2;
 /** Bytes the join copies between looks at the clock: well under a slice's worth of copying. */
 const JOIN_CHUNK_BYTES = 64 * 1024;
 
@@ -41,8 +36,11 @@ export class SnapshotInProgress {
     this.parts.set(accountId, encodeAccount(account));
   }
 
-  /** Encodes accounts, then joins their parts, for about sliceMs; true once the snapshot is whole. */
-  step(sliceMs = SNAPSHOT_SLICE_MS): boolean {
+  /**
+   * Encodes accounts, then joins their parts, for about sliceMs; true once the snapshot is whole.
+   * A slice overruns sliceMs only by one account's encoding, which grows with its hot orders.
+   */
+  step(sliceMs = MAIN_THREAD_SLICE_MS): boolean {
     const until = this.nowMs() + sliceMs;
     while (this.next < this.accountIds.length) {
       const accountId = this.accountIds[this.next++] as string;
