@@ -38,9 +38,7 @@ export class InlineBatchWriter implements BatchWriter {
 
   write(rows: readonly LogRow[]): Promise<number> {
     try {
-      // As the thread does: tables before the transaction (sqlite-wal-writer.ts).
-      for (const row of rows) this.inserter.ensure(row.shard);
-      this.insertRows(rows);
+      this.inserter.commit(() => this.insertRows(rows));
       return Promise.resolve(performance.now());
     } catch (cause) {
       return Promise.reject(cause);

@@ -23,7 +23,14 @@ interface InserterDatabase {
 }
 
 export interface ShardRecordInserter {
-  /** Creates the shard's table if it is missing and prepares its insert; outside a batch's transaction. */
+  /**
+   * Runs a batch's transaction, which inserts through insert(). A record of a shard not yet
+   * ensured stops it (rolled back whole); that shard's table is then ensured outside any
+   * transaction, and the transaction runs again. So a batch that fails leaves no statement
+   * prepared for a table its rollback took away, and a batch of known shards reads its rows once.
+   */
+  commit(transaction: () => void): void;
+  /** Creates the shard's table if it is missing and prepares its insert. */
   ensure(shard: number): void;
   /** Inserts one record; its shard must have been ensured. */
   insert(shard: number, offset: bigint, record: Uint8Array): void;
@@ -37,17 +44,35 @@ export interface ShardRecordInserter {
  */
 export function shardRecordInserter(db: InserterDatabase, tablePrefix: string): ShardRecordInserter {
   const inserts = new Map<number, { run(...values: unknown[]): unknown; finalize(): void }>();
+  /** The shard whose table an insert found missing, thrown out of the transaction by insert(). */
+  class ShardWithoutTable extends Error {
+    constructor(readonly shard: number) {
+      super(`event log: shard ${shard}'s table was not ensured before its insert`);
+    }
+  }
+  const ensure = (shard: number): void => {
+    if (inserts.has(shard)) return;
+    if (!Number.isInteger(shard) || shard < 0) throw new Error(`event log: no table for shard ${shard}`);
+    const table = `"${tablePrefix}${shard}"`;
+    db.run(`CREATE TABLE IF NOT EXISTS ${table} ("offset" INTEGER PRIMARY KEY, record BLOB NOT NULL)`);
+    inserts.set(shard, db.prepare(`INSERT INTO ${table} ("offset", record) VALUES (?, ?)`));
+  };
   return {
-    ensure(shard) {
-      if (inserts.has(shard)) return;
-      if (!Number.isInteger(shard) || shard < 0) throw new Error(`event log: no table for shard ${shard}`);
-      const table = `"${tablePrefix}${shard}"`;
-      db.run(`CREATE TABLE IF NOT EXISTS ${table} ("offset" INTEGER PRIMARY KEY, record BLOB NOT NULL)`);
-      inserts.set(shard, db.prepare(`INSERT INTO ${table} ("offset", record) VALUES (?, ?)`));
+    commit(transaction) {
+      for (;;) {
+        try {
+          transaction();
+          return;
+        } catch (error) {
+          if (!(error instanceof ShardWithoutTable)) throw error;
+          ensure(error.shard);
+        }
+      }
     },
+    ensure,
     insert(shard, offset, record) {
       const insert = inserts.get(shard);
-      if (insert === undefined) throw new Error(`event log: shard ${shard}'s table was not ensured before its insert`);
+      if (insert === undefined) throw new ShardWithoutTable(shard);
       insert.run(offset, record);
     },
     finalize() {

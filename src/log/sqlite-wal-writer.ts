@@ -77,16 +77,11 @@ export const WAL_WRITER = sqliteThreadCode({
     `const FEED = ${JSON.stringify(FEED)};`,
   ].join("\n"),
   // {feed} is answered at once; the wait loop starts on the thread's next turn, after the
-  // answer has gone, and returns when the node marks the feed closing. A shard's table is
-  // created before the batch's transaction, so that a batch that fails leaves no statement
-  // prepared for a table its rollback took away.
+  // answer has gone, and returns when the node marks the feed closing.
   begin: `(db) => {
     const inserter = shardRecordInserter(db, ${JSON.stringify(WAL_SHARD_TABLE_PREFIX)});
     const insertRows = db.transaction((packed) => forEachPackedRow(packed, inserter.insert)).immediate;
-    const insertAll = (packed) => {
-      forEachPackedRow(packed, inserter.ensure);
-      insertRows(packed);
-    };
+    const insertAll = (packed) => inserter.commit(() => insertRows(packed));
     return {
       statements: [inserter],
       answer: (request) => {

@@ -69,7 +69,7 @@ test("a batch the database refuses is answered with its reason, none of its rows
   ]);
 });
 
-test("a shard's table is made before its batch's transaction: a batch that fails leaves it for the next", async () => {
+test("a shard's table is made outside its batch's transaction: a batch that fails leaves it for the next", async () => {
   const writer = new ThreadBatchWriter(path);
   await expect(writer.write([row(5, 0n, 1), row(5, 0n, 2)])).rejects.toThrow("UNIQUE constraint failed");
   await writer.write([row(5, 0n, 3)]);
