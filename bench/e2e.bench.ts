@@ -49,6 +49,8 @@ import {
 } from "./lib/rate-runs.ts";
 import { median, spreadFigures, type Figure, type LatencyTargets } from "./lib/report.ts";
 import { stageBudgetFigures, type BudgetProcess } from "./lib/stage-budget.ts";
+import type { BalancerStage } from "../src/metrics/balancer-metrics.ts";
+import type { NodeStage } from "../src/metrics/node-metrics.ts";
 
 const SHARD_COUNT = 16;
 /** Issue 11's targets for unary SubmitOrder through the balancer, lean client. */
@@ -68,7 +70,7 @@ const STREAM_TARGETS: ReadonlyMap<number, LatencyTargets> = new Map([
  * A stage over its share is where that rate's p99 target is lost. A 3 ms target doubles each
  * share (batching's 400 rounded up to the 500 bound: the node's stages still sum to under 2 ms).
  */
-const STAGE_SHARES_AT_1500_US: Readonly<Record<string, number>> = {
+const STAGE_SHARES_AT_1500_US: Readonly<Record<BalancerStage | NodeStage, number>> = {
   route: 50,
   link_queue: 100,
   node_round_trip: 1_000,

@@ -3,6 +3,10 @@
 // buckets is that run's alone. A percentile read from buckets is only as fine as the buckets:
 // it is given as the upper bound of the bucket it falls in ("p99 ≤ 300 µs"), never interpolated.
 // A family a process does not expose yet reads "not exposed", so the budget runs on any build.
+import { BALANCER_STAGE_FAMILY, BALANCER_STAGES } from "../../src/metrics/balancer-metrics.ts";
+import { EVENT_LOOP_LAG_FAMILY, EVENT_LOOP_LAG_MAX_GAUGE } from "../../src/metrics/event-loop-lag.ts";
+import { MAIN_THREAD_WORK_FAMILY } from "../../src/metrics/main-thread-work.ts";
+import { NODE_STAGE_FAMILY, NODE_STAGES } from "../../src/metrics/node-metrics.ts";
 import type { Figure } from "./report.ts";
 
 /** One sample of the Prometheus text exposition: `name{label="v",…} value`. */
@@ -12,16 +16,6 @@ export interface Sample {
   value: number;
 }
 
-/** The per-hop families (the names the lead's metrics use; defined in src/metrics, not here). */
-export const NODE_STAGE_FAMILY = "oms_node_stage_seconds";
-export const BALANCER_STAGE_FAMILY = "oms_balancer_stage_seconds";
-export const EVENT_LOOP_LAG_FAMILY = "oms_event_loop_lag_seconds";
-export const EVENT_LOOP_LAG_MAX_GAUGE = "oms_event_loop_lag_max_seconds";
-export const MAIN_THREAD_WORK_FAMILY = "oms_main_thread_work_seconds";
-
-/** Stages in the order an order passes them, so that a report reads like its path. */
-export const NODE_STAGES = ["queued", "decide", "batching", "durable", "handback", "reply"] as const;
-export const BALANCER_STAGES = ["route", "link_queue", "node_round_trip", "answer"] as const;
 /** Periodic jobs listed per process, the dearest first. */
 export const MAIN_THREAD_JOBS_LISTED = 3;
 

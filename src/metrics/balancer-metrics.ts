@@ -28,6 +28,7 @@ export interface NodeLinkMetrics {
  * the response written; on a stream, after the account's earlier answers).
  */
 export const BALANCER_STAGES = ["route", "link_queue", "node_round_trip", "answer"] as const;
+export const BALANCER_STAGE_FAMILY = "oms_balancer_stage_seconds";
 export type BalancerStage = (typeof BALANCER_STAGES)[number];
 
 /** Why a node link refused a command itself; nothing was done for it. */
@@ -55,7 +56,7 @@ export class BalancerMetrics {
     collect: () => this.connectionsOpen.set(this.openConnections()),
   });
   private readonly linkRefusals = new HotCounter("oms_balancer_node_commands_refused_total", "Commands a node link refused without sending them, by node and reason: queue_full and queue_wait (admission control: too many waiting, or the oldest waited too long; answered resource_exhausted), too_large (resource_exhausted), deadline_expired (the caller's deadline passed while it waited; deadline_exceeded).", ["node", "reason"]);
-  private readonly stageSeconds = new HotHistogram("oms_balancer_stage_seconds", "A unary call's or a SubmitOrders stream's order's time at the balancer by stage (route, link_queue, node_round_trip, answer): its share of the latency budget.", STAGE_SECONDS_BOUNDS, "stage");
+  private readonly stageSeconds = new HotHistogram(BALANCER_STAGE_FAMILY, "A unary call's or a SubmitOrders stream's order's time at the balancer by stage (route, link_queue, node_round_trip, answer): its share of the latency budget.", STAGE_SECONDS_BOUNDS, "stage");
   /** A cell per stage, kept so that the hot path does no lookup. */
   readonly stages: Readonly<Record<BalancerStage, HistogramCell>> = Object.fromEntries(BALANCER_STAGES.map((stage) => [stage, this.stageSeconds.cell(stage)])) as Record<BalancerStage, HistogramCell>;
   private readonly linkUp = new Gauge({ name: "oms_balancer_node_up", help: "1 while the balancer's link to the node is up, else 0.", labelNames: ["node"], registers: [] });

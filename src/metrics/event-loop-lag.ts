@@ -9,8 +9,11 @@ import { HotHistogram, STAGE_SECONDS_BOUNDS } from "./hot-histogram.ts";
 /** A sample every 10 ms: ~100 wake-ups a second, each a few µs. */
 const SAMPLE_EVERY_MS = 10;
 
+export const EVENT_LOOP_LAG_FAMILY = "oms_event_loop_lag_seconds";
+export const EVENT_LOOP_LAG_MAX_GAUGE = "oms_event_loop_lag_max_seconds";
+
 export const eventLoopLagSeconds = new HotHistogram(
-  "oms_event_loop_lag_seconds",
+  EVENT_LOOP_LAG_FAMILY,
   "How much later than asked the event loop ran a timer asked for every 10 ms: what a call arriving then waited before its turn.",
   STAGE_SECONDS_BOUNDS,
 );
@@ -19,7 +22,7 @@ const cell = eventLoopLagSeconds.cell();
 let maxSinceScrapeSeconds = 0;
 
 export const eventLoopLagMaxSeconds = new Gauge({
-  name: "oms_event_loop_lag_max_seconds",
+  name: EVENT_LOOP_LAG_MAX_GAUGE,
   help: "The largest event-loop lag since the previous scrape.",
   registers: [],
   collect() {

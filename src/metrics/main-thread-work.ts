@@ -29,8 +29,10 @@ export type MainThreadJob =
   | "open_order_count"
   | "archive";
 
+export const MAIN_THREAD_WORK_FAMILY = "oms_main_thread_work_seconds";
+
 export const mainThreadWorkSeconds = new HotHistogram(
-  "oms_main_thread_work_seconds",
+  MAIN_THREAD_WORK_FAMILY,
   "Work on the process's main thread other than calls (periodic jobs, slices of long tasks, scrapes), by job: each run's synchronous duration.",
   STAGE_SECONDS_BOUNDS,
   "job",

@@ -29,6 +29,7 @@ export type LogKind = "sqlite" | "kafka";
  * for its last command).
  */
 export const NODE_STAGES = ["queued", "decide", "batching", "durable", "handback", "reply"] as const;
+export const NODE_STAGE_FAMILY = "oms_node_stage_seconds";
 export type NodeStage = (typeof NODE_STAGES)[number];
 
 /** Snapshots run from 1 ms (a small ledger) to minutes (millions of orders in slices). */
@@ -48,7 +49,7 @@ export class NodeMetrics {
   private readonly snapshots = new Counter({ name: "oms_snapshots_total", help: "Snapshots taken, by outcome (saved, failed).", labelNames: ["outcome"], registers: [] });
   private readonly snapshotSeconds = new Histogram({ name: "oms_snapshot_duration_seconds", help: "From the start of encoding to the snapshot saved.", buckets: SNAPSHOT_SECONDS_BOUNDS, registers: [] });
   private readonly snapshotBytes = new Histogram({ name: "oms_snapshot_size_bytes", help: "Size of each snapshot saved.", buckets: SNAPSHOT_BYTES_BOUNDS, registers: [] });
-  private readonly stageSeconds = new HotHistogram("oms_node_stage_seconds", "A command's time at the node by stage (queued, decide, batching, durable, handback, reply): the node's share of its latency budget.", STAGE_SECONDS_BOUNDS, "stage");
+  private readonly stageSeconds = new HotHistogram(NODE_STAGE_FAMILY, "A command's time at the node by stage (queued, decide, batching, durable, handback, reply): the node's share of its latency budget.", STAGE_SECONDS_BOUNDS, "stage");
   /** A cell per stage, kept so that the hot path does no lookup. */
   readonly stages: Readonly<Record<NodeStage, HistogramCell>> = Object.fromEntries(NODE_STAGES.map((stage) => [stage, this.stageSeconds.cell(stage)])) as Record<NodeStage, HistogramCell>;
   private readonly shardSources = new Set<() => Promise<readonly ShardFigures[]>>();

@@ -2,7 +2,8 @@
 // counts, a percentile is the upper bound of its bucket, and a family a build does not expose
 // reads "not exposed" instead of failing the benchmark.
 import { expect, test } from "bun:test";
-import { bucketQuantile, histogramDelta, histogramsOf, parseExposition, processBudget, stageBudgetFigures, NODE_STAGE_FAMILY, NODE_STAGES } from "../../bench/lib/stage-budget.ts";
+import { bucketQuantile, histogramDelta, histogramsOf, parseExposition, processBudget, stageBudgetFigures } from "../../bench/lib/stage-budget.ts";
+import { NODE_STAGE_FAMILY, NODE_STAGES } from "../../src/metrics/node-metrics.ts";
 import { meets } from "../../bench/lib/report.ts";
 
 /** Cumulative bucket lines of one histogram series, as prom-client writes them. */
